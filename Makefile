@@ -1,0 +1,90 @@
+# swarm — build, test, demo and benchmarks.
+#
+#   make deps     install the system packages swarm needs (Debian; apt-get, through sudo when not root)
+#   make          build $(BUILD)/swarm
+#   make demo     the main job on built-in sample data
+#   make test     unit tests and CLI tests (SAN=1: under AddressSanitizer + UBSan, in build-san/)
+#   make bench    benchmarks against named peers (not part of make test)
+#   make install  PREFIX=/usr/local
+
+PREFIX ?= /usr/local
+CC ?= gcc
+SAN ?= 0
+
+BUILD := build
+SANFLAGS :=
+ifeq ($(SAN),1)
+BUILD := build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+# Debian packages: libraries, then the tools tests and benchmarks run.
+DEPS_LIBS := build-essential pkg-config libgit2-dev libzstd-dev libarchive-dev liblua5.4-dev \
+             libssl-dev libjansson-dev libsqlite3-dev
+DEPS_TOOLS := git zstd perl time
+DEPS_BENCH := git-annex git-lfs
+
+PKGS := libgit2 libzstd libarchive jansson sqlite3 libcrypto
+# Recursive (=) so pkg-config runs after `make deps` has installed what it asks about.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
+
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Werror
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) $(SANFLAGS) \
+             -Icore -Icache $(PKG_CFLAGS)
+ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+
+LIB_SRC := $(wildcard core/*.c cache/*.c)
+LIB_SRC := $(filter-out core/main.c,$(LIB_SRC))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+
+.PHONY: all deps deps-bench demo test unit cli bench install clean
+all: $(BUILD)/swarm $(TOOL_BIN)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/swarm: $(BUILD)/obj/core/main.o $(LIB_OBJ)
+	$(CC) $(ALL_LDFLAGS) $^ $(PKG_LIBS) -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $< $(LIB_OBJ) $(ALL_LDFLAGS) $(PKG_LIBS) -o $@
+
+$(BUILD)/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< $(ALL_LDFLAGS) -lm -o $@
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# Installs only what is missing; a no-op (one dpkg-query) once everything is there.
+deps:
+	@sh tests/deps.sh $(DEPS_LIBS) $(DEPS_TOOLS)
+
+deps-bench: deps
+	@sh tests/deps.sh $(DEPS_BENCH)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh tests/demo.sh $(BUILD)
+
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@SWARM_BUILD=$(BUILD) prove --exec '' --timer $(UNIT_BIN) tests/cli/*.sh
+
+bench: deps-bench
+	@$(MAKE) --no-print-directory all
+	@sh tests/bench/run.sh $(BUILD)
+
+install: $(BUILD)/swarm
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/swarm $(DESTDIR)$(PREFIX)/bin/swarm
+
+clean:
+	rm -rf build build-san

@@ -1,0 +1,230 @@
+/* index.c — the chunk index and pins in SQLite (see index.h).
+ *
+ * Schema version 1 (PRAGMA user_version): later versions add tables, never change these. Hashes are
+ * stored as 32-byte blobs. WAL mode with synchronous=NORMAL survives a crash of the process at any
+ * instant; a power loss may drop the last transactions, which `swarm fsck` rebuilds from the objects. */
+#include "index.h"
+#include "error.h"
+#include "util.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct sw_index {
+    sqlite3 *db;
+};
+
+static const char sw_index_schema[] =
+    "CREATE TABLE IF NOT EXISTS chunks("
+    "  object BLOB NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL, hash BLOB NOT NULL,"
+    "  PRIMARY KEY(object, offset)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS chunks_by_hash ON chunks(hash);"
+    "CREATE TABLE IF NOT EXISTS pins("
+    "  object BLOB PRIMARY KEY, reason TEXT NOT NULL, time INTEGER NOT NULL) WITHOUT ROWID;"
+    "PRAGMA user_version = 1;";
+
+static int sw_index_fail(sw_index *ix, const char *what)
+{
+    return sw_error(SW_ERROR, "index: %s: %s", what, sqlite3_errmsg(ix->db));
+}
+
+static int sw_index_exec(sw_index *ix, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(ix->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        int r = sw_error(SW_ERROR, "index: %s", msg ? msg : sqlite3_errmsg(ix->db));
+        sqlite3_free(msg);
+        return r;
+    }
+    return 0;
+}
+
+int sw_index_open(sw_index **out, const char *path)
+{
+    sw_index *ix = sw_calloc(1, sizeof *ix);
+    if (sqlite3_open_v2(path, &ix->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        int r = sw_error(SW_ERROR, "cannot open the index %s: %s", path,
+                         ix->db ? sqlite3_errmsg(ix->db) : "out of memory");
+        sw_index_free(ix);
+        return r;
+    }
+    sqlite3_busy_timeout(ix->db, 30000);
+    int r = sw_index_exec(ix, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+    if (!r)
+        r = sw_index_exec(ix, "BEGIN IMMEDIATE;");
+    if (!r) {
+        r = sw_index_exec(ix, sw_index_schema);
+        r = sw_index_exec(ix, r ? "ROLLBACK;" : "COMMIT;") || r;
+    }
+    if (r) {
+        sw_error_wrap(SW_ERROR, "cannot open the index %s", path);
+        sw_index_free(ix);
+        return SW_ERROR;
+    }
+    *out = ix;
+    return 0;
+}
+
+void sw_index_free(sw_index *ix)
+{
+    if (!ix)
+        return;
+    sqlite3_close_v2(ix->db);
+    free(ix);
+}
+
+static int sw_index_prepare(sqlite3_stmt **st, sw_index *ix, const char *sql)
+{
+    if (sqlite3_prepare_v2(ix->db, sql, -1, st, NULL) != SQLITE_OK)
+        return sw_index_fail(ix, "prepare");
+    return 0;
+}
+
+int sw_index_put_chunks(sw_index *ix, const sw_hash *object, const sw_chunk *chunks, size_t n)
+{
+    sqlite3_stmt *st;
+    if (sw_index_exec(ix, "BEGIN IMMEDIATE;"))
+        return SW_ERROR;
+    if (sw_index_prepare(&st, ix, "INSERT OR IGNORE INTO chunks(object, offset, length, hash) VALUES(?,?,?,?)")) {
+        sw_index_exec(ix, "ROLLBACK;");
+        return SW_ERROR;
+    }
+    int r = 0;
+    for (size_t i = 0; i < n && !r; i++) {
+        sqlite3_bind_blob(st, 1, object->b, SW_HASH_LEN, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)chunks[i].offset);
+        sqlite3_bind_int64(st, 3, chunks[i].length);
+        sqlite3_bind_blob(st, 4, chunks[i].hash.b, SW_HASH_LEN, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            r = sw_index_fail(ix, "insert chunk");
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    if (r) {
+        sw_index_exec(ix, "ROLLBACK;");
+        return r;
+    }
+    return sw_index_exec(ix, "COMMIT;");
+}
+
+int sw_index_get_chunks(sw_chunk **out, size_t *n, sw_index *ix, const sw_hash *object)
+{
+    sqlite3_stmt *st;
+    if (sw_index_prepare(&st, ix, "SELECT offset, length, hash FROM chunks WHERE object = ? ORDER BY offset"))
+        return SW_ERROR;
+    sqlite3_bind_blob(st, 1, object->b, SW_HASH_LEN, SQLITE_STATIC);
+    sw_chunk *v = NULL;
+    size_t cnt = 0, cap = 0;
+    int rc, r = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        sw_grow(&v, &cap, cnt + 1, sizeof *v);
+        v[cnt].offset = (uint64_t)sqlite3_column_int64(st, 0);
+        v[cnt].length = (uint32_t)sqlite3_column_int64(st, 1);
+        if (sqlite3_column_bytes(st, 2) != SW_HASH_LEN) {
+            r = sw_error(SW_ERROR, "index: a chunk row has a malformed hash");
+            break;
+        }
+        memcpy(v[cnt].hash.b, sqlite3_column_blob(st, 2), SW_HASH_LEN);
+        cnt++;
+    }
+    if (!r && rc != SQLITE_DONE)
+        r = sw_index_fail(ix, "read chunks");
+    sqlite3_finalize(st);
+    if (r) {
+        free(v);
+        return r;
+    }
+    *out = v;
+    *n = cnt;
+    return 0;
+}
+
+/* Runs a statement whose only parameter is one hash blob. */
+static int sw_index_run_hash(sw_index *ix, const char *sql, const sw_hash *h)
+{
+    sqlite3_stmt *st;
+    if (sw_index_prepare(&st, ix, sql))
+        return SW_ERROR;
+    sqlite3_bind_blob(st, 1, h->b, SW_HASH_LEN, SQLITE_STATIC);
+    int r = sqlite3_step(st) == SQLITE_DONE ? 0 : sw_index_fail(ix, "update");
+    sqlite3_finalize(st);
+    return r;
+}
+
+int sw_index_drop_object(sw_index *ix, const sw_hash *object)
+{
+    int r = sw_index_run_hash(ix, "DELETE FROM chunks WHERE object = ?", object);
+    return r ? r : sw_index_run_hash(ix, "DELETE FROM pins WHERE object = ?", object);
+}
+
+int sw_index_find_chunk(sw_hash *object, uint64_t *offset, sw_index *ix, const sw_hash *chunk)
+{
+    sqlite3_stmt *st;
+    if (sw_index_prepare(&st, ix, "SELECT object, offset FROM chunks WHERE hash = ? LIMIT 1"))
+        return SW_ERROR;
+    sqlite3_bind_blob(st, 1, chunk->b, SW_HASH_LEN, SQLITE_STATIC);
+    int rc = sqlite3_step(st), r;
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == SW_HASH_LEN) {
+        memcpy(object->b, sqlite3_column_blob(st, 0), SW_HASH_LEN);
+        *offset = (uint64_t)sqlite3_column_int64(st, 1);
+        r = 0;
+    } else if (rc == SQLITE_DONE) {
+        r = SW_ENOTFOUND;
+    } else {
+        r = sw_index_fail(ix, "find chunk");
+    }
+    sqlite3_finalize(st);
+    return r;
+}
+
+/* Collects the hash column of a one-column query. */
+static int sw_index_hashes(sw_hash **out, size_t *n, sw_index *ix, const char *sql)
+{
+    sqlite3_stmt *st;
+    if (sw_index_prepare(&st, ix, sql))
+        return SW_ERROR;
+    sw_hash *v = NULL;
+    size_t cnt = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 0) != SW_HASH_LEN)
+            continue;
+        sw_grow(&v, &cap, cnt + 1, sizeof *v);
+        memcpy(v[cnt++].b, sqlite3_column_blob(st, 0), SW_HASH_LEN);
+    }
+    int r = rc == SQLITE_DONE ? 0 : sw_index_fail(ix, "list");
+    sqlite3_finalize(st);
+    if (r) {
+        free(v);
+        return r;
+    }
+    *out = v;
+    *n = cnt;
+    return 0;
+}
+
+int sw_index_objects(sw_hash **out, size_t *n, sw_index *ix)
+{
+    return sw_index_hashes(out, n, ix, "SELECT DISTINCT object FROM chunks");
+}
+
+int sw_index_pin(sw_index *ix, const sw_hash *object, const char *reason)
+{
+    sqlite3_stmt *st;
+    if (sw_index_prepare(&st, ix, "INSERT OR REPLACE INTO pins(object, reason, time) VALUES(?,?,?)"))
+        return SW_ERROR;
+    sqlite3_bind_blob(st, 1, object->b, SW_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+    int r = sqlite3_step(st) == SQLITE_DONE ? 0 : sw_index_fail(ix, "pin");
+    sqlite3_finalize(st);
+    return r;
+}
+
+int sw_index_pins(sw_hash **out, size_t *n, sw_index *ix)
+{
+    return sw_index_hashes(out, n, ix, "SELECT object FROM pins");
+}

@@ -1,0 +1,34 @@
+/* index.h — the store's crash-safe indexes, in SQLite (WAL mode): the chunk index (chunk hash → object,
+ * offset, length) that delta fetches use to find held bytes, and pins (objects gc must keep).
+ * One sw_index is one connection; it is not shared between threads. Several processes may open the
+ * same index at once: SQLite serializes writers, and each call waits up to 30 s for a busy database. */
+#ifndef SW_INDEX_H
+#define SW_INDEX_H
+
+#include <stddef.h>
+
+#include "chunker.h"
+#include "hash.h"
+
+typedef struct sw_index sw_index;
+
+/* Opens (creating if needed) the index database at path. */
+int sw_index_open(sw_index **out, const char *path);
+void sw_index_free(sw_index *ix);
+
+/* Records an object's chunk list in one transaction; rows already there are kept. */
+int sw_index_put_chunks(sw_index *ix, const sw_hash *object, const sw_chunk *chunks, size_t n);
+/* The chunk list of an object in offset order (caller frees *out); *n is 0 when none is recorded. */
+int sw_index_get_chunks(sw_chunk **out, size_t *n, sw_index *ix, const sw_hash *object);
+/* Forgets every row about an object (its chunks and its pin). */
+int sw_index_drop_object(sw_index *ix, const sw_hash *object);
+/* Finds one object holding a chunk: SW_ENOTFOUND when no object does. */
+int sw_index_find_chunk(sw_hash *object, uint64_t *offset, sw_index *ix, const sw_hash *chunk);
+/* Every object that has chunk rows (caller frees *out). */
+int sw_index_objects(sw_hash **out, size_t *n, sw_index *ix);
+
+/* Pins keep an object through gc; reason says who pinned it. */
+int sw_index_pin(sw_index *ix, const sw_hash *object, const char *reason);
+int sw_index_pins(sw_hash **out, size_t *n, sw_index *ix);
+
+#endif

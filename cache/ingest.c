@@ -1,0 +1,313 @@
+/* ingest.c — sw_store_put: one pass over a stream that stores, hashes and chunks it.
+ *
+ * The caller's thread is the producer: it fills 4 MiB blocks from the source, finds the chunk cut
+ * points, and writes each block to a temp file in tmp/. Two workers consume the blocks in order, one
+ * computing the SHA-256 of the whole stream (which is sequential by nature), the other the SHA-256 of
+ * every chunk. A ring of blocks bounds memory (SW_NBLOCKS × SW_BLOCK) whatever the input size. A stream
+ * that fits in one block is handled inline, without threads. Dirty pages are pushed to disk as the
+ * write goes (sync_file_range), so the final fsync does not stall on a whole file's writeback. */
+#include "error.h"
+#include "store.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SW_BLOCK (4u << 20)
+#define SW_NBLOCKS 6
+#define SW_WRITEBACK (32u << 20)
+
+typedef struct {
+    uint8_t *data;
+    size_t len;
+    uint32_t cuts[SW_BLOCK / SW_CHUNK_MIN + 2]; /* chunk ends inside this block, as block offsets */
+    size_t ncuts;
+} sw_block;
+
+typedef struct {
+    sw_block blocks[SW_NBLOCKS];
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t ready_hash, ready_chunk; /* blocks published to each worker */
+    uint64_t done_hash, done_chunk;   /* blocks each worker has finished */
+    int eof;                          /* no more blocks will be published */
+
+    sw_sha256 *file_sha; /* whole-stream hash (the "hash" worker) */
+    sw_sha256 *chunk_sha; /* current chunk's hash (the "chunk" worker) */
+    uint64_t pos, chunk_start;
+    sw_chunk *chunks;
+    size_t nchunks, cap;
+} sw_ingest;
+
+static void sw_ingest_hash_block(sw_ingest *in, const sw_block *b)
+{
+    sw_sha256_update(in->file_sha, b->data, b->len);
+}
+
+static void sw_ingest_close_chunk(sw_ingest *in)
+{
+    sw_grow(&in->chunks, &in->cap, in->nchunks + 1, sizeof *in->chunks);
+    sw_chunk *c = &in->chunks[in->nchunks++];
+    c->offset = in->chunk_start;
+    c->length = (uint32_t)(in->pos - in->chunk_start);
+    sw_sha256_final(in->chunk_sha, &c->hash);
+    in->chunk_start = in->pos;
+}
+
+static void sw_ingest_chunk_block(sw_ingest *in, const sw_block *b)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < b->ncuts; i++) {
+        sw_sha256_update(in->chunk_sha, b->data + off, b->cuts[i] - off);
+        in->pos += b->cuts[i] - off;
+        off = b->cuts[i];
+        sw_ingest_close_chunk(in);
+    }
+    sw_sha256_update(in->chunk_sha, b->data + off, b->len - off);
+    in->pos += b->len - off;
+}
+
+/* A worker: consumes published blocks in order until the producer says there are no more. */
+static void sw_ingest_worker(sw_ingest *in, uint64_t *ready, uint64_t *done,
+                             void (*work)(sw_ingest *, const sw_block *))
+{
+    pthread_mutex_lock(&in->mu);
+    for (;;) {
+        while (*done == *ready && !in->eof)
+            pthread_cond_wait(&in->cv, &in->mu);
+        if (*done == *ready)
+            break;
+        const sw_block *b = &in->blocks[*done % SW_NBLOCKS];
+        pthread_mutex_unlock(&in->mu);
+        work(in, b);
+        pthread_mutex_lock(&in->mu);
+        (*done)++;
+        pthread_cond_broadcast(&in->cv);
+    }
+    pthread_mutex_unlock(&in->mu);
+}
+
+static void *sw_ingest_hash_main(void *arg)
+{
+    sw_ingest *in = arg;
+    sw_ingest_worker(in, &in->ready_hash, &in->done_hash, sw_ingest_hash_block);
+    return NULL;
+}
+
+static void *sw_ingest_chunk_main(void *arg)
+{
+    sw_ingest *in = arg;
+    sw_ingest_worker(in, &in->ready_chunk, &in->done_chunk, sw_ingest_chunk_block);
+    return NULL;
+}
+
+static void sw_ingest_publish(sw_ingest *in, uint64_t *ready)
+{
+    pthread_mutex_lock(&in->mu);
+    (*ready)++;
+    pthread_cond_broadcast(&in->cv);
+    pthread_mutex_unlock(&in->mu);
+}
+
+/* Waits until slot number seq may be refilled: both workers are done with its previous occupant. */
+static void sw_ingest_wait_slot(sw_ingest *in, uint64_t seq)
+{
+    pthread_mutex_lock(&in->mu);
+    while (seq >= SW_NBLOCKS && (in->done_hash + SW_NBLOCKS <= seq || in->done_chunk + SW_NBLOCKS <= seq))
+        pthread_cond_wait(&in->cv, &in->mu);
+    pthread_mutex_unlock(&in->mu);
+}
+
+/* Fills a block from the source: full unless the source ended. */
+static int sw_ingest_fill(sw_block *b, sw_reader rd, void *rctx)
+{
+    b->len = 0;
+    while (b->len < SW_BLOCK) {
+        ssize_t n = rd(rctx, b->data + b->len, SW_BLOCK - b->len);
+        if (n < 0)
+            return SW_ERROR;
+        if (n == 0)
+            break;
+        b->len += (size_t)n;
+    }
+    return 0;
+}
+
+static void sw_ingest_cut(sw_chunker *ck, sw_block *b)
+{
+    size_t off = 0;
+    b->ncuts = 0;
+    while (off < b->len) {
+        int cut;
+        off += sw_chunker_scan(ck, b->data + off, b->len - off, &cut);
+        if (cut)
+            b->cuts[b->ncuts++] = (uint32_t)off;
+    }
+}
+
+/* Moves the finished temp file into objects/ (or drops it when the object exists already). */
+static int sw_ingest_commit(sw_store *st, int fd, const char *tmp, const sw_hash *h, int *added)
+{
+    *added = 0;
+    if (sw_store_stat(st, h, NULL) == 0) {
+        unlink(tmp);
+        return 0;
+    }
+    char hex[SW_HEX_LEN + 1];
+    sw_hash_hex(hex, h);
+    char *dir = sw_sprintf("%s/objects/%.2s", sw_store_home(st), hex);
+    char *dst = sw_sprintf("%s/%s", dir, hex);
+    int r = 0;
+    if (fchmod(fd, 0444) < 0 || fsync(fd) < 0)
+        r = sw_error_errno(SW_ERROR, "cannot write to the store");
+    if (!r && mkdir(dir, 0755) == 0) {
+        char *objects = sw_sprintf("%s/objects", sw_store_home(st));
+        r = sw_fsync_dir(objects);
+        free(objects);
+    } else if (!r && errno != EEXIST) {
+        r = sw_error_errno(SW_ERROR, "cannot create %s", dir);
+    }
+    if (!r && rename(tmp, dst) < 0)
+        r = sw_error_errno(SW_ERROR, "cannot move an object into %s", dir);
+    if (!r)
+        r = sw_fsync_dir(dir);
+    if (!r)
+        *added = 1;
+    free(dir);
+    free(dst);
+    return r;
+}
+
+int sw_store_put(sw_object *out, sw_store *st, sw_reader rd, void *rctx, sw_progress_fn prog, void *pctx)
+{
+    memset(out, 0, sizeof *out);
+    char *tmp = sw_sprintf("%s/tmp/put-XXXXXX", sw_store_home(st));
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        int r = sw_error_errno(SW_ERROR, "cannot create a temp file in the store");
+        free(tmp);
+        return r;
+    }
+
+    sw_ingest in = {0};
+    pthread_mutex_init(&in.mu, NULL);
+    pthread_cond_init(&in.cv, NULL);
+    in.file_sha = sw_sha256_new();
+    in.chunk_sha = sw_sha256_new();
+    for (int i = 0; i < SW_NBLOCKS; i++)
+        in.blocks[i].data = sw_malloc(SW_BLOCK);
+
+    sw_chunker ck;
+    sw_chunker_init(&ck);
+    pthread_t th_hash, th_chunk;
+    int threaded = 0, r = 0;
+    uint64_t written = 0, synced = 0;
+
+    for (uint64_t seq = 0;; seq++) {
+        if (threaded)
+            sw_ingest_wait_slot(&in, seq);
+        sw_block *b = &in.blocks[seq % SW_NBLOCKS];
+        if ((r = sw_ingest_fill(b, rd, rctx)))
+            break;
+        if (b->len == 0)
+            break;
+        if (!threaded && seq == 0 && b->len == SW_BLOCK) {
+            /* Large input: start the workers. */
+            threaded = 1;
+            pthread_create(&th_hash, NULL, sw_ingest_hash_main, &in);
+            pthread_create(&th_chunk, NULL, sw_ingest_chunk_main, &in);
+        }
+        if (threaded)
+            sw_ingest_publish(&in, &in.ready_hash);
+        sw_ingest_cut(&ck, b);
+        if (threaded) {
+            sw_ingest_publish(&in, &in.ready_chunk);
+        } else {
+            sw_ingest_hash_block(&in, b);
+            sw_ingest_chunk_block(&in, b);
+        }
+        if (sw_write_all(fd, b->data, b->len) < 0) {
+            r = sw_error_errno(SW_ERROR, "cannot write to the store");
+            break;
+        }
+        written += b->len;
+        if (written - synced >= SW_WRITEBACK) {
+            sync_file_range(fd, (off64_t)synced, (off64_t)(written - synced), SYNC_FILE_RANGE_WRITE);
+            synced = written;
+        }
+        if (prog)
+            prog(pctx, b->len);
+        if (b->len < SW_BLOCK)
+            break;
+    }
+
+    if (threaded) {
+        pthread_mutex_lock(&in.mu);
+        in.eof = 1;
+        pthread_cond_broadcast(&in.cv);
+        pthread_mutex_unlock(&in.mu);
+        pthread_join(th_hash, NULL);
+        pthread_join(th_chunk, NULL);
+    }
+    if (!r) {
+        if (in.pos > in.chunk_start)
+            sw_ingest_close_chunk(&in);
+        sw_sha256_final(in.file_sha, &out->hash);
+        out->size = in.pos;
+        r = sw_ingest_commit(st, fd, tmp, &out->hash, &out->added);
+    }
+    close(fd);
+    if (r)
+        unlink(tmp);
+    if (!r)
+        r = sw_index_put_chunks(sw_store_index(st), &out->hash, in.chunks, in.nchunks);
+    if (!r) {
+        out->chunks = in.chunks;
+        out->nchunks = in.nchunks;
+    } else {
+        free(in.chunks);
+    }
+
+    for (int i = 0; i < SW_NBLOCKS; i++)
+        free(in.blocks[i].data);
+    sw_sha256_free(in.file_sha);
+    sw_sha256_free(in.chunk_sha);
+    pthread_mutex_destroy(&in.mu);
+    pthread_cond_destroy(&in.cv);
+    free(tmp);
+    return r;
+}
+
+typedef struct {
+    int fd;
+    const char *path;
+} sw_fd_reader;
+
+static ssize_t sw_fd_read(void *ctx, void *buf, size_t len)
+{
+    sw_fd_reader *f = ctx;
+    for (;;) {
+        ssize_t n = read(f->fd, buf, len);
+        if (n >= 0)
+            return n;
+        if (errno != EINTR)
+            return sw_error_errno(SW_ERROR, "cannot read %s", f->path);
+    }
+}
+
+int sw_store_put_file(sw_object *out, sw_store *st, const char *path, sw_progress_fn prog, void *pctx)
+{
+    sw_fd_reader f = {open(path, O_RDONLY | O_CLOEXEC), path};
+    if (f.fd < 0)
+        return sw_error_errno(errno == ENOENT ? SW_ENOTFOUND : SW_ERROR, "cannot open %s", path);
+    posix_fadvise(f.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    int r = sw_store_put(out, st, sw_fd_read, &f, prog, pctx);
+    close(f.fd);
+    return r;
+}

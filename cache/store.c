@@ -1,0 +1,172 @@
+/* store.c — the store's layout, lock and object bookkeeping (see store.h; writing is in ingest.c). */
+#include "store.h"
+#include "error.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct sw_store {
+    char *home;
+    sw_index *index;
+    int lock_fd;
+};
+
+int sw_store_open(sw_store **out, const char *home, int mode)
+{
+    static const char *dirs[] = {"objects", "tmp", "quarantine", "locks"};
+    for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+        char *d = sw_sprintf("%s/%s", home, dirs[i]);
+        int r = sw_mkdir_p(d);
+        free(d);
+        if (r)
+            return sw_error_wrap(r, "cannot set up the store in %s", home);
+    }
+    sw_store *st = sw_calloc(1, sizeof *st);
+    st->home = sw_strdup(home);
+    st->lock_fd = -1;
+
+    char *lock = sw_sprintf("%s/locks/store", home);
+    st->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int r = 0;
+    if (st->lock_fd < 0)
+        r = sw_error_errno(SW_ERROR, "cannot open %s", lock);
+    else if (mode == SW_STORE_EXCLUSIVE && flock(st->lock_fd, LOCK_EX | LOCK_NB) < 0)
+        r = errno == EWOULDBLOCK
+                ? sw_error(SW_ECONFLICT, "another swarm process is using %s; try again when it has finished", home)
+                : sw_error_errno(SW_ERROR, "cannot lock %s", lock);
+    else if (mode == SW_STORE_SHARED && flock(st->lock_fd, LOCK_SH) < 0)
+        r = sw_error_errno(SW_ERROR, "cannot lock %s", lock);
+    free(lock);
+
+    if (!r) {
+        char *db = sw_sprintf("%s/index.db", home);
+        r = sw_index_open(&st->index, db);
+        free(db);
+    }
+    if (r) {
+        sw_store_free(st);
+        return r;
+    }
+    *out = st;
+    return 0;
+}
+
+void sw_store_free(sw_store *st)
+{
+    if (!st)
+        return;
+    sw_index_free(st->index);
+    if (st->lock_fd >= 0)
+        close(st->lock_fd);
+    free(st->home);
+    free(st);
+}
+
+const char *sw_store_home(const sw_store *st) { return st->home; }
+sw_index *sw_store_index(sw_store *st) { return st->index; }
+
+char *sw_store_object_path(const sw_store *st, const sw_hash *h)
+{
+    char hex[SW_HEX_LEN + 1];
+    sw_hash_hex(hex, h);
+    return sw_sprintf("%s/objects/%.2s/%s", st->home, hex, hex);
+}
+
+int sw_store_stat(const sw_store *st, const sw_hash *h, uint64_t *size)
+{
+    char *p = sw_store_object_path(st, h);
+    struct stat s;
+    int r = stat(p, &s);
+    int e = errno;
+    free(p);
+    if (r < 0)
+        return e == ENOENT ? SW_ENOTFOUND : sw_error(SW_ERROR, "cannot stat an object: %s", strerror(e));
+    if (size)
+        *size = (uint64_t)s.st_size;
+    return 0;
+}
+
+void sw_object_clear(sw_object *o)
+{
+    free(o->chunks);
+    memset(o, 0, sizeof *o);
+}
+
+int sw_store_quarantine(sw_store *st, const sw_hash *h)
+{
+    char hex[SW_HEX_LEN + 1];
+    sw_hash_hex(hex, h);
+    char *from = sw_store_object_path(st, h);
+    char *to = sw_sprintf("%s/quarantine/%s", st->home, hex);
+    int r = rename(from, to) < 0 ? sw_error_errno(SW_ERROR, "cannot quarantine %s", from) : 0;
+    free(from);
+    free(to);
+    return r ? r : sw_index_drop_object(st->index, h);
+}
+
+int sw_store_remove(sw_store *st, const sw_hash *h)
+{
+    char *p = sw_store_object_path(st, h);
+    int r = unlink(p) < 0 && errno != ENOENT ? sw_error_errno(SW_ERROR, "cannot remove %s", p) : 0;
+    free(p);
+    return r ? r : sw_index_drop_object(st->index, h);
+}
+
+int sw_store_foreach(sw_store *st, int (*fn)(void *ctx, const sw_hash *h, uint64_t size),
+                     void (*bad)(void *ctx, const char *path), void *ctx)
+{
+    char *root = sw_sprintf("%s/objects", st->home);
+    DIR *d = opendir(root);
+    if (!d) {
+        int r = sw_error_errno(SW_ERROR, "cannot open %s", root);
+        free(root);
+        return r;
+    }
+    /* Collect the fan-out folders first, sorted, so the walk is in hash order. */
+    sw_strlist subs = {0};
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.')
+            sw_strlist_push(&subs, e->d_name);
+    closedir(d);
+    qsort(subs.v, subs.n, sizeof *subs.v, (int (*)(const void *, const void *))strcmp);
+    int r = 0;
+    for (size_t i = 0; i < subs.n && !r; i++) {
+        char *sub = sw_sprintf("%s/%s", root, subs.v[i]);
+        DIR *sd = opendir(sub);
+        if (!sd) {
+            if (bad)
+                bad(ctx, sub);
+            free(sub);
+            continue;
+        }
+        while (!r && (e = readdir(sd))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                continue;
+            char *p = sw_sprintf("%s/%s", sub, e->d_name);
+            sw_hash h;
+            struct stat s;
+            if (strncmp(e->d_name, subs.v[i], 2) || strlen(subs.v[i]) != 2 || sw_hash_parse(&h, e->d_name) ||
+                stat(p, &s) < 0 || !S_ISREG(s.st_mode)) {
+                if (bad)
+                    bad(ctx, p);
+            } else {
+                r = fn(ctx, &h, (uint64_t)s.st_size);
+            }
+            free(p);
+        }
+        closedir(sd);
+        free(sub);
+    }
+    sw_strlist_free(&subs);
+    free(root);
+    return r;
+}

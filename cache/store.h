@@ -1,0 +1,79 @@
+/* store.h — the content-addressed store: objects named by the SHA-256 of their bytes.
+ *
+ * Layout of a home (created on first use):
+ *   objects/XX/<64 hex>   immutable, read-only object files (XX = the first two hex digits)
+ *   tmp/                  objects being written; anything here after a crash is garbage (gc)
+ *   quarantine/           objects fsck found corrupt, kept for inspection
+ *   index.db              chunk index and pins (index.h)
+ *   catalog/              the git catalog of bundle versions (core/catalog.h)
+ *   locks/                flock files: "store" (shared by users of objects, exclusive for gc),
+ *                         "catalog" (exclusive while a version is committed)
+ *
+ * Invariants: an object is written to tmp/, fsync'd, made read-only and renamed into place, then the
+ * directory is fsync'd; so a name under objects/ always has its full bytes, and a crash (kill -9
+ * included) leaves at most stray files in tmp/ and objects without chunk rows, both repaired by fsck or
+ * gc. Chunk rows are written after their object, so a row never names bytes that were not durable.
+ *
+ * Ownership: sw_store_open returns a store the caller frees with sw_store_free (NULL is fine). A store
+ * is used by one thread at a time; sw_store_put runs its own worker threads internally. */
+#ifndef SW_STORE_H
+#define SW_STORE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "chunker.h"
+#include "hash.h"
+#include "index.h"
+
+typedef struct sw_store sw_store;
+
+enum {
+    SW_STORE_SHARED = 0,    /* normal use: many processes at once */
+    SW_STORE_EXCLUSIVE = 1, /* gc: fails with SW_ECONFLICT while another process uses the store */
+};
+
+/* Opens the store at home, creating its layout if needed, and takes the store lock in mode. */
+int sw_store_open(sw_store **out, const char *home, int mode);
+void sw_store_free(sw_store *st);
+
+const char *sw_store_home(const sw_store *st);
+sw_index *sw_store_index(sw_store *st);
+/* The path of an object (caller frees); the object need not exist. */
+char *sw_store_object_path(const sw_store *st, const sw_hash *h);
+/* 0 and the size when the object is present, SW_ENOTFOUND when not. */
+int sw_store_stat(const sw_store *st, const sw_hash *h, uint64_t *size);
+
+/* The result of storing a stream: its hash, size and chunk list (owned; release with sw_object_clear). */
+typedef struct {
+    sw_hash hash;
+    uint64_t size;
+    sw_chunk *chunks;
+    size_t nchunks;
+    int added; /* 1 when new bytes were stored, 0 when the object was already there */
+} sw_object;
+void sw_object_clear(sw_object *o);
+
+/* A source of bytes: returns how many were read into buf (0 at the end) or -1 with sw_error set. */
+typedef ssize_t (*sw_reader)(void *ctx, void *buf, size_t len);
+/* Called with each batch of bytes consumed, for progress displays; may be NULL. */
+typedef void (*sw_progress_fn)(void *ctx, uint64_t bytes);
+
+/* Streams a source into the store: one read of the data, which is written to a temp file, hashed whole
+ * and cut into hashed chunks in parallel (two worker threads for inputs over one block), then committed
+ * atomically and indexed. Identical content stores no new bytes. On failure nothing is left behind. */
+int sw_store_put(sw_object *out, sw_store *st, sw_reader rd, void *rctx, sw_progress_fn prog, void *pctx);
+/* sw_store_put over a file's bytes. */
+int sw_store_put_file(sw_object *out, sw_store *st, const char *path, sw_progress_fn prog, void *pctx);
+
+/* Moves a corrupt object to quarantine/ and forgets its index rows. */
+int sw_store_quarantine(sw_store *st, const sw_hash *h);
+/* Removes an object and its index rows (gc). */
+int sw_store_remove(sw_store *st, const sw_hash *h);
+
+/* Calls fn for every object file under objects/ (name parsed, size from stat). Stops on a non-zero
+ * return, which it passes on. Names that are not 64 hex digits are reported through bad (may be NULL). */
+int sw_store_foreach(sw_store *st, int (*fn)(void *ctx, const sw_hash *h, uint64_t size),
+                     void (*bad)(void *ctx, const char *path), void *ctx);
+
+#endif

@@ -1,0 +1,138 @@
+/* cmd_checkout.c — swarm checkout and export: a version's files out of the store.
+ *
+ * checkout copies (never links) each object, so editing the checkout cannot change the store. It refuses
+ * to overwrite: if any target file exists, nothing is written. Each file is written beside its target
+ * and renamed into place, so a file in DIR is either absent or complete. Folders inside DIR that are
+ * symbolic links are refused, so a crafted DIR cannot redirect writes outside it. */
+#include "archive_io.h"
+#include "cli.h"
+#include "commands.h"
+#include "error.h"
+#include "progress.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Opens store, catalog and manifest of a version whose files must all be held. */
+static int sw_open_held(sw_cli *cli, const char *ref, sw_store **st, sw_catalog **cat, sw_manifest **m)
+{
+    if (sw_cli_open(cli, st, cat))
+        return 1;
+    if (sw_cli_manifest(m, *cat, ref))
+        return 1;
+    size_t held = sw_cli_held_files(*m, *st);
+    if (held != (*m)->nfiles) {
+        sw_error(SW_ENOTFOUND, "%s is not held here (%zu of %zu files missing)", ref, (*m)->nfiles - held,
+                 (*m)->nfiles);
+        return sw_cli_fail();
+    }
+    return 0;
+}
+
+/* Creates the folders leading to dir/path, refusing any that is a symbolic link. */
+static int sw_make_parents(const char *dir, const char *path)
+{
+    char *full = sw_sprintf("%s/%s", dir, path);
+    int r = 0;
+    for (char *s = full + strlen(dir) + 1; !r && (s = strchr(s, '/')); s++) {
+        *s = 0;
+        struct stat st;
+        if (lstat(full, &st) == 0) {
+            if (!S_ISDIR(st.st_mode))
+                r = sw_error(SW_EINVALID, "%s exists and is not a directory", full);
+        } else if (mkdir(full, 0755) < 0) {
+            r = sw_error_errno(SW_ERROR, "cannot create %s", full);
+        }
+        *s = '/';
+    }
+    free(full);
+    return r;
+}
+
+static int sw_checkout(sw_cli *cli, sw_store *st, const sw_manifest *m, const char *dir)
+{
+    struct stat s;
+    if (lstat(dir, &s) == 0 && !S_ISDIR(s.st_mode))
+        return sw_error(SW_EINVALID, "%s exists and is not a directory", dir);
+    for (size_t i = 0; i < m->nfiles; i++) {
+        char *target = sw_sprintf("%s/%s", dir, m->files[i].path);
+        int exists = lstat(target, &s) == 0;
+        free(target);
+        if (exists)
+            return sw_error(SW_EEXISTS, "%s/%s exists; checkout never overwrites (choose an empty directory)", dir,
+                            m->files[i].path);
+    }
+    if (sw_mkdir_p(dir))
+        return SW_ERROR;
+    sw_progress p;
+    sw_progress_begin(&p, cli->progress, "checkout", sw_manifest_size(m));
+    int r = 0;
+    for (size_t i = 0; i < m->nfiles && !r; i++) {
+        const sw_mfile *f = &m->files[i];
+        if ((r = sw_make_parents(dir, f->path)))
+            break;
+        char *obj = sw_store_object_path(st, &f->hash);
+        char *target = sw_sprintf("%s/%s", dir, f->path);
+        char *tmp = sw_sprintf("%s.swarm-tmp-%ld", target, (long)getpid());
+        r = sw_copy_file(obj, tmp, f->mode, 0, sw_progress_step, &p);
+        if (!r && (stat(tmp, &s) < 0 || (uint64_t)s.st_size != f->size))
+            r = sw_error(SW_ERROR, "object of %s has the wrong size; run 'swarm fsck'", f->path);
+        if (!r && rename(tmp, target) < 0)
+            r = sw_error_errno(SW_ERROR, "cannot write %s", target);
+        if (r)
+            unlink(tmp);
+        free(obj);
+        free(target);
+        free(tmp);
+    }
+    sw_progress_end(&p);
+    return r;
+}
+
+int sw_cmd_checkout(sw_cli *cli, int argc, char **argv)
+{
+    if (sw_cli_operands(cli, argc, argv, 2, 2, SW_USAGE_CHECKOUT))
+        return 2;
+    sw_store *st = NULL;
+    sw_catalog *cat = NULL;
+    sw_manifest *m = NULL;
+    int rc = sw_open_held(cli, argv[optind], &st, &cat, &m);
+    if (!rc && sw_checkout(cli, st, m, argv[optind + 1]))
+        rc = sw_cli_fail();
+    if (!rc) {
+        char size[32];
+        sw_cli_note(cli, "checked out %s@%s into %s: %zu files, %s", m->name, m->version, argv[optind + 1],
+                    m->nfiles, sw_fmt_bytes(size, sizeof size, sw_manifest_size(m)));
+    }
+    sw_manifest_free(m);
+    sw_catalog_free(cat);
+    sw_store_free(st);
+    return rc;
+}
+
+int sw_cmd_export(sw_cli *cli, int argc, char **argv)
+{
+    if (sw_cli_operands(cli, argc, argv, 2, 2, SW_USAGE_EXPORT))
+        return 2;
+    sw_store *st = NULL;
+    sw_catalog *cat = NULL;
+    sw_manifest *m = NULL;
+    int rc = sw_open_held(cli, argv[optind], &st, &cat, &m);
+    if (!rc) {
+        sw_progress p;
+        sw_progress_begin(&p, cli->progress, "export", sw_manifest_size(m));
+        if (sw_archive_export(st, m, argv[optind + 1], sw_progress_step, &p))
+            rc = sw_cli_fail();
+        sw_progress_end(&p);
+    }
+    if (!rc)
+        sw_cli_note(cli, "exported %s@%s to %s", m->name, m->version, argv[optind + 1]);
+    sw_manifest_free(m);
+    sw_catalog_free(cat);
+    sw_store_free(st);
+    return rc;
+}

@@ -1,0 +1,21 @@
+/* progress.h — a one-line progress display on stderr (bytes, rate, ETA), drawn only when enabled
+ * (stderr is a terminal and the user did not ask for -q). Redrawn at most ten times a second. */
+#ifndef SW_PROGRESS_H
+#define SW_PROGRESS_H
+
+#include <stdint.h>
+
+typedef struct {
+    const char *label;
+    uint64_t total, done;
+    double start, drawn;
+    int on;
+} sw_progress;
+
+void sw_progress_begin(sw_progress *p, int on, const char *label, uint64_t total);
+/* Adds n bytes; the signature fits sw_progress_fn (ctx is the sw_progress). */
+void sw_progress_step(void *p, uint64_t n);
+/* Clears the line. */
+void sw_progress_end(sw_progress *p);
+
+#endif

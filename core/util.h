@@ -1,0 +1,55 @@
+/* util.h — small helpers shared by every module: checked allocation, growable arrays, paths and
+ * durable file operations. */
+#ifndef SW_UTIL_H
+#define SW_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Allocation that cannot fail: on exhaustion it prints "swarm: error: out of memory" and exits 1.
+ * The store is crash-safe (see cache/store.h), so exiting here loses nothing. */
+void *sw_malloc(size_t n);
+void *sw_calloc(size_t n, size_t size);
+void *sw_realloc(void *p, size_t n);
+char *sw_strdup(const char *s);
+char *sw_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Grows *arr (of elements of size elem) so it holds at least need elements; *cap tracks capacity. */
+void sw_grow(void *arr, size_t *cap, size_t need, size_t elem);
+
+/* A growable list of owned strings. */
+typedef struct {
+    char **v;
+    size_t n, cap;
+} sw_strlist;
+void sw_strlist_push(sw_strlist *l, const char *s);
+void sw_strlist_free(sw_strlist *l);
+/* Natural order: digit runs compare by value ("v2" < "v10"), everything else bytewise. */
+int sw_natcmp(const char *a, const char *b);
+
+/* Creates dir and its parents (mode 0755); ok if it exists. */
+int sw_mkdir_p(const char *dir);
+/* fsync()s a directory so a rename or create inside it is durable. */
+int sw_fsync_dir(const char *dir);
+/* Writes len bytes fully, retrying on EINTR and short writes. Returns 0 or -1 with errno set. */
+int sw_write_all(int fd, const void *buf, size_t len);
+/* Reads up to len bytes, retrying on EINTR and short reads; returns bytes read (< len only at EOF) or -1. */
+ssize_t sw_read_full(int fd, void *buf, size_t len);
+/* Reads a whole file into a NUL-terminated buffer (caller frees). Refuses files over max bytes. */
+int sw_read_file(char **out, size_t *len, const char *path, size_t max);
+/* Writes a file atomically: temp beside it, fsync, rename, fsync of the directory. */
+int sw_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* Copies the file at src to a new file dst (which must not exist) with the given mode, in-kernel where
+ * possible (copy_file_range), fsync'd when durable. On failure dst is removed. */
+int sw_copy_file(const char *src, const char *dst, mode_t mode, int durable, void (*progress)(void *, uint64_t),
+                 void *pctx);
+/* Removes a directory tree (files and folders); ok if it does not exist. */
+int sw_rm_rf(const char *path);
+
+/* Monotonic seconds, for rates and progress. */
+double sw_now(void);
+/* Formats a byte count as "12.3 MiB" into buf. */
+const char *sw_fmt_bytes(char *buf, size_t len, uint64_t bytes);
+
+#endif
