@@ -22,7 +22,7 @@ endif
 DEPS_LIBS := build-essential pkg-config libgit2-dev libzstd-dev libarchive-dev liblua5.4-dev \
              libssl-dev libjansson-dev libsqlite3-dev
 DEPS_TOOLS := git zstd perl time
-DEPS_BENCH := git-annex git-lfs
+DEPS_BENCH := git-annex git-lfs bc
 
 PKGS := libgit2 libzstd libarchive jansson sqlite3 libcrypto
 # Recursive (=) so pkg-config runs after `make deps` has installed what it asks about.
@@ -40,6 +40,7 @@ LIB_SRC := $(filter-out core/main.c,$(LIB_SRC))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+CLI_TESTS := $(filter-out tests/cli/lib.sh,$(wildcard tests/cli/*.sh))
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
@@ -76,11 +77,11 @@ demo: deps
 
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
-	@SWARM_BUILD=$(BUILD) prove --exec '' --timer $(UNIT_BIN) tests/cli/*.sh
+	@SWARM_BUILD=$(BUILD) prove --exec '' --timer $(UNIT_BIN) $(CLI_TESTS)
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory all
-	@sh tests/bench/run.sh $(BUILD)
+	@bash tests/bench/run.sh $(BUILD)
 
 install: $(BUILD)/swarm
 	install -d $(DESTDIR)$(PREFIX)/bin

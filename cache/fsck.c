@@ -143,8 +143,8 @@ static void sw_fsck_stray(void *ctx, const char *path)
         f->report(f->ctx, line);
 }
 
-/* Counts (or with remove, deletes) the files in tmp/. */
-static int sw_tmp_files(sw_store *st, int remove, uint64_t *count)
+/* Counts (or with remove, deletes) the files in tmp/, and their bytes when bytes is not NULL. */
+static int sw_tmp_files(sw_store *st, int remove, uint64_t *count, uint64_t *bytes)
 {
     char *dir = sw_sprintf("%s/tmp", sw_store_home(st));
     DIR *d = opendir(dir);
@@ -160,11 +160,13 @@ static int sw_tmp_files(sw_store *st, int remove, uint64_t *count)
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
             continue;
         (*count)++;
-        if (remove) {
-            char *p = sw_sprintf("%s/%s", dir, e->d_name);
+        char *p = sw_sprintf("%s/%s", dir, e->d_name);
+        struct stat s;
+        if (bytes && lstat(p, &s) == 0 && S_ISREG(s.st_mode))
+            *bytes += (uint64_t)s.st_size;
+        if (remove)
             r = sw_rm_rf(p);
-            free(p);
-        }
+        free(p);
     }
     closedir(d);
     free(dir);
@@ -191,7 +193,7 @@ int sw_store_fsck(sw_store *st, sw_fsck_report *rep, void (*report)(void *ctx, c
         }
     }
     free(indexed);
-    return r ? r : sw_tmp_files(st, 0, &rep->temp_files);
+    return r ? r : sw_tmp_files(st, 0, &rep->temp_files, NULL);
 }
 
 typedef struct {
@@ -220,13 +222,15 @@ int sw_store_gc(sw_store *st, const sw_hash *keep, size_t nkeep, uint64_t *objec
     if (r)
         return r;
     sw_hash *all = sw_malloc((nkeep + npins) * sizeof *all);
-    memcpy(all, keep, nkeep * sizeof *all);
-    memcpy(all + nkeep, pins, npins * sizeof *all);
+    if (nkeep)
+        memcpy(all, keep, nkeep * sizeof *all);
+    if (npins)
+        memcpy(all + nkeep, pins, npins * sizeof *all);
     free(pins);
     sw_gc g = {st, all, sw_hash_sort_unique(all, nkeep + npins), 0, 0};
     r = sw_store_foreach(st, sw_gc_object, NULL, &g);
     free(all);
     *objects = g.objects;
-    *bytes = g.bytes;
-    return r ? r : sw_tmp_files(st, 1, temp_files);
+    *bytes = g.bytes; /* temp files' bytes are freed too */
+    return r ? r : sw_tmp_files(st, 1, temp_files, bytes);
 }

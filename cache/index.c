@@ -52,7 +52,15 @@ int sw_index_open(sw_index **out, const char *path)
         return r;
     }
     sqlite3_busy_timeout(ix->db, 30000);
-    int r = sw_index_exec(ix, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+    /* Turning a new database to WAL needs an exclusive lock; when two processes open it at once, SQLite
+     * answers SQLITE_BUSY at once (deadlock avoidance, no busy handler), so retry for up to the timeout. */
+    int r;
+    for (int tries = 0;; tries++) {
+        r = sw_index_exec(ix, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+        if (!r || sqlite3_errcode(ix->db) != SQLITE_BUSY || tries >= 3000)
+            break;
+        sqlite3_sleep(10);
+    }
     if (!r)
         r = sw_index_exec(ix, "BEGIN IMMEDIATE;");
     if (!r) {

@@ -1,11 +1,11 @@
 /* ingest.c — sw_store_put: one pass over a stream that stores, hashes and chunks it.
  *
- * The caller's thread is the producer: it fills 4 MiB blocks from the source, finds the chunk cut
- * points, and writes each block to a temp file in tmp/. Two workers consume the blocks in order, one
- * computing the SHA-256 of the whole stream (which is sequential by nature), the other the SHA-256 of
- * every chunk. A ring of blocks bounds memory (SW_NBLOCKS × SW_BLOCK) whatever the input size. A stream
- * that fits in one block is handled inline, without threads. Dirty pages are pushed to disk as the
- * write goes (sync_file_range), so the final fsync does not stall on a whole file's writeback. */
+ * Two threads split the work about evenly on two cores. The caller's thread fills 4 MiB blocks from the
+ * source, hands each to the chunk worker, writes it to a temp file in tmp/ and feeds it to the SHA-256 of
+ * the whole stream. The chunk worker finds the cut points of each block in order and hashes every chunk.
+ * A ring of blocks bounds memory (SW_NBLOCKS x SW_BLOCK) whatever the input size; a stream that fits in
+ * one block is handled inline, without a thread. Dirty pages are pushed to disk as the write goes
+ * (sync_file_range), so the final fsync does not stall on a whole file's writeback. */
 #include "error.h"
 #include "store.h"
 #include "util.h"
@@ -26,29 +26,22 @@
 typedef struct {
     uint8_t *data;
     size_t len;
-    uint32_t cuts[SW_BLOCK / SW_CHUNK_MIN + 2]; /* chunk ends inside this block, as block offsets */
-    size_t ncuts;
 } sw_block;
 
 typedef struct {
     sw_block blocks[SW_NBLOCKS];
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    uint64_t ready_hash, ready_chunk; /* blocks published to each worker */
-    uint64_t done_hash, done_chunk;   /* blocks each worker has finished */
-    int eof;                          /* no more blocks will be published */
+    uint64_t ready, done; /* blocks published to the chunk worker, and finished by it */
+    int eof;              /* no more blocks will be published */
 
-    sw_sha256 *file_sha; /* whole-stream hash (the "hash" worker) */
-    sw_sha256 *chunk_sha; /* current chunk's hash (the "chunk" worker) */
+    sw_sha256 *file_sha;  /* whole-stream hash (the caller's thread) */
+    sw_chunker chunker;   /* cut-point state across blocks (the chunk worker) */
+    sw_sha256 *chunk_sha; /* current chunk's hash (the chunk worker) */
     uint64_t pos, chunk_start;
     sw_chunk *chunks;
     size_t nchunks, cap;
 } sw_ingest;
-
-static void sw_ingest_hash_block(sw_ingest *in, const sw_block *b)
-{
-    sw_sha256_update(in->file_sha, b->data, b->len);
-}
 
 static void sw_ingest_close_chunk(sw_ingest *in)
 {
@@ -60,66 +53,59 @@ static void sw_ingest_close_chunk(sw_ingest *in)
     in->chunk_start = in->pos;
 }
 
+/* Cuts a block into (the rest of) chunks and hashes them. */
 static void sw_ingest_chunk_block(sw_ingest *in, const sw_block *b)
 {
     size_t off = 0;
-    for (size_t i = 0; i < b->ncuts; i++) {
-        sw_sha256_update(in->chunk_sha, b->data + off, b->cuts[i] - off);
-        in->pos += b->cuts[i] - off;
-        off = b->cuts[i];
-        sw_ingest_close_chunk(in);
+    while (off < b->len) {
+        int cut;
+        size_t n = sw_chunker_scan(&in->chunker, b->data + off, b->len - off, &cut);
+        sw_sha256_update(in->chunk_sha, b->data + off, n);
+        in->pos += n;
+        off += n;
+        if (cut)
+            sw_ingest_close_chunk(in);
     }
-    sw_sha256_update(in->chunk_sha, b->data + off, b->len - off);
-    in->pos += b->len - off;
 }
 
-/* A worker: consumes published blocks in order until the producer says there are no more. */
-static void sw_ingest_worker(sw_ingest *in, uint64_t *ready, uint64_t *done,
-                             void (*work)(sw_ingest *, const sw_block *))
+/* The chunk worker: consumes published blocks in order until the producer says there are no more. */
+static void *sw_ingest_worker(void *arg)
 {
+    sw_ingest *in = arg;
     pthread_mutex_lock(&in->mu);
     for (;;) {
-        while (*done == *ready && !in->eof)
+        while (in->done == in->ready && !in->eof)
             pthread_cond_wait(&in->cv, &in->mu);
-        if (*done == *ready)
+        if (in->done == in->ready)
             break;
-        const sw_block *b = &in->blocks[*done % SW_NBLOCKS];
+        const sw_block *b = &in->blocks[in->done % SW_NBLOCKS];
         pthread_mutex_unlock(&in->mu);
-        work(in, b);
+        sw_ingest_chunk_block(in, b);
         pthread_mutex_lock(&in->mu);
-        (*done)++;
+        in->done++;
         pthread_cond_broadcast(&in->cv);
     }
     pthread_mutex_unlock(&in->mu);
-}
-
-static void *sw_ingest_hash_main(void *arg)
-{
-    sw_ingest *in = arg;
-    sw_ingest_worker(in, &in->ready_hash, &in->done_hash, sw_ingest_hash_block);
     return NULL;
 }
 
-static void *sw_ingest_chunk_main(void *arg)
-{
-    sw_ingest *in = arg;
-    sw_ingest_worker(in, &in->ready_chunk, &in->done_chunk, sw_ingest_chunk_block);
-    return NULL;
-}
-
-static void sw_ingest_publish(sw_ingest *in, uint64_t *ready)
+/* Publishes one more block to the worker, or (eof) says none will follow. */
+static void sw_ingest_publish(sw_ingest *in, int eof)
 {
     pthread_mutex_lock(&in->mu);
-    (*ready)++;
+    if (eof)
+        in->eof = 1;
+    else
+        in->ready++;
     pthread_cond_broadcast(&in->cv);
     pthread_mutex_unlock(&in->mu);
 }
 
-/* Waits until slot number seq may be refilled: both workers are done with its previous occupant. */
+/* Waits until slot number seq may be refilled: the worker is done with its previous occupant. */
 static void sw_ingest_wait_slot(sw_ingest *in, uint64_t seq)
 {
     pthread_mutex_lock(&in->mu);
-    while (seq >= SW_NBLOCKS && (in->done_hash + SW_NBLOCKS <= seq || in->done_chunk + SW_NBLOCKS <= seq))
+    while (seq >= SW_NBLOCKS && in->done + SW_NBLOCKS <= seq)
         pthread_cond_wait(&in->cv, &in->mu);
     pthread_mutex_unlock(&in->mu);
 }
@@ -137,18 +123,6 @@ static int sw_ingest_fill(sw_block *b, sw_reader rd, void *rctx)
         b->len += (size_t)n;
     }
     return 0;
-}
-
-static void sw_ingest_cut(sw_chunker *ck, sw_block *b)
-{
-    size_t off = 0;
-    b->ncuts = 0;
-    while (off < b->len) {
-        int cut;
-        off += sw_chunker_scan(ck, b->data + off, b->len - off, &cut);
-        if (cut)
-            b->cuts[b->ncuts++] = (uint32_t)off;
-    }
 }
 
 /* Moves the finished temp file into objects/ (or drops it when the object exists already). */
@@ -203,9 +177,8 @@ int sw_store_put(sw_object *out, sw_store *st, sw_reader rd, void *rctx, sw_prog
     for (int i = 0; i < SW_NBLOCKS; i++)
         in.blocks[i].data = sw_malloc(SW_BLOCK);
 
-    sw_chunker ck;
-    sw_chunker_init(&ck);
-    pthread_t th_hash, th_chunk;
+    sw_chunker_init(&in.chunker);
+    pthread_t worker;
     int threaded = 0, r = 0;
     uint64_t written = 0, synced = 0;
 
@@ -213,29 +186,21 @@ int sw_store_put(sw_object *out, sw_store *st, sw_reader rd, void *rctx, sw_prog
         if (threaded)
             sw_ingest_wait_slot(&in, seq);
         sw_block *b = &in.blocks[seq % SW_NBLOCKS];
-        if ((r = sw_ingest_fill(b, rd, rctx)))
-            break;
-        if (b->len == 0)
+        if ((r = sw_ingest_fill(b, rd, rctx)) || b->len == 0)
             break;
         if (!threaded && seq == 0 && b->len == SW_BLOCK) {
-            /* Large input: start the workers. */
-            threaded = 1;
-            pthread_create(&th_hash, NULL, sw_ingest_hash_main, &in);
-            pthread_create(&th_chunk, NULL, sw_ingest_chunk_main, &in);
+            threaded = 1; /* large input: start the chunk worker */
+            pthread_create(&worker, NULL, sw_ingest_worker, &in);
         }
         if (threaded)
-            sw_ingest_publish(&in, &in.ready_hash);
-        sw_ingest_cut(&ck, b);
-        if (threaded) {
-            sw_ingest_publish(&in, &in.ready_chunk);
-        } else {
-            sw_ingest_hash_block(&in, b);
+            sw_ingest_publish(&in, 0);
+        else
             sw_ingest_chunk_block(&in, b);
-        }
         if (sw_write_all(fd, b->data, b->len) < 0) {
             r = sw_error_errno(SW_ERROR, "cannot write to the store");
             break;
         }
+        sw_sha256_update(in.file_sha, b->data, b->len);
         written += b->len;
         if (written - synced >= SW_WRITEBACK) {
             sync_file_range(fd, (off64_t)synced, (off64_t)(written - synced), SYNC_FILE_RANGE_WRITE);
@@ -248,12 +213,8 @@ int sw_store_put(sw_object *out, sw_store *st, sw_reader rd, void *rctx, sw_prog
     }
 
     if (threaded) {
-        pthread_mutex_lock(&in.mu);
-        in.eof = 1;
-        pthread_cond_broadcast(&in.cv);
-        pthread_mutex_unlock(&in.mu);
-        pthread_join(th_hash, NULL);
-        pthread_join(th_chunk, NULL);
+        sw_ingest_publish(&in, 1);
+        pthread_join(worker, NULL);
     }
     if (!r) {
         if (in.pos > in.chunk_start)

@@ -137,7 +137,7 @@ int sw_store_foreach(sw_store *st, int (*fn)(void *ctx, const sw_hash *h, uint64
         if (e->d_name[0] != '.')
             sw_strlist_push(&subs, e->d_name);
     closedir(d);
-    qsort(subs.v, subs.n, sizeof *subs.v, (int (*)(const void *, const void *))strcmp);
+    sw_strlist_sort(&subs);
     int r = 0;
     for (size_t i = 0; i < subs.n && !r; i++) {
         char *sub = sw_sprintf("%s/%s", root, subs.v[i]);

@@ -64,7 +64,8 @@ static const char *sw_entry_kind(struct archive_entry *e)
     }
 }
 
-int sw_archive_import(sw_manifest *m, sw_store *st, const char *path, sw_progress_fn prog, void *pctx)
+int sw_archive_import(sw_manifest *m, sw_store *st, const char *path, uint64_t *added, sw_progress_fn prog,
+                      void *pctx)
 {
     struct archive *a = archive_read_new();
     archive_read_support_filter_all(a);
@@ -96,6 +97,7 @@ int sw_archive_import(sw_manifest *m, sw_store *st, const char *path, sw_progres
             if (!r) {
                 uint32_t mode = archive_entry_perm(e) & 0111 ? 0755 : 0644;
                 sw_manifest_add_file(m, member, obj.size, mode, &obj.hash, obj.chunks, obj.nchunks);
+                *added += obj.added ? obj.size : 0;
                 sw_object_clear(&obj);
             }
         }
@@ -131,19 +133,30 @@ static int sw_export_file(struct archive *a, sw_store *st, const sw_mfile *f, ti
         free(obj);
         return r;
     }
+    /* Hash what goes out: a damaged object must not be exported as if it were right. */
+    sw_sha256 *sha = sw_sha256_new();
+    struct stat s;
+    if (fstat(fd, &s) < 0 || (uint64_t)s.st_size != f->size)
+        r = sw_error(SW_ERROR, "export: %s: object has the wrong size; run 'swarm fsck'", f->path);
     uint64_t left = f->size;
     while (!r && left) {
-        ssize_t n = sw_read_full(fd, buf, buflen);
+        ssize_t n = sw_read_full(fd, buf, left < buflen ? (size_t)left : buflen);
         if (n <= 0)
             r = sw_error(SW_ERROR, "export: %s: object is shorter than its manifest says", f->path);
         else if (archive_write_data(a, buf, (size_t)n) != n)
             r = sw_error(SW_ERROR, "export: %s", archive_error_string(a));
         else {
+            sw_sha256_update(sha, buf, (size_t)n);
             left -= (uint64_t)n;
             if (prog)
                 prog(pctx, (uint64_t)n);
         }
     }
+    sw_hash h;
+    sw_sha256_final(sha, &h);
+    sw_sha256_free(sha);
+    if (!r && !sw_hash_eq(&h, &f->hash))
+        r = sw_error(SW_ERROR, "export: %s: object bytes do not match the SHA-256; run 'swarm fsck'", f->path);
     close(fd);
     free(obj);
     return r;

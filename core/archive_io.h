@@ -9,9 +9,11 @@
 #include "manifest.h"
 #include "store.h"
 
-/* Adds every regular file of the archive at path to the store and to m. On failure m may hold some of
- * the files (the caller discards it) and stored objects stay as unreferenced garbage for gc. */
-int sw_archive_import(sw_manifest *m, sw_store *st, const char *path, sw_progress_fn prog, void *pctx);
+/* Adds every regular file of the archive at path to the store and to m, and the bytes newly stored to
+ * *added. On failure m may hold some of the files (the caller discards it) and stored objects stay as
+ * unreferenced garbage for gc. */
+int sw_archive_import(sw_manifest *m, sw_store *st, const char *path, uint64_t *added, sw_progress_fn prog,
+                      void *pctx);
 /* Writes the version m (every object must be held) to out, atomically (temp file, then rename). */
 int sw_archive_export(sw_store *st, const sw_manifest *m, const char *out, sw_progress_fn prog, void *pctx);
 

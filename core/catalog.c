@@ -27,6 +27,8 @@ static int sw_git_fail(const char *what)
     return sw_error(SW_ERROR, "%s: %s", what, e && e->message ? e->message : "git error");
 }
 
+static int sw_catalog_lock_home(const char *home);
+
 int sw_catalog_open(sw_catalog **out, const char *home)
 {
     git_libgit2_init();
@@ -35,12 +37,17 @@ int sw_catalog_open(sw_catalog **out, const char *home)
     git_repository *repo = NULL;
     int r = git_repository_open_bare(&repo, path);
     if (r == GIT_ENOTFOUND) {
-        if (sw_mkdir_p(home)) {
+        /* First use: create it under the catalog lock, so two processes never both run git's init. */
+        int lock = sw_catalog_lock_home(home);
+        if (lock < 0) {
             free(path);
             git_libgit2_shutdown();
             return SW_ERROR;
         }
-        r = git_repository_init(&repo, path, 1);
+        r = git_repository_open_bare(&repo, path);
+        if (r == GIT_ENOTFOUND)
+            r = git_repository_init(&repo, path, 1);
+        close(lock);
     }
     free(path);
     if (r < 0) {
@@ -66,9 +73,9 @@ void sw_catalog_free(sw_catalog *c)
 }
 
 /* Takes HOME/locks/catalog exclusively; returns the fd to close, or -1 with the error set. */
-static int sw_catalog_lock(sw_catalog *c)
+static int sw_catalog_lock_home(const char *home)
 {
-    char *dir = sw_sprintf("%s/locks", c->home);
+    char *dir = sw_sprintf("%s/locks", home);
     char *path = sw_sprintf("%s/catalog", dir);
     int fd = -1;
     if (!sw_mkdir_p(dir)) {
@@ -83,6 +90,25 @@ static int sw_catalog_lock(sw_catalog *c)
     free(dir);
     free(path);
     return fd;
+}
+
+static int sw_catalog_lock(sw_catalog *c) { return sw_catalog_lock_home(c->home); }
+
+/* Creates the tag refs/tags/TAG at commit id. Called with the catalog lock held: no swarm process is
+ * writing the catalog, so a git lock file left for this ref is from a process killed mid-write, and is
+ * removed first (libgit2 would otherwise refuse the ref forever). */
+static int sw_catalog_tag(sw_catalog *c, const char *tag, const git_oid *id)
+{
+    char *lockfile = sw_sprintf("%s/refs/tags/%s.lock", git_repository_path(c->repo), tag);
+    unlink(lockfile);
+    free(lockfile);
+    char *ref = sw_sprintf("refs/tags/%s", tag);
+    git_reference *created = NULL;
+    int r = git_reference_create(&created, c->repo, ref, id, 0, "swarm") < 0 ? sw_git_fail("cannot tag the version")
+                                                                            : 0;
+    git_reference_free(created);
+    free(ref);
+    return r;
 }
 
 /* The commit a ref (full name) points at, peeled through annotated tags. */
@@ -166,7 +192,7 @@ int sw_catalog_bundles(sw_strlist *out, sw_catalog *c)
         free(name);
     }
     git_strarray_dispose(&tags);
-    qsort(all.v, all.n, sizeof *all.v, (int (*)(const void *, const void *))strcmp);
+    sw_strlist_sort(&all);
     for (size_t i = 0; i < all.n; i++)
         if (i == 0 || strcmp(all.v[i], all.v[i - 1]))
             sw_strlist_push(out, all.v[i]);
@@ -175,18 +201,27 @@ int sw_catalog_bundles(sw_strlist *out, sw_catalog *c)
 }
 
 typedef struct {
-    char *version;
-    git_time_t time;
+    const char *version;
+    git_oid id;
+    size_t rank; /* position in the topological walk, parents first */
 } sw_vent;
 
-static int sw_vent_cmp(const void *a, const void *b)
+static int sw_vent_by_id(const void *a, const void *b)
+{
+    return git_oid_cmp(&((const sw_vent *)a)->id, &((const sw_vent *)b)->id);
+}
+
+static int sw_vent_by_rank(const void *a, const void *b)
 {
     const sw_vent *x = a, *y = b;
-    if (x->time != y->time)
-        return x->time < y->time ? -1 : 1;
+    if (x->rank != y->rank)
+        return x->rank < y->rank ? -1 : 1;
     return sw_natcmp(x->version, y->version);
 }
 
+/* Orders a bundle's versions by their commits: a topological walk (a parent always before its
+ * children; unrelated commits by time), so the order is creation order even when versions share a
+ * timestamp (SOURCE_DATE_EPOCH). */
 int sw_catalog_versions(sw_strlist *out, sw_catalog *c, const char *name)
 {
     char *pattern = sw_sprintf("%s@*", name);
@@ -197,22 +232,41 @@ int sw_catalog_versions(sw_strlist *out, sw_catalog *c, const char *name)
         return sw_git_fail("cannot list the catalog");
     sw_vent *v = sw_calloc(tags.count, sizeof *v);
     size_t n = 0;
-    for (size_t i = 0; i < tags.count; i++) {
+    git_revwalk *walk = NULL;
+    r = git_revwalk_new(&walk, c->repo) < 0 ? sw_git_fail("cannot walk the catalog") : 0;
+    if (!r)
+        git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME | GIT_SORT_REVERSE);
+    for (size_t i = 0; !r && i < tags.count; i++) {
         char *ref = sw_sprintf("refs/tags/%s", tags.strings[i]);
         git_commit *commit;
         if (sw_ref_commit(&commit, c->repo, ref) == 0) {
             v[n].version = tags.strings[i] + strlen(name) + 1;
-            v[n++].time = git_commit_time(commit);
+            v[n].id = *git_commit_id(commit);
+            git_revwalk_push(walk, &v[n++].id);
             git_commit_free(commit);
         }
         free(ref);
     }
-    qsort(v, n, sizeof *v, sw_vent_cmp);
-    for (size_t i = 0; i < n; i++)
+    if (n > 1)
+        qsort(v, n, sizeof *v, sw_vent_by_id);
+    git_oid id;
+    for (size_t rank = 0; !r && n && git_revwalk_next(&id, walk) == 0; rank++) {
+        sw_vent key = {.id = id};
+        sw_vent *hit = bsearch(&key, v, n, sizeof *v, sw_vent_by_id);
+        /* Several tags may name one commit: rank them all. */
+        for (sw_vent *e = hit; e && e >= v && !git_oid_cmp(&e->id, &id); e--)
+            e->rank = rank;
+        for (sw_vent *e = hit; e && e < v + n && !git_oid_cmp(&e->id, &id); e++)
+            e->rank = rank;
+    }
+    if (n > 1)
+        qsort(v, n, sizeof *v, sw_vent_by_rank);
+    for (size_t i = 0; !r && i < n; i++)
         sw_strlist_push(out, v[i].version);
+    git_revwalk_free(walk);
     free(v);
     git_strarray_dispose(&tags);
-    return 0;
+    return r;
 }
 
 /* The next free "vN": one more than the largest N in use. */
@@ -301,7 +355,6 @@ int sw_catalog_add(sw_catalog *c, sw_manifest *m)
         return SW_ERROR;
     sw_strlist versions = {0};
     git_commit *parent = NULL;
-    git_object *commit = NULL;
     int r = sw_catalog_versions(&versions, c, m->name);
     if (r)
         goto done;
@@ -325,13 +378,9 @@ int sw_catalog_add(sw_catalog *c, sw_manifest *m)
     if ((r = sw_catalog_commit(&id, c, m, parent)))
         goto done;
     char *tag = sw_sprintf("%s@%s", m->name, m->version);
-    git_oid tag_id;
-    if (git_object_lookup(&commit, c->repo, &id, GIT_OBJECT_COMMIT) < 0 ||
-        git_tag_create_lightweight(&tag_id, c->repo, tag, commit, 0) < 0)
-        r = sw_git_fail("cannot tag the version");
+    r = sw_catalog_tag(c, tag, &id);
     free(tag);
 done:
-    git_object_free(commit);
     git_commit_free(parent);
     sw_strlist_free(&versions);
     close(lock);
@@ -417,24 +466,45 @@ int sw_catalog_push(sw_catalog *c, const char *remote_name, size_t *pushed, sw_s
         git_remote_free(remote);
         return sw_git_fail("cannot list the catalog");
     }
+    git_push_options opts;
+    git_push_options_init(&opts, GIT_PUSH_OPTIONS_VERSION);
+    opts.callbacks.push_update_reference = sw_push_update;
+    opts.callbacks.payload = rejected;
+    /* Tags the remote already has are never sent: the same commit needs nothing, and a different one is
+     * refused here (libgit2 would fail the whole push, or move the tag when it is a fast-forward). */
+    const git_remote_head **heads = NULL;
+    size_t nheads = 0;
+    if (git_remote_connect(remote, GIT_DIRECTION_PUSH, &opts.callbacks, &opts.proxy_opts, NULL) < 0 ||
+        git_remote_ls(&heads, &nheads, remote) < 0)
+        r = sw_git_fail("push failed");
     sw_strlist specs = {0};
-    for (size_t i = 0; i < tags.count; i++) {
-        char *spec = sw_sprintf("refs/tags/%s:refs/tags/%s", tags.strings[i], tags.strings[i]);
-        sw_strlist_push(&specs, spec);
-        free(spec);
+    for (size_t i = 0; !r && i < tags.count; i++) {
+        char *ref = sw_sprintf("refs/tags/%s", tags.strings[i]);
+        git_oid ours;
+        const git_remote_head *theirs = NULL;
+        for (size_t k = 0; k < nheads && !theirs; k++)
+            if (!strcmp(heads[k]->name, ref))
+                theirs = heads[k];
+        if (git_reference_name_to_id(&ours, c->repo, ref) < 0)
+            r = sw_git_fail("cannot read a version tag");
+        else if (theirs && !git_oid_equal(&theirs->oid, &ours))
+            sw_push_update(ref, "it holds a different version under that tag", rejected);
+        else if (!theirs) {
+            char *spec = sw_sprintf("%s:%s", ref, ref);
+            sw_strlist_push(&specs, spec);
+            free(spec);
+        }
+        free(ref);
     }
     git_strarray_dispose(&tags);
-    *pushed = specs.n;
-    if (specs.n) {
-        git_push_options opts;
-        git_push_options_init(&opts, GIT_PUSH_OPTIONS_VERSION);
-        opts.callbacks.push_update_reference = sw_push_update;
-        opts.callbacks.payload = rejected;
+    size_t before_push = rejected->n;
+    if (!r && specs.n) {
         git_strarray arr = {specs.v, specs.n};
         if (git_remote_push(remote, &arr, &opts) < 0)
             r = sw_git_fail("push failed");
     }
-    *pushed -= rejected->n;
+    git_remote_disconnect(remote);
+    *pushed = r ? 0 : specs.n - (rejected->n - before_push);
     sw_strlist_free(&specs);
     git_remote_free(remote);
     return r;
@@ -492,18 +562,23 @@ static void sw_pull_one(sw_catalog *c, const char *refname, const char *tag, sw_
             sw_strlist_push(&rep->conflicts, tag);
         goto done;
     }
-    if (check && check(check_ctx, m)) {
-        sw_reject(rep, tag);
-        goto done;
+    /* A version built on a parent we hold differently would fork the bundle's history: refuse it. */
+    if (m->parent && git_commit_parentcount(theirs) > 0) {
+        char *parent_ref = sw_sprintf("refs/tags/%s@%s", m->name, m->parent);
+        git_oid parent_here;
+        int differs = git_reference_name_to_id(&parent_here, c->repo, parent_ref) == 0 &&
+                      !git_oid_equal(&parent_here, git_commit_parent_id(theirs, 0));
+        free(parent_ref);
+        if (differs) {
+            sw_error(SW_ECONFLICT, "its parent %s@%s differs here", m->name, m->parent);
+            sw_reject(rep, tag);
+            goto done;
+        }
     }
-    git_reference *created = NULL;
-    if (git_reference_create(&created, c->repo, local_ref, git_commit_id(theirs), 0, "swarm pull") < 0) {
-        sw_git_fail("cannot create the tag");
+    if ((check && check(check_ctx, m)) || sw_catalog_tag(c, tag, git_commit_id(theirs)))
         sw_reject(rep, tag);
-    } else {
+    else
         sw_strlist_push(&rep->added, tag);
-    }
-    git_reference_free(created);
 done:
     sw_manifest_free(m);
     git_blob_free(their_blob);

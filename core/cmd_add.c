@@ -49,8 +49,6 @@ static void sw_addlist_push(sw_addlist *l, const char *src, const char *dst, con
     l->bytes += (uint64_t)st->st_size;
 }
 
-static int sw_strcmp_p(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 /* Adds src (a file or a directory's contents) under the bundle path prefix dst ("" for the root). */
 static int sw_collect(sw_addlist *l, const char *src, const char *dst, int depth)
 {
@@ -83,7 +81,7 @@ static int sw_collect(sw_addlist *l, const char *src, const char *dst, int depth
         if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, ".git"))
             sw_strlist_push(&names, e->d_name);
     closedir(d);
-    qsort(names.v, names.n, sizeof *names.v, sw_strcmp_p);
+    sw_strlist_sort(&names);
     int r = 0;
     for (size_t i = 0; i < names.n && !r; i++) {
         char *s = sw_sprintf("%s/%s", src, names.v[i]);
@@ -128,12 +126,18 @@ static int sw_add_collect(sw_addlist *l, char **paths, int n)
         if (r)
             return r;
     }
-    qsort(l->v, l->n, sizeof *l->v, sw_addent_cmp);
+    if (l->n > 1)
+        qsort(l->v, l->n, sizeof *l->v, sw_addent_cmp);
     for (size_t i = 1; i < l->n; i++)
         if (!strcmp(l->v[i].dst, l->v[i - 1].dst))
             return sw_error(SW_EINVALID, "%s and %s would both be '%s' in the bundle", l->v[i - 1].src, l->v[i].src,
                             l->v[i].dst);
-    return 0;
+    char **dst = sw_malloc(l->n * sizeof *dst);
+    for (size_t i = 0; i < l->n; i++)
+        dst[i] = l->v[i].dst;
+    int r = sw_path_check_tree(dst, l->n);
+    free(dst);
+    return r;
 }
 
 /* The version's time: $SOURCE_DATE_EPOCH when set (reproducible builds), else now. */
@@ -185,7 +189,7 @@ static int sw_add_store(sw_cli *cli, sw_manifest *m, sw_store *st, const sw_addl
         }
     }
     for (int i = 0; i < narchives && !r; i++)
-        r = sw_archive_import(m, st, archives[i], sw_progress_step, &p);
+        r = sw_archive_import(m, st, archives[i], added_bytes, sw_progress_step, &p);
     sw_progress_end(&p);
     return r ? r : sw_manifest_sort(m);
 }
@@ -235,8 +239,12 @@ int sw_cmd_add(sw_cli *cli, int argc, char **argv)
     }
     for (size_t i = 0; unpack && i < paths.n; i++) {
         struct stat s;
-        if (stat(paths.v[i], &s) < 0 || !S_ISREG(s.st_mode)) {
-            sw_error_errno(SW_EINVALID, "--unpack: cannot read archive %s", paths.v[i]);
+        int bad = stat(paths.v[i], &s) < 0;
+        if (bad || !S_ISREG(s.st_mode)) {
+            if (bad)
+                sw_error_errno(SW_EINVALID, "--unpack: cannot read archive %s", paths.v[i]);
+            else
+                sw_error(SW_EINVALID, "--unpack: %s is not a regular file (an archive)", paths.v[i]);
             rc = sw_cli_fail();
             goto done;
         }

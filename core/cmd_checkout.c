@@ -1,6 +1,8 @@
 /* cmd_checkout.c — swarm checkout and export: a version's files out of the store.
  *
- * checkout copies (never links) each object, so editing the checkout cannot change the store. It refuses
+ * checkout copies (never links) each object, so editing the checkout cannot change the store. Objects
+ * are trusted as the store keeps them (hashed when written, re-hashed by verify and fsck); checkout
+ * checks each copy's size, and with --verify re-hashes every copy before it takes its name. It refuses
  * to overwrite: if any target file exists, nothing is written. Each file is written beside its target
  * and renamed into place, so a file in DIR is either absent or complete. Folders inside DIR that are
  * symbolic links are refused, so a crafted DIR cannot redirect writes outside it. */
@@ -8,11 +10,13 @@
 #include "cli.h"
 #include "commands.h"
 #include "error.h"
+#include "hash.h"
 #include "progress.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -53,7 +57,7 @@ static int sw_make_parents(const char *dir, const char *path)
     return r;
 }
 
-static int sw_checkout(sw_cli *cli, sw_store *st, const sw_manifest *m, const char *dir)
+static int sw_checkout(sw_cli *cli, sw_store *st, const sw_manifest *m, const char *dir, int verify)
 {
     struct stat s;
     if (lstat(dir, &s) == 0 && !S_ISDIR(s.st_mode))
@@ -79,8 +83,15 @@ static int sw_checkout(sw_cli *cli, sw_store *st, const sw_manifest *m, const ch
         char *target = sw_sprintf("%s/%s", dir, f->path);
         char *tmp = sw_sprintf("%s.swarm-tmp-%ld", target, (long)getpid());
         r = sw_copy_file(obj, tmp, f->mode, 0, sw_progress_step, &p);
-        if (!r && (stat(tmp, &s) < 0 || (uint64_t)s.st_size != f->size))
-            r = sw_error(SW_ERROR, "object of %s has the wrong size; run 'swarm fsck'", f->path);
+        sw_hash h;
+        uint64_t size = 0;
+        if (!r && verify)
+            r = sw_sha256_file(&h, &size, tmp);
+        else if (!r)
+            size = stat(tmp, &s) == 0 ? (uint64_t)s.st_size : UINT64_MAX;
+        if (!r && (size != f->size || (verify && !sw_hash_eq(&h, &f->hash))))
+            r = sw_error(SW_ERROR, "object of %s is corrupt (%s); run 'swarm fsck'", f->path,
+                         size != f->size ? "wrong size" : "bytes do not match the SHA-256");
         if (!r && rename(tmp, target) < 0)
             r = sw_error_errno(SW_ERROR, "cannot write %s", target);
         if (r)
@@ -95,13 +106,21 @@ static int sw_checkout(sw_cli *cli, sw_store *st, const sw_manifest *m, const ch
 
 int sw_cmd_checkout(sw_cli *cli, int argc, char **argv)
 {
-    if (sw_cli_operands(cli, argc, argv, 2, 2, SW_USAGE_CHECKOUT))
-        return 2;
+    static const struct option opts[] = {{"verify", no_argument, NULL, 'V'}, SW_CLI_COMMON_OPTS, {0}};
+    int c, verify = 0;
+    optind = 0;
+    while ((c = sw_cli_getopt(cli, argc, argv, "qv", opts, SW_USAGE_CHECKOUT)) != -1)
+        if (c == '?')
+            return 2;
+        else if (c == 'V')
+            verify = 1;
+    if (argc - optind != 2)
+        return sw_cli_usage(SW_USAGE_CHECKOUT, argc - optind < 2 ? "missing argument" : "too many arguments");
     sw_store *st = NULL;
     sw_catalog *cat = NULL;
     sw_manifest *m = NULL;
     int rc = sw_open_held(cli, argv[optind], &st, &cat, &m);
-    if (!rc && sw_checkout(cli, st, m, argv[optind + 1]))
+    if (!rc && sw_checkout(cli, st, m, argv[optind + 1], verify))
         rc = sw_cli_fail();
     if (!rc) {
         char size[32];

@@ -111,9 +111,11 @@ int sw_cmd_pull(sw_cli *cli, int argc, char **argv)
         for (size_t i = 0; i < rep.added.n; i++)
             if (!cli->json)
                 printf("%s\n", rep.added.v[i]);
-        for (size_t i = 0; i < rep.rejected.n; i++)
-            fprintf(stderr, "swarm: error: refused %s from %s: %s\n", rep.rejected.v[i], remote,
-                    "invalid version (see above)");
+        for (size_t i = 0; i < rep.rejected.n; i++) { /* "TAG: reason" */
+            const char *v = rep.rejected.v[i], *sep = strstr(v, ": ");
+            int n = sep ? (int)(sep - v) : (int)strlen(v);
+            fprintf(stderr, "swarm: error: refused %.*s from %s: %s\n", n, v, remote, sep ? sep + 2 : "invalid");
+        }
         for (size_t i = 0; i < rep.conflicts.n; i++)
             fprintf(stderr, "swarm: error: conflict: %s differs between here and %s; kept the local version\n",
                     rep.conflicts.v[i], remote);

@@ -70,7 +70,7 @@ int sw_cmd_verify(sw_cli *cli, int argc, char **argv)
         return 1;
     sw_vref *refs;
     size_t nrefs;
-    int rc = 0;
+    int rc = 0, corrupt = 0;
     if (sw_select_versions(&refs, &nrefs, cat, ref)) {
         rc = sw_cli_fail();
         goto done;
@@ -119,6 +119,7 @@ int sw_cmd_verify(sw_cli *cli, int argc, char **argv)
         }
         if (bad) {
             rc = 1;
+            corrupt = 1;
         } else {
             char size[32];
             printf("%s@%s: ok (%zu file%s, %s)\n", m->name, m->version, m->nfiles, m->nfiles == 1 ? "" : "s",
@@ -126,7 +127,7 @@ int sw_cmd_verify(sw_cli *cli, int argc, char **argv)
         }
         sw_manifest_free(m);
     }
-    if (rc == 1 && !ref)
+    if (corrupt)
         fputs("swarm: error: corrupt objects found; 'swarm fsck' quarantines them\n", stderr);
     for (size_t j = 0; j < nseen; j++)
         free((char *)verdict[j]);

@@ -24,7 +24,7 @@ int sw_cmd_pull(sw_cli *cli, int argc, char **argv);
 #define SW_USAGE_LOG "swarm log NAME [--json]"
 #define SW_USAGE_SHOW "swarm show NAME@VERSION [--json]"
 #define SW_USAGE_DIFF "swarm diff NAME@A NAME@B [--json]"
-#define SW_USAGE_CHECKOUT "swarm checkout NAME@VERSION DIR"
+#define SW_USAGE_CHECKOUT "swarm checkout NAME@VERSION DIR [--verify]"
 #define SW_USAGE_EXPORT "swarm export NAME@VERSION OUT.tar.zst"
 #define SW_USAGE_VERIFY "swarm verify [NAME@VERSION]"
 #define SW_USAGE_FSCK "swarm fsck"

@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 sw_manifest *sw_manifest_new(void) { return sw_calloc(1, sizeof(sw_manifest)); }
 
@@ -48,13 +49,22 @@ static int sw_mfile_cmp(const void *a, const void *b)
     return strcmp(((const sw_mfile *)a)->path, ((const sw_mfile *)b)->path);
 }
 
+/* The files' paths must form a tree (names.h); files must be sorted. */
+static int sw_manifest_check_tree(const sw_manifest *m)
+{
+    char **paths = sw_malloc(m->nfiles * sizeof *paths);
+    for (size_t i = 0; i < m->nfiles; i++)
+        paths[i] = m->files[i].path;
+    int r = sw_path_check_tree(paths, m->nfiles);
+    free(paths);
+    return r;
+}
+
 int sw_manifest_sort(sw_manifest *m)
 {
-    qsort(m->files, m->nfiles, sizeof *m->files, sw_mfile_cmp);
-    for (size_t i = 1; i < m->nfiles; i++)
-        if (!strcmp(m->files[i - 1].path, m->files[i].path))
-            return sw_error(SW_EINVALID, "two files would have the path '%s'", m->files[i].path);
-    return 0;
+    if (m->nfiles > 1)
+        qsort(m->files, m->nfiles, sizeof *m->files, sw_mfile_cmp);
+    return sw_manifest_check_tree(m);
 }
 
 uint64_t sw_manifest_size(const sw_manifest *m)
@@ -68,7 +78,7 @@ uint64_t sw_manifest_size(const sw_manifest *m)
 const sw_mfile *sw_manifest_find(const sw_manifest *m, const char *path)
 {
     sw_mfile key = {.path = (char *)path};
-    return bsearch(&key, m->files, m->nfiles, sizeof *m->files, sw_mfile_cmp);
+    return m->nfiles ? bsearch(&key, m->files, m->nfiles, sizeof *m->files, sw_mfile_cmp) : NULL;
 }
 
 static json_t *sw_json_str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
@@ -205,6 +215,10 @@ static int sw_manifest_from_json(sw_manifest *m, json_t *root)
     if (sw_name_check("manifest: name", name) || sw_name_check("manifest: version", version) ||
         (parent && sw_name_check("manifest: parent", parent)))
         return SW_EINVALID;
+    struct tm tm = {0};
+    const char *end = strptime(time, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!end || *end)
+        return sw_error(SW_EINVALID, "manifest: time '%.40s' is not YYYY-MM-DDTHH:MM:SSZ", time);
     if (strcmp(chunker, SW_CHUNKER_FORMAT))
         return sw_error(SW_EINVALID, "manifest: unknown chunker '%s'", chunker);
     m->name = sw_strdup(name);
@@ -220,9 +234,9 @@ static int sw_manifest_from_json(sw_manifest *m, json_t *root)
         if (sw_parse_file(m, json_array_get(files, i), i))
             return SW_EINVALID;
     for (size_t i = 1; i < m->nfiles; i++)
-        if (strcmp(m->files[i - 1].path, m->files[i].path) >= 0)
-            return sw_error(SW_EINVALID, "manifest: files not sorted, or '%s' twice", m->files[i].path);
-    return 0;
+        if (strcmp(m->files[i - 1].path, m->files[i].path) > 0)
+            return sw_error(SW_EINVALID, "manifest: files are not sorted by path at '%s'", m->files[i].path);
+    return sw_manifest_check_tree(m) ? sw_error_wrap(SW_EINVALID, "manifest") : 0;
 }
 
 int sw_manifest_parse(sw_manifest **out, const char *json, size_t len)

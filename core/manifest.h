@@ -40,7 +40,7 @@ void sw_manifest_free(sw_manifest *m);
 /* Adds a file; the manifest takes a copy of path and of the chunk array. */
 void sw_manifest_add_file(sw_manifest *m, const char *path, uint64_t size, uint32_t mode, const sw_hash *hash,
                           const sw_chunk *chunks, size_t nchunks);
-/* Sorts files by path and refuses duplicates (SW_EINVALID naming the path). */
+/* Sorts files by path and checks they form a tree (sw_path_check_tree). */
 int sw_manifest_sort(sw_manifest *m);
 /* Total bytes over all files. */
 uint64_t sw_manifest_size(const sw_manifest *m);

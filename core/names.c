@@ -78,3 +78,22 @@ int sw_path_check(const char *path)
     }
     return 0;
 }
+
+static int sw_strcmp_p(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+int sw_path_check_tree(char *const *paths, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i && !strcmp(paths[i - 1], paths[i]))
+            return sw_error(SW_EINVALID, "two files have the path '%s'", paths[i]);
+        for (const char *s = strchr(paths[i], '/'); s; s = strchr(s + 1, '/')) {
+            char *dir = strndup(paths[i], (size_t)(s - paths[i]));
+            int clash = dir && bsearch(&dir, paths, n, sizeof *paths, sw_strcmp_p) != NULL;
+            free(dir);
+            if (clash)
+                return sw_error(SW_EINVALID, "'%.*s' would be both a file and a folder", (int)(s - paths[i]),
+                                paths[i]);
+        }
+    }
+    return 0;
+}

@@ -7,6 +7,8 @@
 #ifndef SW_NAMES_H
 #define SW_NAMES_H
 
+#include <stddef.h>
+
 #define SW_NAME_MAX 200
 
 /* 0 when s is a valid name; otherwise SW_EINVALID with a message naming what (e.g. "bundle name"). */
@@ -15,5 +17,8 @@ int sw_name_check(const char *what, const char *s);
 int sw_ref_parse(char **name, char **version, const char *ref, int allow_bare);
 /* 0 when path is a safe relative path (rules above), else SW_EINVALID. */
 int sw_path_check(const char *path);
+/* Checks that n paths, sorted bytewise, can all be files of one tree: no path twice, and none that is
+ * also a folder of another ("a" beside "a/b", which no checkout could write). SW_EINVALID naming it. */
+int sw_path_check_tree(char *const *paths, size_t n);
 
 #endif

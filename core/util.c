@@ -65,6 +65,14 @@ void sw_strlist_free(sw_strlist *l)
     l->n = l->cap = 0;
 }
 
+static int sw_strcmp_p(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+void sw_strlist_sort(sw_strlist *l)
+{
+    if (l->n > 1)
+        qsort(l->v, l->n, sizeof *l->v, sw_strcmp_p);
+}
+
 int sw_natcmp(const char *a, const char *b)
 {
     while (*a && *b) {

@@ -25,6 +25,8 @@ typedef struct {
 } sw_strlist;
 void sw_strlist_push(sw_strlist *l, const char *s);
 void sw_strlist_free(sw_strlist *l);
+/* Sorts bytewise (strcmp order). */
+void sw_strlist_sort(sw_strlist *l);
 /* Natural order: digit runs compare by value ("v2" < "v10"), everything else bytewise. */
 int sw_natcmp(const char *a, const char *b);
 

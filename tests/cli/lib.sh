@@ -6,7 +6,8 @@
 #     fails DESC RC CMD...  passes when CMD exits RC and prints one "swarm: error: " line on stderr
 #     is DESC GOT WANT      passes when GOT = WANT
 #     like DESC TEXT REGEX  passes when TEXT matches the extended regex
-#     spawn CMD...          start CMD in the background; killed by PID at exit ($! is its PID)
+#     spawn CMD...          start CMD in the background in its own process group ($! is its PID); the
+#                           whole group is killed by that PID at exit, children (git-daemon) included
 #     free_port             print a TCP port on 127.0.0.1 that nothing listens on
 #     wait_until SECS CMD   retry CMD every 0.1 s until it succeeds (0) or SECS pass (1)
 #     done_testing          print the plan and exit non-zero if anything failed
@@ -21,7 +22,7 @@ unset XDG_DATA_HOME
 _n=0 _failed=0 _pids=""
 
 _cleanup() {
-    for p in $_pids; do kill -9 "$p" 2>/dev/null; done
+    for p in $_pids; do kill -9 -- "-$p" 2>/dev/null || kill -9 "$p" 2>/dev/null; done
     for p in $_pids; do wait "$p" 2>/dev/null; done
     chmod -R u+w "$T" 2>/dev/null
     rm -rf "$T"
@@ -87,7 +88,7 @@ like() {
 }
 
 spawn() {
-    "$@" &
+    setsid "$@" &
     _pids="$_pids $!"
 }
 

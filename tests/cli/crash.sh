@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# crash.sh — kill -9 in the middle of adds, concurrent adds, and gc against a busy store.
+# A killed add leaves at most temp files and unreferenced objects: fsck stays clean, gc collects them,
+# and the same add then succeeds. Concurrent adds of one bundle get distinct versions; identical content
+# is stored once; gc refuses to run while another swarm process uses the store.
+. "$(dirname "$0")/lib.sh"
+umask 022
+
+nobjects() { find "${1:-$SWARM_HOME}/objects" -type f 2>/dev/null | wc -l; }
+# The size of the largest file in tmp/ (0 when none).
+tmp_max() { find "$SWARM_HOME/tmp" -type f -printf '%s\n' 2>/dev/null | sort -n | tail -1 | grep . || echo 0; }
+# Polls CMD every 10 ms for up to SECS seconds (wait_until's 100 ms is too coarse for a fast add).
+poll() {
+    local secs=$1 i=0
+    shift
+    while [ "$i" -lt $((secs * 100)) ]; do
+        "$@" && return 0
+        sleep 0.01
+        i=$((i + 1))
+    done
+    return 1
+}
+tmp_over_16m() { [ "$(tmp_max)" -gt $((16 << 20)) ]; }
+has_objects() { [ "$(nobjects)" -ge "$1" ]; }
+has_tmp_file() { [ -n "$(find "$SWARM_HOME/tmp" -type f 2>/dev/null)" ]; }
+
+mkdir -p "$T/in"
+"$GEN" bytes 1 300M "$T/in/big"
+
+# --- kill -9 while a 300 MiB file is being written -------------------------------------------------
+ok "fresh store" "$SWARM" ls
+spawn "$SWARM" -q add "$T/in/big" --name big >"$T/bg.out" 2>"$T/bg.err"
+pid=$!
+ok "a temp file in tmp/ passes 16 MiB" poll 60 tmp_over_16m
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+is "the add was killed mid-way (status 137)" "$?" 137
+stale=$(find "$SWARM_HOME/tmp" -type f)
+is "one stale temp file is left" "$(printf '%s\n' "$stale" | grep -c .)" 1
+stale_size=$(stat -c %s "$stale" 2>/dev/null || echo 0)
+ok "it is smaller than the file (the add did not finish)" test "$stale_size" -lt $((300 << 20))
+ok "fsck is clean after the kill" "$SWARM" fsck
+like "fsck reports the temp file" "$err" "1 temp files"
+like "fsck reports no corruption" "$err" " 0 corrupt"
+run "$SWARM" ls
+is "ls shows no big" "$(printf '%s\n' "$out" | grep -c '^big ')" 0
+is "no object was committed" "$(nobjects)" 0
+ok "the same add then succeeds" "$SWARM" -q add "$T/in/big" --name big
+is "as big@v1" "$out" "big@v1"
+ok "verify big@v1" "$SWARM" verify big@v1
+ok "the stale temp file is still there before gc" test -f "$stale"
+du_before=$(du -sb "$SWARM_HOME" | cut -f1)
+ok "gc" "$SWARM" gc
+like "gc reports the temp file it removed" "$out" "removed 1 temp file"
+like "gc removes no referenced object" "$out" "removed 0 objects"
+freed=$(printf '%s\n' "$out" | sed -n 's/.*(\([0-9]*\) bytes).*/\1/p')
+is "gc reports the temp file's bytes as freed" "$freed" "$stale_size"
+ok "the stale temp file is gone" test ! -e "$stale"
+is "tmp/ is empty" "$(find "$SWARM_HOME/tmp" -mindepth 1 | wc -l)" 0
+du_after=$(du -sb "$SWARM_HOME" | cut -f1)
+ok "the home shrank by at least the temp file" test $((du_before - du_after)) -ge "$stale_size"
+ok "big@v1 still verifies after gc" "$SWARM" verify big@v1
+
+# --- kill -9 after the first object of a 3-file add is committed -----------------------------------
+mkdir -p "$T/three"
+for i in 1 2 3; do "$GEN" bytes $((10 + i)) 100M "$T/three/part$i"; done
+before=$(nobjects)
+spawn "$SWARM" -q add "$T/three" --name three >"$T/bg.out" 2>"$T/bg.err"
+pid=$!
+ok "the first object is committed" poll 60 has_objects $((before + 1))
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+is "the add was killed before it finished (status 137)" "$?" 137
+left=$(($(nobjects) - before))
+ok "objects of the killed add are left unreferenced (1 or 2)" test "$left" -ge 1 -a "$left" -le 2
+ok "fsck is clean" "$SWARM" fsck
+like "fsck reports no corruption" "$err" " 0 corrupt"
+run "$SWARM" ls
+is "ls shows no three" "$(printf '%s\n' "$out" | grep -c '^three ')" 0
+ok "gc" "$SWARM" gc
+like "gc removes the unreferenced objects" "$out" "removed $left object"
+is "only big's object is left" "$(nobjects)" 1
+ok "the 3-file add then succeeds" "$SWARM" -q add "$T/three" --name three
+is "as three@v1" "$out" "three@v1"
+ok "verify three@v1" "$SWARM" verify three@v1
+ok "fsck is clean" "$SWARM" fsck
+
+# --- kill -9 at random points: the store stays consistent --------------------------------------------
+# Each round uses its own home: a kill inside the catalog commit may leave git's lock files, which
+# fsck does not look at (see the report), and must not break the next round.
+"$GEN" bytes 30 1M "$T/in/seed"
+bad=0
+for round in 1 2 3 4 5 6; do
+    home=$T/rand$round
+    "$SWARM" --home "$home" -q add "$T/in/seed" --name seed >/dev/null 2>&1
+    delay=$(awk -v r="$RANDOM" 'BEGIN { printf "%.3f", (r % 2400) / 1000 }')
+    spawn "$SWARM" --home "$home" -q add "$T/three" --name three >/dev/null 2>&1
+    pid=$!
+    sleep "$delay"
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    run "$SWARM" --home "$home" fsck
+    if [ "$rc" != 0 ] || ! printf '%s\n' "$err" | grep -q ' 0 corrupt'; then
+        bad=$((bad + 1))
+        echo "# round $round (kill after ${delay}s): fsck exit $rc"
+        printf '%s\n' "$out" "$err" | sed 's/^/#   /'
+    fi
+    run "$SWARM" --home "$home" verify seed@v1
+    [ "$rc" = 0 ] || { bad=$((bad + 1)); echo "# round $round: verify seed@v1 exit $rc"; }
+    rm -rf "$home"
+done
+is "fsck is clean and old versions verify after kills at random points" "$bad" 0
+
+# --- Concurrent adds ---------------------------------------------------------------------------------
+mkdir -p "$T/c1" "$T/c2"
+"$GEN" bytes 21 2M "$T/c1/weights"
+"$GEN" bytes 22 2M "$T/c2/weights"
+add_pair() { # HOME NAME SRC1 SRC2: two adds at once; prints "rc1 rc2 versions..."
+    "$SWARM" --home "$1" -q add "$3" --name "$2" >"$T/p1.out" 2>"$T/p1.err" &
+    local p1=$!
+    "$SWARM" --home "$1" -q add "$4" --name "$2" >"$T/p2.out" 2>"$T/p2.err" &
+    local p2=$!
+    wait "$p1"
+    local r1=$?
+    wait "$p2"
+    local r2=$?
+    echo "$r1 $r2 $(cat "$T/p1.out" "$T/p2.out" | LC_ALL=C sort | tr '\n' ' ')"
+}
+is "two adds of one name at once both succeed, as v1 and v2" \
+    "$(add_pair "$SWARM_HOME" conc "$T/c1/weights" "$T/c2/weights")" "0 0 conc@v1 conc@v2 "
+cat "$T/p1.err" "$T/p2.err" | sed 's/^/# /'
+ok "conc@v1 verifies" "$SWARM" verify conc@v1
+ok "conc@v2 verifies" "$SWARM" verify conc@v2
+run "$SWARM" log conc
+is "log lists two versions" "$(printf '%s\n' "$out" | grep -c '^conc@v[12] ')" 2
+# In new homes, where both processes also create the store, its index and its catalog.
+bad=0
+for round in 1 2 3 4 5 6 7 8; do
+    got=$(add_pair "$T/conc-new$round" conc "$T/c1/weights" "$T/c2/weights")
+    if [ "$got" != "0 0 conc@v1 conc@v2 " ]; then
+        bad=$((bad + 1))
+        echo "# round $round: $got"
+        cat "$T/p1.err" "$T/p2.err" | sed 's/^/#   /'
+    fi
+done
+is "two first adds into a new home both succeed (8 rounds)" "$bad" 0
+
+"$SWARM" --home "$T/same-home" ls >/dev/null 2>&1 # an existing home: the new-home race is tested above
+"$GEN" bytes 23 64M "$T/in/same"
+cp "$T/in/same" "$T/c1/same"
+cp "$T/in/same" "$T/c2/same"
+is "two adds of identical content at once both succeed" \
+    "$(add_pair "$T/same-home" dup "$T/c1/same" "$T/c2/same")" "0 0 dup@v1 dup@v2 "
+is "objects/ holds one copy" "$(nobjects "$T/same-home")" 1
+h=$(sha256sum "$T/in/same" | cut -c1-64)
+ok "named by its SHA-256" cmp "$T/in/same" "$T/same-home/objects/${h:0:2}/$h"
+ok "fsck of that home is clean" "$SWARM" --home "$T/same-home" fsck
+like "with one object checked" "$err" "fsck: 1 objects"
+is "its tmp/ is empty" "$(find "$T/same-home/tmp" -mindepth 1 | wc -l)" 0
+
+# --- gc while another swarm process holds the store ----------------------------------------------------
+# An unreferenced object (an add refused at commit: the version exists) and a paused add in progress.
+echo "junk" >"$T/in/junk"
+fails "an add refused at commit" 1 "$SWARM" add "$T/in/junk" --name big@v1
+h=$(sha256sum "$T/in/junk" | cut -c1-64)
+junk=$SWARM_HOME/objects/${h:0:2}/$h
+ok "it left an unreferenced object" test -f "$junk"
+"$GEN" bytes 2 300M "$T/in/big2"
+spawn "$SWARM" -q add "$T/in/big2" --name big2 >"$T/bg.out" 2>"$T/bg.err"
+pid=$!
+ok "the slow add is writing" poll 60 has_tmp_file
+kill -STOP "$pid"
+is "the process holding the store is swarm" "$(cat "/proc/$pid/comm" 2>/dev/null)" swarm
+inflight=$(find "$SWARM_HOME/tmp" -type f)
+nobj=$(nobjects)
+fails "gc refuses while the add runs" 1 "$SWARM" gc
+like "with a clear message" "$err" "another swarm process is using"
+ok "the unreferenced object was not removed" test -f "$junk"
+ok "the add's temp file was not removed" test -f "$inflight"
+is "no object was removed" "$(nobjects)" "$nobj"
+kill -CONT "$pid"
+wait "$pid" 2>/dev/null
+is "the paused add completes" "$?" 0
+is "as big2@v1" "$(cat "$T/bg.out")" "big2@v1"
+ok "big2@v1 verifies" "$SWARM" verify big2@v1
+ok "gc runs once the store is free" "$SWARM" gc
+like "it removes the unreferenced object" "$out" "removed 1 object,"
+ok "the unreferenced object is gone" test ! -e "$junk"
+ok "every version still verifies" "$SWARM" verify
+ok "fsck is clean at the end" "$SWARM" fsck
+
+done_testing

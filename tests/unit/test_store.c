@@ -1,0 +1,170 @@
+/* test_store.c — the object store: hashing, atomic puts, dedup, the chunk index, failure cleanup,
+ * fsck's quarantine and re-indexing, gc and pins. */
+#include "error.h"
+#include "fsck.h"
+#include "store.h"
+#include "tap.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct {
+    const uint8_t *p;
+    size_t n, off, fail_at;
+} memsrc;
+
+static ssize_t mem_read(void *ctx, void *buf, size_t len)
+{
+    memsrc *m = ctx;
+    if (m->fail_at && m->off >= m->fail_at)
+        return sw_error(SW_ERROR, "injected read failure");
+    size_t k = m->n - m->off < len ? m->n - m->off : len;
+    if (k > 1000003)
+        k = 1000003; /* odd-sized reads: blocks are filled across calls */
+    memcpy(buf, m->p + m->off, k);
+    m->off += k;
+    return (ssize_t)k;
+}
+
+static size_t count_dir(const char *home, const char *sub)
+{
+    char *path = sw_sprintf("%s/%s", home, sub);
+    DIR *d = opendir(path);
+    free(path);
+    size_t n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static int put(sw_object *o, sw_store *st, const uint8_t *p, size_t n)
+{
+    memsrc m = {p, n, 0, 0};
+    return sw_store_put(o, st, mem_read, &m, NULL, NULL);
+}
+
+int main(void)
+{
+    char tmpl[] = "/tmp/swarm-unit-XXXXXX";
+    char *home = mkdtemp(tmpl);
+    sw_store *st;
+    ok(sw_store_open(&st, home, SW_STORE_SHARED) == 0, "open a new store");
+
+    sw_hash h;
+    char hex[SW_HEX_LEN + 1];
+    sw_sha256_buf(&h, "", 0);
+    sw_hash_hex(hex, &h);
+    ok(!strcmp(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"), "sha256 of empty");
+    sw_hash back;
+    ok(sw_hash_parse(&back, hex) == 0 && sw_hash_eq(&back, &h), "hex round trip");
+    ok(sw_hash_parse(&back, "E3B0") != 0, "bad hex refused");
+
+    /* A small object: inline path. */
+    const char *text = "hello, swarm\n";
+    sw_object o;
+    ok(put(&o, st, (const uint8_t *)text, strlen(text)) == 0 && o.added, "put a small object");
+    sw_sha256_buf(&h, text, strlen(text));
+    ok(sw_hash_eq(&o.hash, &h) && o.size == strlen(text), "its name is the SHA-256 of its bytes");
+    ok(o.nchunks == 1 && sw_hash_eq(&o.chunks[0].hash, &h), "one chunk, equal to the object");
+    char *path = sw_store_object_path(st, &o.hash);
+    struct stat s;
+    ok(stat(path, &s) == 0 && (s.st_mode & 0777) == 0444, "the object file is read-only");
+    free(path);
+    sw_object_clear(&o);
+    ok(put(&o, st, (const uint8_t *)text, strlen(text)) == 0 && !o.added, "identical content adds no bytes");
+    sw_object_clear(&o);
+
+    /* A large object: threaded path, chunks tile and hash correctly, index agrees. */
+    size_t n = 23u << 20;
+    uint8_t *big = malloc(n);
+    uint64_t x = 88172645463325252ULL;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        big[i] = (uint8_t)x;
+    }
+    ok(put(&o, st, big, n) == 0 && o.added, "put a 23 MiB object");
+    sw_sha256_buf(&h, big, n);
+    ok(sw_hash_eq(&o.hash, &h) && o.size == n, "large object hash equals the one-shot hash");
+    int tiles = 1;
+    uint64_t at = 0;
+    for (size_t i = 0; i < o.nchunks; i++) {
+        sw_hash ch;
+        sw_sha256_buf(&ch, big + o.chunks[i].offset, o.chunks[i].length);
+        tiles &= o.chunks[i].offset == at && sw_hash_eq(&ch, &o.chunks[i].hash);
+        at += o.chunks[i].length;
+    }
+    ok(tiles && at == n, "%zu chunks tile the object and hash their bytes", o.nchunks);
+    sw_chunk *rows;
+    size_t nrows;
+    int same = sw_index_get_chunks(&rows, &nrows, sw_store_index(st), &o.hash) == 0 && nrows == o.nchunks;
+    for (size_t i = 0; same && i < nrows; i++)
+        same = rows[i].offset == o.chunks[i].offset && rows[i].length == o.chunks[i].length &&
+               sw_hash_eq(&rows[i].hash, &o.chunks[i].hash);
+    ok(same, "the index holds the same chunk list");
+    free(rows);
+    sw_hash where;
+    uint64_t off;
+    ok(sw_index_find_chunk(&where, &off, sw_store_index(st), &o.chunks[3].hash) == 0 &&
+           sw_hash_eq(&where, &o.hash) && off == o.chunks[3].offset,
+       "find_chunk locates a chunk");
+    sw_hash big_hash = o.hash;
+    sw_object_clear(&o);
+
+    /* A failing source leaves nothing behind. */
+    memsrc bad = {big, n, 0, 9u << 20};
+    big[0] ^= 1;
+    ok(sw_store_put(&o, st, mem_read, &bad, NULL, NULL) != 0, "a failing source fails the put");
+    ok(strstr(sw_error_last(), "injected") != NULL, "with the source's message");
+    ok(count_dir(home, "tmp") == 0, "and leaves no temp file");
+
+    /* fsck: corrupt an object, drop another's chunk rows. */
+    sw_fsck_report rep;
+    ok(sw_store_fsck(st, &rep, NULL, NULL) == 0 && rep.corrupt == 0 && rep.reindexed == 0 && rep.objects == 2,
+       "fsck of a healthy store finds nothing");
+    sw_index_drop_object(sw_store_index(st), &big_hash);
+    sw_hash small;
+    sw_sha256_buf(&small, text, strlen(text));
+    char *small_path = sw_store_object_path(st, &small);
+    chmod(small_path, 0644);
+    FILE *f = fopen(small_path, "r+");
+    fputc('H', f);
+    fclose(f);
+    free(small_path);
+    ok(sw_store_fsck(st, &rep, NULL, NULL) == 0 && rep.corrupt == 1 && rep.reindexed == 1, "fsck finds both");
+    ok(sw_store_stat(st, &small, NULL) == SW_ENOTFOUND, "the corrupt object left objects/");
+    ok(count_dir(home, "quarantine") == 1, "and sits in quarantine/");
+    ok(sw_index_get_chunks(&rows, &nrows, sw_store_index(st), &big_hash) == 0 && nrows > 0,
+       "the dropped chunk rows were rebuilt");
+    free(rows);
+    ok(sw_store_fsck(st, &rep, NULL, NULL) == 0 && rep.corrupt == 0 && rep.reindexed == 0, "a second fsck is clean");
+
+    /* gc needs the store to itself, keeps what is asked for and what is pinned. */
+    sw_store *excl;
+    ok(sw_store_open(&excl, home, SW_STORE_EXCLUSIVE) == SW_ECONFLICT, "gc's exclusive open waits for no one");
+    sw_store_free(st);
+    ok(sw_store_open(&excl, home, SW_STORE_EXCLUSIVE) == 0, "exclusive open once alone");
+    ok(put(&o, excl, (const uint8_t *)"pinned", 6) == 0, "put an object to pin");
+    ok(sw_index_pin(sw_store_index(excl), &o.hash, "test") == 0, "pin it");
+    sw_hash pinned = o.hash;
+    sw_object_clear(&o);
+    ok(put(&o, excl, (const uint8_t *)"garbage", 7) == 0, "put an unreferenced object");
+    sw_object_clear(&o);
+    uint64_t removed, bytes, temps;
+    int gc = sw_store_gc(excl, &big_hash, 1, &removed, &bytes, &temps);
+    ok(gc == 0 && removed == 1 && bytes == 7, "gc removes only the unreferenced object (%llu removed, %llu bytes)",
+       (unsigned long long)removed, (unsigned long long)bytes);
+    ok(sw_store_stat(excl, &pinned, NULL) == 0 && sw_store_stat(excl, &big_hash, NULL) == 0,
+       "kept and pinned objects survive");
+    sw_store_free(excl);
+
+    free(big);
+    sw_rm_rf(home);
+    return tap_done();
+}
