@@ -21,7 +21,7 @@ endif
 # Debian packages: libraries, then the tools tests and benchmarks run.
 DEPS_LIBS := build-essential pkg-config libgit2-dev libzstd-dev libarchive-dev liblua5.4-dev \
              libssl-dev libjansson-dev libsqlite3-dev
-DEPS_TOOLS := git zstd perl time
+DEPS_TOOLS := git zstd perl time python3 util-linux
 DEPS_BENCH := git-annex git-lfs bc
 
 PKGS := libgit2 libzstd libarchive jansson sqlite3 libcrypto
@@ -77,7 +77,9 @@ demo: deps
 
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
-	@SWARM_BUILD=$(BUILD) prove --exec '' --timer $(UNIT_BIN) $(CLI_TESTS)
+	@SWARM_BUILD=$(BUILD) LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+		ASAN_OPTIONS=fast_unwind_on_malloc=0 \
+		prove --exec '' --timer $(UNIT_BIN) $(CLI_TESTS)
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory all
