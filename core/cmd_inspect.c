@@ -156,38 +156,35 @@ int sw_cmd_show(sw_cli *cli, int argc, char **argv)
     return 0;
 }
 
-static int sw_hash_cmp(const void *a, const void *b) { return memcmp(a, b, SW_HASH_LEN); }
-
 static int sw_chunk_hash_cmp(const void *a, const void *b)
 {
-    return sw_hash_cmp(&((const sw_chunk *)a)->hash, &((const sw_chunk *)b)->hash);
+    return memcmp(((const sw_chunk *)a)->hash.b, ((const sw_chunk *)b)->hash.b, SW_HASH_LEN);
+}
+
+/* Every chunk of every file of m, sorted by hash (caller frees). */
+static sw_chunk *sw_sorted_chunks(const sw_manifest *m, size_t *n)
+{
+    *n = 0;
+    for (size_t i = 0; i < m->nfiles; i++)
+        *n += m->files[i].nchunks;
+    sw_chunk *v = sw_malloc(*n * sizeof *v), *p = v;
+    for (size_t i = 0; i < m->nfiles; i++)
+        for (size_t k = 0; k < m->files[i].nchunks; k++)
+            *p++ = m->files[i].chunks[k];
+    if (*n > 1)
+        qsort(v, *n, sizeof *v, sw_chunk_hash_cmp);
+    return v;
 }
 
 /* Bytes of b's distinct chunks that are not among a's chunks: what a holder of a must fetch for b. */
 static uint64_t sw_lacking_bytes(const sw_manifest *a, const sw_manifest *b)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < a->nfiles; i++)
-        n += a->files[i].nchunks;
-    sw_hash *have = sw_malloc(n * sizeof *have);
-    n = 0;
-    for (size_t i = 0; i < a->nfiles; i++)
-        for (size_t k = 0; k < a->files[i].nchunks; k++)
-            have[n++] = a->files[i].chunks[k].hash;
-    qsort(have, n, sizeof *have, sw_hash_cmp);
-    size_t nb = 0;
-    for (size_t i = 0; i < b->nfiles; i++)
-        nb += b->files[i].nchunks;
-    sw_chunk *want = sw_malloc(nb * sizeof *want);
-    nb = 0;
-    for (size_t i = 0; i < b->nfiles; i++)
-        for (size_t k = 0; k < b->files[i].nchunks; k++)
-            want[nb++] = b->files[i].chunks[k];
-    qsort(want, nb, sizeof *want, sw_chunk_hash_cmp);
+    size_t na, nb;
+    sw_chunk *have = sw_sorted_chunks(a, &na), *want = sw_sorted_chunks(b, &nb);
     uint64_t lack = 0;
     for (size_t i = 0; i < nb; i++)
         if ((i == 0 || !sw_hash_eq(&want[i - 1].hash, &want[i].hash)) &&
-            !bsearch(&want[i].hash, have, n, sizeof *have, sw_hash_cmp))
+            (!na || !bsearch(&want[i], have, na, sizeof *have, sw_chunk_hash_cmp)))
             lack += want[i].length;
     free(have);
     free(want);
