@@ -9,6 +9,7 @@
 
 PREFIX ?= /usr/local
 CC ?= gcc
+CXX ?= g++
 SAN ?= 0
 
 BUILD := build
@@ -19,25 +20,30 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 endif
 
 # Debian packages: libraries, then the tools tests and benchmarks run.
-DEPS_LIBS := build-essential pkg-config libgit2-dev libzstd-dev libarchive-dev liblua5.4-dev \
-             libssl-dev libjansson-dev libsqlite3-dev
-DEPS_TOOLS := git zstd perl time python3 util-linux
+DEPS_LIBS := build-essential g++ pkg-config libgit2-dev libzstd-dev libarchive-dev liblua5.4-dev \
+             libssl-dev libjansson-dev libsqlite3-dev libtorrent-rasterbar-dev
+DEPS_TOOLS := git zstd perl time python3 util-linux aria2 transmission-cli opentracker
 DEPS_BENCH := git-annex git-lfs bc
 
-PKGS := libgit2 libzstd libarchive jansson sqlite3 libcrypto
-# Recursive (=) so pkg-config runs after `make deps` has installed what it asks about.
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKGS := libgit2 libzstd libarchive jansson sqlite3 libcrypto libtorrent-rasterbar
+# Recursive (=) so pkg-config runs after `make deps` has installed what it asks about. libtorrent's
+# flags (defines that fix its ABI) go to the C++ compile only.
+PKG_CFLAGS = $(shell pkg-config --cflags $(filter-out libtorrent-rasterbar,$(PKGS)))
+TORRENT_CFLAGS = $(shell pkg-config --cflags libtorrent-rasterbar)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
 
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) $(SANFLAGS) \
              -Icore -Icache $(PKG_CFLAGS)
+# core/torrent.cpp, the libtorrent shim, is the only C++: it is why swarm and the tests link with $(CXX).
+ALL_CXXFLAGS = -std=c++17 -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) $(SANFLAGS) -Icore -Icache \
+               $(TORRENT_CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
-LIB_SRC := $(wildcard core/*.c cache/*.c)
+LIB_SRC := $(wildcard core/*.c core/*.cpp cache/*.c)
 LIB_SRC := $(filter-out core/main.c,$(LIB_SRC))
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_OBJ := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(basename $(LIB_SRC))))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 CLI_TESTS := $(filter-out tests/cli/lib.sh,$(wildcard tests/cli/*.sh))
@@ -51,12 +57,17 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/swarm: $(BUILD)/obj/core/main.o $(LIB_OBJ)
-	$(CC) $(ALL_LDFLAGS) $^ $(PKG_LIBS) -o $@
-
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIB_OBJ)
+$(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit $< $(LIB_OBJ) $(ALL_LDFLAGS) $(PKG_LIBS) -o $@
+	$(CXX) $(ALL_CXXFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/swarm: $(BUILD)/obj/core/main.o $(LIB_OBJ)
+	$(CXX) $(ALL_LDFLAGS) $^ $(PKG_LIBS) -o $@
+
+.PRECIOUS: $(BUILD)/obj/tests/unit/%.o
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALL_LDFLAGS) $^ $(PKG_LIBS) -o $@
 
 $(BUILD)/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)

@@ -158,17 +158,10 @@ static int sw_ingest_commit(sw_store *st, int fd, const char *tmp, const sw_hash
     return r;
 }
 
-int sw_store_put(sw_object *out, sw_store *st, sw_reader rd, void *rctx, sw_progress_fn prog, void *pctx)
+/* Streams the source once: hashes it whole and chunks it, and when fd >= 0 also writes it there. On
+ * success out holds the hash, size and chunk list (owned by out). */
+static int sw_ingest_stream(sw_object *out, sw_reader rd, void *rctx, int fd, sw_progress_fn prog, void *pctx)
 {
-    memset(out, 0, sizeof *out);
-    char *tmp = sw_sprintf("%s/tmp/put-XXXXXX", sw_store_home(st));
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        int r = sw_error_errno(SW_ERROR, "cannot create a temp file in the store");
-        free(tmp);
-        return r;
-    }
-
     sw_ingest in = {0};
     pthread_mutex_init(&in.mu, NULL);
     pthread_cond_init(&in.cv, NULL);
@@ -196,13 +189,13 @@ int sw_store_put(sw_object *out, sw_store *st, sw_reader rd, void *rctx, sw_prog
             sw_ingest_publish(&in, 0);
         else
             sw_ingest_chunk_block(&in, b);
-        if (sw_write_all(fd, b->data, b->len) < 0) {
+        if (fd >= 0 && sw_write_all(fd, b->data, b->len) < 0) {
             r = sw_error_errno(SW_ERROR, "cannot write to the store");
             break;
         }
         sw_sha256_update(in.file_sha, b->data, b->len);
         written += b->len;
-        if (written - synced >= SW_WRITEBACK) {
+        if (fd >= 0 && written - synced >= SW_WRITEBACK) {
             sync_file_range(fd, (off64_t)synced, (off64_t)(written - synced), SYNC_FILE_RANGE_WRITE);
             synced = written;
         }
@@ -221,26 +214,47 @@ int sw_store_put(sw_object *out, sw_store *st, sw_reader rd, void *rctx, sw_prog
             sw_ingest_close_chunk(&in);
         sw_sha256_final(in.file_sha, &out->hash);
         out->size = in.pos;
-        r = sw_ingest_commit(st, fd, tmp, &out->hash, &out->added);
-    }
-    close(fd);
-    if (r)
-        unlink(tmp);
-    if (!r)
-        r = sw_index_put_chunks(sw_store_index(st), &out->hash, in.chunks, in.nchunks);
-    if (!r) {
         out->chunks = in.chunks;
         out->nchunks = in.nchunks;
     } else {
         free(in.chunks);
     }
-
     for (int i = 0; i < SW_NBLOCKS; i++)
         free(in.blocks[i].data);
     sw_sha256_free(in.file_sha);
     sw_sha256_free(in.chunk_sha);
     pthread_mutex_destroy(&in.mu);
     pthread_cond_destroy(&in.cv);
+    return r;
+}
+
+/* Commits a streamed file (fd open on path) as object out->hash and indexes its chunks. */
+static int sw_ingest_finish(sw_object *out, sw_store *st, int fd, const char *path)
+{
+    int r = sw_ingest_commit(st, fd, path, &out->hash, &out->added);
+    if (!r)
+        r = sw_index_put_chunks(sw_store_index(st), &out->hash, out->chunks, out->nchunks);
+    return r;
+}
+
+int sw_store_put(sw_object *out, sw_store *st, sw_reader rd, void *rctx, sw_progress_fn prog, void *pctx)
+{
+    memset(out, 0, sizeof *out);
+    char *tmp = sw_sprintf("%s/tmp/put-XXXXXX", sw_store_home(st));
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        int r = sw_error_errno(SW_ERROR, "cannot create a temp file in the store");
+        free(tmp);
+        return r;
+    }
+    int r = sw_ingest_stream(out, rd, rctx, fd, prog, pctx);
+    if (!r)
+        r = sw_ingest_finish(out, st, fd, tmp);
+    close(fd);
+    if (r) {
+        unlink(tmp);
+        sw_object_clear(out);
+    }
     free(tmp);
     return r;
 }
@@ -270,5 +284,28 @@ int sw_store_put_file(sw_object *out, sw_store *st, const char *path, sw_progres
     posix_fadvise(f.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     int r = sw_store_put(out, st, sw_fd_read, &f, prog, pctx);
     close(f.fd);
+    return r;
+}
+
+int sw_store_adopt(sw_object *out, sw_store *st, const char *path, const sw_hash *expect, sw_progress_fn prog,
+                   void *pctx)
+{
+    memset(out, 0, sizeof *out);
+    sw_fd_reader f = {open(path, O_RDONLY | O_CLOEXEC), path};
+    if (f.fd < 0)
+        return sw_error_errno(errno == ENOENT ? SW_ENOTFOUND : SW_ERROR, "cannot open %s", path);
+    posix_fadvise(f.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    int r = sw_ingest_stream(out, sw_fd_read, &f, -1, prog, pctx);
+    if (!r && !sw_hash_eq(&out->hash, expect)) {
+        char want[SW_HEX_LEN + 1], got[SW_HEX_LEN + 1];
+        sw_hash_hex(want, expect);
+        sw_hash_hex(got, &out->hash);
+        r = sw_error(SW_EINVALID, "%s has SHA-256 %.16s..., not the expected %.16s...", path, got, want);
+    }
+    if (!r)
+        r = sw_ingest_finish(out, st, f.fd, path);
+    close(f.fd);
+    if (r)
+        sw_object_clear(out);
     return r;
 }

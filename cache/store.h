@@ -66,6 +66,13 @@ int sw_store_put(sw_object *out, sw_store *st, sw_reader rd, void *rctx, sw_prog
 /* sw_store_put over a file's bytes. */
 int sw_store_put_file(sw_object *out, sw_store *st, const char *path, sw_progress_fn prog, void *pctx);
 
+/* Takes the file at path into the store without copying it: hashes and chunks it in place, and when
+ * its SHA-256 is expect, makes it read-only, fsyncs it and renames it into objects/ (the file must be
+ * on the store's filesystem; when the object exists already the file is removed). A file that does
+ * not match is left where it is and SW_EINVALID returned. */
+int sw_store_adopt(sw_object *out, sw_store *st, const char *path, const sw_hash *expect, sw_progress_fn prog,
+                   void *pctx);
+
 /* Moves a corrupt object to quarantine/ and forgets its index rows. */
 int sw_store_quarantine(sw_store *st, const sw_hash *h);
 /* Removes an object and its index rows (gc). */

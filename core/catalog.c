@@ -1,5 +1,6 @@
 /* catalog.c — bundle versions as git commits and tags, through libgit2 (see catalog.h). */
 #include "catalog.h"
+#include "bundle_torrent.h"
 #include "error.h"
 #include "names.h"
 
@@ -13,6 +14,8 @@
 #include <unistd.h>
 
 #define SW_MANIFEST_FILE "manifest.json"
+#define SW_TORRENT_FILE "bundle.torrent"
+#define SW_TORRENT_MAX (64u << 20)
 #define SW_MANIFEST_MAX (256u << 20)
 
 struct sw_catalog {
@@ -129,24 +132,32 @@ static int sw_ref_commit(git_commit **out, git_repository *repo, const char *ref
     return 0;
 }
 
-/* The manifest blob of a version commit. */
-static int sw_commit_manifest_blob(git_blob **out, git_commit *commit)
+/* A file of a version commit's tree, at most max bytes: SW_ENOTFOUND when the tree has no such file. */
+static int sw_commit_blob(git_blob **out, git_commit *commit, const char *file, size_t max)
 {
     git_tree *tree = NULL;
     if (git_commit_tree(&tree, commit) < 0)
         return sw_git_fail("cannot read a version's tree");
-    const git_tree_entry *e = git_tree_entry_byname(tree, SW_MANIFEST_FILE);
+    const git_tree_entry *e = git_tree_entry_byname(tree, file);
     int r = 0;
-    if (!e || git_tree_entry_type(e) != GIT_OBJECT_BLOB)
-        r = sw_error(SW_EINVALID, "the version's commit has no %s", SW_MANIFEST_FILE);
+    if (!e)
+        r = sw_error(SW_ENOTFOUND, "the version's commit has no %s", file);
+    else if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
+        r = sw_error(SW_EINVALID, "the version's %s is not a file", file);
     else if (git_blob_lookup(out, git_commit_owner(commit), git_tree_entry_id(e)) < 0)
-        r = sw_git_fail("cannot read a manifest");
-    else if (git_blob_rawsize(*out) > SW_MANIFEST_MAX) {
+        r = sw_git_fail("cannot read a version's file");
+    else if (git_blob_rawsize(*out) > max) {
         git_blob_free(*out);
-        r = sw_error(SW_EINVALID, "manifest larger than %u bytes", SW_MANIFEST_MAX);
+        r = sw_error(SW_EINVALID, "the version's %s is larger than %zu bytes", file, max);
     }
     git_tree_free(tree);
     return r;
+}
+
+static int sw_commit_manifest_blob(git_blob **out, git_commit *commit)
+{
+    int r = sw_commit_blob(out, commit, SW_MANIFEST_FILE, SW_MANIFEST_MAX);
+    return r == SW_ENOTFOUND ? SW_EINVALID : r;
 }
 
 static int sw_commit_manifest(sw_manifest **out, git_commit *commit)
@@ -175,6 +186,49 @@ int sw_catalog_read(sw_manifest **out, sw_catalog *c, const char *name, const ch
     if (r)
         return sw_error_wrap(r, "%s@%s", name, version);
     return 0;
+}
+
+int sw_catalog_read_torrent(unsigned char **out, size_t *len, sw_catalog *c, const char *name, const char *version)
+{
+    char *ref = sw_sprintf("refs/tags/%s@%s", name, version);
+    git_commit *commit;
+    git_blob *blob;
+    int r = sw_ref_commit(&commit, c->repo, ref);
+    free(ref);
+    if (r == SW_ENOTFOUND)
+        return sw_error(SW_ENOTFOUND, "unknown version %s@%s", name, version);
+    if (r)
+        return r;
+    r = sw_commit_blob(&blob, commit, SW_TORRENT_FILE, SW_TORRENT_MAX);
+    git_commit_free(commit);
+    if (r == SW_ENOTFOUND)
+        return sw_error(SW_ENOTFOUND, "%s@%s has no torrent (it holds no bytes)", name, version);
+    if (r)
+        return r;
+    *len = (size_t)git_blob_rawsize(blob);
+    *out = sw_malloc(*len ? *len : 1);
+    memcpy(*out, git_blob_rawcontent(blob), *len);
+    git_blob_free(blob);
+    return 0;
+}
+
+/* A version's torrent must describe exactly its manifest; a version with bytes must have one. */
+static int sw_commit_check_torrent(git_commit *commit, const sw_manifest *m)
+{
+    git_blob *blob;
+    int r = sw_commit_blob(&blob, commit, SW_TORRENT_FILE, SW_TORRENT_MAX);
+    if (r == SW_ENOTFOUND)
+        return m->torrent_v1[0] ? sw_error(SW_EINVALID, "the manifest names a torrent the version lacks") : 0;
+    if (r)
+        return r;
+    sw_torrent_info ti;
+    r = sw_torrent_parse(&ti, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
+    git_blob_free(blob);
+    if (r)
+        return r;
+    r = sw_bundle_torrent_check(&ti, m);
+    sw_torrent_info_free(&ti);
+    return r;
 }
 
 int sw_catalog_bundles(sw_strlist *out, sw_catalog *c)
@@ -315,10 +369,11 @@ static git_time_t sw_parse_time(const char *s)
 }
 
 /* Writes the version's tree and commit; the tag is made by the caller. */
-static int sw_catalog_commit(git_oid *out, sw_catalog *c, const sw_manifest *m, git_commit *parent)
+static int sw_catalog_commit(git_oid *out, sw_catalog *c, const sw_manifest *m, git_commit *parent,
+                             const unsigned char *torrent, size_t torrent_len)
 {
     char *json = sw_manifest_to_json(m);
-    git_oid blob_id, tree_id;
+    git_oid blob_id, tree_id, torrent_id;
     git_treebuilder *tb = NULL;
     git_tree *tree = NULL;
     git_signature *sig = NULL;
@@ -326,6 +381,8 @@ static int sw_catalog_commit(git_oid *out, sw_catalog *c, const sw_manifest *m, 
     if (git_blob_create_from_buffer(&blob_id, c->repo, json, strlen(json)) < 0 ||
         git_treebuilder_new(&tb, c->repo, NULL) < 0 ||
         git_treebuilder_insert(NULL, tb, SW_MANIFEST_FILE, &blob_id, GIT_FILEMODE_BLOB) < 0 ||
+        (torrent && (git_blob_create_from_buffer(&torrent_id, c->repo, torrent, torrent_len) < 0 ||
+                     git_treebuilder_insert(NULL, tb, SW_TORRENT_FILE, &torrent_id, GIT_FILEMODE_BLOB) < 0)) ||
         git_treebuilder_write(&tree_id, tb) < 0 || git_tree_lookup(&tree, c->repo, &tree_id) < 0) {
         sw_git_fail("cannot write to the catalog");
         goto done;
@@ -348,7 +405,7 @@ done:
     return r;
 }
 
-int sw_catalog_add(sw_catalog *c, sw_manifest *m)
+int sw_catalog_add(sw_catalog *c, sw_manifest *m, const unsigned char *torrent, size_t torrent_len)
 {
     int lock = sw_catalog_lock(c);
     if (lock < 0)
@@ -375,7 +432,7 @@ int sw_catalog_add(sw_catalog *c, sw_manifest *m)
             goto done;
     }
     git_oid id;
-    if ((r = sw_catalog_commit(&id, c, m, parent)))
+    if ((r = sw_catalog_commit(&id, c, m, parent, torrent, torrent_len)))
         goto done;
     char *tag = sw_sprintf("%s@%s", m->name, m->version);
     r = sw_catalog_tag(c, tag, &id);
@@ -549,6 +606,10 @@ static void sw_pull_one(sw_catalog *c, const char *refname, const char *tag, sw_
     }
     if (strcmp(m->name, name) || strcmp(m->version, version)) {
         sw_error(SW_EINVALID, "the manifest inside is %s@%s", m->name, m->version);
+        sw_reject(rep, tag);
+        goto done;
+    }
+    if (sw_commit_check_torrent(theirs, m)) {
         sw_reject(rep, tag);
         goto done;
     }

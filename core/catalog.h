@@ -1,13 +1,14 @@
 /* catalog.h — the catalog of bundle versions: a bare git repository in HOME/catalog (libgit2).
  *
- * Each version is one commit whose tree holds manifest.json, tagged NAME@VERSION (a lightweight tag);
+ * Each version is one commit whose tree holds manifest.json and, when the version has bytes, its torrent
+ * bundle.torrent (bundle_torrent.h), tagged NAME@VERSION (a lightweight tag);
  * its parent commit is the bundle's previous version. Tags are the truth: a bundle's versions are the
  * tags NAME@*, ordered by commit time, then by natural version order. Writers hold HOME/locks/catalog,
  * so concurrent `swarm add`s of one bundle get distinct versions. libgit2 fsyncs what it writes.
  *
  * Pull fetches a remote's tags into refs/swarm/remotes/REMOTE/tags/, validates each version's manifest
- * (sw_manifest_parse, and the tag must match the manifest's name and version) and only then creates the
- * local tag. It never moves an existing tag: a different manifest under a known tag is a conflict.
+ * (sw_manifest_parse, the tag must match the manifest's name and version, and the torrent must describe
+ * exactly the manifest's files with the info-hash it records) and only then creates the local tag. It never moves an existing tag: a different manifest under a known tag is a conflict.
  *
  * Ownership: sw_catalog_open returns a catalog freed with sw_catalog_free (NULL is fine). */
 #ifndef SW_CATALOG_H
@@ -28,9 +29,13 @@ int sw_catalog_versions(sw_strlist *out, sw_catalog *c, const char *name);
 /* A version's manifest: SW_ENOTFOUND when there is no such version. */
 int sw_catalog_read(sw_manifest **out, sw_catalog *c, const char *name, const char *version);
 
-/* Commits m as a new version. When m->version is NULL the next free "vN" is assigned; m->parent is set
- * to the bundle's latest version. SW_EEXISTS when the version is taken. */
-int sw_catalog_add(sw_catalog *c, sw_manifest *m);
+/* The torrent stored with a version (malloc'd); SW_ENOTFOUND when the version has none (no bytes). */
+int sw_catalog_read_torrent(unsigned char **out, size_t *len, sw_catalog *c, const char *name, const char *version);
+
+/* Commits m, with its torrent when torrent is not NULL, as a new version. When m->version is NULL the
+ * next free "vN" is assigned; m->parent is set to the bundle's latest version. SW_EEXISTS when the
+ * version is taken. */
+int sw_catalog_add(sw_catalog *c, sw_manifest *m, const unsigned char *torrent, size_t torrent_len);
 
 /* Remotes: plain git remotes of the catalog. */
 int sw_catalog_remote_add(sw_catalog *c, const char *name, const char *url);

@@ -5,6 +5,7 @@
  * (a Hugging Face cache snapshot is links into blobs); `.git` folders are skipped; other special files
  * and links to directories are refused. Every check runs before any byte is stored. */
 #include "archive_io.h"
+#include "bundle_torrent.h"
 #include "cli.h"
 #include "commands.h"
 #include "error.h"
@@ -258,11 +259,17 @@ int sw_cmd_add(sw_cli *cli, int argc, char **argv)
     m->author = sw_add_author();
     m->time = sw_add_time();
     uint64_t added = 0;
+    unsigned char *torrent = NULL;
+    size_t torrent_len = 0;
     if (sw_add_store(cli, m, st, &l, unpack ? paths.v : NULL, unpack ? (int)paths.n : 0, &added) ||
-        sw_catalog_add(cat, m)) {
+        (sw_manifest_size(m) &&
+         sw_bundle_torrent_make(&torrent, &torrent_len, m->torrent_v1, st, m, NULL)) ||
+        sw_catalog_add(cat, m, torrent, torrent_len)) {
+        free(torrent);
         rc = sw_cli_fail();
         goto done;
     }
+    free(torrent);
     if (cli->json) {
         sw_cli_print_json(json_pack("{s:s, s:s, s:I, s:I, s:I}", "name", m->name, "version", m->version, "files",
                                     (json_int_t)m->nfiles, "bytes", (json_int_t)sw_manifest_size(m), "new_bytes",

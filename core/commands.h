@@ -17,6 +17,10 @@ int sw_cmd_gc(sw_cli *cli, int argc, char **argv);
 int sw_cmd_remote(sw_cli *cli, int argc, char **argv);
 int sw_cmd_push(sw_cli *cli, int argc, char **argv);
 int sw_cmd_pull(sw_cli *cli, int argc, char **argv);
+int sw_cmd_seed(sw_cli *cli, int argc, char **argv);
+int sw_cmd_get(sw_cli *cli, int argc, char **argv);
+int sw_cmd_torrent(sw_cli *cli, int argc, char **argv);
+int sw_cmd_magnet(sw_cli *cli, int argc, char **argv);
 
 /* Usage lines, shared by main's help and the commands' own errors. */
 #define SW_USAGE_ADD "swarm add PATH... --name NAME[@VERSION] [-m MSG] [--unpack]"
@@ -32,5 +36,9 @@ int sw_cmd_pull(sw_cli *cli, int argc, char **argv);
 #define SW_USAGE_REMOTE "swarm remote [ls | add NAME URL]"
 #define SW_USAGE_PUSH "swarm push [REMOTE]"
 #define SW_USAGE_PULL "swarm pull [REMOTE]"
+#define SW_USAGE_SEED "swarm seed [NAME@VERSION...] [--listen HOST:PORT] [--tracker URL]... [--peer HOST:PORT]... [--upload-limit RATE] [--no-dht] [--no-lsd]"
+#define SW_USAGE_GET "swarm get NAME@VERSION|MAGNET|FILE.torrent [--peer HOST:PORT]... [--tracker URL]... [--timeout S] [--listen HOST:PORT] [--download-limit RATE] [--no-dht] [--no-lsd]"
+#define SW_USAGE_TORRENT "swarm torrent NAME@VERSION [-o FILE] [--v1]"
+#define SW_USAGE_MAGNET "swarm magnet NAME@VERSION"
 
 #endif

@@ -32,6 +32,10 @@ static const sw_command sw_commands[] = {
     {"remote", sw_cmd_remote, SW_USAGE_REMOTE, "list or add catalog remotes (git URLs)"},
     {"push", sw_cmd_push, SW_USAGE_PUSH, "push every version to a remote catalog"},
     {"pull", sw_cmd_pull, SW_USAGE_PULL, "fetch versions from a remote catalog"},
+    {"seed", sw_cmd_seed, SW_USAGE_SEED, "seed held versions to other peers (BitTorrent)"},
+    {"get", sw_cmd_get, SW_USAGE_GET, "fetch a version from peers, reusing every chunk held here"},
+    {"torrent", sw_cmd_torrent, SW_USAGE_TORRENT, "write a version's .torrent, for stock clients"},
+    {"magnet", sw_cmd_magnet, SW_USAGE_MAGNET, "print a version's magnet link"},
 };
 #define SW_NCOMMANDS (sizeof sw_commands / sizeof *sw_commands)
 

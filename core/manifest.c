@@ -94,6 +94,8 @@ char *sw_manifest_to_json(const sw_manifest *m)
     json_object_set_new(root, "author", json_string(m->author ? m->author : ""));
     json_object_set_new(root, "message", json_string(m->message ? m->message : ""));
     json_object_set_new(root, "chunker", json_string(SW_CHUNKER_FORMAT));
+    if (m->torrent_v1[0])
+        json_object_set_new(root, "torrents", json_pack("{s:s}", "v1", m->torrent_v1));
     json_t *files = json_array();
     for (size_t i = 0; i < m->nfiles; i++) {
         const sw_mfile *f = &m->files[i];
@@ -221,6 +223,13 @@ static int sw_manifest_from_json(sw_manifest *m, json_t *root)
         return sw_error(SW_EINVALID, "manifest: time '%.40s' is not YYYY-MM-DDTHH:MM:SSZ", time);
     if (strcmp(chunker, SW_CHUNKER_FORMAT))
         return sw_error(SW_EINVALID, "manifest: unknown chunker '%s'", chunker);
+    json_t *torrents = json_object_get(root, "torrents");
+    if (torrents) {
+        const char *v1 = NULL;
+        if (json_unpack(torrents, "{s:s}", "v1", &v1) || strlen(v1) != 40 || strspn(v1, "0123456789abcdef") != 40)
+            return sw_error(SW_EINVALID, "manifest: 'torrents' is not {\"v1\": 40 lower-case hex digits}");
+        memcpy(m->torrent_v1, v1, 41);
+    }
     m->name = sw_strdup(name);
     m->version = sw_strdup(version);
     m->parent = sw_strdup(parent);

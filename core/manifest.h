@@ -31,6 +31,7 @@ typedef struct {
     char *parent;   /* the version this one follows, or NULL */
     char *message, *author;
     char *time;     /* UTC, "YYYY-MM-DDTHH:MM:SSZ" */
+    char torrent_v1[41]; /* the v1 info-hash of the version's torrent (40 hex digits), or "" */
     sw_mfile *files;
     size_t nfiles, cap;
 } sw_manifest;

@@ -28,6 +28,9 @@ _cleanup() {
     rm -rf "$T"
 }
 trap _cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 _result() { # PASS DESC
     _n=$((_n + 1))

@@ -112,14 +112,22 @@ other=$(printf other | sha256sum | cut -c1-64)
 like "the base manifest has one chunk holding the whole file" "$M" "\"chunks\":\[\[0,5000,\"$H\"\]\]"
 E="$T/evil.git"
 git init -q --bare "$E"
-mkver() { # TAG JSON: commits JSON as manifest.json and tags it TAG in $E
-    local blob tree commit
+BT="$T/base.torrent"
+git --git-dir="$T/e/catalog" show base@v1:bundle.torrent >"$BT"
+mkver() { # TAG JSON [TORRENT]: commits JSON as manifest.json (and TORRENT as bundle.torrent), tags it TAG in $E
+    local blob tree commit tblob
     blob=$(printf '%s\n' "$2" | git --git-dir="$E" hash-object -w --stdin)
-    tree=$(printf '100644 blob %s\tmanifest.json\n' "$blob" | git --git-dir="$E" mktree)
+    if [ -n "${3:-}" ]; then
+        tblob=$(git --git-dir="$E" hash-object -w "$3")
+        tree=$(printf '100644 blob %s\tbundle.torrent\n100644 blob %s\tmanifest.json\n' "$tblob" "$blob" | git --git-dir="$E" mktree)
+    else
+        tree=$(printf '100644 blob %s\tmanifest.json\n' "$blob" | git --git-dir="$E" mktree)
+    fi
     commit=$(git --git-dir="$E" commit-tree "$tree" -m "$1")
     git --git-dir="$E" tag "$1" "$commit"
 }
-named() { printf '%s' "$M" | sed "s/\"name\":\"base\"/\"name\":\"$1\"/"; } # the base manifest renamed
+# the base manifest renamed, without its torrent (a manifest may name none)
+named() { printf '%s' "$M" | sed "s/\"name\":\"base\"/\"name\":\"$1\"/; s/,\"torrents\":{[^}]*}//"; }
 mkver good@v1 "$(named good)"
 mkver dotdot@v1 "$(named dotdot | sed 's/"path":"b.bin"/"path":"..\/b.bin"/')"
 mkver abs@v1 "$(named abs | sed 's/"path":"b.bin"/"path":"\/etc\/b.bin"/')"
@@ -127,12 +135,14 @@ mkver size@v1 "$(named size | sed 's/"size":5000/"size":5001/')"
 mkver onechunk@v1 "$(named onechunk | sed "s/,\"$H\"\]/,\"$other\"]/")"
 mkver badjson@v1 "$(named badjson | sed 's/}$//')"
 mkver evil@v1 "$(named other)"
+mkver torrent@v1 "$(printf '%s' "$M" | sed 's/"name":"base"/"name":"torrent"/')" "$BT"
+mkver notorrent@v1 "$(printf '%s' "$M" | sed 's/"name":"base"/"name":"notorrent"/')"
 mkver hex@v1 "$(named hex | sed "s/\"sha256\":\"$H\"/\"sha256\":\"$(printf %s "$H" | tr a-f A-F)\"/")"
-refused="dotdot abs size onechunk badjson evil hex"
+refused="dotdot abs size onechunk badjson evil hex torrent notorrent"
 ok "f: remote add evil" sw f remote add evil "$E"
 fails "f pulls from evil: exit 1" 1 sw f pull evil
 for t in $refused; do
-    like "refused $t@v1 with a swarm: error: line" "$err" "^swarm: error: refused $t@v1 from evil: manifest|^swarm: error: refused $t@v1 from evil: the manifest inside"
+    like "refused $t@v1 with a swarm: error: line" "$err" "^swarm: error: refused $t@v1 from evil: (manifest|the manifest inside|torrent|the manifest names)"
 done
 like "..dotdot: the reason is the '..' path" "$err" "dotdot@v1.*'\.\.'"
 like "..abs: the reason is the absolute path" "$err" "abs@v1.*absolute"
@@ -141,6 +151,8 @@ like "..onechunk: the reason is the single chunk's hash" "$err" "onechunk@v1.*on
 like "..badjson: the reason is bad JSON" "$err" "badjson@v1.*bad JSON"
 like "..evil: the reason names the manifest's other@v1" "$err" "evil@v1.*other@v1"
 like "..hex: the reason is the sha256" "$err" "hex@v1.*SHA-256"
+like "..torrent: another bundle's torrent is refused" "$err" "torrent@v1.*its folder is 'base', not 'torrent'"
+like "..notorrent: a manifest naming a missing torrent is refused" "$err" "notorrent@v1.*names a torrent the version lacks"
 is "only good@v1 became a local tag" "$(tags "$T/f/catalog")" "good@v1 "
 run sw f --json ls
 is "ls in f lists only good" "$(jget "$out" '[r["name"] for r in j]')" "good"
