@@ -64,7 +64,7 @@ $(BUILD)/obj/%.o: %.cpp
 $(BUILD)/swarm: $(BUILD)/obj/core/main.o $(LIB_OBJ)
 	$(CXX) $(ALL_LDFLAGS) $^ $(PKG_LIBS) -o $@
 
-.PRECIOUS: $(BUILD)/obj/tests/unit/%.o
+.SECONDARY: $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CXX) $(ALL_LDFLAGS) $^ $(PKG_LIBS) -o $@

@@ -149,8 +149,16 @@ static int sw_netopts_session(sw_tsession **out, const sw_netopts *o, const char
                               o->no_lsd || local ? "enable_lsd=false" : "enable_lsd=true",
                               "enable_upnp=false",
                               "enable_natpmp=false",
-                              NULL};
+                              NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    /* TEMP-EXPERIMENT */
+    char *extra = getenv("SW_LT_EXTRA") ? sw_strdup(getenv("SW_LT_EXTRA")) : NULL;
+    if (extra) {
+        int k = 7;
+        for (char *tok = strtok(extra, ","); tok && k < 17; tok = strtok(NULL, ","))
+            settings[k++] = tok;
+    }
     int r = sw_tsession_new(out, settings);
+    free(extra);
     free(iface);
     free(up);
     free(down);
@@ -463,6 +471,7 @@ static int sw_get_wait(sw_cli *cli, sw_tsession *s, int id, const sw_netopts *o,
         if (sw_tsession_status(ts, s, id) == 0 && ts->state == SW_TS_SEEDING)
             finished = 1;
         p.done = 0;
+        p.peers = ts->peers;
         sw_progress_step(&p, ts->done);
         if (sw_stop)
             r = sw_error(SW_ERROR, "interrupted with %llu of %llu bytes; run the same get again to resume",

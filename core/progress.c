@@ -12,6 +12,7 @@ void sw_progress_begin(sw_progress *p, int on, const char *label, uint64_t total
     p->start = sw_now();
     p->drawn = 0;
     p->on = on;
+    p->peers = -1;
 }
 
 static void sw_progress_draw(sw_progress *p, double now)
@@ -25,8 +26,11 @@ static void sw_progress_draw(sw_progress *p, double now)
         bar[i] = i < fill ? '#' : '.';
     bar[width] = 0;
     long eta = rate > 0 && p->total > p->done ? (long)((double)(p->total - p->done) / rate) : 0;
-    fprintf(stderr, "\r\033[K%s [%s] %s / %s  %.1f MB/s  ETA %ld:%02ld", p->label, bar,
-            sw_fmt_bytes(done, sizeof done, p->done), sw_fmt_bytes(total, sizeof total, p->total), rate / 1e6,
+    char peers[32] = "";
+    if (p->peers >= 0)
+        snprintf(peers, sizeof peers, "  %d peer%s", p->peers, p->peers == 1 ? "" : "s");
+    fprintf(stderr, "\r\033[K%s [%s] %s / %s  %.1f MB/s%s  ETA %ld:%02ld", p->label, bar,
+            sw_fmt_bytes(done, sizeof done, p->done), sw_fmt_bytes(total, sizeof total, p->total), rate / 1e6, peers,
             eta / 60, eta % 60);
     fflush(stderr);
 }

@@ -10,6 +10,7 @@ typedef struct {
     uint64_t total, done;
     double start, drawn;
     int on;
+    int peers; /* shown when >= 0 (transfers); sw_progress_begin sets -1 */
 } sw_progress;
 
 void sw_progress_begin(sw_progress *p, int on, const char *label, uint64_t total);

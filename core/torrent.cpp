@@ -514,7 +514,11 @@ extern "C" int sw_tsession_status(sw_tstatus *out, sw_tsession *s, int id)
         lt::torrent_status st = h.status();
         if (st.errc) {
             out->state = SW_TS_ERROR;
-            copy_msg(out->error, st.errc.message());
+            std::string file;
+            auto ti = h.torrent_file();
+            if (ti && st.error_file >= lt::file_index_t(0) && st.error_file < ti->files().end_file())
+                file = ti->files().file_path(st.error_file) + ": ";
+            copy_msg(out->error, file + st.errc.message());
         } else if (st.flags & lt::torrent_flags::paused) {
             out->state = SW_TS_PAUSED;
         } else {

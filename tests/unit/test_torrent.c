@@ -105,7 +105,7 @@ static pid_t start_seeder(int *port, const char *dir, const unsigned char *t, si
     close(p[1]);
     struct pollfd pfd = {p[0], POLLIN, 0};
     *port = -1;
-    if (pid < 0 || poll(&pfd, 1, 20000) != 1 || read(p[0], port, sizeof *port) != (ssize_t)sizeof *port)
+    if (pid < 0 || poll(&pfd, 1, 30000) != 1 || read(p[0], port, sizeof *port) != (ssize_t)sizeof *port)
         *port = -1;
     close(p[0]);
     return pid;
@@ -121,14 +121,14 @@ static void stop_seeder(pid_t pid)
 
 typedef struct {
     int id; /* the torrent every event should name */
-    int finished, hash_failed, tracker_errors, wrong_id;
+    int finished, hash_failed, tracker_errors, errors, wrong_id;
 } tally;
 
-/* Waits on the session's fd for up to ms, counting events; stops early once stop_at_finish sees one. */
-static void watch(tally *t, sw_tsession *s, int ms, int stop_at_finish)
+/* Waits on the session's fd for up to ms, counting events; stops early once *until is nonzero. */
+static void watch(tally *t, sw_tsession *s, int ms, const int *until)
 {
     double end = sw_now() + ms / 1000.0;
-    while (!(stop_at_finish && t->finished)) {
+    while (!*until) {
         int left = (int)((end - sw_now()) * 1000);
         if (left <= 0)
             break;
@@ -141,6 +141,7 @@ static void watch(tally *t, sw_tsession *s, int ms, int stop_at_finish)
                 t->finished += ev[i].type == SW_TEV_FINISHED;
                 t->hash_failed += ev[i].type == SW_TEV_HASH_FAILED;
                 t->tracker_errors += ev[i].type == SW_TEV_TRACKER_ERROR;
+                t->errors += ev[i].type == SW_TEV_ERROR;
                 t->wrong_id += ev[i].id != t->id;
                 if (ev[i].type != SW_TEV_FINISHED)
                     printf("# event %d id %d piece %d: %s\n", ev[i].type, ev[i].id, ev[i].piece, ev[i].msg);
@@ -236,6 +237,18 @@ int main(void)
     ok(sw_tsession_add(&id2, s, "xyz", 3, home, 0) == SW_EINVALID, "adding garbage is refused");
     ok(sw_tsession_connect(s, id, "localhost", 1) == SW_EINVALID, "a peer must be an IP literal");
     ok(sw_tsession_remove(s, id) == 0 && sw_tsession_status(&st, s, id) == SW_ENOTFOUND, "remove it");
+
+    /* A file where the torrent's folder should be: an error event, and the error state. */
+    char *blocked = sw_sprintf("%s/blocked", home), *blocker = sw_sprintf("%s/blocked/%s", home, NAME);
+    sw_mkdir_p(blocked);
+    write_file(blocker, data, 1);
+    tally te = {.id = 2};
+    ok(sw_tsession_add(&id, s, t1, len1, blocked, 0) == 0 && id == 2, "add a torrent whose folder is a file");
+    watch(&te, s, 10000, &te.errors);
+    ok(te.errors > 0 && te.wrong_id == 0, "an error event names torrent 2");
+    rc = sw_tsession_status(&st, s, id);
+    ok(rc == 0 && st.state == SW_TS_ERROR && strstr(st.error, "Not a directory"), "status: error: %s", st.error);
+    free(blocked), free(blocker);
     sw_tsession_free(s);
     s = NULL;
 
@@ -254,7 +267,7 @@ int main(void)
            sw_tsession_connect(s, id, "127.0.0.1", sport) == 0,
        "a downloader dials it");
     if (s)
-        watch(&tl, s, 30000, 1);
+        watch(&tl, s, 30000, &tl.finished);
     double took = sw_now() - t0;
     ok(tl.finished == 1, "the download finishes (%.2f s)", took);
     char *got_a = sw_sprintf("%s/%s/a.bin", dl, NAME), *got_b = sw_sprintf("%s/%s/b.bin", dl, NAME);
@@ -281,10 +294,10 @@ int main(void)
     ok(sw_tsession_new(&s, quiet) == 0 && sw_tsession_add(&id, s, t1, len1, dl2, 0) == 0 &&
            sw_tsession_connect(s, id, "127.0.0.1", sport) == 0,
        "a downloader dials it");
-    for (int i = 0; s && i < 8 && !tb.hash_failed; i++)
-        watch(&tb, s, 1000, 1);
+    for (int i = 0; s && i < 20 && !tb.hash_failed; i++) /* about 1 s; 4 s under the sanitizers */
+        watch(&tb, s, 1000, &tb.hash_failed);
     if (s)
-        watch(&tb, s, 2000, 1);
+        watch(&tb, s, 2000, &tb.finished);
     ok(tb.hash_failed > 0, "a piece fails its hash (%d events)", tb.hash_failed);
     ok(tb.finished == 0, "the download does not finish");
     rc = s ? sw_tsession_status(&st, s, id) : SW_ERROR;

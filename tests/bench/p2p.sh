@@ -1,0 +1,294 @@
+#!/usr/bin/env bash
+# p2p.sh BUILD — make bench, data plane: swarm seed/get against named peers on 127.0.0.1, same run.
+#
+# 1. 1 GiB from one swarm seeder: `swarm get` (--peer) vs aria2c (same seeder, met through opentracker)
+#    vs cp of the file; throughput, ratios, peak RSS of seeder and leecher. Best of 2.
+# 2. Delta: bytes downloaded / bytes changed for v2 of a 64 MiB file (1 MiB changed, 100 bytes
+#    inserted) and for a 256 MiB checkpoint with every 10th tensor rewritten.
+# 3. Swarming: 8 peers get a 256 MiB version from one seeder at once, knowing each other; how much
+#    the seeder uploads.
+# The seeders run under `script` (a pty): swarm seed draws its payload upload count only on a
+# terminal, and that count is the only figure of what it sent (its sockets do not show in /proc/PID/io).
+# Everything listens on 127.0.0.1; every process started here is killed by its PID at exit.
+set -euo pipefail
+build=${1:-build}
+swarm=$(cd "$build" && pwd)/swarm
+gen=$(cd "$build" && pwd)/tools/gen
+dir=${BENCH_DIR:-${TMPDIR:-/tmp}}/swarm-bench-p2p
+pids=()
+cleanup() {
+    local p
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    sleep 0.5
+    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    chmod -R u+w "$dir" 2>/dev/null || true
+    rm -rf "$dir"
+}
+rm -rf "$dir"
+mkdir -p "$dir"
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+export SOURCE_DATE_EPOCH=1700000000 GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@localhost
+export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@localhost GIT_CONFIG_NOSYSTEM=1
+unset http_proxy https_proxy all_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY # announces go straight to 127.0.0.1
+for tool in aria2c opentracker script bc python3; do
+    command -v "$tool" >/dev/null || { echo "p2p bench: $tool is missing (make deps-bench installs it)" >&2; exit 1; }
+done
+
+sw() { "$swarm" --home "$dir/$1" "${@:2}"; } # sw HOME ARGS...
+ratio() { echo "scale=2; $1 / $2" | bc; }
+mbs() { echo "scale=0; $1 / $2 / 1000000" | bc; } # mbs BYTES SECONDS: MB/s
+mib() { echo "scale=1; $1 / 1048576" | bc; }
+jnum() { sed -n "s/.*\"$2\": \([0-9]*\).*/\1/p" "$1" | head -1; } # jnum FILE KEY: a number of swarm's JSON
+listens() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+used_ports=" "
+free_port() { # a TCP port on 127.0.0.1 that nothing listens on and this script has not handed out
+    local p
+    while :; do
+        p=$(shuf -i 20000-60000 -n 1)
+        case $used_ports in *" $p "*) continue ;; esac
+        listens "$p" || { used_ports="$used_ports$p "; echo "$p"; return; }
+    done
+}
+wait_until() { # wait_until SECS CMD...: retry CMD every 0.1 s
+    local i
+    for i in $(seq $(($1 * 10))); do "${@:2}" >/dev/null 2>&1 && return 0; sleep 0.1; done
+    return 1
+}
+pull_home() { rm -rf "${dir:?}/$1" && sw "$1" -q remote add origin "$dir/cat.git" && sw "$1" -q pull; }
+
+# seeder HOME LOG ARGS...: `swarm seed ARGS` from HOME on a pty (its output goes to LOG); sets
+# seeder_pid (the swarm process itself) and waits until it listens on --listen's port.
+seeder() {
+    local home=$1 log=$2 port cmd sp
+    shift 2
+    port=$(printf '%s\n' "$@" | sed -n 's/^127\.0\.0\.1:\([0-9]*\)$/\1/p' | head -1)
+    cmd=$(printf '%q ' "$swarm" --home "$dir/$home" seed "$@")
+    script -qfec "exec $cmd" "$log" </dev/null >/dev/null 2>&1 &
+    sp=$!
+    pids+=("$sp")
+    wait_until 20 bash -c "ps -o pid= --ppid $sp | grep -q ." || { echo "seeder did not start" >&2; exit 1; }
+    seeder_pid=$(ps -o pid= --ppid "$sp" | tr -d ' ')
+    pids+=("$seeder_pid")
+    wait_until 20 listens "$port" || { echo "seeder does not listen on $port:" >&2; cat "$log" >&2; exit 1; }
+}
+stop() { kill -TERM "$1" 2>/dev/null || true; wait_until 10 bash -c "! kill -0 $1" || kill -KILL "$1" 2>/dev/null || true; }
+hwm_mib() { awk '/^VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
+# uploaded LOG: the payload bytes the seeder last reported ("... 512.3 MiB uploaded"), to 0.1 of the unit
+uploaded() {
+    tr '\r' '\n' <"$1" | sed -n 's/.*, \([0-9.]*\) \([KMGT]*i*B\) uploaded.*/\1 \2/p' | tail -1 |
+        awk '{m = $2 == "B" ? 1 : $2 == "KiB" ? 1024 : $2 == "MiB" ? 1048576 : $2 == "GiB" ? 1073741824 : 1099511627776
+              printf "%.0f", $1 * m}'
+}
+
+# measure N CMD... — over N runs ($prep runs untimed before each): t_best, the best wall time in seconds,
+# and rss_max, the largest peak RSS in MiB (GNU time). A failed run stops the bench.
+prep=:
+measure() {
+    local n=$1 t s e r
+    shift
+    t_best="" rss_max=0
+    for _ in $(seq "$n"); do
+        eval "$prep"
+        sync
+        s=$(date +%s.%N)
+        if ! /usr/bin/time -f %M -o "$dir/rss" "$@" >"$dir/run.out" 2>"$dir/run.err"; then
+            echo "p2p bench: failed: $*" >&2
+            tail -5 "$dir/run.err" >&2
+            exit 1
+        fi
+        e=$(date +%s.%N)
+        t=$(echo "$e - $s" | bc)
+        r=$(awk '{v = $1} END {printf "%.0f", v / 1024}' "$dir/rss")
+        [ "$r" -gt "$rss_max" ] && rss_max=$r
+        if [ -z "$t_best" ] || [ "$(echo "$t < $t_best" | bc)" = 1 ]; then t_best=$t; fi
+    done
+}
+
+echo "warming memory (3 GiB written and removed) ..."
+dd if=/dev/zero of="$dir/warm" bs=4M count=768 status=none && rm "$dir/warm"
+
+# ---- 1. 1 GiB from one seeder: swarm get vs aria2c vs cp -------------------------------------------
+echo "p2p 1/3: 1 GiB from one seeder (swarm get, aria2c, cp) ..."
+git init -q --bare "$dir/cat.git"
+"$gen" bytes 7 1G "$dir/big.bin"
+sw a -q add "$dir/big.bin" --name big >/dev/null
+sw a -q remote add origin "$dir/cat.git"
+sw a -q push
+sw a -q torrent big@v1 -o "$dir/big.torrent"
+ih=$(sw a magnet big@v1 | sed 's/.*btih:\([0-9a-f]*\).*/\1/')
+bytes=$(stat -c %s "$dir/big.bin")
+
+# opentracker (Debian's serves only whitelisted info-hashes); as root it drops to nobody, who must
+# reach the whitelist
+mkdir -p "$dir/ot"
+echo "$ih" >"$dir/ot/whitelist"
+[ "$(id -u)" = 0 ] && chmod 711 "$dir" "$dir/ot" && chmod 644 "$dir/ot/whitelist"
+tport=$(free_port)
+printf 'listen.tcp_udp 127.0.0.1:%s\naccess.whitelist %s\n' "$tport" "$dir/ot/whitelist" >"$dir/ot/conf"
+opentracker -f "$dir/ot/conf" >"$dir/ot/log" 2>&1 &
+pids+=("$!")
+url="http://127.0.0.1:$tport/announce"
+wait_until 10 listens "$tport" || { echo "opentracker did not start:" >&2; cat "$dir/ot/log" >&2; exit 1; }
+# tracker_lists PORT: the tracker lists a peer on PORT (asks as a leecher on port 1, then leaves)
+tracker_lists() {
+    python3 - "$url" "$ih" "$1" <<'EOF'
+import sys, urllib.parse, urllib.request
+url, ih, want = sys.argv[1], bytes.fromhex(sys.argv[2]), int(sys.argv[3])
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+def announce(**extra):
+    q = dict(info_hash=ih, peer_id=b"-XX0000-benchpeek000", port=1, uploaded=0, downloaded=0, left=1,
+             compact=1, numwant=200, **extra)
+    return opener.open(url + "?" + urllib.parse.urlencode(q), timeout=5).read()
+body = announce()
+announce(event="stopped")
+i = body.index(b"5:peers") + 7
+n, rest = body[i:].split(b":", 1)
+peers = rest[:int(n)]
+sys.exit(0 if want in [int.from_bytes(peers[k + 4:k + 6], "big") for k in range(0, len(peers), 6)] else 1)
+EOF
+}
+
+p1=$(free_port)
+seeder a "$dir/seed1.log" big@v1 --listen "127.0.0.1:$p1" --tracker "$url"
+seed1=$seeder_pid
+wait_until 30 tracker_lists "$p1" || { echo "the seeder never showed up at opentracker" >&2; exit 1; }
+
+prep='rm -f "$dir/copy"'
+measure 2 sh -c "cp '$dir/big.bin' '$dir/copy' && sync"
+t_cpsync=$t_best
+measure 2 cp "$dir/big.bin" "$dir/copy"
+t_cp=$t_best
+rm -f "$dir/copy"
+
+prep='pull_home b'
+measure 2 timeout 300 "$swarm" --home "$dir/b" -q get big@v1 --listen 127.0.0.1:0 --peer "127.0.0.1:$p1" --timeout 240
+t_get=$t_best rss_get=$rss_max
+rm -rf "$dir/b"
+
+prep='rm -rf "$dir/aria2"'
+measure 2 timeout 300 aria2c --no-conf --enable-dht=false --enable-dht6=false --bt-enable-lpd=false \
+    --enable-peer-exchange=false --bt-tracker="$url" --summary-interval=0 --console-log-level=warn \
+    --dir="$dir/aria2" --listen-port="$(free_port)" --seed-time=0 --bt-stop-timeout=50 --file-allocation=none \
+    "$dir/big.torrent"
+t_aria=$t_best rss_aria=$rss_max
+cmp -s "$dir/big.bin" "$dir/aria2/big/big.bin" || { echo "aria2c's copy differs" >&2; exit 1; }
+rm -rf "$dir/aria2"
+rss_seed=$(hwm_mib "$seed1")
+stop "$seed1"
+
+# ---- 2. delta -----------------------------------------------------------------------------------
+echo "p2p 2/3: delta fetches (64 MiB file, 256 MiB checkpoint) ..."
+piece=$((256 * 1024)) # sw_piece_size: 256 KiB up to 4 GiB (16384 pieces)
+"$gen" bytes 12 64M "$dir/file.bin"
+sw a -q add "$dir/file.bin" --name file >/dev/null
+{ head -c 4096 "$dir/file.bin"; head -c 100 /dev/urandom; tail -c +4097 "$dir/file.bin"; } >"$dir/file2.bin"
+dd if=/dev/urandom of="$dir/file2.bin" bs=1M seek=32 count=1 conv=notrunc status=none
+mv "$dir/file2.bin" "$dir/file.bin"
+sw a -q add "$dir/file.bin" --name file >/dev/null
+file_changed=$((1048576 + 100)) file_regions=2
+
+"$gen" checkpoint 3 256M "$dir/ckpt.safetensors"
+sw a -q add "$dir/ckpt.safetensors" --name ckpt >/dev/null
+hdr=$(od -An -t u8 -N 8 "$dir/ckpt.safetensors" | tr -d ' ')
+tensor=$((16 * 1048576))
+ntensors=$((($(stat -c %s "$dir/ckpt.safetensors") - 8 - hdr) / tensor))
+ckpt_changed=0 ckpt_regions=0
+for ((i = 3; i < ntensors; i += 10)); do # every 10th tensor, from the 4th: no two adjacent
+    dd if=/dev/urandom of="$dir/ckpt.safetensors" bs=1M count=16 iflag=fullblock oflag=seek_bytes \
+        seek=$((8 + hdr + i * tensor)) conv=notrunc status=none
+    ckpt_changed=$((ckpt_changed + tensor)) ckpt_regions=$((ckpt_regions + 1))
+done
+sw a -q add "$dir/ckpt.safetensors" --name ckpt >/dev/null
+sw a -q push
+pull_home d
+p2=$(free_port)
+seeder a "$dir/seed2.log" file@v1 file@v2 ckpt@v1 ckpt@v2 --listen "127.0.0.1:$p2"
+seed2=$seeder_pid
+dget() { timeout 150 "$swarm" --home "$dir/d" --json get "$1" --listen 127.0.0.1:0 --peer "127.0.0.1:$p2" --timeout 120 >"$dir/d.json"; }
+dget file@v1 && dget file@v2
+file_down=$(jnum "$dir/d.json" downloaded) file_reused=$(jnum "$dir/d.json" reused)
+dget ckpt@v1 && dget ckpt@v2
+ckpt_down=$(jnum "$dir/d.json" downloaded) ckpt_reused=$(jnum "$dir/d.json" reused)
+stop "$seed2"
+rm -rf "$dir/d" "$dir/file.bin" "$dir/ckpt.safetensors"
+
+# ---- 3. swarming: 8 peers from one seeder --------------------------------------------------------
+echo "p2p 3/3: 8 peers get 256 MiB from one seeder at once ..."
+"$gen" bytes 21 256M "$dir/shared.bin"
+sw a -q add "$dir/shared.bin" --name shared >/dev/null
+sw a -q push
+shared=$(stat -c %s "$dir/shared.bin")
+rm -f "$dir/shared.bin"
+npeers=8
+for i in $(seq "$npeers"); do pull_home "p$i"; done
+p3=$(free_port)
+seeder a "$dir/seed3.log" shared@v1 --listen "127.0.0.1:$p3"
+seed3=$seeder_pid
+ports=()
+for i in $(seq "$npeers"); do ports[i]=$(free_port); done
+getters=()
+s=$(date +%s.%N)
+for i in $(seq "$npeers"); do
+    peers=(--peer "127.0.0.1:$p3")
+    for j in $(seq "$npeers"); do [ "$j" = "$i" ] || peers+=(--peer "127.0.0.1:${ports[j]}"); done
+    (
+        timeout 300 "$swarm" --home "$dir/p$i" --json get shared@v1 --listen "127.0.0.1:${ports[i]}" \
+            "${peers[@]}" --timeout 240 >"$dir/p$i.json" 2>"$dir/p$i.err"
+        echo $? >"$dir/p$i.rc"
+        date +%s.%N >"$dir/p$i.end"
+    ) &
+    getters+=("$!")
+    pids+=("$!")
+done
+for g in "${getters[@]}"; do wait "$g" || true; done
+swarm_down=0 first="" last=""
+for i in $(seq "$npeers"); do
+    [ "$(cat "$dir/p$i.rc")" = 0 ] || { echo "peer $i failed:" >&2; cat "$dir/p$i.err" >&2; exit 1; }
+    swarm_down=$((swarm_down + $(jnum "$dir/p$i.json" downloaded)))
+    t=$(echo "$(cat "$dir/p$i.end") - $s" | bc)
+    if [ -z "$first" ] || [ "$(echo "$t < $first" | bc)" = 1 ]; then first=$t; fi
+    if [ -z "$last" ] || [ "$(echo "$t > $last" | bc)" = 1 ]; then last=$t; fi
+done
+sleep 1.5 # the seeder redraws its count every second
+seed_up=$(uploaded "$dir/seed3.log")
+stop "$seed3"
+
+# ---- report ----------------------------------------------------------------------------------------
+mark() { [ "$1" = 1 ] && echo met || echo MISSED; } # mark 0|1
+le() { [ "$(echo "$1 <= $2" | bc)" = 1 ] && echo 1 || echo 0; }
+echo
+echo "p2p: $(numfmt --to=iec "$bytes") over 127.0.0.1 from one swarm seeder (best of 2; higher MB/s is better)"
+printf '  %-32s %7ss  %5s MB/s\n' "cp (page cache)" "$t_cp" "$(mbs "$bytes" "$t_cp")"
+printf '  %-32s %7ss  %5s MB/s\n' "cp + sync (floor: get syncs too)" "$t_cpsync" "$(mbs "$bytes" "$t_cpsync")"
+printf '  %-32s %7ss  %5s MB/s  peak RSS %s MiB\n' "aria2c (via opentracker)" "$t_aria" "$(mbs "$bytes" "$t_aria")" \
+    "$rss_aria"
+printf '  %-32s %7ss  %5s MB/s  peak RSS %s MiB\n' "swarm get (--peer)" "$t_get" "$(mbs "$bytes" "$t_get")" "$rss_get"
+r_aria=$(ratio "$t_aria" "$t_get") r_cp=$(ratio "$t_cpsync" "$t_get") r_cp0=$(ratio "$t_cp" "$t_get")
+printf '  %-32s %sx aria2c (target >= 1.2x: %s)\n' "swarm get throughput" "$r_aria" "$(mark "$(le 1.2 "$r_aria")")"
+printf '  %-32s %sx cp + sync, %sx cp (target >= 0.30x cp: %s)\n' "" "$r_cp" "$r_cp0" \
+    "$(mark "$(le 0.30 "$r_cp0")")"
+printf '  %-32s seeder %s MiB, leecher %s MiB (target < 256 MiB: %s)\n' "swarm peak RSS" "$rss_seed" "$rss_get" \
+    "$(mark "$([ "$rss_seed" -lt 256 ] && [ "$rss_get" -lt 256 ] && echo 1 || echo 0)")"
+
+echo "p2p delta: bytes downloaded for v2, given v1 (piece $((piece / 1024)) KiB; target <= 1.1 x changed + 1 piece per changed region)"
+delta_row() { # NAME CHANGED REGIONS DOWN REUSED TOTAL
+    local want
+    want=$(echo "scale=0; (11 * $2 / 10) + $3 * $piece" | bc)
+    printf '  %-32s changed %7s MiB, downloaded %7s MiB = %5sx changed, reused %s MiB (target <= %s MiB: %s)\n' \
+        "$1" "$(mib "$2")" "$(mib "$4")" "$(ratio "$4" "$2")" "$(mib "$5")" "$(mib "$want")" \
+        "$(mark "$([ "$4" -le "$want" ] && echo 1 || echo 0)")"
+}
+delta_row "64 MiB, 1 MiB + 100 B insert" "$file_changed" "$file_regions" "$file_down" "$file_reused"
+delta_row "256 MiB ckpt, $ckpt_regions/$ntensors tensors new" "$ckpt_changed" "$ckpt_regions" "$ckpt_down" "$ckpt_reused"
+
+echo "p2p swarming: $npeers peers get $(numfmt --to=iec "$shared") from one seeder at once, each told of all the others"
+echo "  (a get exits when complete, so late finishers find fewer partners: that is part of the measurement)"
+printf '  %-32s %s MiB = %sx the bundle (target <= 2.5x: %s)\n' "seeder uploaded" "$(mib "$seed_up")" \
+    "$(ratio "$seed_up" "$shared")" "$(mark "$(le "$(ratio "$seed_up" "$shared")" 2.5)")"
+printf '  %-32s %s MiB = %sx the bundle; %s%% of it from other peers\n' "peers downloaded, together" \
+    "$(mib "$swarm_down")" "$(ratio "$swarm_down" "$shared")" "$(echo "scale=0; 100 - 100 * $seed_up / $swarm_down" | bc)"
+printf '  %-32s first done after %ss, last after %ss (%s MB/s of bundles delivered)\n' "time" "$first" "$last" \
+    "$(mbs "$((shared * npeers))" "$last")"
