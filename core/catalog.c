@@ -444,8 +444,12 @@ done:
     return r;
 }
 
-int sw_catalog_remote_add(sw_catalog *c, const char *name, const char *url)
+int sw_catalog_remote_add(sw_catalog *c, const char *name, const char *url, const sw_strlist *trackers)
 {
+    for (size_t i = 0; trackers && i < trackers->n; i++)
+        if (strncmp(trackers->v[i], "http://", 7) && strncmp(trackers->v[i], "https://", 8) &&
+            strncmp(trackers->v[i], "udp://", 6))
+            return sw_error(SW_EINVALID, "tracker '%s' is not an http://, https:// or udp:// URL", trackers->v[i]);
     git_remote *remote = NULL;
     int r = git_remote_create(&remote, c->repo, name, url);
     git_remote_free(remote);
@@ -453,7 +457,37 @@ int sw_catalog_remote_add(sw_catalog *c, const char *name, const char *url)
         return sw_error(SW_EEXISTS, "remote '%s' exists already", name);
     if (r == GIT_EINVALIDSPEC)
         return sw_error(SW_EINVALID, "'%s' is not a valid remote name", name);
-    return r < 0 ? sw_git_fail("cannot add the remote") : 0;
+    if (r < 0)
+        return sw_git_fail("cannot add the remote");
+    git_config *cfg = NULL;
+    char *key = sw_sprintf("remote.%s.tracker", name);
+    r = git_repository_config(&cfg, c->repo) < 0 ? sw_git_fail("cannot open the catalog's config") : 0;
+    for (size_t i = 0; !r && trackers && i < trackers->n; i++)
+        if (git_config_set_multivar(cfg, key, "^$", trackers->v[i]) < 0)
+            r = sw_git_fail("cannot record the tracker");
+    git_config_free(cfg);
+    free(key);
+    return r;
+}
+
+static int sw_collect_tracker(const git_config_entry *e, void *payload)
+{
+    sw_strlist *l = payload;
+    for (size_t i = 0; i < l->n; i++)
+        if (!strcmp(l->v[i], e->value))
+            return 0;
+    sw_strlist_push(l, e->value);
+    return 0;
+}
+
+int sw_catalog_trackers(sw_strlist *out, sw_catalog *c)
+{
+    git_config *cfg = NULL;
+    if (git_repository_config(&cfg, c->repo) < 0)
+        return sw_git_fail("cannot open the catalog's config");
+    int r = git_config_foreach_match(cfg, "^remote\\..*\\.tracker$", sw_collect_tracker, out);
+    git_config_free(cfg);
+    return r < 0 ? sw_git_fail("cannot read trackers") : 0;
 }
 
 int sw_catalog_remotes(sw_strlist *names, sw_strlist *urls, sw_catalog *c)

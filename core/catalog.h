@@ -37,8 +37,10 @@ int sw_catalog_read_torrent(unsigned char **out, size_t *len, sw_catalog *c, con
  * version is taken. */
 int sw_catalog_add(sw_catalog *c, sw_manifest *m, const unsigned char *torrent, size_t torrent_len);
 
-/* Remotes: plain git remotes of the catalog. */
-int sw_catalog_remote_add(sw_catalog *c, const char *name, const char *url);
+/* Remotes: plain git remotes of the catalog. A remote may list BitTorrent trackers (kept in the catalog's
+ * git config as remote.NAME.tracker); seed and get announce to the trackers of every remote. */
+int sw_catalog_remote_add(sw_catalog *c, const char *name, const char *url, const sw_strlist *trackers);
+int sw_catalog_trackers(sw_strlist *out, sw_catalog *c);
 int sw_catalog_remotes(sw_strlist *names, sw_strlist *urls, sw_catalog *c);
 /* The remote to use when none is named: "origin", else the only one. */
 int sw_catalog_default_remote(char **out, sw_catalog *c);

@@ -9,20 +9,33 @@
 
 int sw_cmd_remote(sw_cli *cli, int argc, char **argv)
 {
-    if (sw_cli_operands(cli, argc, argv, 0, 3, SW_USAGE_REMOTE))
-        return 2;
+    static const struct option opts[] = {{"tracker", required_argument, NULL, 't'}, SW_CLI_COMMON_OPTS, {0}};
+    sw_strlist trackers = {0};
+    int c;
+    optind = 0;
+    while ((c = sw_cli_getopt(cli, argc, argv, "qv", opts, SW_USAGE_REMOTE)) != -1) {
+        if (c == '?') {
+            sw_strlist_free(&trackers);
+            return 2;
+        }
+        sw_strlist_push(&trackers, optarg);
+    }
     int n = argc - optind;
     char **a = argv + optind;
     int list = n == 0 || (n == 1 && !strcmp(a[0], "ls"));
     int add = n == 3 && !strcmp(a[0], "add");
-    if (!list && !add)
-        return sw_cli_usage(SW_USAGE_REMOTE, "expected 'ls' or 'add NAME URL'");
+    if ((!list && !add) || (list && trackers.n)) {
+        sw_strlist_free(&trackers);
+        return sw_cli_usage(SW_USAGE_REMOTE, "expected 'ls' or 'add NAME URL [--tracker URL]...'");
+    }
     sw_catalog *cat;
-    if (sw_cli_open(cli, NULL, &cat))
+    if (sw_cli_open(cli, NULL, &cat)) {
+        sw_strlist_free(&trackers);
         return 1;
+    }
     int rc = 0;
     if (add) {
-        if (sw_catalog_remote_add(cat, a[1], a[2]))
+        if (sw_catalog_remote_add(cat, a[1], a[2], &trackers))
             rc = sw_cli_fail();
     } else {
         sw_strlist names = {0}, urls = {0};
@@ -43,6 +56,7 @@ int sw_cmd_remote(sw_cli *cli, int argc, char **argv)
         sw_strlist_free(&urls);
     }
     sw_catalog_free(cat);
+    sw_strlist_free(&trackers);
     return rc;
 }
 

@@ -9,7 +9,7 @@
  * that does not match is deleted and nothing of the version is recorded. An interrupted get leaves
  * its incoming files, and the next get resumes from them (libtorrent re-checks them on add).
  *
- * Discovery: explicit peers (--peer) and trackers (--tracker); DHT and local peer discovery are on
+ * Discovery: explicit peers (--peer), trackers (--tracker, and those of the catalog's remotes); DHT and local peer discovery are on
  * unless turned off (--no-dht, --no-lsd) or the session listens on a loopback address, where there is
  * nothing to discover. UPnP and NAT-PMP are never used: they would probe the local gateway. */
 #include "bundle_torrent.h"
@@ -292,6 +292,10 @@ int sw_cmd_seed(sw_cli *cli, int argc, char **argv)
     }
     for (int i = optind; i < argc; i++)
         sw_strlist_push(&refs, argv[i]);
+    if (sw_catalog_trackers(&o.trackers, cat)) {
+        rc = sw_cli_fail();
+        goto done;
+    }
     if (!refs.n && sw_held_versions(&refs, st, cat)) {
         rc = sw_cli_fail();
         goto done;
@@ -529,6 +533,10 @@ int sw_cmd_get(sw_cli *cli, int argc, char **argv)
     sw_tstatus ts = {0};
     if (sw_cli_open(cli, &st, &cat)) {
         rc = 1;
+        goto done;
+    }
+    if (sw_catalog_trackers(&o.trackers, cat)) {
+        rc = sw_cli_fail();
         goto done;
     }
     struct stat sb;

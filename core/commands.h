@@ -33,7 +33,7 @@ int sw_cmd_magnet(sw_cli *cli, int argc, char **argv);
 #define SW_USAGE_VERIFY "swarm verify [NAME@VERSION]"
 #define SW_USAGE_FSCK "swarm fsck"
 #define SW_USAGE_GC "swarm gc"
-#define SW_USAGE_REMOTE "swarm remote [ls | add NAME URL]"
+#define SW_USAGE_REMOTE "swarm remote [ls | add NAME URL [--tracker URL]...]"
 #define SW_USAGE_PUSH "swarm push [REMOTE]"
 #define SW_USAGE_PULL "swarm pull [REMOTE]"
 #define SW_USAGE_SEED "swarm seed [NAME@VERSION...] [--listen HOST:PORT] [--tracker URL]... [--peer HOST:PORT]... [--upload-limit RATE] [--no-dht] [--no-lsd]"

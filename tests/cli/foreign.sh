@@ -45,7 +45,7 @@ is "...as model@v1" "$out" "model@v1"
 git init -q --bare "$T/bare.git"
 ok "a adds the bare repository as origin" sw a remote add origin "$T/bare.git"
 ok "a pushes model@v1" sw a push
-for h in b c d e f; do
+for h in b c d e f t; do
     sw "$h" remote add origin "$T/bare.git"
     ok "$h pulls the catalog" sw "$h" pull
 done
@@ -75,6 +75,12 @@ is "...and prints the version" "$out" "model@v1"
 ok "b verifies model@v1" sw b verify model@v1
 ok "b checks out model@v1" sw b checkout model@v1 "$T/co-b"
 ok "...byte-identical to a's files" same_files "$T/co-b"
+# A remote may list trackers: t knows the tracker only through its catalog remote, no flag.
+sw t remote add tracked "$T/bare.git" --tracker "$URL"
+run sw t remote ls
+ok "t gets model@v1 announcing to its remote's tracker" swg t get model@v1
+ok "t verifies model@v1" sw t verify model@v1
+fails "a tracker that is not a URL is refused" 1 sw t remote add bad "$T/bare.git" --tracker nowhere
 
 # --- 2. get given a magnet link or a .torrent file, resolved through the pulled catalog ---
 ok "c gets the magnet link from a" swg c get "$MAGNET" --peer "127.0.0.1:$PA"
