@@ -30,12 +30,12 @@ PKGS := libgit2 libzstd libarchive jansson sqlite3 libcrypto libtorrent-rasterba
 # flags (defines that fix its ABI) go to the C++ compile only.
 PKG_CFLAGS = $(shell pkg-config --cflags $(filter-out libtorrent-rasterbar,$(PKGS)))
 TORRENT_CFLAGS = $(shell pkg-config --cflags libtorrent-rasterbar)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
+PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread -ldl
 
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) $(SANFLAGS) \
-             -Icore -Icache $(PKG_CFLAGS)
+             -Icore -Icache -Iplugins $(PKG_CFLAGS)
 # core/torrent.cpp, the libtorrent shim, is the only C++: it is why swarm and the tests link with $(CXX).
 ALL_CXXFLAGS = -std=c++17 -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) $(SANFLAGS) -Icore -Icache \
                $(TORRENT_CFLAGS)
@@ -50,8 +50,17 @@ CLI_TESTS := $(filter-out tests/cli/lib.sh,$(wildcard tests/cli/*.sh))
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
-.PHONY: all deps deps-bench demo test unit cli bench install clean
-all: $(BUILD)/swarm $(TOOL_BIN)
+# Plugins: the .c files of plugins/NAME/ make $(BUILD)/plugins/NAME.so (on swarm's search path); each
+# tests/plugins/NAME.c makes a test-only $(BUILD)/tests/plugins/NAME.so (not on it).
+PLUGIN_NAMES := $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard plugins/*/*.c)))))
+PLUGIN_SO := $(PLUGIN_NAMES:%=$(BUILD)/plugins/%.so)
+TEST_PLUGIN_SO := $(patsubst tests/plugins/%.c,$(BUILD)/tests/plugins/%.so,$(wildcard tests/plugins/*.c))
+# Plugins are C99 against plugins/swarm_plugin.h alone, and export only swarm_plugin_entry.
+PLUGIN_FLAGS = -std=c99 -pedantic $(WARN) $(CFLAGS) $(SANFLAGS) -shared -fPIC -fvisibility=hidden -Iplugins \
+               -Wl,--version-script=plugins/plugin.map $(LDFLAGS)
+
+.PHONY: all deps deps-bench demo test unit cli bench install clean FORCE
+all: $(BUILD)/swarm $(TOOL_BIN) $(PLUGIN_SO)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -60,6 +69,15 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(ALL_CXXFLAGS) -MMD -MP -c $< -o $@
+
+# The plugin search path's built-in folders are compiled into core/plugin.o, which is rebuilt when PREFIX
+# changes ($(BUILD)/prefix holds the last one).
+$(BUILD)/obj/core/plugin.o: ALL_CFLAGS += -DSW_PLUGIN_BUILD_DIR='"$(abspath $(BUILD)/plugins)"' \
+                                          -DSW_PLUGIN_PREFIX_DIR='"$(PREFIX)/lib/swarm/plugins"'
+$(BUILD)/obj/core/plugin.o: $(BUILD)/prefix
+$(BUILD)/prefix: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(PREFIX)' | cmp -s - $@ || echo '$(PREFIX)' >$@
 
 $(BUILD)/swarm: $(BUILD)/obj/core/main.o $(LIB_OBJ)
 	$(CXX) $(ALL_LDFLAGS) $^ $(PKG_LIBS) -o $@
@@ -72,6 +90,15 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJ)
 $(BUILD)/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< $(ALL_LDFLAGS) -lm -o $@
+
+.SECONDEXPANSION:
+$(BUILD)/plugins/%.so: $$(wildcard plugins/$$*/*.c) plugins/swarm_plugin.h plugins/plugin.map
+	@mkdir -p $(dir $@)
+	$(CC) $(PLUGIN_FLAGS) $(filter %.c,$^) -o $@
+
+$(BUILD)/tests/plugins/%.so: tests/plugins/%.c $(wildcard tests/plugins/*.h) plugins/swarm_plugin.h plugins/plugin.map
+	@mkdir -p $(dir $@)
+	$(CC) $(PLUGIN_FLAGS) $< -o $@
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
@@ -87,7 +114,7 @@ demo: deps
 	@sh tests/demo.sh $(BUILD)
 
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(TEST_PLUGIN_SO)
 	@SWARM_BUILD=$(BUILD) LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 		ASAN_OPTIONS=fast_unwind_on_malloc=0 \
 		prove --exec '' --timer $(UNIT_BIN) $(CLI_TESTS)

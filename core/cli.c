@@ -68,7 +68,9 @@ int sw_cli_getopt(sw_cli *cli, int argc, char **argv, const char *shortopts, con
         int c = getopt_long(argc, argv, shortopts, longopts, NULL);
         if (c == '?' || c == ':') {
             const char *arg = argv[optind - 1];
-            if (optopt && strchr(shortopts, optopt) && !strchr(arg, '='))
+            /* optopt is the option's code when its value is missing: a short option's letter, or a
+             * long-only option's code (above any letter); it is 0 for an unknown long option. */
+            if (optopt && (optopt > 0xff || strchr(shortopts, optopt)) && !strchr(arg, '='))
                 sw_cli_usage(usage, "option '%s' needs a value", arg);
             else
                 sw_cli_usage(usage, "unknown option '%s'", arg);

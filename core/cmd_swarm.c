@@ -149,16 +149,8 @@ static int sw_netopts_session(sw_tsession **out, const sw_netopts *o, const char
                               o->no_lsd || local ? "enable_lsd=false" : "enable_lsd=true",
                               "enable_upnp=false",
                               "enable_natpmp=false",
-                              NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
-    /* TEMP-EXPERIMENT */
-    char *extra = getenv("SW_LT_EXTRA") ? sw_strdup(getenv("SW_LT_EXTRA")) : NULL;
-    if (extra) {
-        int k = 7;
-        for (char *tok = strtok(extra, ","); tok && k < 17; tok = strtok(NULL, ","))
-            settings[k++] = tok;
-    }
+                              NULL};
     int r = sw_tsession_new(out, settings);
-    free(extra);
     free(iface);
     free(up);
     free(down);
@@ -481,9 +473,9 @@ static int sw_get_wait(sw_cli *cli, sw_tsession *s, int id, const sw_netopts *o,
             r = sw_error(SW_ERROR, "interrupted with %llu of %llu bytes; run the same get again to resume",
                          (unsigned long long)ts->done, (unsigned long long)ts->total);
         else if (o->timeout > 0 && sw_now() - start > o->timeout && !finished)
-            r = sw_error(SW_ERROR, "timed out after %g s with %llu of %llu bytes (%d peer%s)", o->timeout,
-                         (unsigned long long)ts->done, (unsigned long long)ts->total, ts->peers,
-                         ts->peers == 1 ? "" : "s");
+            r = sw_error(SW_ERROR, "timed out after %g s with %llu of %llu bytes (%d peer%s; %llu bytes failed their piece hash)",
+                         o->timeout, (unsigned long long)ts->done, (unsigned long long)ts->total, ts->peers,
+                         ts->peers == 1 ? "" : "s", (unsigned long long)ts->failed);
     }
     sw_progress_end(&p);
     return r;
@@ -581,9 +573,10 @@ int sw_cmd_get(sw_cli *cli, int argc, char **argv)
         sw_rm_rf(root);
         char a[32], b[32];
         if (cli->json)
-            sw_cli_print_json(json_pack("{s:s, s:s, s:I, s:I, s:I}", "name", m->name, "version", m->version, "bytes",
-                                        (json_int_t)sw_manifest_size(m), "downloaded", (json_int_t)ts.downloaded,
-                                        "reused", (json_int_t)reused));
+            sw_cli_print_json(json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "name", m->name, "version", m->version,
+                                        "bytes", (json_int_t)sw_manifest_size(m), "downloaded",
+                                        (json_int_t)ts.downloaded, "reused", (json_int_t)reused, "failed",
+                                        (json_int_t)ts.failed));
         else
             printf("%s@%s\n", m->name, m->version);
         sw_cli_note(cli, "got %s@%s: %s downloaded, %s reused from chunks held here", m->name, m->version,

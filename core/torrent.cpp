@@ -418,6 +418,8 @@ extern "C" int sw_tsession_port(sw_tsession *s)
     });
 }
 
+/* Added unmanaged (the queue would pause it), paused only when asked, and with duplicate_is_error: by
+ * default libtorrent answers a second add of the same torrent with the first one's handle. */
 extern "C" int sw_tsession_add(int *id, sw_tsession *s, const void *torrent, size_t len, const char *save_dir,
                                unsigned flags)
 {

@@ -86,23 +86,27 @@ is "three peers fetch at once" "$(cat "$T/c.rc" "$T/d.rc" "$T/e.rc" | tr -d '\n'
 ok "all three verify" bash -c "for h in c d e; do '$SWARM' --home '$T/'\$h verify tiny@v1 || exit 1; done"
 
 # --- a corrupt seeder --------------------------------------------------------------------------------
-# c holds tiny@v1 now; flip one byte in the middle of its model object: it serves bad data (seed mode
-# does not re-check what it serves).
+# libtorrent's seed mode hashes each piece the first time a peer asks for it, so a seeder never sends a
+# piece that is bad on disk before that. To make c serve bad data, c first serves the whole version
+# once (every piece checked), then a byte of its model object flips underneath it.
+p3=$(free_port)
+seed c "$p3" tiny@v1
+for h in f g i; do sw "$h" remote add origin "$T/cat.git" && sw "$h" -q pull; done
+get i tiny@v1 --peer "127.0.0.1:$p3"
+is "c serves tiny@v1 once, checking every piece" "$rc" 0
 obj=$(find "$T/c/objects" -type f -size +1M)
 chmod u+w "$obj"
 printf '\xff' | dd of="$obj" bs=1 seek=$((12 * 1024 * 1024)) conv=notrunc status=none
-p3=$(free_port)
-seed c "$p3" tiny@v1
-for h in f g; do sw "$h" remote add origin "$T/cat.git" && sw "$h" -q pull; done
-get f tiny@v1 --peer "127.0.0.1:$p3" --peer "127.0.0.1:$p1"
-is "beside a good seeder, the get succeeds" "$rc" 0
-ok "with correct data" bash -c "'$SWARM' --home '$T/f' checkout tiny@v1 '$T/f-out' && diff -r '$T/src' '$T/f-out'"
 get g tiny@v1 --peer "127.0.0.1:$p3" --timeout 8
 is "with only the corrupt seeder, the get fails" "$rc" "1"
 like "clearly, saying what was missing" "$err" "^swarm: error: timed out after 8 s with [0-9]+ of [0-9]+ bytes"
+like "the corrupt seeder did send bad data, and it was rejected" "$err" "; [1-9][0-9]* bytes failed their piece hash"
 run sw g verify tiny@v1
 like "and admits nothing" "$err" "not held"
 is "no object of the model reached g's store" "$(find "$T/g/objects" -type f -size +1M | wc -l)" "0"
+get f tiny@v1 --peer "127.0.0.1:$p3" --peer "127.0.0.1:$p1"
+is "beside a good seeder, the get succeeds" "$rc" 0
+ok "with correct data" bash -c "'$SWARM' --home '$T/f' checkout tiny@v1 '$T/f-out' && diff -r '$T/src' '$T/f-out'"
 
 # --- kill -9 halfway through a rate-limited get, then resume -------------------------------------------
 p4=$(free_port)
@@ -128,7 +132,8 @@ fails "get of a magnet no catalog entry names" 1 sw b get "magnet:?xt=urn:btih:0
 fails "get with a bad --peer" 2 sw b get tiny@v1 --peer nowhere
 fails "get with a bad timeout" 2 sw b get tiny@v1 --timeout soon
 fails "seed of a version not held" 1 sw g seed tiny@v1 --listen 127.0.0.1:0
-fails "seed on a busy port" 1 sw b seed tiny@v1 --listen "127.0.0.1:$p1"
+ok "a still seeds on $p2" bash -c "exec 3<>/dev/tcp/127.0.0.1/$p2"
+fails "seed on a busy port" 1 timeout 20 "$SWARM" --home "$T/b" seed tiny@v1 --listen "127.0.0.1:$p2"
 echo "garbage" >"$T/bad.torrent"
 fails "get of a file that is no torrent" 1 sw b get "$T/bad.torrent" --listen 127.0.0.1:0
 

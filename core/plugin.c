@@ -1,0 +1,583 @@
+/* plugin.c — the plugin loader and registry (see plugin.h): search path, dlopen, validation of every
+ * descriptor before any other plugin code runs, variant probes, and the host functions plugins call. */
+#include "plugin.h"
+#include "error.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The Makefile defines both: $(BUILD)/plugins (absolute) and $(PREFIX)/lib/swarm/plugins. */
+#ifndef SW_PLUGIN_BUILD_DIR
+#error "SW_PLUGIN_BUILD_DIR must be defined"
+#endif
+#ifndef SW_PLUGIN_PREFIX_DIR
+#error "SW_PLUGIN_PREFIX_DIR must be defined"
+#endif
+
+#define SW_ABI_MAJOR(v) ((unsigned)((v) >> 16))
+#define SW_ABI_MINOR(v) ((unsigned)((v)&0xffff))
+
+/* Garbage guard on every array in a descriptor: no real plugin comes near it. */
+#define SW_MAX_ITEMS 1024
+
+/* The smallest struct_size a growable struct may have: its size in ABI 1.0, through its last field.
+ * Fields a later minor appends are to be read only when struct_size covers them. */
+#define SW_END_OF(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
+
+struct sw_plugins {
+    sw_plugin *v;
+    size_t n, cap;
+    sw_plugin_skip *skips;
+    size_t nskips, skipcap;
+    sw_strlist dirs; /* real paths of the directories searched, so each is searched once */
+    int verbosity;
+};
+
+/* ---- Host functions -------------------------------------------------------------------------------- */
+
+/* A block of scratch memory; data is aligned for any type. */
+typedef struct sw_scratch {
+    struct sw_scratch *next;
+    max_align_t data[];
+} sw_scratch;
+
+struct swarm_call {
+    const char *plugin; /* id, to prefix log lines */
+    int verbosity;
+    int code;           /* what set_error recorded, 0 when nothing */
+    char msg[512];
+    sw_scratch *scratch;
+};
+
+/* Records the call's error as one line (control characters become spaces). */
+static int sw_host_set_error(swarm_call *call, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(call->msg, sizeof call->msg, fmt ? fmt : "(no message)", ap);
+    va_end(ap);
+    for (char *p = call->msg; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+    call->code = code;
+    return code;
+}
+
+static void *sw_host_alloc_scratch(swarm_call *call, size_t size)
+{
+    if (size > SIZE_MAX - sizeof(sw_scratch))
+        return NULL;
+    sw_scratch *s = malloc(sizeof *s + size);
+    if (!s)
+        return NULL;
+    s->next = call->scratch;
+    call->scratch = s;
+    return s->data;
+}
+
+/* Errors always show, warnings unless -q, the rest with -v. */
+static void sw_host_log(swarm_call *call, int level, const char *msg)
+{
+    int shown = call->verbosity < 0 ? SWARM_LOG_ERROR : call->verbosity == 0 ? SWARM_LOG_WARN : SWARM_LOG_DEBUG;
+    if (msg && level <= shown)
+        fprintf(stderr, "swarm: plugin %s: %s\n", call->plugin, msg);
+}
+
+static const swarm_host sw_host = {
+    .abi_version = SWARM_PLUGIN_ABI_VERSION,
+    .struct_size = sizeof(swarm_host),
+    .set_error = sw_host_set_error,
+    .alloc_scratch = sw_host_alloc_scratch,
+    .log = sw_host_log,
+};
+
+/* Releases what a call's scratch allocations hold. */
+static void sw_call_end(swarm_call *call)
+{
+    while (call->scratch) {
+        sw_scratch *next = call->scratch->next;
+        free(call->scratch);
+        call->scratch = next;
+    }
+}
+
+/* ---- Validation ------------------------------------------------------------------------------------ */
+
+/* A string fit to print in a one-line reason: at most 40 characters, unprintable ones as '?'. */
+static const char *sw_shown(char buf[48], const char *s)
+{
+    size_t i = 0;
+    for (; s[i] && i < 40; i++)
+        buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+    strcpy(buf + i, s[i] ? "..." : "");
+    return buf;
+}
+
+/* Text of at most max bytes without control characters (newlines and tabs allowed when multiline). */
+static int sw_text_ok(const char *s, size_t max, int multiline)
+{
+    if (!s)
+        return 0;
+    size_t n = 0;
+    for (; s[n] && n <= max; n++) {
+        unsigned char c = (unsigned char)s[n];
+        if ((c < 0x20 && !(multiline && (c == '\n' || c == '\t'))) || c == 0x7f)
+            return 0;
+    }
+    return n <= max;
+}
+
+/* An op, param, port or enum choice name: [a-z][a-z0-9_]*, at most 64 characters. */
+static int sw_ident_ok(const char *s)
+{
+    if (!s || !(*s >= 'a' && *s <= 'z'))
+        return 0;
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (n >= 64 || !((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') || s[n] == '_'))
+            return 0;
+    return 1;
+}
+
+/* A plugin id: labels of [a-z0-9-] joined by dots, at least two labels, at most 128 characters. */
+static int sw_id_ok(const char *s)
+{
+    if (!s)
+        return 0;
+    size_t n = 0, label = 0, dots = 0;
+    for (; s[n]; n++) {
+        if (n >= 128)
+            return 0;
+        if (s[n] == '.') {
+            if (!label)
+                return 0;
+            label = 0;
+            dots++;
+        } else if ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') || s[n] == '-') {
+            label++;
+        } else {
+            return 0;
+        }
+    }
+    return label && dots;
+}
+
+/* A numerics tag: [a-z0-9][a-z0-9._-]*, at most 64 characters. */
+static int sw_tag_ok(const char *s)
+{
+    if (!s || !*s || *s == '.' || *s == '_' || *s == '-')
+        return 0;
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (n >= 64 || !((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') || strchr("._-", s[n])))
+            return 0;
+    return 1;
+}
+
+static int sw_check_size(const char *what, uint32_t got, size_t min, size_t max)
+{
+    if (got >= min && got <= max)
+        return 0;
+    if (min == max)
+        return sw_error(SW_EINVALID, "%s.struct_size is %u, not %zu", what, (unsigned)got, min);
+    return sw_error(SW_EINVALID, "%s.struct_size is %u, not %zu to %zu", what, (unsigned)got, min, max);
+}
+
+/* An array of n items: at most SW_MAX_ITEMS, at least min, and not NULL when n > 0. */
+static int sw_check_array(const char *what, const void *arr, size_t n, size_t min)
+{
+    if (n < min)
+        return sw_error(SW_EINVALID, "no %s", what);
+    if (n > SW_MAX_ITEMS)
+        return sw_error(SW_EINVALID, "%zu %s (at most %d)", n, what, SW_MAX_ITEMS);
+    if (n && !arr)
+        return sw_error(SW_EINVALID, "%zu %s but the array is NULL", n, what);
+    return 0;
+}
+
+/* Whether text is a valid value of the param's type (see SWARM_PARAM_* in swarm_plugin.h). */
+static int sw_value_ok(const swarm_param *p, const char *text)
+{
+    char *end;
+    switch (p->type) {
+    case SWARM_PARAM_BOOL:
+        return !strcmp(text, "true") || !strcmp(text, "false");
+    case SWARM_PARAM_INT:
+        errno = 0;
+        (void)strtoll(text, &end, 10);
+        return *text && (*text == '-' || (*text >= '0' && *text <= '9')) && !*end && !errno;
+    case SWARM_PARAM_FLOAT: {
+        errno = 0;
+        double v = strtod(text, &end);
+        return *text && (*text == '-' || *text == '+' || *text == '.' || (*text >= '0' && *text <= '9')) &&
+               !*end && isfinite(v) && errno != ERANGE;
+    }
+    case SWARM_PARAM_STRING:
+        return 1;
+    case SWARM_PARAM_ENUM:
+        for (size_t i = 0; p->choices[i]; i++)
+            if (!strcmp(text, p->choices[i]))
+                return 1;
+        return 0;
+    }
+    return 0;
+}
+
+/* An enum's choices: 1 to SW_MAX_ITEMS distinct names, NULL-terminated. */
+static int sw_check_choices(const swarm_param *p)
+{
+    if (!p->choices || !p->choices[0])
+        return sw_error(SW_EINVALID, "an enum needs choices");
+    for (size_t i = 0; p->choices[i]; i++) {
+        char b[48];
+        if (i >= SW_MAX_ITEMS)
+            return sw_error(SW_EINVALID, "more than %d choices (is the list NULL-terminated?)", SW_MAX_ITEMS);
+        if (!sw_ident_ok(p->choices[i]))
+            return sw_error(SW_EINVALID, "choice '%s' is not a name ([a-z][a-z0-9_]*)", sw_shown(b, p->choices[i]));
+        for (size_t k = 0; k < i; k++)
+            if (!strcmp(p->choices[k], p->choices[i]))
+                return sw_error(SW_EINVALID, "choice '%s' is listed twice", p->choices[i]);
+    }
+    return 0;
+}
+
+static int sw_check_param(const swarm_param *p)
+{
+    if (p->type < SWARM_PARAM_BOOL || p->type > SWARM_PARAM_ENUM)
+        return sw_error(SW_EINVALID, "unknown type %d", (int)p->type);
+    if (p->type == SWARM_PARAM_ENUM && sw_check_choices(p))
+        return SW_EINVALID;
+    if (p->type != SWARM_PARAM_ENUM && p->choices)
+        return sw_error(SW_EINVALID, "choices are for enums only");
+    if (p->default_value && !sw_text_ok(p->default_value, 4096, 0))
+        return sw_error(SW_EINVALID, "the default is not a line of at most 4096 bytes");
+    if (p->default_value && !sw_value_ok(p, p->default_value)) {
+        char b[48];
+        return sw_error(SW_EINVALID, "default '%s' is not a valid %s", sw_shown(b, p->default_value),
+                        sw_plugin_param_type_name(p->type));
+    }
+    if (!sw_text_ok(p->doc, 4096, 1))
+        return sw_error(SW_EINVALID, "doc is NULL or not text of at most 4096 bytes");
+    return 0;
+}
+
+static int sw_check_params(const swarm_op *op)
+{
+    if (sw_check_array("params", op->params, op->n_params, 0))
+        return SW_EINVALID;
+    for (size_t i = 0; i < op->n_params; i++) {
+        const swarm_param *p = &op->params[i];
+        char b[48];
+        if (!sw_ident_ok(p->name))
+            return sw_error(SW_EINVALID, "param %zu: name '%s' is not a name ([a-z][a-z0-9_]*, at most 64)", i,
+                            p->name ? sw_shown(b, p->name) : "(NULL)");
+        for (size_t k = 0; k < i; k++)
+            if (!strcmp(op->params[k].name, p->name))
+                return sw_error(SW_EINVALID, "two params named '%s'", p->name);
+        if (sw_check_param(p))
+            return sw_error_wrap(SW_EINVALID, "param '%s'", p->name);
+    }
+    return 0;
+}
+
+/* Inputs (min 0) or outputs (min 1): distinct names, known kinds. */
+static int sw_check_ports(const char *what, const swarm_port *ports, size_t n, size_t min)
+{
+    if (sw_check_array(what, ports, n, min))
+        return SW_EINVALID;
+    for (size_t i = 0; i < n; i++) {
+        char b[48];
+        if (!sw_ident_ok(ports[i].name))
+            return sw_error(SW_EINVALID, "%s %zu: name '%s' is not a name ([a-z][a-z0-9_]*, at most 64)", what, i,
+                            ports[i].name ? sw_shown(b, ports[i].name) : "(NULL)");
+        for (size_t k = 0; k < i; k++)
+            if (!strcmp(ports[k].name, ports[i].name))
+                return sw_error(SW_EINVALID, "two %s named '%s'", what, ports[i].name);
+        if (ports[i].kind != SWARM_KIND_TENSOR && ports[i].kind != SWARM_KIND_RECORDS)
+            return sw_error(SW_EINVALID, "%s '%s': unknown kind %d", what, ports[i].name, (int)ports[i].kind);
+        if (!sw_text_ok(ports[i].doc, 4096, 1))
+            return sw_error(SW_EINVALID, "%s '%s': doc is NULL or not text of at most 4096 bytes", what,
+                            ports[i].name);
+    }
+    return 0;
+}
+
+static int sw_check_variant(const swarm_variant *v)
+{
+    if (sw_check_size("swarm_variant", v->struct_size, SW_END_OF(swarm_variant, run), sizeof *v))
+        return SW_EINVALID;
+    if (v->device_type != SWARM_DEVICE_CPU && v->device_type != SWARM_DEVICE_ROCM)
+        return sw_error(SW_EINVALID, "unknown device type %d", (int)v->device_type);
+    if (!sw_tag_ok(v->numerics)) {
+        char b[48];
+        return sw_error(SW_EINVALID, "numerics tag '%s' is not [a-z0-9][a-z0-9._-]* (at most 64)",
+                        v->numerics ? sw_shown(b, v->numerics) : "(NULL)");
+    }
+    if (!v->probe || !v->infer || !v->run)
+        return sw_error(SW_EINVALID, "%s is NULL", !v->probe ? "probe" : !v->infer ? "infer" : "run");
+    return 0;
+}
+
+static int sw_check_op(const swarm_op *op)
+{
+    if (sw_check_size("swarm_op", op->struct_size, SW_END_OF(swarm_op, n_variants), sizeof *op))
+        return SW_EINVALID;
+    if (op->op_version < 1)
+        return sw_error(SW_EINVALID, "op_version is 0 (versions start at 1)");
+    if (op->flags & ~(uint32_t)(SWARM_OP_DETERMINISTIC | SWARM_OP_SERIAL))
+        return sw_error(SW_EINVALID, "unknown flags 0x%x", (unsigned)op->flags);
+    if (!sw_text_ok(op->doc, 4096, 1))
+        return sw_error(SW_EINVALID, "doc is NULL or not text of at most 4096 bytes");
+    if (sw_check_params(op) || sw_check_ports("inputs", op->inputs, op->n_inputs, 0) ||
+        sw_check_ports("outputs", op->outputs, op->n_outputs, 1) ||
+        sw_check_array("variants", op->variants, op->n_variants, 1))
+        return SW_EINVALID;
+    for (size_t i = 0; i < op->n_variants; i++) {
+        if (!op->variants[i])
+            return sw_error(SW_EINVALID, "variant %zu is NULL", i);
+        if (sw_check_variant(op->variants[i]))
+            return sw_error_wrap(SW_EINVALID, "variant %zu", i);
+    }
+    return 0;
+}
+
+/* Everything in a descriptor whose ABI version has been accepted. */
+static int sw_check_plugin(const swarm_plugin *d)
+{
+    char b[48];
+    if (sw_check_size("swarm_plugin", d->struct_size, SW_END_OF(swarm_plugin, n_ops), sizeof *d))
+        return SW_EINVALID;
+    if (!sw_id_ok(d->id))
+        return sw_error(SW_EINVALID, "id '%s' is not reverse-DNS (labels of a-z, 0-9 and '-' joined by dots, "
+                        "like org.example.ops)", d->id ? sw_shown(b, d->id) : "(NULL)");
+    if (!d->version || !*d->version || !sw_text_ok(d->version, 64, 0))
+        return sw_error(SW_EINVALID, "version is not a non-empty line of at most 64 bytes");
+    if (d->build && !sw_text_ok(d->build, 128, 0))
+        return sw_error(SW_EINVALID, "build is not a line of at most 128 bytes");
+    if (sw_check_array("ops", d->ops, d->n_ops, 1))
+        return SW_EINVALID;
+    for (size_t i = 0; i < d->n_ops; i++) {
+        const swarm_op *op = d->ops[i];
+        if (!op)
+            return sw_error(SW_EINVALID, "op %zu is NULL", i);
+        if (!sw_ident_ok(op->name))
+            return sw_error(SW_EINVALID, "op %zu: name '%s' is not a name ([a-z][a-z0-9_]*, at most 64)", i,
+                            op->name ? sw_shown(b, op->name) : "(NULL)");
+        for (size_t k = 0; k < i; k++)
+            if (!strcmp(d->ops[k]->name, op->name))
+                return sw_error(SW_EINVALID, "two ops named '%s'", op->name);
+        if (sw_check_op(op))
+            return sw_error_wrap(SW_EINVALID, "op '%s'", op->name);
+    }
+    return 0;
+}
+
+/* ---- Loading --------------------------------------------------------------------------------------- */
+
+static void sw_plugins_skip(sw_plugins *ps, const char *path, const char *reason)
+{
+    sw_grow(&ps->skips, &ps->skipcap, ps->nskips + 1, sizeof *ps->skips);
+    ps->skips[ps->nskips++] = (sw_plugin_skip){sw_strdup(path), sw_strdup(reason)};
+}
+
+/* Calls a variant's probe once, on device 0, and keeps its score and its reason for a 0. */
+static sw_plugin_probe sw_probe(const sw_plugins *ps, const swarm_plugin *d, const swarm_variant *v)
+{
+    swarm_call call = {.plugin = d->id, .verbosity = ps->verbosity};
+    int score = v->probe(&sw_host, &call, 0);
+    sw_plugin_probe r = {score, NULL};
+    if (score < 0 || score > 100) {
+        r.score = 0;
+        r.note = sw_sprintf("probe returned %d, not a score from 0 to 100", score);
+    } else if (score == 0 && call.msg[0]) {
+        r.note = sw_strdup(call.msg);
+    }
+    sw_call_end(&call);
+    return r;
+}
+
+/* Loads the plugin at path: dlopen, entry, ABI version, validation, duplicate id, then the probes.
+ * Appends it to ps, or a skip saying why not. */
+static void sw_plugins_load_file(sw_plugins *ps, const char *path)
+{
+    dlerror();
+    void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        const char *e = dlerror();
+        size_t n = strlen(path);
+        if (!e)
+            e = "dlopen failed";
+        else if (!strncmp(e, path, n) && !strncmp(e + n, ": ", 2)) /* the skip line names the path already */
+            e += n + 2;
+        sw_plugins_skip(ps, path, e);
+        return;
+    }
+    /* Never dlclose, even here: the library's constructors ran, and its destructors are plugin code. */
+    swarm_plugin_entry_fn entry = (swarm_plugin_entry_fn)dlsym(lib, "swarm_plugin_entry");
+    if (!entry) {
+        sw_plugins_skip(ps, path, "no swarm_plugin_entry symbol (not a swarm plugin, or not exported)");
+        return;
+    }
+    const swarm_plugin *d = entry();
+    if (!d) {
+        sw_plugins_skip(ps, path, "swarm_plugin_entry returned NULL");
+        return;
+    }
+    uint32_t abi = d->abi_version;
+    const sw_plugin *first;
+    char *reason = NULL;
+    if (SW_ABI_MAJOR(abi) != SWARM_PLUGIN_ABI_MAJOR)
+        reason = sw_sprintf("built for plugin ABI %u.%u; this swarm loads ABI %d.x (up to %d.%d)", SW_ABI_MAJOR(abi),
+                            SW_ABI_MINOR(abi), SWARM_PLUGIN_ABI_MAJOR, SWARM_PLUGIN_ABI_MAJOR,
+                            SWARM_PLUGIN_ABI_MINOR);
+    else if (SW_ABI_MINOR(abi) > SWARM_PLUGIN_ABI_MINOR)
+        reason = sw_sprintf("built for plugin ABI %u.%u, newer than this swarm's ABI %d.%d", SW_ABI_MAJOR(abi),
+                            SW_ABI_MINOR(abi), SWARM_PLUGIN_ABI_MAJOR, SWARM_PLUGIN_ABI_MINOR);
+    else if (sw_check_plugin(d))
+        reason = sw_strdup(sw_error_last());
+    else if ((first = sw_plugins_find(ps, d->id)))
+        reason = sw_sprintf("duplicate id %s (already loaded from %s)", d->id, first->path);
+    if (reason) {
+        sw_plugins_skip(ps, path, reason);
+        free(reason);
+        return;
+    }
+    sw_plugin pl = {d, sw_strdup(path), sw_calloc(d->n_ops, sizeof *pl.probes)};
+    for (size_t i = 0; i < d->n_ops; i++) {
+        pl.probes[i] = sw_calloc(d->ops[i]->n_variants, sizeof **pl.probes);
+        for (size_t k = 0; k < d->ops[i]->n_variants; k++)
+            pl.probes[i][k] = sw_probe(ps, d, d->ops[i]->variants[k]);
+    }
+    sw_grow(&ps->v, &ps->cap, ps->n + 1, sizeof *ps->v);
+    ps->v[ps->n++] = pl;
+}
+
+static int sw_is_so(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 3 && !strcmp(name + n - 3, ".so");
+}
+
+/* Loads dir's *.so files in name order. A directory searched before is skipped; one that cannot be
+ * read is a skip entry when explicit, and ignored otherwise (the built-in folders need not exist). */
+static void sw_plugins_load_dir(sw_plugins *ps, const char *dir, int explicit)
+{
+    char *real = realpath(dir, NULL);
+    DIR *d = real ? opendir(real) : NULL;
+    if (!d) {
+        if (explicit) {
+            char *why = sw_sprintf("cannot read the directory: %s", strerror(errno));
+            sw_plugins_skip(ps, dir, why);
+            free(why);
+        }
+        free(real);
+        return;
+    }
+    for (size_t i = 0; i < ps->dirs.n; i++)
+        if (!strcmp(ps->dirs.v[i], real)) {
+            closedir(d);
+            free(real);
+            return;
+        }
+    sw_strlist_push(&ps->dirs, real);
+    free(real);
+    sw_strlist names = {0};
+    for (struct dirent *e; (e = readdir(d));)
+        if (sw_is_so(e->d_name))
+            sw_strlist_push(&names, e->d_name);
+    closedir(d);
+    sw_strlist_sort(&names);
+    size_t len = strlen(dir);
+    for (size_t i = 0; i < names.n; i++) {
+        char *path = sw_sprintf("%s%s%s", dir, len && dir[len - 1] == '/' ? "" : "/", names.v[i]);
+        sw_plugins_load_file(ps, path);
+        free(path);
+    }
+    sw_strlist_free(&names);
+}
+
+sw_plugins *sw_plugins_load(const char *const *dirs, size_t ndirs, int verbosity)
+{
+    sw_plugins *ps = sw_calloc(1, sizeof *ps);
+    ps->verbosity = verbosity;
+    for (size_t i = 0; i < ndirs; i++)
+        sw_plugins_load_dir(ps, dirs[i], 1);
+    const char *env = getenv("SWARM_PLUGIN_PATH");
+    while (env && *env) {
+        size_t n = strcspn(env, ":");
+        if (n) {
+            char *dir = sw_sprintf("%.*s", (int)n, env);
+            sw_plugins_load_dir(ps, dir, 1);
+            free(dir);
+        }
+        env += n + (env[n] == ':');
+    }
+    sw_plugins_load_dir(ps, SW_PLUGIN_BUILD_DIR, 0);
+    sw_plugins_load_dir(ps, SW_PLUGIN_PREFIX_DIR, 0);
+    return ps;
+}
+
+void sw_plugins_free(sw_plugins *ps)
+{
+    if (!ps)
+        return;
+    for (size_t i = 0; i < ps->n; i++) {
+        for (size_t k = 0; k < ps->v[i].desc->n_ops; k++) {
+            for (size_t j = 0; j < ps->v[i].desc->ops[k]->n_variants; j++)
+                free(ps->v[i].probes[k][j].note);
+            free(ps->v[i].probes[k]);
+        }
+        free(ps->v[i].probes);
+        free(ps->v[i].path);
+    }
+    for (size_t i = 0; i < ps->nskips; i++) {
+        free(ps->skips[i].path);
+        free(ps->skips[i].reason);
+    }
+    free(ps->v);
+    free(ps->skips);
+    sw_strlist_free(&ps->dirs);
+    free(ps);
+}
+
+const sw_plugin *sw_plugins_get(const sw_plugins *ps, size_t i)
+{
+    return i < ps->n ? &ps->v[i] : NULL;
+}
+
+const sw_plugin *sw_plugins_find(const sw_plugins *ps, const char *id)
+{
+    for (size_t i = 0; i < ps->n; i++)
+        if (!strcmp(ps->v[i].desc->id, id))
+            return &ps->v[i];
+    return NULL;
+}
+
+const sw_plugin_skip *sw_plugins_skipped(const sw_plugins *ps, size_t i)
+{
+    return i < ps->nskips ? &ps->skips[i] : NULL;
+}
+
+const char *sw_plugin_device_name(int32_t device_type)
+{
+    return device_type == SWARM_DEVICE_CPU ? "cpu" : device_type == SWARM_DEVICE_ROCM ? "hip" : "?";
+}
+
+const char *sw_plugin_kind_name(int32_t kind)
+{
+    return kind == SWARM_KIND_TENSOR ? "tensor" : kind == SWARM_KIND_RECORDS ? "records" : "?";
+}
+
+const char *sw_plugin_param_type_name(int32_t type)
+{
+    static const char *const names[] = {"?", "bool", "int", "float", "string", "enum"};
+    return type >= SWARM_PARAM_BOOL && type <= SWARM_PARAM_ENUM ? names[type] : "?";
+}

@@ -1,0 +1,56 @@
+/* plugin.h — finding, loading and validating op plugins (the ABI is plugins/swarm_plugin.h).
+ *
+ * An sw_plugins object is the registry: the plugins found on a search path, each validated before any of
+ * its code but the entry function runs, and the files skipped with a one-line reason each. The caller
+ * owns it; there is no global registry. Loaded libraries stay mapped for the life of the process (never
+ * dlclose: a descriptor, or a pointer into it, may outlive the object). */
+#ifndef SW_PLUGIN_H
+#define SW_PLUGIN_H
+
+#include <stddef.h>
+
+#include "swarm_plugin.h"
+
+typedef struct sw_plugins sw_plugins;
+
+/* What a variant's probe said at load time, on device 0 of its type. */
+typedef struct {
+    int score;  /* 0 (cannot run here) to 100 */
+    char *note; /* why it cannot run (the probe's message, or what was wrong with its answer), or NULL */
+} sw_plugin_probe;
+
+/* One loaded plugin. Everything in desc has passed validation. */
+typedef struct {
+    const swarm_plugin *desc; /* the plugin's descriptor (its own static memory) */
+    char *path;               /* the file it was loaded from */
+    sw_plugin_probe **probes; /* probes[i][k]: variant k of op i */
+} sw_plugin;
+
+/* A file (or directory) that yielded no plugin, and why, in one line. */
+typedef struct {
+    char *path;
+    char *reason;
+} sw_plugin_skip;
+
+/* Loads every *.so in the search path's directories, each directory's files in name order. The path is,
+ * in order: dirs (from --plugin-path), the entries of $SWARM_PLUGIN_PATH (colon-separated), the build
+ * tree's plugin folder, then PREFIX/lib/swarm/plugins; a directory met twice is searched once. Nothing
+ * fails: a bad plugin, a duplicate id, or a directory named in dirs or $SWARM_PLUGIN_PATH that cannot
+ * be read becomes a skip entry. verbosity (-1, 0, 1, as sw_cli's) decides which plugin log messages show. */
+sw_plugins *sw_plugins_load(const char *const *dirs, size_t ndirs, int verbosity);
+void sw_plugins_free(sw_plugins *ps);
+
+/* The i-th loaded plugin, in load order, or NULL past the end. */
+const sw_plugin *sw_plugins_get(const sw_plugins *ps, size_t i);
+/* The loaded plugin with this id, or NULL. */
+const sw_plugin *sw_plugins_find(const sw_plugins *ps, const char *id);
+/* The i-th skipped file, in search order, or NULL past the end. */
+const sw_plugin_skip *sw_plugins_skipped(const sw_plugins *ps, size_t i);
+
+/* Names for the ABI's codes, for output: "cpu"/"hip", "tensor"/"records", "bool"/"int"/...; "?" when
+ * unknown. */
+const char *sw_plugin_device_name(int32_t device_type);
+const char *sw_plugin_kind_name(int32_t kind);
+const char *sw_plugin_param_type_name(int32_t type);
+
+#endif

@@ -1,0 +1,272 @@
+/* swarm_plugin.h — the C ABI between swarm and its op plugins. Self-contained: C99 or C++, no other
+ * swarm header needed. Copy plugins/example/example.c to start a plugin; PIPELINES.md walks through it.
+ *
+ * A plugin is a shared object that exports one symbol, swarm_plugin_entry, which returns a static,
+ * read-only descriptor (swarm_plugin) of the plugin's ops. swarm reads the descriptor's abi_version
+ * before anything else, validates every string and schema in it, and only then calls plugin code again.
+ *
+ * Rules of the ABI:
+ * - Versions. SWARM_PLUGIN_ABI_VERSION is (major << 16) | minor. swarm loads a plugin built for its own
+ *   major and a minor not newer than its own. Within a major, structs that carry a struct_size only grow
+ *   at their end, the host table only gains functions at its end, and new flags, codes and enum values
+ *   are only added. Leaf records kept in plain arrays (swarm_param, swarm_port) never change within a
+ *   major; what later minors add about them goes into new fields at the end of swarm_op.
+ * - Identity. Plugin id (reverse-DNS, stable forever), op name and op_version go into the cache key of
+ *   every result; the package version and build id do not (a rebuild must not empty the cache).
+ *   Bump op_version whenever the outputs for the same inputs and params may change.
+ * - Memory. The host allocates every input and output buffer, on the variant's device; buffers never
+ *   change owner across the boundary. Temporary memory comes from swarm_host.alloc_scratch.
+ * - Errors. infer and run return SWARM_OK or a negative SWARM_E_* code and explain a failure with
+ *   swarm_host.set_error (a probe returns a score instead). Nothing may exit, abort, longjmp or throw
+ *   across the boundary.
+ * - Threads. Each function pointer below names its thread class:
+ *     [discovery]  called while plugins load: one thread, never concurrently with any other call into
+ *                  the plugin;
+ *     [worker]     called on any thread, concurrently with other worker calls, those of the same op
+ *                  for other items included, unless the op sets SWARM_OP_SERIAL, which serializes
+ *                  the op's infer and run calls;
+ *     [in call]    a host function: call it only during the plugin call that received the swarm_call,
+ *                  on the thread running that call.
+ *   Ops are stateless: outputs are a function of inputs and params only. */
+#ifndef SWARM_PLUGIN_H
+#define SWARM_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SWARM_PLUGIN_ABI_MAJOR 1
+#define SWARM_PLUGIN_ABI_MINOR 0
+#define SWARM_PLUGIN_ABI_VERSION (((uint32_t)SWARM_PLUGIN_ABI_MAJOR << 16) | (uint32_t)SWARM_PLUGIN_ABI_MINOR)
+
+/* Marks the entry function as exported; build with -fvisibility=hidden so nothing else is. */
+#if defined(__GNUC__)
+#define SWARM_PLUGIN_EXPORT __attribute__((visibility("default")))
+#define SWARM_PLUGIN_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define SWARM_PLUGIN_EXPORT
+#define SWARM_PLUGIN_PRINTF(fmt, args)
+#endif
+
+/* Return codes of every plugin function. UNSUPPORTED and DEVICE_FAILED let the host try the next
+ * variant (usually the CPU one); BAD_INPUT is shown to the user with the op's name and never retried. */
+enum {
+    SWARM_OK = 0,
+    SWARM_E_BAD_INPUT = -1,     /* the inputs or params are wrong for this op */
+    SWARM_E_UNSUPPORTED = -2,   /* this variant cannot do this (dtype, size, device); another may */
+    SWARM_E_DEVICE_FAILED = -3, /* the device failed (out of device memory, kernel launch, driver) */
+    SWARM_E_INTERNAL = -4       /* a bug or a failed allocation in the plugin */
+};
+
+/* ---- Data crossing the boundary ------------------------------------------------------------------ */
+
+/* Device types: DLPack's codes. */
+enum {
+    SWARM_DEVICE_CPU = 1, /* kDLCPU */
+    SWARM_DEVICE_ROCM = 10 /* kDLROCM: an AMD GPU through HIP */
+};
+
+/* Element type codes: DLPack's. */
+enum {
+    SWARM_DTYPE_INT = 0,
+    SWARM_DTYPE_UINT = 1,
+    SWARM_DTYPE_FLOAT = 2,
+    SWARM_DTYPE_BFLOAT = 4,
+    SWARM_DTYPE_BOOL = 6
+};
+
+/* Where a buffer lives (DLPack's DLDevice). */
+typedef struct swarm_device {
+    int32_t device_type; /* SWARM_DEVICE_* */
+    int32_t device_id;   /* which device of that type; 0 for the CPU */
+} swarm_device;
+
+/* An element type (DLPack's DLDataType): float32 is {SWARM_DTYPE_FLOAT, 32, 1}. */
+typedef struct swarm_dtype {
+    uint8_t code;   /* SWARM_DTYPE_* */
+    uint8_t bits;   /* bits per lane: 8, 16, 32, 64 */
+    uint16_t lanes; /* 1 except for vector types */
+} swarm_dtype;
+
+/* The largest ndim a tensor may have; the host gives each output this many shape slots in infer. */
+#define SWARM_MAX_NDIM 16
+
+/* An n-dimensional array, laid out exactly as DLPack's DLTensor, so a pointer to one may be handed to
+ * code that takes a DLTensor. Raw bytes are a 1-D tensor of uint8. */
+typedef struct swarm_tensor {
+    void *data;           /* base of the buffer (a device pointer for a GPU); read-only for inputs */
+    swarm_device device;  /* where data lives */
+    int32_t ndim;         /* number of dimensions, 0 (a scalar) to SWARM_MAX_NDIM */
+    swarm_dtype dtype;    /* element type */
+    int64_t *shape;       /* ndim sizes */
+    int64_t *strides;     /* ndim strides in elements, or NULL for compact row-major (always so for outputs) */
+    uint64_t byte_offset; /* where the first element starts, in bytes from data */
+} swarm_tensor;
+
+/* A batch of variable-length records (text, samples), laid out as an Arrow binary column. */
+typedef struct swarm_records {
+    uint64_t count;    /* number of records */
+    uint64_t *offsets; /* count + 1 offsets into bytes, offsets[0] = 0, never decreasing: record i is the
+                          bytes from offsets[i] up to (not including) offsets[i + 1] */
+    uint8_t *bytes;    /* the records back to back; read-only for inputs */
+    uint64_t nbytes;   /* size of bytes. Inputs: offsets[count]. Outputs: infer sets it to the most that
+                          run may write; run sets offsets[count] <= nbytes to what it wrote */
+} swarm_records;
+
+/* Kinds of data a port carries. */
+enum {
+    SWARM_KIND_TENSOR = 1,
+    SWARM_KIND_RECORDS = 2
+};
+
+/* One input or output of a call: kind says which member of u is meant. */
+typedef struct swarm_value {
+    int32_t kind; /* SWARM_KIND_*: always the kind the op's port declares */
+    union {
+        swarm_tensor tensor;
+        swarm_records records;
+    } u;
+} swarm_value;
+
+/* ---- Params -------------------------------------------------------------------------------------- */
+
+/* Param types. Defaults are written as text: bool "true"/"false", int decimal ("-3"), float as C's
+ * strtod reads it ("1.0", "1e-6"; finite), string as is, enum one of the choices. */
+enum {
+    SWARM_PARAM_BOOL = 1,
+    SWARM_PARAM_INT = 2,   /* int64_t */
+    SWARM_PARAM_FLOAT = 3, /* double */
+    SWARM_PARAM_STRING = 4,
+    SWARM_PARAM_ENUM = 5 /* one of a fixed list of names */
+};
+
+/* One param of an op's schema. The host binds the pipeline's arguments against it, reports type errors
+ * with the pipeline's file and line before any plugin code runs, and prints it in `swarm plugin info`. */
+typedef struct swarm_param {
+    const char *name;            /* [a-z][a-z0-9_]*, at most 64 characters, unique in the op */
+    int32_t type;                /* SWARM_PARAM_* */
+    const char *default_value;   /* the default as text (see the types), or NULL: the param is required */
+    const char *doc;             /* what it does, for help; may be "" */
+    const char *const *choices;  /* SWARM_PARAM_ENUM: the names allowed ([a-z][a-z0-9_]*), NULL-terminated;
+                                    NULL for other types */
+} swarm_param;
+
+/* A bound param as infer and run receive it: one per schema entry, in schema order. */
+typedef union swarm_param_value {
+    int64_t i;     /* BOOL (0 or 1), INT, ENUM (index into choices) */
+    double f;      /* FLOAT */
+    const char *s; /* STRING: NUL-terminated UTF-8, valid during the call */
+} swarm_param_value;
+
+/* ---- The host ------------------------------------------------------------------------------------ */
+
+/* The context of one call into the plugin (a probe, infer or run). Opaque; valid only during that call.
+ * Errors and scratch memory belong to it, not to the thread: work may hop threads between calls. */
+typedef struct swarm_call swarm_call;
+
+/* Log levels for swarm_host.log. */
+enum {
+    SWARM_LOG_ERROR = 0,
+    SWARM_LOG_WARN = 1,
+    SWARM_LOG_INFO = 2,
+    SWARM_LOG_DEBUG = 3
+};
+
+/* Functions the host offers, passed to every plugin call. Never older than the plugin's header (the host
+ * refuses plugins with a newer minor), so a plugin may use every function its header declares. */
+typedef struct swarm_host {
+    uint32_t abi_version; /* SWARM_PLUGIN_ABI_VERSION of the host; first, always */
+    uint32_t struct_size; /* sizeof(swarm_host) of the host; functions are only ever appended */
+    /* [in call] Records why the call fails: code is the SWARM_E_* the call will return, which set_error returns,
+     * so `return host->set_error(call, SWARM_E_BAD_INPUT, "factor %g is not finite", f);` reads well.
+     * The message is one line; the host adds the plugin id and op name. A later call replaces it. */
+    int (*set_error)(swarm_call *call, int code, const char *fmt, ...) SWARM_PLUGIN_PRINTF(3, 4);
+    /* [in call] Host memory for the call's own use, aligned for any type, freed by the host when the call returns.
+     * Returns NULL when it cannot (return SWARM_E_INTERNAL then). */
+    void *(*alloc_scratch)(swarm_call *call, size_t size);
+    /* [in call] A one-line message at a SWARM_LOG_* level; the host decides what to show. */
+    void (*log)(swarm_call *call, int level, const char *msg);
+} swarm_host;
+
+/* ---- Ops and their variants ---------------------------------------------------------------------- */
+
+/* One implementation of an op for one kind of device. */
+typedef struct swarm_variant {
+    uint32_t struct_size; /* sizeof(swarm_variant) */
+    int32_t device_type;  /* SWARM_DEVICE_CPU or SWARM_DEVICE_ROCM */
+    /* Variants of an op with the same tag promise bit-identical outputs; the tag goes into the cache key.
+     * [a-z0-9][a-z0-9._-]*, at most 64 characters, e.g. "ref-f32". */
+    const char *numerics;
+    /* [discovery] How well this variant runs on device device_id of its type: 0 (cannot run here: no
+     * device, architecture not compiled in; say why with set_error) to 100. Called once per device while
+     * plugins load; the host orders variants by score. Must not allocate device memory. */
+    int (*probe)(const swarm_host *host, swarm_call *call, int32_t device_id);
+    /* [worker] From the params and inputs (data not to be read: on a device it may not be there yet),
+     * describe the outputs: a tensor's ndim, dtype and shape (the host provides SWARM_MAX_NDIM shape slots;
+     * leave data and strides alone), a record batch's count and nbytes. The host then builds the cache
+     * key and, on a miss, allocates the outputs on this variant's device and calls run. */
+    int (*infer)(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
+                 const swarm_value *inputs, swarm_value *outputs);
+    /* [worker] Compute the outputs into the buffers the host allocated as infer described. Inputs are
+     * read-only. */
+    int (*run)(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
+               const swarm_value *inputs, swarm_value *outputs);
+} swarm_variant;
+
+/* Op flags. */
+enum {
+    SWARM_OP_DETERMINISTIC = 1u << 0, /* the same inputs and params give the same bytes: results are cached */
+    SWARM_OP_SERIAL = 1u << 1         /* never call this op's infer or run concurrently */
+};
+
+/* A named input or output of an op. */
+typedef struct swarm_port {
+    const char *name; /* [a-z][a-z0-9_]*, at most 64 characters, unique among the op's inputs or outputs */
+    int32_t kind;     /* SWARM_KIND_* */
+    const char *doc;  /* what it holds, for help; may be "" */
+} swarm_port;
+
+/* An operation: a pure function from inputs and params to outputs. infer and run receive exactly
+ * n_inputs inputs and n_outputs outputs, in the order declared here. */
+typedef struct swarm_op {
+    uint32_t struct_size;    /* sizeof(swarm_op) */
+    const char *name;        /* [a-z][a-z0-9_]*, at most 64 characters, unique in the plugin */
+    uint32_t op_version;     /* 1 or more; bump whenever outputs for the same inputs and params may change */
+    uint32_t flags;          /* SWARM_OP_* */
+    const char *doc;         /* what it does, for help; may be "" */
+    const swarm_param *params; /* the param schema, n_params entries (NULL when 0) */
+    size_t n_params;
+    const swarm_port *inputs;  /* n_inputs entries (NULL when 0) */
+    size_t n_inputs;
+    const swarm_port *outputs; /* n_outputs entries, at least 1 */
+    size_t n_outputs;
+    const swarm_variant *const *variants; /* n_variants pointers, at least 1 */
+    size_t n_variants;
+} swarm_op;
+
+/* What swarm_plugin_entry returns: static, read-only, the same pointer on every call. */
+typedef struct swarm_plugin {
+    uint32_t abi_version;    /* SWARM_PLUGIN_ABI_VERSION: first, always */
+    uint32_t struct_size;    /* sizeof(swarm_plugin) */
+    /* Reverse-DNS, stable forever: lowercase labels of [a-z0-9-] joined by dots, at least two, at most
+     * 128 characters ("org.example.text"). */
+    const char *id;
+    const char *version; /* the package's version, provenance only (not in cache keys), e.g. "1.2.0" */
+    const char *build;   /* a build id (commit, date), provenance only; may be NULL */
+    const swarm_op *const *ops; /* n_ops pointers, at least 1 */
+    size_t n_ops;
+} swarm_plugin;
+
+/* The one symbol a plugin exports. [discovery] Returns the plugin's descriptor; it allocates nothing,
+ * starts no threads and touches no device. Define it with SWARM_PLUGIN_EXPORT. */
+SWARM_PLUGIN_EXPORT const swarm_plugin *swarm_plugin_entry(void);
+typedef const swarm_plugin *(*swarm_plugin_entry_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,3 @@
+/* bad_id.c — an id that is not reverse-DNS. */
+#define TEST_ID "Swarm Test"
+#include "test_plugin.h"
