@@ -23,7 +23,7 @@ endif
 DEPS_LIBS := build-essential g++ pkg-config libgit2-dev libzstd-dev libarchive-dev liblua5.4-dev \
              libssl-dev libjansson-dev libsqlite3-dev libtorrent-rasterbar-dev
 DEPS_TOOLS := git zstd perl time python3 util-linux aria2 transmission-cli opentracker
-DEPS_BENCH := git-annex git-lfs bc
+DEPS_BENCH := git-annex git-lfs bc procps bsdutils
 
 PKGS := libgit2 libzstd libarchive jansson sqlite3 libcrypto libtorrent-rasterbar
 # Recursive (=) so pkg-config runs after `make deps` has installed what it asks about. libtorrent's

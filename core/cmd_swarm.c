@@ -410,6 +410,7 @@ static int sw_get_resolve(sw_manifest **out, sw_catalog *cat, const char *what)
 /* Writes every chunk the store holds into a new incoming file at its offset; adds reused bytes. */
 static int sw_get_prefill(sw_store *st, const sw_mfile *f, const char *path, uint64_t *reused)
 {
+    uint64_t before = *reused;
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
         return errno == EEXIST ? 0 : sw_error_errno(SW_ERROR, "cannot create %s", path); /* resuming */
@@ -440,6 +441,10 @@ static int sw_get_prefill(sw_store *st, const sw_mfile *f, const char *path, uin
     if (ftruncate(fd, (off_t)f->size) < 0)
         r = sw_error_errno(SW_ERROR, "cannot size %s", path);
     close(fd);
+    /* Nothing reused: leave the file to libtorrent, which would otherwise read and hash all of it
+     * (a sparse file of zeros) before asking for a single piece. Empty files stay: nothing fetches them. */
+    if (!r && f->size && *reused == before)
+        unlink(path);
     return r;
 }
 

@@ -16,6 +16,7 @@ extern "C" {
 #include <libtorrent/announce_entry.hpp>
 #include <libtorrent/bencode.hpp>
 #include <libtorrent/create_torrent.hpp>
+#include <libtorrent/ip_filter.hpp>
 #include <libtorrent/magnet_uri.hpp>
 #include <libtorrent/posix_disk_io.hpp>
 #include <libtorrent/session.hpp>
@@ -337,6 +338,18 @@ extern "C" int sw_torrent_magnet(char **out, const void *data, size_t len)
  * listen results are in the alert queue, and a TCP listen socket that failed fails the call. Both
  * max_retry_port_bind=0 and listen_system_port_fallback=false are needed for a busy port to fail:
  * the fallback would quietly take a port from the OS instead. */
+/* libtorrent puts loopback and LAN peers in a "local" peer class that no rate limit or choker applies
+ * to. A user who sets --upload-limit means it for every peer, and local tests must see the limit work,
+ * so every address is mapped to the global class instead. */
+static void put_all_peers_in_global_class(lt::session &ses)
+{
+    lt::ip_filter f;
+    const std::uint32_t global = 1u << static_cast<std::uint32_t>(lt::session::global_peer_class_id);
+    f.add_rule(lt::make_address("0.0.0.0"), lt::make_address("255.255.255.255"), global);
+    f.add_rule(lt::make_address("::"), lt::make_address("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), global);
+    ses.set_peer_class_filter(f);
+}
+
 extern "C" int sw_tsession_new(sw_tsession **out, const char *const *settings)
 {
     *out = nullptr;
@@ -362,6 +375,7 @@ extern "C" int sw_tsession_new(sw_tsession **out, const char *const *settings)
             lt::session_params params(std::move(pack));
             params.disk_io_constructor = lt::posix_disk_io_constructor;
             s->ses = std::make_unique<lt::session>(std::move(params));
+            put_all_peers_in_global_class(*s->ses);
             int efd = s->efd;
             s->ses->set_alert_notify([efd] {
                 uint64_t one = 1;

@@ -9,7 +9,9 @@
 #    the seeder uploads.
 # The seeders run under `script` (a pty): swarm seed draws its payload upload count only on a
 # terminal, and that count is the only figure of what it sent (its sockets do not show in /proc/PID/io).
-# Everything listens on 127.0.0.1; every process started here is killed by its PID at exit.
+# Everything listens on 127.0.0.1; every process started here is killed by its PID at exit. Scratch
+# space: ${BENCH_DIR:-$TMPDIR}/swarm-bench-p2p (about 3 GiB), removed at exit. run.sh calls this last;
+# alone: bash tests/bench/p2p.sh BUILD (a few minutes on two cores).
 set -euo pipefail
 build=${1:-build}
 swarm=$(cd "$build" && pwd)/swarm
@@ -38,9 +40,11 @@ for tool in aria2c opentracker script bc python3; do
 done
 
 sw() { "$swarm" --home "$dir/$1" "${@:2}"; } # sw HOME ARGS...
-ratio() { echo "scale=2; $1 / $2" | bc; }
+ratio() { printf '%.2f' "$(echo "scale=4; $1 / $2" | bc)"; }
+secs() { printf '%.2f' "$1"; }
 mbs() { echo "scale=0; $1 / $2 / 1000000" | bc; } # mbs BYTES SECONDS: MB/s
-mib() { echo "scale=1; $1 / 1048576" | bc; }
+mib() { printf '%.1f' "$(echo "scale=2; $1 / 1048576" | bc)"; }
+human() { numfmt --to=iec-i --suffix=B --format='%.0f' "$1" | sed 's/\([0-9]\)\([KMGT]\)/\1 \2/'; } # 1 GiB
 jnum() { sed -n "s/.*\"$2\": \([0-9]*\).*/\1/p" "$1" | head -1; } # jnum FILE KEY: a number of swarm's JSON
 listens() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 used_ports=" "
@@ -57,7 +61,7 @@ wait_until() { # wait_until SECS CMD...: retry CMD every 0.1 s
     for i in $(seq $(($1 * 10))); do "${@:2}" >/dev/null 2>&1 && return 0; sleep 0.1; done
     return 1
 }
-pull_home() { rm -rf "${dir:?}/$1" && sw "$1" -q remote add origin "$dir/cat.git" && sw "$1" -q pull; }
+pull_home() { rm -rf "${dir:?}/$1" && sw "$1" -q remote add origin "$dir/cat.git" && sw "$1" -q pull >/dev/null; }
 
 # seeder HOME LOG ARGS...: `swarm seed ARGS` from HOME on a pty (its output goes to LOG); sets
 # seeder_pid (the swarm process itself) and waits until it listens on --listen's port.
@@ -76,11 +80,11 @@ seeder() {
 }
 stop() { kill -TERM "$1" 2>/dev/null || true; wait_until 10 bash -c "! kill -0 $1" || kill -KILL "$1" 2>/dev/null || true; }
 hwm_mib() { awk '/^VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
-# uploaded LOG: the payload bytes the seeder last reported ("... 512.3 MiB uploaded"), to 0.1 of the unit
-uploaded() {
-    tr '\r' '\n' <"$1" | sed -n 's/.*, \([0-9.]*\) \([KMGT]*i*B\) uploaded.*/\1 \2/p' | tail -1 |
-        awk '{m = $2 == "B" ? 1 : $2 == "KiB" ? 1024 : $2 == "MiB" ? 1048576 : $2 == "GiB" ? 1073741824 : 1099511627776
-              printf "%.0f", $1 * m}'
+# uploaded LOG: the payload the seeder last reported, as it printed it ("1.8 GiB": 0.1 of the unit)
+uploaded() { tr '\r' '\n' <"$1" | sed -n 's/.*, \([0-9.]* [KMGT]*i*B\) uploaded.*/\1/p' | tail -1; }
+bytes_of() { # "1.8 GiB" -> bytes
+    echo "$1" | awk '{m = $2 == "B" ? 1 : $2 == "KiB" ? 1024 : $2 == "MiB" ? 1048576 : $2 == "GiB" ? 1073741824 : 1099511627776
+                      printf "%.0f", $1 * m}'
 }
 
 # measure N CMD... — over N runs ($prep runs untimed before each): t_best, the best wall time in seconds,
@@ -207,7 +211,7 @@ pull_home d
 p2=$(free_port)
 seeder a "$dir/seed2.log" file@v1 file@v2 ckpt@v1 ckpt@v2 --listen "127.0.0.1:$p2"
 seed2=$seeder_pid
-dget() { timeout 150 "$swarm" --home "$dir/d" --json get "$1" --listen 127.0.0.1:0 --peer "127.0.0.1:$p2" --timeout 120 >"$dir/d.json"; }
+dget() { timeout 150 "$swarm" --home "$dir/d" -q --json get "$1" --listen 127.0.0.1:0 --peer "127.0.0.1:$p2" --timeout 120 >"$dir/d.json"; }
 dget file@v1 && dget file@v2
 file_down=$(jnum "$dir/d.json" downloaded) file_reused=$(jnum "$dir/d.json" reused)
 dget ckpt@v1 && dget ckpt@v2
@@ -253,42 +257,42 @@ for i in $(seq "$npeers"); do
     if [ -z "$last" ] || [ "$(echo "$t > $last" | bc)" = 1 ]; then last=$t; fi
 done
 sleep 1.5 # the seeder redraws its count every second
-seed_up=$(uploaded "$dir/seed3.log")
+seed_up_str=$(uploaded "$dir/seed3.log")
+[ -n "$seed_up_str" ] || { echo "the seeder reported no upload:" >&2; tail -c 300 "$dir/seed3.log" >&2; exit 1; }
+seed_up=$(bytes_of "$seed_up_str")
 stop "$seed3"
 
 # ---- report ----------------------------------------------------------------------------------------
-mark() { [ "$1" = 1 ] && echo met || echo MISSED; } # mark 0|1
-le() { [ "$(echo "$1 <= $2" | bc)" = 1 ] && echo 1 || echo 0; }
+verdict() { [ "$(echo "$1" | bc)" = 1 ] && echo met || echo MISSED; } # verdict BC-CONDITION
 echo
-echo "p2p: $(numfmt --to=iec "$bytes") over 127.0.0.1 from one swarm seeder (best of 2; higher MB/s is better)"
-printf '  %-32s %7ss  %5s MB/s\n' "cp (page cache)" "$t_cp" "$(mbs "$bytes" "$t_cp")"
-printf '  %-32s %7ss  %5s MB/s\n' "cp + sync (floor: get syncs too)" "$t_cpsync" "$(mbs "$bytes" "$t_cpsync")"
-printf '  %-32s %7ss  %5s MB/s  peak RSS %s MiB\n' "aria2c (via opentracker)" "$t_aria" "$(mbs "$bytes" "$t_aria")" \
-    "$rss_aria"
-printf '  %-32s %7ss  %5s MB/s  peak RSS %s MiB\n' "swarm get (--peer)" "$t_get" "$(mbs "$bytes" "$t_get")" "$rss_get"
-r_aria=$(ratio "$t_aria" "$t_get") r_cp=$(ratio "$t_cpsync" "$t_get") r_cp0=$(ratio "$t_cp" "$t_get")
-printf '  %-32s %sx aria2c (target >= 1.2x: %s)\n' "swarm get throughput" "$r_aria" "$(mark "$(le 1.2 "$r_aria")")"
-printf '  %-32s %sx cp + sync, %sx cp (target >= 0.30x cp: %s)\n' "" "$r_cp" "$r_cp0" \
-    "$(mark "$(le 0.30 "$r_cp0")")"
-printf '  %-32s seeder %s MiB, leecher %s MiB (target < 256 MiB: %s)\n' "swarm peak RSS" "$rss_seed" "$rss_get" \
-    "$(mark "$([ "$rss_seed" -lt 256 ] && [ "$rss_get" -lt 256 ] && echo 1 || echo 0)")"
+echo "p2p: $(human "$bytes") over 127.0.0.1 from one swarm seeder (best of 2 runs; higher MB/s is better)"
+row() { printf '  %-34s %7ss  %5s MB/s%s\n' "$1" "$(secs "$2")" "$(mbs "$bytes" "$2")" "${3:-}"; }
+row "cp (page cache)" "$t_cp"
+row "cp + sync (get syncs too)" "$t_cpsync"
+row "aria2c (via opentracker)" "$t_aria" "  peak RSS $rss_aria MiB"
+row "swarm get (--peer)" "$t_get" "  peak RSS $rss_get MiB"
+printf '  %-34s %sx aria2c (target >= 1.2x: %s)\n' "swarm get throughput" "$(ratio "$t_aria" "$t_get")" \
+    "$(verdict "$t_aria / $t_get >= 1.2")"
+printf '  %-34s %sx cp (target >= 0.30x: %s), %sx cp + sync\n' "" "$(ratio "$t_cp" "$t_get")" \
+    "$(verdict "$t_cp / $t_get >= 0.3")" "$(ratio "$t_cpsync" "$t_get")"
+printf '  %-34s seeder %s MiB, leecher %s MiB (target < 256 MiB: %s)\n' "swarm peak RSS" "$rss_seed" "$rss_get" \
+    "$(verdict "$rss_seed < 256 && $rss_get < 256")"
 
-echo "p2p delta: bytes downloaded for v2, given v1 (piece $((piece / 1024)) KiB; target <= 1.1 x changed + 1 piece per changed region)"
-delta_row() { # NAME CHANGED REGIONS DOWN REUSED TOTAL
-    local want
-    want=$(echo "scale=0; (11 * $2 / 10) + $3 * $piece" | bc)
-    printf '  %-32s changed %7s MiB, downloaded %7s MiB = %5sx changed, reused %s MiB (target <= %s MiB: %s)\n' \
-        "$1" "$(mib "$2")" "$(mib "$4")" "$(ratio "$4" "$2")" "$(mib "$5")" "$(mib "$want")" \
-        "$(mark "$([ "$4" -le "$want" ] && echo 1 || echo 0)")"
+echo "p2p delta: bytes a v2 get downloads, v1 held (target <= 1.1 x changed + 1 piece of $((piece / 1024)) KiB per changed region)"
+delta_row() { # LABEL CHANGED REGIONS DOWNLOADED REUSED
+    local want=$(((11 * $2 / 10) + $3 * piece))
+    printf '  %-34s %6s MiB changed, %6s MiB downloaded = %sx (target <= %s MiB: %s), %s MiB reused\n' "$1" \
+        "$(mib "$2")" "$(mib "$4")" "$(ratio "$4" "$2")" "$(mib "$want")" "$(verdict "$4 <= $want")" "$(mib "$5")"
 }
-delta_row "64 MiB, 1 MiB + 100 B insert" "$file_changed" "$file_regions" "$file_down" "$file_reused"
-delta_row "256 MiB ckpt, $ckpt_regions/$ntensors tensors new" "$ckpt_changed" "$ckpt_regions" "$ckpt_down" "$ckpt_reused"
+delta_row "64 MiB: 1 MiB + 100 B inserted" "$file_changed" "$file_regions" "$file_down" "$file_reused"
+delta_row "256 MiB ckpt: $ckpt_regions of $ntensors tensors new" "$ckpt_changed" "$ckpt_regions" "$ckpt_down" "$ckpt_reused"
 
-echo "p2p swarming: $npeers peers get $(numfmt --to=iec "$shared") from one seeder at once, each told of all the others"
-echo "  (a get exits when complete, so late finishers find fewer partners: that is part of the measurement)"
-printf '  %-32s %s MiB = %sx the bundle (target <= 2.5x: %s)\n' "seeder uploaded" "$(mib "$seed_up")" \
-    "$(ratio "$seed_up" "$shared")" "$(mark "$(le "$(ratio "$seed_up" "$shared")" 2.5)")"
-printf '  %-32s %s MiB = %sx the bundle; %s%% of it from other peers\n' "peers downloaded, together" \
-    "$(mib "$swarm_down")" "$(ratio "$swarm_down" "$shared")" "$(echo "scale=0; 100 - 100 * $seed_up / $swarm_down" | bc)"
-printf '  %-32s first done after %ss, last after %ss (%s MB/s of bundles delivered)\n' "time" "$first" "$last" \
-    "$(mbs "$((shared * npeers))" "$last")"
+echo "p2p swarming: $npeers peers get $(human "$shared") at once from one seeder, each told of all the others"
+echo "  (a get exits once complete, so late finishers have fewer partners: that is part of the measurement)"
+printf '  %-34s %s = %.1fx the bundle (target <= 2.5x: %s)\n' "seeder uploaded" "$seed_up_str" \
+    "$(ratio "$seed_up" "$shared")" "$(verdict "$seed_up <= 2.5 * $shared")"
+printf '  %-34s %s MiB = %sx the bundle, ~%s%% of it from one another\n' "peers downloaded, together" \
+    "$(mib "$swarm_down")" "$(ratio "$swarm_down" "$shared")" \
+    "$(echo "scale=0; (100 * ($swarm_down - $seed_up)) / $swarm_down" | bc)"
+printf '  %-34s first done after %ss, last after %ss: %s MB/s delivered in all\n' "time" "$(secs "$first")" \
+    "$(secs "$last")" "$(mbs "$((shared * npeers))" "$last")"

@@ -5,10 +5,11 @@
 # `swarm add`, `git annex add`, Git LFS (track + add + commit), cp + sync, `swarm checkout` vs cp.
 # Each figure is the best of several runs. Before timing, 3 GiB is written and deleted once: on a fresh
 # virtual machine the first touch of each page of memory is several times slower than later ones, and
-# that would otherwise be charged to whichever tool runs first.
+# that would otherwise be charged to whichever tool runs first. Then p2p.sh: the data plane (seed/get).
 set -euo pipefail
 build=${1:-build}
 swarm=$(cd "$build" && pwd)/swarm
+here=$(cd "$(dirname "$0")" && pwd)
 gen=$(cd "$build" && pwd)/tools/gen
 dir=${BENCH_DIR:-${TMPDIR:-/tmp}/swarm-bench}
 size=${BENCH_SIZE:-1G}
@@ -92,3 +93,8 @@ printf '  %-34s %7ss  %5s MB/s  swarm add is %sx its time\n' "cp + sync (write f
 echo "swarm checkout"
 printf '  %-34s %7ss  %5s MB/s\n' "cp" "$t_cp_nosync" "$(mb "$t_cp_nosync")"
 printf '  %-34s %7ss  %5s MB/s  %sx cp\n' "swarm checkout" "$t_co" "$(mb "$t_co")" "$(ratio "$t_co" "$t_cp_nosync")"
+
+# the data plane (seed/get against aria2c, delta fetches, 8 peers at once): absolute paths, the
+# annex and lfs steps above leave the shell in $dir
+echo
+bash "$here/p2p.sh" "$(dirname "$swarm")"
