@@ -171,14 +171,19 @@ static int sw_commit_manifest(sw_manifest **out, git_commit *commit)
     return r;
 }
 
-int sw_catalog_read(sw_manifest **out, sw_catalog *c, const char *name, const char *version)
+/* The commit of NAME@VERSION: SW_ENOTFOUND ("unknown version") when there is none. */
+static int sw_version_commit(git_commit **out, sw_catalog *c, const char *name, const char *version)
 {
     char *ref = sw_sprintf("refs/tags/%s@%s", name, version);
-    git_commit *commit;
-    int r = sw_ref_commit(&commit, c->repo, ref);
+    int r = sw_ref_commit(out, c->repo, ref);
     free(ref);
-    if (r == SW_ENOTFOUND)
-        return sw_error(SW_ENOTFOUND, "unknown version %s@%s", name, version);
+    return r == SW_ENOTFOUND ? sw_error(SW_ENOTFOUND, "unknown version %s@%s", name, version) : r;
+}
+
+int sw_catalog_read(sw_manifest **out, sw_catalog *c, const char *name, const char *version)
+{
+    git_commit *commit;
+    int r = sw_version_commit(&commit, c, name, version);
     if (r)
         return r;
     r = sw_commit_manifest(out, commit);
@@ -190,13 +195,9 @@ int sw_catalog_read(sw_manifest **out, sw_catalog *c, const char *name, const ch
 
 int sw_catalog_read_torrent(unsigned char **out, size_t *len, sw_catalog *c, const char *name, const char *version)
 {
-    char *ref = sw_sprintf("refs/tags/%s@%s", name, version);
     git_commit *commit;
     git_blob *blob;
-    int r = sw_ref_commit(&commit, c->repo, ref);
-    free(ref);
-    if (r == SW_ENOTFOUND)
-        return sw_error(SW_ENOTFOUND, "unknown version %s@%s", name, version);
+    int r = sw_version_commit(&commit, c, name, version);
     if (r)
         return r;
     r = sw_commit_blob(&blob, commit, SW_TORRENT_FILE, SW_TORRENT_MAX);
@@ -320,6 +321,21 @@ int sw_catalog_versions(sw_strlist *out, sw_catalog *c, const char *name)
     git_revwalk_free(walk);
     free(v);
     git_strarray_dispose(&tags);
+    return r;
+}
+
+int sw_catalog_foreach(sw_catalog *c, int (*fn)(void *ctx, const char *name, const char *version), void *ctx)
+{
+    sw_strlist names = {0};
+    int r = sw_catalog_bundles(&names, c);
+    for (size_t i = 0; !r && i < names.n; i++) {
+        sw_strlist versions = {0};
+        r = sw_catalog_versions(&versions, c, names.v[i]);
+        for (size_t k = 0; !r && k < versions.n; k++)
+            r = fn(ctx, names.v[i], versions.v[k]);
+        sw_strlist_free(&versions);
+    }
+    sw_strlist_free(&names);
     return r;
 }
 

@@ -26,6 +26,9 @@ void sw_catalog_free(sw_catalog *c);
 int sw_catalog_bundles(sw_strlist *out, sw_catalog *c);
 /* A bundle's versions, oldest first; empty when the bundle is unknown. */
 int sw_catalog_versions(sw_strlist *out, sw_catalog *c, const char *name);
+/* Calls fn for every version of every bundle (bundles sorted, versions oldest first) until fn returns
+ * non-zero, which is passed on. */
+int sw_catalog_foreach(sw_catalog *c, int (*fn)(void *ctx, const char *name, const char *version), void *ctx);
 /* A version's manifest: SW_ENOTFOUND when there is no such version. */
 int sw_catalog_read(sw_manifest **out, sw_catalog *c, const char *name, const char *version);
 

@@ -213,29 +213,32 @@ static int sw_seed_view(char **out, sw_store *st, const sw_manifest *m)
     return r;
 }
 
+typedef struct {
+    sw_store *st;
+    sw_catalog *cat;
+    sw_strlist *out;
+} sw_held_ctx;
+
+static int sw_push_if_held(void *ctx, const char *name, const char *version)
+{
+    sw_held_ctx *h = ctx;
+    sw_manifest *m;
+    if (sw_catalog_read(&m, h->cat, name, version))
+        return 0; /* a bad manifest is fsck's business; it is simply not seeded */
+    if (m->torrent_v1[0] && sw_cli_held_files(m, h->st) == m->nfiles) {
+        char *ref = sw_sprintf("%s@%s", name, version);
+        sw_strlist_push(h->out, ref);
+        free(ref);
+    }
+    sw_manifest_free(m);
+    return 0;
+}
+
 /* Every held version with a torrent, as NAME@VERSION. */
 static int sw_held_versions(sw_strlist *out, sw_store *st, sw_catalog *cat)
 {
-    sw_strlist names = {0};
-    int r = sw_catalog_bundles(&names, cat);
-    for (size_t i = 0; !r && i < names.n; i++) {
-        sw_strlist versions = {0};
-        r = sw_catalog_versions(&versions, cat, names.v[i]);
-        for (size_t k = 0; !r && k < versions.n; k++) {
-            sw_manifest *m;
-            if (sw_catalog_read(&m, cat, names.v[i], versions.v[k]))
-                continue;
-            if (m->torrent_v1[0] && sw_cli_held_files(m, st) == m->nfiles) {
-                char *ref = sw_sprintf("%s@%s", m->name, m->version);
-                sw_strlist_push(out, ref);
-                free(ref);
-            }
-            sw_manifest_free(m);
-        }
-        sw_strlist_free(&versions);
-    }
-    sw_strlist_free(&names);
-    return r;
+    sw_held_ctx h = {st, cat, out};
+    return sw_catalog_foreach(cat, sw_push_if_held, &h);
 }
 
 /* Adds one version to the seeding session. */
@@ -349,30 +352,35 @@ done:
 
 /* ---- get ---------------------------------------------------------------------------------------- */
 
-/* Finds the version a torrent or magnet names: reads its info-hash and searches the catalog. */
+typedef struct {
+    sw_catalog *cat;
+    const char *ih;
+    sw_manifest *found;
+} sw_ih_ctx;
+
+static int sw_match_ih(void *ctx, const char *name, const char *version)
+{
+    sw_ih_ctx *f = ctx;
+    sw_manifest *m;
+    if (sw_catalog_read(&m, f->cat, name, version))
+        return 0;
+    if (strcmp(m->torrent_v1, f->ih)) {
+        sw_manifest_free(m);
+        return 0;
+    }
+    f->found = m;
+    return 1; /* stop */
+}
+
+/* Finds the version whose torrent has info-hash ih (40 lower-case hex digits). */
 static int sw_find_by_infohash(sw_manifest **out, sw_catalog *cat, const char *ih)
 {
-    sw_strlist names = {0};
-    int r = sw_catalog_bundles(&names, cat);
-    *out = NULL;
-    for (size_t i = 0; !r && !*out && i < names.n; i++) {
-        sw_strlist versions = {0};
-        r = sw_catalog_versions(&versions, cat, names.v[i]);
-        for (size_t k = 0; !r && !*out && k < versions.n; k++) {
-            sw_manifest *m;
-            if (sw_catalog_read(&m, cat, names.v[i], versions.v[k]) == 0) {
-                if (!strcmp(m->torrent_v1, ih))
-                    *out = m;
-                else
-                    sw_manifest_free(m);
-            }
-        }
-        sw_strlist_free(&versions);
-    }
-    sw_strlist_free(&names);
-    if (!r && !*out)
-        r = sw_error(SW_ENOTFOUND, "no version in the catalog has info-hash %s; pull the catalog that lists it", ih);
-    return r;
+    sw_ih_ctx f = {cat, ih, NULL};
+    int r = sw_catalog_foreach(cat, sw_match_ih, &f);
+    *out = f.found;
+    if (f.found)
+        return 0;
+    return r ? r : sw_error(SW_ENOTFOUND, "no version in the catalog has info-hash %s; pull the catalog that lists it", ih);
 }
 
 /* Resolves a magnet link or a .torrent file to a version of the catalog; a .torrent must describe

@@ -13,32 +13,35 @@ typedef struct {
     char *name, *version;
 } sw_vref;
 
+typedef struct {
+    sw_vref *v;
+    size_t n, cap;
+} sw_vrefs;
+
+static int sw_push_vref(void *ctx, const char *name, const char *version)
+{
+    sw_vrefs *l = ctx;
+    sw_grow(&l->v, &l->cap, l->n + 1, sizeof *l->v);
+    l->v[l->n++] = (sw_vref){sw_strdup(name), sw_strdup(version)};
+    return 0;
+}
+
 /* The versions to look at: the one named, or every version of every bundle. */
 static int sw_select_versions(sw_vref **out, size_t *n, sw_catalog *cat, const char *ref)
 {
-    *out = NULL;
-    *n = 0;
-    size_t cap = 0;
+    sw_vrefs l = {0};
+    int r = 0;
     if (ref) {
-        sw_vref v;
-        if (sw_ref_parse(&v.name, &v.version, ref, 0))
+        char *name, *version;
+        if (sw_ref_parse(&name, &version, ref, 0))
             return SW_EINVALID;
-        sw_grow(out, &cap, 1, sizeof **out);
-        (*out)[(*n)++] = v;
-        return 0;
+        sw_grow(&l.v, &l.cap, 1, sizeof *l.v);
+        l.v[l.n++] = (sw_vref){name, version};
+    } else {
+        r = sw_catalog_foreach(cat, sw_push_vref, &l);
     }
-    sw_strlist names = {0};
-    int r = sw_catalog_bundles(&names, cat);
-    for (size_t i = 0; !r && i < names.n; i++) {
-        sw_strlist versions = {0};
-        r = sw_catalog_versions(&versions, cat, names.v[i]);
-        for (size_t k = 0; !r && k < versions.n; k++) {
-            sw_grow(out, &cap, *n + 1, sizeof **out);
-            (*out)[(*n)++] = (sw_vref){sw_strdup(names.v[i]), sw_strdup(versions.v[k])};
-        }
-        sw_strlist_free(&versions);
-    }
-    sw_strlist_free(&names);
+    *out = l.v;
+    *n = l.n;
     return r;
 }
 
