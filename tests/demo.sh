@@ -1,6 +1,7 @@
 #!/bin/sh
 # demo.sh BUILD — the main job on built-in sample data: a generated checkpoint becomes a bundle, a
-# fine-tuned copy becomes its next version, and swarm shows, diffs, checks out and verifies them.
+# fine-tuned copy becomes its next version, swarm shows, diffs, checks out and verifies them, and a
+# second local peer fetches both over 127.0.0.1 (the second only downloading what changed).
 set -eu
 build=${1:-build}
 swarm="$build/swarm"
@@ -38,5 +39,28 @@ echo "checkout matches the source files"
 say "swarm verify and fsck: every byte re-hashed"
 "$swarm" verify
 "$swarm" fsck
+
+say "A second peer (another home) pulls the catalog and fetches v1, then v2, from the first over 127.0.0.1"
+git init -q --bare "$demo/catalog.git"
+"$swarm" remote add origin "$demo/catalog.git"
+"$swarm" -q push
+peer="$swarm --home $demo/peer2"
+$peer remote add origin "$demo/catalog.git"
+$peer pull
+"$swarm" seed --listen 127.0.0.1:0 >"$demo/seed.log" 2>&1 &
+seeder=$!
+trap 'kill $seeder 2>/dev/null' EXIT
+port=""
+for _ in $(seq 50); do
+    port=$(sed -n 's/.*on port \([0-9]*\).*/\1/p' "$demo/seed.log")
+    [ -n "$port" ] && break
+    sleep 0.1
+done
+[ -n "$port" ] || { cat "$demo/seed.log"; exit 1; }
+echo "the first peer seeds on 127.0.0.1:$port"
+$peer get tiny-llama@v1 --peer "127.0.0.1:$port" --listen 127.0.0.1:0 --timeout 60
+$peer get tiny-llama@v2 --peer "127.0.0.1:$port" --listen 127.0.0.1:0 --timeout 60
+$peer verify tiny-llama@v2
+kill "$seeder"
 
 say "Done. The store is in $SWARM_HOME; try: SWARM_HOME=$SWARM_HOME $swarm log tiny-llama"
