@@ -16,6 +16,7 @@ set -euo pipefail
 build=${1:-build}
 swarm=$(cd "$build" && pwd)/swarm
 gen=$(cd "$build" && pwd)/tools/gen
+tracker_tool=$(cd "$(dirname "$0")" && pwd)/../tools/tracker-lists
 dir=${BENCH_DIR:-${TMPDIR:-/tmp}}/swarm-bench-p2p
 pids=()
 cleanup() {
@@ -136,24 +137,8 @@ opentracker -f "$dir/ot/conf" >"$dir/ot/log" 2>&1 &
 pids+=("$!")
 url="http://127.0.0.1:$tport/announce"
 wait_until 10 listens "$tport" || { echo "opentracker did not start:" >&2; cat "$dir/ot/log" >&2; exit 1; }
-# tracker_lists PORT: the tracker lists a peer on PORT (asks as a leecher on port 1, then leaves)
-tracker_lists() {
-    python3 - "$url" "$ih" "$1" <<'EOF'
-import sys, urllib.parse, urllib.request
-url, ih, want = sys.argv[1], bytes.fromhex(sys.argv[2]), int(sys.argv[3])
-opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-def announce(**extra):
-    q = dict(info_hash=ih, peer_id=b"-XX0000-benchpeek000", port=1, uploaded=0, downloaded=0, left=1,
-             compact=1, numwant=200, **extra)
-    return opener.open(url + "?" + urllib.parse.urlencode(q), timeout=5).read()
-body = announce()
-announce(event="stopped")
-i = body.index(b"5:peers") + 7
-n, rest = body[i:].split(b":", 1)
-peers = rest[:int(n)]
-sys.exit(0 if want in [int.from_bytes(peers[k + 4:k + 6], "big") for k in range(0, len(peers), 6)] else 1)
-EOF
-}
+# tracker_lists PORT: the tracker lists a peer on PORT (tests/tools/tracker-lists)
+tracker_lists() { "$tracker_tool" "$url" "$ih" "$1"; }
 
 p1=$(free_port)
 seeder a "$dir/seed1.log" big@v1 --listen "127.0.0.1:$p1" --tracker "$url"

@@ -14,25 +14,8 @@ sw() { "$SWARM" --home "$T/$1" "${@:2}"; } # sw HOME ARGS...: swarm on the home 
 jget() { python3 -c 'import json,sys; print(eval(sys.argv[2], {"j": json.loads(sys.argv[1])}))' "$1" "$2"; }
 gone() { [ ! -d "/proc/$1" ] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; } # exited (maybe unreaped)
 same_files() { cmp -s "$T/src/big.bin" "$1/big.bin" && cmp -s "$T/src/sub/small.txt" "$1/sub/small.txt"; }
-# tracker_lists PORT: the tracker lists a peer on PORT for model@v1. It asks as a leecher on port 1
-# and then leaves again, so it adds no peer of its own.
-tracker_lists() {
-    python3 - "$URL" "$IH" "$1" <<'EOF'
-import sys, urllib.parse, urllib.request
-url, ih, want = sys.argv[1], bytes.fromhex(sys.argv[2]), int(sys.argv[3])
-opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-def announce(**extra):
-    q = dict(info_hash=ih, peer_id=b"-XX0000-trackerpeek0", port=1, uploaded=0, downloaded=0, left=1,
-             compact=1, numwant=200, **extra)
-    return opener.open(url + "?" + urllib.parse.urlencode(q), timeout=5).read()
-body = announce()
-announce(event="stopped")
-i = body.index(b"5:peers") + 7
-n, rest = body[i:].split(b":", 1)
-peers = rest[:int(n)]
-sys.exit(0 if want in [int.from_bytes(peers[k + 4:k + 6], "big") for k in range(0, len(peers), 6)] else 1)
-EOF
-}
+# tracker_lists PORT: the tracker lists a peer on PORT (tests/tools/tracker-lists)
+tracker_lists() { "$ROOT/tests/tools/tracker-lists" "$URL" "$IH" "$1"; }
 # swg HOME ARGS...: a network command of swarm, on loopback only; it gives up after 60 s (timeout: 90)
 swg() { timeout 90 "$SWARM" --home "$T/$1" "${@:2}" --listen 127.0.0.1:0 --timeout 60; }
 
