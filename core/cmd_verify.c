@@ -62,6 +62,50 @@ static const char *sw_verify_file(sw_store *st, const sw_mfile *f)
     return NULL;
 }
 
+/* Verdicts by object hash, so an object that many versions share is hashed once: an open-addressing
+ * table indexed by the hash's first bytes (uniform, being SHA-256), kept at most half full. */
+typedef struct {
+    sw_hash h;
+    char *why; /* NULL when the object is right */
+    int used;
+} sw_verdict;
+
+typedef struct {
+    sw_verdict *v;
+    size_t n, cap; /* cap is a power of two */
+} sw_verdicts;
+
+static sw_verdict *sw_verdict_slot(sw_verdicts *t, const sw_hash *h)
+{
+    if (2 * (t->n + 1) > t->cap) {
+        sw_verdicts big = {sw_calloc(t->cap ? 2 * t->cap : 64, sizeof *big.v), 0, t->cap ? 2 * t->cap : 64};
+        for (size_t i = 0; i < t->cap; i++)
+            if (t->v[i].used)
+                *sw_verdict_slot(&big, &t->v[i].h) = t->v[i];
+        big.n = t->n;
+        free(t->v);
+        *t = big;
+    }
+    uint64_t k;
+    memcpy(&k, h->b, sizeof k);
+    size_t i = (size_t)k & (t->cap - 1);
+    while (t->v[i].used && !sw_hash_eq(&t->v[i].h, h))
+        i = (i + 1) & (t->cap - 1);
+    return &t->v[i];
+}
+
+/* The verdict on a file's object, hashing it the first time it is asked for. */
+static const char *sw_verdict_of(sw_verdicts *t, sw_store *st, const sw_mfile *f)
+{
+    sw_verdict *e = sw_verdict_slot(t, &f->hash);
+    if (!e->used) {
+        const char *why = sw_verify_file(st, f);
+        *e = (sw_verdict){f->hash, why ? sw_strdup(why) : NULL, 1};
+        t->n++;
+    }
+    return e->why;
+}
+
 int sw_cmd_verify(sw_cli *cli, int argc, char **argv)
 {
     if (sw_cli_operands(cli, argc, argv, 0, 1, SW_USAGE_VERIFY))
@@ -78,10 +122,7 @@ int sw_cmd_verify(sw_cli *cli, int argc, char **argv)
         rc = sw_cli_fail();
         goto done;
     }
-    /* An object shared by many versions is hashed once: remember verdicts by hash. */
-    sw_hash *seen = NULL;
-    const char **verdict = NULL;
-    size_t nseen = 0, cap_seen = 0, cap_verdict = 0;
+    sw_verdicts verdicts = {0};
     for (size_t i = 0; i < nrefs; i++) {
         sw_manifest *m;
         if (sw_catalog_read(&m, cat, refs[i].name, refs[i].version)) {
@@ -101,20 +142,7 @@ int sw_cmd_verify(sw_cli *cli, int argc, char **argv)
             continue;
         }
         for (size_t k = 0; k < m->nfiles; k++) {
-            const char *why = NULL;
-            size_t j = 0;
-            while (j < nseen && !sw_hash_eq(&seen[j], &m->files[k].hash))
-                j++;
-            if (j < nseen) {
-                why = verdict[j];
-            } else {
-                why = sw_verify_file(st, &m->files[k]);
-                why = why ? sw_strdup(why) : NULL;
-                sw_grow(&seen, &cap_seen, nseen + 1, sizeof *seen);
-                sw_grow(&verdict, &cap_verdict, nseen + 1, sizeof *verdict);
-                seen[nseen] = m->files[k].hash;
-                verdict[nseen++] = why;
-            }
+            const char *why = sw_verdict_of(&verdicts, st, &m->files[k]);
             if (why) {
                 bad++;
                 printf("%s@%s: CORRUPT %s: %s\n", m->name, m->version, m->files[k].path, why);
@@ -132,10 +160,9 @@ int sw_cmd_verify(sw_cli *cli, int argc, char **argv)
     }
     if (corrupt)
         fputs("swarm: error: corrupt objects found; 'swarm fsck' quarantines them\n", stderr);
-    for (size_t j = 0; j < nseen; j++)
-        free((char *)verdict[j]);
-    free(seen);
-    free(verdict);
+    for (size_t j = 0; j < verdicts.cap; j++)
+        free(verdicts.v[j].why);
+    free(verdicts.v);
     for (size_t i = 0; i < nrefs; i++) {
         free(refs[i].name);
         free(refs[i].version);
