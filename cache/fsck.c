@@ -118,15 +118,11 @@ static int sw_fsck_object(void *ctx, const sw_hash *h, uint64_t size)
         sw_fsck_say(f, "object %s does not match its name: moved to quarantine/", h);
         r = sw_store_quarantine(f->st, h);
     } else if (!r && !rows_ok) {
-        /* Rebuild the chunk rows: storing the object again finds it present and only re-indexes it. */
         f->rep->reindexed++;
         sw_fsck_say(f, "object %s had missing or wrong chunk records: rebuilt", h);
-        sw_object obj;
         r = sw_index_drop_object(sw_store_index(f->st), h);
         if (!r)
-            r = sw_store_put_file(&obj, f->st, path, NULL, NULL);
-        if (!r)
-            sw_object_clear(&obj);
+            r = sw_store_reindex(f->st, h);
     }
     free(path);
     free(rows);

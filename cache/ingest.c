@@ -309,3 +309,26 @@ int sw_store_adopt(sw_object *out, sw_store *st, const char *path, const sw_hash
         sw_object_clear(out);
     return r;
 }
+
+int sw_store_reindex(sw_store *st, const sw_hash *h)
+{
+    char *path = sw_store_object_path(st, h);
+    sw_fd_reader f = {open(path, O_RDONLY | O_CLOEXEC), path};
+    int r;
+    if (f.fd < 0) {
+        r = sw_error_errno(SW_ERROR, "cannot open %s", path);
+        free(path);
+        return r;
+    }
+    posix_fadvise(f.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    sw_object o = {0};
+    r = sw_ingest_stream(&o, sw_fd_read, &f, -1, NULL, NULL);
+    close(f.fd);
+    if (!r && !sw_hash_eq(&o.hash, h))
+        r = sw_error(SW_EINVALID, "%s does not match its name", path);
+    if (!r)
+        r = sw_index_put_chunks(sw_store_index(st), h, o.chunks, o.nchunks);
+    sw_object_clear(&o);
+    free(path);
+    return r;
+}

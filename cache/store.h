@@ -73,6 +73,10 @@ int sw_store_put_file(sw_object *out, sw_store *st, const char *path, sw_progres
 int sw_store_adopt(sw_object *out, sw_store *st, const char *path, const sw_hash *expect, sw_progress_fn prog,
                    void *pctx);
 
+/* Rebuilds an object's chunk rows from its bytes (read only: nothing is copied). SW_EINVALID when the
+ * bytes do not match the name. The caller drops stale rows first. */
+int sw_store_reindex(sw_store *st, const sw_hash *h);
+
 /* Moves a corrupt object to quarantine/ and forgets its index rows. */
 int sw_store_quarantine(sw_store *st, const sw_hash *h);
 /* Removes an object and its index rows (gc). */
