@@ -82,7 +82,7 @@ static int sw_checkout(sw_cli *cli, sw_store *st, const sw_manifest *m, const ch
         char *obj = sw_store_object_path(st, &f->hash);
         char *target = sw_sprintf("%s/%s", dir, f->path);
         char *tmp = sw_sprintf("%s.swarm-tmp-%ld", target, (long)getpid());
-        r = sw_copy_file(obj, tmp, f->mode, 0, sw_progress_step, &p);
+        r = sw_copy_file(obj, tmp, f->mode, sw_progress_step, &p);
         sw_hash h;
         uint64_t size = 0;
         if (!r && verify)

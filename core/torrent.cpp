@@ -475,20 +475,6 @@ extern "C" int sw_tsession_remove(sw_tsession *s, int id)
     });
 }
 
-extern "C" int sw_tsession_pause(sw_tsession *s, int id, int paused)
-{
-    return guarded("pausing a torrent", [&]() -> int {
-        lt::torrent_handle h;
-        if (int rc = find(&h, s, id))
-            return rc;
-        if (paused)
-            h.pause();
-        else
-            h.resume();
-        return 0;
-    });
-}
-
 extern "C" int sw_tsession_connect(sw_tsession *s, int id, const char *host, int port)
 {
     return guarded("adding a peer", [&]() -> int {

@@ -79,7 +79,6 @@ enum {
  * existing files there are checked piece by piece first, so pieces already present are not fetched. */
 int sw_tsession_add(int *id, sw_tsession *s, const void *torrent, size_t len, const char *save_dir, unsigned flags);
 int sw_tsession_remove(sw_tsession *s, int id);
-int sw_tsession_pause(sw_tsession *s, int id, int paused);
 /* Adds a peer to dial (IPv4 or IPv6 literal). */
 int sw_tsession_connect(sw_tsession *s, int id, const char *host, int port);
 /* Announces to another tracker. */

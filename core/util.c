@@ -228,8 +228,7 @@ int sw_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
     return r;
 }
 
-int sw_copy_file(const char *src, const char *dst, mode_t mode, int durable, void (*progress)(void *, uint64_t),
-                 void *pctx)
+int sw_copy_file(const char *src, const char *dst, mode_t mode, void (*progress)(void *, uint64_t), void *pctx)
 {
     int in = open(src, O_RDONLY | O_CLOEXEC);
     if (in < 0)
@@ -270,7 +269,7 @@ int sw_copy_file(const char *src, const char *dst, mode_t mode, int durable, voi
             progress(pctx, (uint64_t)n);
     }
     free(buf);
-    if (!r && (fchmod(out, mode) < 0 || (durable && fsync(out) < 0)))
+    if (!r && fchmod(out, mode) < 0)
         r = sw_error_errno(SW_ERROR, "cannot write %s", dst);
     close(in);
     if (close(out) < 0 && !r)

@@ -43,9 +43,8 @@ int sw_read_file(char **out, size_t *len, const char *path, size_t max);
 /* Writes a file atomically: temp beside it, fsync, rename, fsync of the directory. */
 int sw_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 /* Copies the file at src to a new file dst (which must not exist) with the given mode, in-kernel where
- * possible (copy_file_range), fsync'd when durable. On failure dst is removed. */
-int sw_copy_file(const char *src, const char *dst, mode_t mode, int durable, void (*progress)(void *, uint64_t),
-                 void *pctx);
+ * possible (copy_file_range); not fsync'd (callers that need durability sync it). On failure dst is removed. */
+int sw_copy_file(const char *src, const char *dst, mode_t mode, void (*progress)(void *, uint64_t), void *pctx);
 /* Removes a directory tree (files and folders); ok if it does not exist. */
 int sw_rm_rf(const char *path);
 
