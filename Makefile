@@ -22,7 +22,7 @@ endif
 # Debian packages: libraries, then the tools tests and benchmarks run.
 DEPS_LIBS := build-essential g++ pkg-config libgit2-dev libzstd-dev libarchive-dev liblua5.4-dev \
              libssl-dev libjansson-dev libsqlite3-dev libtorrent-rasterbar-dev
-DEPS_TOOLS := git zstd perl time python3 util-linux aria2 transmission-cli opentracker
+DEPS_TOOLS := git zstd perl time python3 util-linux bsdutils aria2 transmission-cli opentracker
 DEPS_BENCH := git-annex git-lfs bc procps bsdutils
 
 PKGS := libgit2 libzstd libarchive jansson sqlite3 libcrypto libtorrent-rasterbar

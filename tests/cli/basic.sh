@@ -87,10 +87,8 @@ is "the other home has it" "$("$SWARM" --home "$T/h2" ls --json | grep -c '"othe
 is "SWARM_HOME does not" "$("$SWARM" ls --json | grep -c '"other"')" "0"
 run env -u SWARM_HOME XDG_DATA_HOME="$T/xdg" "$SWARM" add "$src/config.json" --name x
 ok "XDG_DATA_HOME is the fallback" test -d "$T/xdg/swarm/objects"
-if command -v script >/dev/null; then
-    script -qec "$SWARM --home $T/h3 add $src --name tty" /dev/null >"$T/tty.out" 2>&1
-    like "a progress line is drawn on a terminal" "$(cat "$T/tty.out")" "adding \[[#.]+\]"
-fi
+script -qec "$SWARM --home $T/h3 add $src --name tty" /dev/null >"$T/tty.out" 2>&1
+like "a progress line is drawn on a terminal" "$(cat "$T/tty.out")" "adding \[[#.]+\]"
 run "$SWARM" --home "$T/h4" add "$src" --name notty
 is "no progress line when stderr is not a terminal" "$(printf '%s' "$err" | grep -c 'adding \[')" "0"
 ok "--help" "$SWARM" --help
