@@ -23,9 +23,9 @@ endif
 DEPS_LIBS := build-essential g++ pkg-config libgit2-dev libzstd-dev libarchive-dev liblua5.4-dev \
              libssl-dev libjansson-dev libsqlite3-dev libtorrent-rasterbar-dev
 DEPS_TOOLS := git zstd perl time python3 util-linux bsdutils aria2 transmission-cli opentracker
-DEPS_BENCH := git-annex git-lfs bc procps bsdutils
+DEPS_BENCH := git-annex git-lfs bc procps bsdutils snakemake
 
-PKGS := libgit2 libzstd libarchive jansson sqlite3 libcrypto libtorrent-rasterbar
+PKGS := libgit2 libzstd libarchive jansson sqlite3 libcrypto lua5.4 libtorrent-rasterbar
 # Recursive (=) so pkg-config runs after `make deps` has installed what it asks about. libtorrent's
 # flags (defines that fix its ABI) go to the C++ compile only.
 PKG_CFLAGS = $(shell pkg-config --cflags $(filter-out libtorrent-rasterbar,$(PKGS)))
@@ -35,13 +35,13 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread -ldl
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) $(SANFLAGS) \
-             -Icore -Icache -Iplugins $(PKG_CFLAGS)
+             -Icore -Icache -Ilua -Iplugins $(PKG_CFLAGS)
 # core/torrent.cpp, the libtorrent shim, is the only C++: it is why swarm and the tests link with $(CXX).
 ALL_CXXFLAGS = -std=c++17 -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) $(SANFLAGS) -Icore -Icache \
                $(TORRENT_CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
-LIB_SRC := $(wildcard core/*.c core/*.cpp cache/*.c)
+LIB_SRC := $(wildcard core/*.c core/*.cpp cache/*.c lua/*.c)
 LIB_SRC := $(filter-out core/main.c,$(LIB_SRC))
 LIB_OBJ := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(basename $(LIB_SRC))))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -120,12 +120,18 @@ test: deps
 		prove --exec '' --timer $(UNIT_BIN) $(CLI_TESTS)
 
 bench: deps-bench
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(TEST_PLUGIN_SO)
 	@bash tests/bench/run.sh $(BUILD)
 
-install: $(BUILD)/swarm
-	install -d $(DESTDIR)$(PREFIX)/bin
+# Installs swarm, its plugins, the plugin header and swarm-plugin.pc, so that a plugin author needs only
+#     cc -shared $$(pkg-config --cflags swarm-plugin) myop.c -o myop.so
+install: $(BUILD)/swarm $(PLUGIN_SO)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/swarm/plugins $(DESTDIR)$(PREFIX)/include/swarm \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 0755 $(BUILD)/swarm $(DESTDIR)$(PREFIX)/bin/swarm
+	install -m 0755 $(PLUGIN_SO) $(DESTDIR)$(PREFIX)/lib/swarm/plugins/
+	install -m 0644 plugins/swarm_plugin.h plugins/plugin.map $(DESTDIR)$(PREFIX)/include/swarm/
+	sed 's|@PREFIX@|$(PREFIX)|' plugins/swarm-plugin.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/swarm-plugin.pc
 
 clean:
 	rm -rf build build-san

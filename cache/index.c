@@ -23,7 +23,14 @@ static const char sw_index_schema[] =
     "CREATE INDEX IF NOT EXISTS chunks_by_hash ON chunks(hash);"
     "CREATE TABLE IF NOT EXISTS pins("
     "  object BLOB PRIMARY KEY, reason TEXT NOT NULL, time INTEGER NOT NULL) WITHOUT ROWID;"
-    "PRAGMA user_version = 1;";
+    "CREATE TABLE IF NOT EXISTS stages("
+    "  key BLOB PRIMARY KEY, output TEXT NOT NULL, time INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS stage_runs("
+    "  pipeline TEXT NOT NULL, stage TEXT NOT NULL, parts TEXT NOT NULL, PRIMARY KEY(pipeline, stage)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS files("
+    "  path TEXT PRIMARY KEY, dev INTEGER, ino INTEGER, size INTEGER, mtime INTEGER, ctime INTEGER,"
+    "  hash BLOB NOT NULL) WITHOUT ROWID;"
+    "PRAGMA user_version = 2;";
 
 static int sw_index_fail(sw_index *ix, const char *what)
 {
@@ -235,4 +242,127 @@ int sw_index_pin(sw_index *ix, const sw_hash *object, const char *reason)
 int sw_index_pins(sw_hash **out, size_t *n, sw_index *ix)
 {
     return sw_index_hashes(out, n, ix, "SELECT object FROM pins");
+}
+
+/* ---- Stage results, stage runs, hashed files -------------------------------------------------------- */
+
+/* Runs a query for one text column; SW_ENOTFOUND when it yields no row. Binds texts, then an optional
+ * hash blob. */
+static int sw_index_get_text(char **out, sw_index *ix, const char *sql, const char *a, const char *b,
+                             const sw_hash *h)
+{
+    sqlite3_stmt *st;
+    if (sw_index_prepare(&st, ix, sql))
+        return SW_ERROR;
+    int i = 1;
+    if (a)
+        sqlite3_bind_text(st, i++, a, -1, SQLITE_STATIC);
+    if (b)
+        sqlite3_bind_text(st, i++, b, -1, SQLITE_STATIC);
+    if (h)
+        sqlite3_bind_blob(st, i++, h->b, SW_HASH_LEN, SQLITE_STATIC);
+    int rc = sqlite3_step(st), r;
+    if (rc == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(st, 0);
+        *out = sw_strdup(t ? (const char *)t : "");
+        r = 0;
+    } else {
+        r = rc == SQLITE_DONE ? SW_ENOTFOUND : sw_index_fail(ix, "read");
+    }
+    sqlite3_finalize(st);
+    return r;
+}
+
+int sw_index_stage_get(char **output, sw_index *ix, const sw_hash *key)
+{
+    return sw_index_get_text(output, ix, "SELECT output FROM stages WHERE key = ?", NULL, NULL, key);
+}
+
+int sw_index_stage_put(sw_index *ix, const sw_hash *key, const char *output, const sw_hash *objects, size_t n)
+{
+    sqlite3_stmt *st = NULL;
+    if (sw_index_exec(ix, "BEGIN IMMEDIATE;"))
+        return SW_ERROR;
+    int r = sw_index_prepare(&st, ix, "INSERT OR IGNORE INTO pins(object, reason, time) VALUES(?, 'stage', ?)");
+    for (size_t i = 0; i < n && !r; i++) {
+        sqlite3_bind_blob(st, 1, objects[i].b, SW_HASH_LEN, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+        if (sqlite3_step(st) != SQLITE_DONE)
+            r = sw_index_fail(ix, "pin");
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (!r && !(r = sw_index_prepare(&st, ix, "INSERT OR REPLACE INTO stages(key, output, time) VALUES(?,?,?)"))) {
+        sqlite3_bind_blob(st, 1, key->b, SW_HASH_LEN, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, output, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+        r = sqlite3_step(st) == SQLITE_DONE ? 0 : sw_index_fail(ix, "record a stage");
+    }
+    sqlite3_finalize(st);
+    if (r) {
+        sw_index_exec(ix, "ROLLBACK;");
+        return r;
+    }
+    return sw_index_exec(ix, "COMMIT;");
+}
+
+int sw_index_run_get(char **parts, sw_index *ix, const char *pipeline, const char *stage)
+{
+    return sw_index_get_text(parts, ix, "SELECT parts FROM stage_runs WHERE pipeline = ? AND stage = ?", pipeline,
+                             stage, NULL);
+}
+
+int sw_index_run_put(sw_index *ix, const char *pipeline, const char *stage, const char *parts)
+{
+    sqlite3_stmt *st;
+    if (sw_index_prepare(&st, ix, "INSERT OR REPLACE INTO stage_runs(pipeline, stage, parts) VALUES(?,?,?)"))
+        return SW_ERROR;
+    sqlite3_bind_text(st, 1, pipeline, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, stage, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, parts, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st) == SQLITE_DONE ? 0 : sw_index_fail(ix, "record a stage run");
+    sqlite3_finalize(st);
+    return r;
+}
+
+int sw_index_file_get(sw_hash *h, sw_index *ix, const char *path, const sw_filestat *fs)
+{
+    sqlite3_stmt *st;
+    if (sw_index_prepare(&st, ix, "SELECT hash FROM files WHERE path = ? AND dev = ? AND ino = ? AND size = ? "
+                                  "AND mtime = ? AND ctime = ?"))
+        return SW_ERROR;
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)fs->dev);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)fs->ino);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)fs->size);
+    sqlite3_bind_int64(st, 5, fs->mtime_ns);
+    sqlite3_bind_int64(st, 6, fs->ctime_ns);
+    int rc = sqlite3_step(st), r;
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == SW_HASH_LEN) {
+        memcpy(h->b, sqlite3_column_blob(st, 0), SW_HASH_LEN);
+        r = 0;
+    } else {
+        r = rc == SQLITE_ROW || rc == SQLITE_DONE ? SW_ENOTFOUND : sw_index_fail(ix, "read a file's hash");
+    }
+    sqlite3_finalize(st);
+    return r;
+}
+
+int sw_index_file_put(sw_index *ix, const char *path, const sw_filestat *fs, const sw_hash *h)
+{
+    sqlite3_stmt *st;
+    if (sw_index_prepare(&st, ix, "INSERT OR REPLACE INTO files(path, dev, ino, size, mtime, ctime, hash) "
+                                  "VALUES(?,?,?,?,?,?,?)"))
+        return SW_ERROR;
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)fs->dev);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)fs->ino);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)fs->size);
+    sqlite3_bind_int64(st, 5, fs->mtime_ns);
+    sqlite3_bind_int64(st, 6, fs->ctime_ns);
+    sqlite3_bind_blob(st, 7, h->b, SW_HASH_LEN, SQLITE_STATIC);
+    int r = sqlite3_step(st) == SQLITE_DONE ? 0 : sw_index_fail(ix, "record a file's hash");
+    sqlite3_finalize(st);
+    return r;
 }

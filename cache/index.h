@@ -31,4 +31,22 @@ int sw_index_objects(sw_hash **out, size_t *n, sw_index *ix);
 int sw_index_pin(sw_index *ix, const sw_hash *object, const char *reason);
 int sw_index_pins(sw_hash **out, size_t *n, sw_index *ix);
 
+/* The stage cache: a stage key's output (a value id, see core/values.h). get: SW_ENOTFOUND on a miss.
+ * put records the output and pins the objects it is made of (reason "stage"), in one transaction. */
+int sw_index_stage_get(char **output, sw_index *ix, const sw_hash *key);
+int sw_index_stage_put(sw_index *ix, const sw_hash *key, const char *output, const sw_hash *objects, size_t n);
+
+/* What a stage of a pipeline was made of when it last ran (JSON text), for `pipeline run --explain`. */
+int sw_index_run_get(char **parts, sw_index *ix, const char *pipeline, const char *stage);
+int sw_index_run_put(sw_index *ix, const char *pipeline, const char *stage, const char *parts);
+
+/* Hashes of files outside the store, valid while their stat data is unchanged (git's index trick). */
+typedef struct {
+    uint64_t dev, ino, size;
+    int64_t mtime_ns, ctime_ns;
+} sw_filestat;
+/* SW_ENOTFOUND when the file is unknown or its stat data changed. */
+int sw_index_file_get(sw_hash *h, sw_index *ix, const char *path, const sw_filestat *fs);
+int sw_index_file_put(sw_index *ix, const char *path, const sw_filestat *fs, const sw_hash *h);
+
 #endif

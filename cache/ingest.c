@@ -125,39 +125,6 @@ static int sw_ingest_fill(sw_block *b, sw_reader rd, void *rctx)
     return 0;
 }
 
-/* Moves the finished temp file into objects/ (or drops it when the object exists already). */
-static int sw_ingest_commit(sw_store *st, int fd, const char *tmp, const sw_hash *h, int *added)
-{
-    *added = 0;
-    if (sw_store_stat(st, h, NULL) == 0) {
-        unlink(tmp);
-        return 0;
-    }
-    char hex[SW_HEX_LEN + 1];
-    sw_hash_hex(hex, h);
-    char *dir = sw_sprintf("%s/objects/%.2s", sw_store_home(st), hex);
-    char *dst = sw_sprintf("%s/%s", dir, hex);
-    int r = 0;
-    if (fchmod(fd, 0444) < 0 || fsync(fd) < 0)
-        r = sw_error_errno(SW_ERROR, "cannot write to the store");
-    if (!r && mkdir(dir, 0755) == 0) {
-        char *objects = sw_sprintf("%s/objects", sw_store_home(st));
-        r = sw_fsync_dir(objects);
-        free(objects);
-    } else if (!r && errno != EEXIST) {
-        r = sw_error_errno(SW_ERROR, "cannot create %s", dir);
-    }
-    if (!r && rename(tmp, dst) < 0)
-        r = sw_error_errno(SW_ERROR, "cannot move an object into %s", dir);
-    if (!r)
-        r = sw_fsync_dir(dir);
-    if (!r)
-        *added = 1;
-    free(dir);
-    free(dst);
-    return r;
-}
-
 /* Streams the source once: hashes it whole and chunks it, and when fd >= 0 also writes it there. On
  * success out holds the hash, size and chunk list (owned by out). */
 static int sw_ingest_stream(sw_object *out, sw_reader rd, void *rctx, int fd, sw_progress_fn prog, void *pctx)
@@ -231,7 +198,7 @@ static int sw_ingest_stream(sw_object *out, sw_reader rd, void *rctx, int fd, sw
 /* Commits a streamed file (fd open on path) as object out->hash and indexes its chunks. */
 static int sw_ingest_finish(sw_object *out, sw_store *st, int fd, const char *path)
 {
-    int r = sw_ingest_commit(st, fd, path, &out->hash, &out->added);
+    int r = sw_store_commit(st, fd, path, &out->hash, &out->added);
     if (!r)
         r = sw_index_put_chunks(sw_store_index(st), &out->hash, out->chunks, out->nchunks);
     return r;
@@ -240,13 +207,10 @@ static int sw_ingest_finish(sw_object *out, sw_store *st, int fd, const char *pa
 int sw_store_put(sw_object *out, sw_store *st, sw_reader rd, void *rctx, sw_progress_fn prog, void *pctx)
 {
     memset(out, 0, sizeof *out);
-    char *tmp = sw_sprintf("%s/tmp/put-XXXXXX", sw_store_home(st));
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        int r = sw_error_errno(SW_ERROR, "cannot create a temp file in the store");
-        free(tmp);
-        return r;
-    }
+    char *tmp;
+    int fd;
+    if (sw_store_tmpfile(&tmp, &fd, st))
+        return SW_ERROR;
     int r = sw_ingest_stream(out, rd, rctx, fd, prog, pctx);
     if (!r)
         r = sw_ingest_finish(out, st, fd, tmp);

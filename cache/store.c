@@ -170,3 +170,48 @@ int sw_store_foreach(sw_store *st, int (*fn)(void *ctx, const sw_hash *h, uint64
     free(root);
     return r;
 }
+
+int sw_store_tmpfile(char **path, int *fd, const sw_store *st)
+{
+    char *tmp = sw_sprintf("%s/tmp/put-XXXXXX", st->home);
+    *fd = mkostemp(tmp, O_CLOEXEC);
+    if (*fd < 0) {
+        int r = sw_error_errno(SW_ERROR, "cannot create a temp file in the store");
+        free(tmp);
+        return r;
+    }
+    *path = tmp;
+    return 0;
+}
+
+int sw_store_commit(const sw_store *st, int fd, const char *tmp, const sw_hash *h, int *added)
+{
+    *added = 0;
+    if (sw_store_stat(st, h, NULL) == 0) {
+        unlink(tmp);
+        return 0;
+    }
+    char hex[SW_HEX_LEN + 1];
+    sw_hash_hex(hex, h);
+    char *dir = sw_sprintf("%s/objects/%.2s", st->home, hex);
+    char *dst = sw_sprintf("%s/%s", dir, hex);
+    int r = 0;
+    if (fchmod(fd, 0444) < 0 || fsync(fd) < 0)
+        r = sw_error_errno(SW_ERROR, "cannot write to the store");
+    if (!r && mkdir(dir, 0755) == 0) {
+        char *objects = sw_sprintf("%s/objects", st->home);
+        r = sw_fsync_dir(objects);
+        free(objects);
+    } else if (!r && errno != EEXIST) {
+        r = sw_error_errno(SW_ERROR, "cannot create %s", dir);
+    }
+    if (!r && rename(tmp, dst) < 0)
+        r = sw_error_errno(SW_ERROR, "cannot move an object into %s", dir);
+    if (!r)
+        r = sw_fsync_dir(dir);
+    if (!r)
+        *added = 1;
+    free(dir);
+    free(dst);
+    return r;
+}

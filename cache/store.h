@@ -73,6 +73,15 @@ int sw_store_put_file(sw_object *out, sw_store *st, const char *path, sw_progres
 int sw_store_adopt(sw_object *out, sw_store *st, const char *path, const sw_hash *expect, sw_progress_fn prog,
                    void *pctx);
 
+/* Creates an empty temp file in the store's tmp/ for an object being written (caller owns and frees
+ * *path, closes *fd). */
+int sw_store_tmpfile(char **path, int *fd, const sw_store *st);
+/* Makes the finished temp file tmp (open as fd) object h: read-only, fsync'd, renamed into objects/, the
+ * directory fsync'd; when h exists already tmp is removed instead. *added says which. Touches only files,
+ * so any thread may call it while another uses the store. Chunk rows are the caller's (a stage output
+ * has none until it is published: sw_store_reindex). */
+int sw_store_commit(const sw_store *st, int fd, const char *tmp, const sw_hash *h, int *added);
+
 /* Rebuilds an object's chunk rows from its bytes (read only: nothing is copied). SW_EINVALID when the
  * bytes do not match the name. The caller drops stale rows first. */
 int sw_store_reindex(sw_store *st, const sw_hash *h);

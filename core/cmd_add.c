@@ -141,31 +141,6 @@ static int sw_add_collect(sw_addlist *l, char **paths, int n)
     return r;
 }
 
-/* The version's time: $SOURCE_DATE_EPOCH when set (reproducible builds), else now. */
-static char *sw_add_time(void)
-{
-    const char *e = getenv("SOURCE_DATE_EPOCH");
-    time_t t = e && *e ? (time_t)strtoll(e, NULL, 10) : time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char buf[32];
-    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return sw_strdup(buf);
-}
-
-/* $SWARM_AUTHOR, else $GIT_AUTHOR_NAME <$GIT_AUTHOR_EMAIL>, else the login name. */
-static char *sw_add_author(void)
-{
-    const char *a = getenv("SWARM_AUTHOR");
-    if (a && *a)
-        return sw_strdup(a);
-    const char *n = getenv("GIT_AUTHOR_NAME"), *e = getenv("GIT_AUTHOR_EMAIL");
-    if (n && *n)
-        return sw_sprintf("%s <%s>", n, e ? e : "");
-    const char *u = getenv("USER");
-    return sw_sprintf("%s <%s@localhost>", u && *u ? u : "swarm", u && *u ? u : "swarm");
-}
-
 static int sw_add_store(sw_cli *cli, sw_manifest *m, sw_store *st, const sw_addlist *l, char **archives,
                         int narchives, uint64_t *added_bytes)
 {
@@ -256,8 +231,7 @@ int sw_cmd_add(sw_cli *cli, int argc, char **argv)
     m->name = sw_strdup(name);
     m->version = sw_strdup(version);
     m->message = sw_strdup(message);
-    m->author = sw_add_author();
-    m->time = sw_add_time();
+    sw_manifest_stamp(m);
     uint64_t added = 0;
     unsigned char *torrent = NULL;
     size_t torrent_len = 0;

@@ -133,15 +133,20 @@ int sw_cmd_show(sw_cli *cli, int argc, char **argv)
                                                    (json_int_t)m->files[i].size, "mode", mode, "sha256", hex,
                                                    "chunks", (json_int_t)m->files[i].nchunks));
         }
-        sw_cli_print_json(json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:I, s:s, s:o}", "name", m->name, "version",
-                                    m->version, "parent", m->parent, "time", m->time, "author", m->author, "message",
-                                    m->message, "bytes", (json_int_t)sw_manifest_size(m), "state",
-                                    sw_held_word(held, m->nfiles), "files", files));
+        json_t *root = json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:I, s:s, s:o}", "name", m->name, "version",
+                                 m->version, "parent", m->parent, "time", m->time, "author", m->author, "message",
+                                 m->message, "bytes", (json_int_t)sw_manifest_size(m), "state",
+                                 sw_held_word(held, m->nfiles), "files", files);
+        if (m->provenance)
+            json_object_set_new(root, "provenance", json_loads(m->provenance, 0, NULL));
+        sw_cli_print_json(root);
     } else {
         printf("%s@%s\n", m->name, m->version);
         printf("parent:  %s\ntime:    %s\nauthor:  %s\n", m->parent ? m->parent : "(none)", m->time, m->author);
         if (*m->message)
             printf("message: %s\n", m->message);
+        if (m->provenance)
+            printf("made by: %s\n", m->provenance);
         printf("size:    %s in %zu file%s (%s)\n\n", sw_fmt_bytes(size, sizeof size, sw_manifest_size(m)), m->nfiles,
                m->nfiles == 1 ? "" : "s", sw_held_word(held, m->nfiles));
         for (size_t i = 0; i < m->nfiles; i++) {

@@ -69,8 +69,16 @@ static json_t *sw_plugin_json(const sw_plugin *pl, int detail)
         json_object_set_new(o, "variants", sw_variants_json(op, pl->probes[i]));
         json_array_append_new(ops, o);
     }
-    return json_pack("{s:s, s:s, s:s?, s:s, s:o}", "id", d->id, "version", d->version, "build", d->build, "path",
-                     pl->path, "ops", ops);
+    json_t *formats = json_array();
+    for (size_t i = 0; i < d->n_formats; i++) {
+        json_t *f = json_pack("{s:s, s:I}", "name", d->formats[i]->name, "version",
+                              (json_int_t)d->formats[i]->format_version);
+        if (detail)
+            json_object_set_new(f, "doc", json_string(d->formats[i]->doc));
+        json_array_append_new(formats, f);
+    }
+    return json_pack("{s:s, s:s, s:s?, s:s, s:o, s:o}", "id", d->id, "version", d->version, "build", d->build,
+                     "path", pl->path, "ops", ops, "formats", formats);
 }
 
 static void sw_plugin_ls(const sw_cli *cli, const sw_plugins *ps)
@@ -95,6 +103,8 @@ static void sw_plugin_ls(const sw_cli *cli, const sw_plugins *ps)
                 printf(" %s:%d", sw_plugin_device_name(op->variants[j]->device_type), pl->probes[k][j].score);
             putchar('\n');
         }
+        for (size_t k = 0; k < pl->desc->n_formats; k++)
+            printf("  format %s v%u\n", pl->desc->formats[k]->name, (unsigned)pl->desc->formats[k]->format_version);
     }
     for (size_t i = 0; (sk = sw_plugins_skipped(ps, i)); i++)
         printf("skipped: %s: %s\n", sk->path, sk->reason);
@@ -175,6 +185,11 @@ static void sw_plugin_info(const sw_cli *cli, const sw_plugin *pl)
                    op->variants[k]->numerics, pr->score, pr->note ? " (" : "", pr->note ? pr->note : "",
                    pr->note ? ")" : "");
         }
+    }
+    for (size_t i = 0; i < d->n_formats; i++) {
+        printf("\nformat %s v%u\n", d->formats[i]->name, (unsigned)d->formats[i]->format_version);
+        if (*d->formats[i]->doc)
+            sw_print_doc("  ", d->formats[i]->doc);
     }
 }
 

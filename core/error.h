@@ -13,6 +13,8 @@ enum {
     SW_EEXISTS = -3,   /* the thing to create exists already */
     SW_EINVALID = -4,  /* bad input from the user, a file or a peer */
     SW_ECONFLICT = -5, /* two different things under one name */
+    SW_EPLUGIN = -6,   /* a plugin failed or broke the ABI (its message says which and how) */
+    SW_ERETRY = -7,    /* a plugin variant cannot do this here, another variant may */
 };
 
 /* Sets the thread's message from a printf format and returns code, so callers can `return sw_error(...)`. */

@@ -36,6 +36,7 @@ static const sw_command sw_commands[] = {
     {"get", sw_cmd_get, SW_USAGE_GET, "fetch a version from peers, reusing every chunk held here"},
     {"torrent", sw_cmd_torrent, SW_USAGE_TORRENT, "write a version's .torrent, for stock clients"},
     {"magnet", sw_cmd_magnet, SW_USAGE_MAGNET, "print a version's magnet link"},
+    {"pipeline", sw_cmd_pipeline, SW_USAGE_PIPELINE, "run a Lua pipeline (stages cached in the store), or print its graph"},
     {"plugin", sw_cmd_plugin, SW_USAGE_PLUGIN, "list op plugins, or show one's ops, params and variants"},
 };
 #define SW_NCOMMANDS (sizeof sw_commands / sizeof *sw_commands)

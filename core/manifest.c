@@ -26,6 +26,7 @@ void sw_manifest_free(sw_manifest *m)
     free(m->message);
     free(m->author);
     free(m->time);
+    free(m->provenance);
     free(m);
 }
 
@@ -96,6 +97,8 @@ char *sw_manifest_to_json(const sw_manifest *m)
     json_object_set_new(root, "chunker", json_string(SW_CHUNKER_FORMAT));
     if (m->torrent_v1[0])
         json_object_set_new(root, "torrents", json_pack("{s:s}", "v1", m->torrent_v1));
+    if (m->provenance)
+        json_object_set_new(root, "provenance", json_loads(m->provenance, 0, NULL));
     json_t *files = json_array();
     for (size_t i = 0; i < m->nfiles; i++) {
         const sw_mfile *f = &m->files[i];
@@ -117,12 +120,8 @@ char *sw_manifest_to_json(const sw_manifest *m)
         json_array_append_new(files, jf);
     }
     json_object_set_new(root, "files", files);
-    char *s = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *s = sw_oom(json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER));
     json_decref(root);
-    if (!s) {
-        fputs("swarm: error: out of memory\n", stderr);
-        exit(1);
-    }
     char *out = sw_sprintf("%s\n", s);
     free(s);
     return out;
@@ -197,6 +196,26 @@ static int sw_parse_file(sw_manifest *m, json_t *jf, size_t i)
     return sw_parse_chunks(f, json_object_get(jf, "chunks"));
 }
 
+/* An optional object of strings and arrays of strings, kept in its canonical text. */
+static int sw_parse_provenance(sw_manifest *m, json_t *prov)
+{
+    const char *k;
+    json_t *v;
+    if (!prov)
+        return 0;
+    if (!json_is_object(prov))
+        return sw_error(SW_EINVALID, "manifest: 'provenance' is not an object");
+    json_object_foreach(prov, k, v) {
+        int ok = json_is_string(v) || json_is_array(v);
+        for (size_t i = 0; ok && json_is_array(v) && i < json_array_size(v); i++)
+            ok = json_is_string(json_array_get(v, i));
+        if (!ok)
+            return sw_error(SW_EINVALID, "manifest: provenance '%.40s' is not a string or a list of strings", k);
+    }
+    m->provenance = sw_oom(json_dumps(prov, JSON_COMPACT | JSON_SORT_KEYS));
+    return 0;
+}
+
 static int sw_manifest_from_json(sw_manifest *m, json_t *root)
 {
     if (!json_is_object(root))
@@ -230,6 +249,8 @@ static int sw_manifest_from_json(sw_manifest *m, json_t *root)
             return sw_error(SW_EINVALID, "manifest: 'torrents' is not {\"v1\": 40 lower-case hex digits}");
         memcpy(m->torrent_v1, v1, 41);
     }
+    if (sw_parse_provenance(m, json_object_get(root, "provenance")))
+        return SW_EINVALID;
     m->name = sw_strdup(name);
     m->version = sw_strdup(version);
     m->parent = sw_strdup(parent);
@@ -263,4 +284,37 @@ int sw_manifest_parse(sw_manifest **out, const char *json, size_t len)
     }
     *out = m;
     return 0;
+}
+
+/* The version's time: $SOURCE_DATE_EPOCH when set (reproducible builds), else now. */
+static char *sw_manifest_time(void)
+{
+    const char *e = getenv("SOURCE_DATE_EPOCH");
+    time_t t = e && *e ? (time_t)strtoll(e, NULL, 10) : time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char buf[32];
+    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return sw_strdup(buf);
+}
+
+/* $SWARM_AUTHOR, else $GIT_AUTHOR_NAME <$GIT_AUTHOR_EMAIL>, else the login name. */
+static char *sw_manifest_author(void)
+{
+    const char *a = getenv("SWARM_AUTHOR");
+    if (a && *a)
+        return sw_strdup(a);
+    const char *n = getenv("GIT_AUTHOR_NAME"), *e = getenv("GIT_AUTHOR_EMAIL");
+    if (n && *n)
+        return sw_sprintf("%s <%s>", n, e ? e : "");
+    const char *u = getenv("USER");
+    return sw_sprintf("%s <%s@localhost>", u && *u ? u : "swarm", u && *u ? u : "swarm");
+}
+
+void sw_manifest_stamp(sw_manifest *m)
+{
+    free(m->time);
+    free(m->author);
+    m->time = sw_manifest_time();
+    m->author = sw_manifest_author();
 }

@@ -32,6 +32,9 @@ typedef struct {
     char *message, *author;
     char *time;     /* UTC, "YYYY-MM-DDTHH:MM:SSZ" */
     char torrent_v1[41]; /* the v1 info-hash of the version's torrent (40 hex digits), or "" */
+    /* What made the version when a pipeline published it: a JSON object of strings and string arrays
+     * (pipeline, pipeline_sha256, stage, key, inputs), compact with sorted keys; NULL for added ones. */
+    char *provenance;
     sw_mfile *files;
     size_t nfiles, cap;
 } sw_manifest;
@@ -47,6 +50,10 @@ int sw_manifest_sort(sw_manifest *m);
 uint64_t sw_manifest_size(const sw_manifest *m);
 /* Finds a file by path, or NULL. Files must be sorted. */
 const sw_mfile *sw_manifest_find(const sw_manifest *m, const char *path);
+
+/* Sets time (now, or $SOURCE_DATE_EPOCH) and author ($SWARM_AUTHOR, else $GIT_AUTHOR_NAME <EMAIL>, else
+ * the login name). */
+void sw_manifest_stamp(sw_manifest *m);
 
 /* Canonical JSON, NUL-terminated, ending in a newline (caller frees). */
 char *sw_manifest_to_json(const sw_manifest *m);

@@ -2,13 +2,13 @@
  * descriptor before any other plugin code runs, variant probes, and the host functions plugins call. */
 #include "plugin.h"
 #include "error.h"
+#include "opcall.h"
 #include "util.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,74 +40,6 @@ struct sw_plugins {
     sw_strlist dirs; /* real paths of the directories searched, so each is searched once */
     int verbosity;
 };
-
-/* ---- Host functions -------------------------------------------------------------------------------- */
-
-/* A block of scratch memory; data is aligned for any type. */
-typedef struct sw_scratch {
-    struct sw_scratch *next;
-    max_align_t data[];
-} sw_scratch;
-
-struct swarm_call {
-    const char *plugin; /* id, to prefix log lines */
-    int verbosity;
-    int code;           /* what set_error recorded, 0 when nothing */
-    char msg[512];
-    sw_scratch *scratch;
-};
-
-/* Records the call's error as one line (control characters become spaces). */
-static int sw_host_set_error(swarm_call *call, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(call->msg, sizeof call->msg, fmt ? fmt : "(no message)", ap);
-    va_end(ap);
-    for (char *p = call->msg; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = ' ';
-    call->code = code;
-    return code;
-}
-
-static void *sw_host_alloc_scratch(swarm_call *call, size_t size)
-{
-    if (size > SIZE_MAX - sizeof(sw_scratch))
-        return NULL;
-    sw_scratch *s = malloc(sizeof *s + size);
-    if (!s)
-        return NULL;
-    s->next = call->scratch;
-    call->scratch = s;
-    return s->data;
-}
-
-/* Errors always show, warnings unless -q, the rest with -v. */
-static void sw_host_log(swarm_call *call, int level, const char *msg)
-{
-    int shown = call->verbosity < 0 ? SWARM_LOG_ERROR : call->verbosity == 0 ? SWARM_LOG_WARN : SWARM_LOG_DEBUG;
-    if (msg && level <= shown)
-        fprintf(stderr, "swarm: plugin %s: %s\n", call->plugin, msg);
-}
-
-static const swarm_host sw_host = {
-    .abi_version = SWARM_PLUGIN_ABI_VERSION,
-    .struct_size = sizeof(swarm_host),
-    .set_error = sw_host_set_error,
-    .alloc_scratch = sw_host_alloc_scratch,
-    .log = sw_host_log,
-};
-
-/* Releases what a call's scratch allocations hold. */
-static void sw_call_end(swarm_call *call)
-{
-    while (call->scratch) {
-        sw_scratch *next = call->scratch->next;
-        free(call->scratch);
-        call->scratch = next;
-    }
-}
 
 /* ---- Validation ------------------------------------------------------------------------------------ */
 
@@ -203,34 +135,6 @@ static int sw_check_array(const char *what, const void *arr, size_t n, size_t mi
     return 0;
 }
 
-/* Whether text is a valid value of the param's type (see SWARM_PARAM_* in swarm_plugin.h). */
-static int sw_value_ok(const swarm_param *p, const char *text)
-{
-    char *end;
-    switch (p->type) {
-    case SWARM_PARAM_BOOL:
-        return !strcmp(text, "true") || !strcmp(text, "false");
-    case SWARM_PARAM_INT:
-        errno = 0;
-        (void)strtoll(text, &end, 10);
-        return *text && (*text == '-' || (*text >= '0' && *text <= '9')) && !*end && !errno;
-    case SWARM_PARAM_FLOAT: {
-        errno = 0;
-        double v = strtod(text, &end);
-        return *text && (*text == '-' || *text == '+' || *text == '.' || (*text >= '0' && *text <= '9')) &&
-               !*end && isfinite(v) && errno != ERANGE;
-    }
-    case SWARM_PARAM_STRING:
-        return 1;
-    case SWARM_PARAM_ENUM:
-        for (size_t i = 0; p->choices[i]; i++)
-            if (!strcmp(text, p->choices[i]))
-                return 1;
-        return 0;
-    }
-    return 0;
-}
-
 /* An enum's choices: 1 to SW_MAX_ITEMS distinct names, NULL-terminated. */
 static int sw_check_choices(const swarm_param *p)
 {
@@ -259,11 +163,9 @@ static int sw_check_param(const swarm_param *p)
         return sw_error(SW_EINVALID, "choices are for enums only");
     if (p->default_value && !sw_text_ok(p->default_value, 4096, 0))
         return sw_error(SW_EINVALID, "the default is not a line of at most 4096 bytes");
-    if (p->default_value && !sw_value_ok(p, p->default_value)) {
-        char b[48];
-        return sw_error(SW_EINVALID, "default '%s' is not a valid %s", sw_shown(b, p->default_value),
-                        sw_plugin_param_type_name(p->type));
-    }
+    swarm_param_value v;
+    if (p->default_value && sw_param_parse(&v, p, p->default_value))
+        return sw_error_wrap(SW_EINVALID, "default");
     if (!sw_text_ok(p->doc, 4096, 1))
         return sw_error(SW_EINVALID, "doc is NULL or not text of at most 4096 bytes");
     return 0;
@@ -349,6 +251,36 @@ static int sw_check_op(const swarm_op *op)
     return 0;
 }
 
+/* A plugin's formats (at least one op or format in all): distinct names, a version, read and layout. */
+static int sw_check_formats(const swarm_plugin *d)
+{
+    char b[48];
+    if (sw_check_array("formats", d->formats, d->n_formats, 0))
+        return SW_EINVALID;
+    if (!d->n_ops && !d->n_formats)
+        return sw_error(SW_EINVALID, "no ops and no formats");
+    for (size_t i = 0; i < d->n_formats; i++) {
+        const swarm_format *f = d->formats[i];
+        if (!f)
+            return sw_error(SW_EINVALID, "format %zu is NULL", i);
+        if (sw_check_size("swarm_format", f->struct_size, SW_END_OF(swarm_format, layout), sizeof *f))
+            return sw_error_wrap(SW_EINVALID, "format %zu", i);
+        if (!sw_ident_ok(f->name))
+            return sw_error(SW_EINVALID, "format %zu: name '%s' is not a name ([a-z][a-z0-9_]*, at most 64)", i,
+                            f->name ? sw_shown(b, f->name) : "(NULL)");
+        for (size_t k = 0; k < i; k++)
+            if (!strcmp(d->formats[k]->name, f->name))
+                return sw_error(SW_EINVALID, "two formats named '%s'", f->name);
+        if (f->format_version < 1)
+            return sw_error(SW_EINVALID, "format '%s': format_version is 0 (versions start at 1)", f->name);
+        if (!sw_text_ok(f->doc, 4096, 1))
+            return sw_error(SW_EINVALID, "format '%s': doc is NULL or not text of at most 4096 bytes", f->name);
+        if (!f->read || !f->layout)
+            return sw_error(SW_EINVALID, "format '%s': %s is NULL", f->name, !f->read ? "read" : "layout");
+    }
+    return 0;
+}
+
 /* Everything in a descriptor whose ABI version has been accepted. */
 static int sw_check_plugin(const swarm_plugin *d)
 {
@@ -362,7 +294,7 @@ static int sw_check_plugin(const swarm_plugin *d)
         return sw_error(SW_EINVALID, "version is not a non-empty line of at most 64 bytes");
     if (d->build && !sw_text_ok(d->build, 128, 0))
         return sw_error(SW_EINVALID, "build is not a line of at most 128 bytes");
-    if (sw_check_array("ops", d->ops, d->n_ops, 1))
+    if (sw_check_array("ops", d->ops, d->n_ops, 0))
         return SW_EINVALID;
     for (size_t i = 0; i < d->n_ops; i++) {
         const swarm_op *op = d->ops[i];
@@ -377,7 +309,7 @@ static int sw_check_plugin(const swarm_plugin *d)
         if (sw_check_op(op))
             return sw_error_wrap(SW_EINVALID, "op '%s'", op->name);
     }
-    return 0;
+    return sw_check_formats(d);
 }
 
 /* ---- Loading --------------------------------------------------------------------------------------- */
@@ -391,8 +323,9 @@ static void sw_plugins_skip(sw_plugins *ps, const char *path, const char *reason
 /* Calls a variant's probe once, on device 0, and keeps its score and its reason for a 0. */
 static sw_plugin_probe sw_probe(const sw_plugins *ps, const swarm_plugin *d, const swarm_variant *v)
 {
-    swarm_call call = {.plugin = d->id, .verbosity = ps->verbosity};
-    int score = v->probe(&sw_host, &call, 0);
+    swarm_call call;
+    sw_call_begin(&call, d->id, "probe", ps->verbosity);
+    int score = v->probe(sw_host_table(), &call, 0);
     sw_plugin_probe r = {score, NULL};
     if (score < 0 || score > 100) {
         r.score = 0;

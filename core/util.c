@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static void *sw_oom(void *p)
+void *sw_oom(void *p)
 {
     if (!p) {
         fputs("swarm: error: out of memory\n", stderr);

@@ -9,6 +9,8 @@
 
 /* Allocation that cannot fail: on exhaustion it prints "swarm: error: out of memory" and exits 1.
  * The store is crash-safe (see cache/store.h), so exiting here loses nothing. */
+/* Returns p, or exits as above when p is NULL (for allocations made by libraries). */
+void *sw_oom(void *p);
 void *sw_malloc(size_t n);
 void *sw_calloc(size_t n, size_t size);
 void *sw_realloc(void *p, size_t n);

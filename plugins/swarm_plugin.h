@@ -69,13 +69,23 @@ enum {
     SWARM_DEVICE_ROCM = 10 /* kDLROCM: an AMD GPU through HIP */
 };
 
-/* Element type codes: DLPack's. */
+/* Element type codes: DLPack's (dlpack.h 1.1). The float8/6/4 codes name their exact format; their bits
+ * are 8, 6 or 4 and a tensor of them must fill whole bytes. */
 enum {
     SWARM_DTYPE_INT = 0,
     SWARM_DTYPE_UINT = 1,
     SWARM_DTYPE_FLOAT = 2,
     SWARM_DTYPE_BFLOAT = 4,
-    SWARM_DTYPE_BOOL = 6
+    SWARM_DTYPE_COMPLEX = 5,
+    SWARM_DTYPE_BOOL = 6,
+    SWARM_DTYPE_FLOAT8_E4M3FN = 10,
+    SWARM_DTYPE_FLOAT8_E4M3FNUZ = 11,
+    SWARM_DTYPE_FLOAT8_E5M2 = 12,
+    SWARM_DTYPE_FLOAT8_E5M2FNUZ = 13,
+    SWARM_DTYPE_FLOAT8_E8M0FNU = 14,
+    SWARM_DTYPE_FLOAT6_E2M3FN = 15,
+    SWARM_DTYPE_FLOAT6_E3M2FN = 16,
+    SWARM_DTYPE_FLOAT4_E2M1FN = 17
 };
 
 /* Where a buffer lives (DLPack's DLDevice). */
@@ -167,6 +177,9 @@ typedef union swarm_param_value {
  * Errors and scratch memory belong to it, not to the thread: work may hop threads between calls. */
 typedef struct swarm_call swarm_call;
 
+/* One tensor of a file, as a format's read reports it or its layout places it (defined with the formats). */
+typedef struct swarm_tensor_entry swarm_tensor_entry;
+
 /* Log levels for swarm_host.log. */
 enum {
     SWARM_LOG_ERROR = 0,
@@ -189,6 +202,14 @@ typedef struct swarm_host {
     void *(*alloc_scratch)(swarm_call *call, size_t size);
     /* [in call] A one-line message at a SWARM_LOG_* level; the host decides what to show. */
     void (*log)(swarm_call *call, int level, const char *msg);
+    /* [in call] A format's read reports one tensor of the file (the host copies it); tensors are reported
+     * in the order of their data. Returns SWARM_OK, or SWARM_E_BAD_INPUT when the entry is not sound
+     * (bytes outside the file, a size that does not match the shape and dtype, a duplicate name). */
+    int (*add_tensor)(swarm_call *call, const swarm_tensor_entry *entry);
+    /* [in call] A format's read reports one metadata pair (UTF-8 strings; the host copies them). */
+    int (*add_meta)(swarm_call *call, const char *key, const char *value);
+    /* [in call] A format's layout appends len bytes to the file's header. */
+    int (*emit)(swarm_call *call, const void *data, size_t len);
 } swarm_host;
 
 /* ---- Ops and their variants ---------------------------------------------------------------------- */
@@ -247,6 +268,43 @@ typedef struct swarm_op {
     size_t n_variants;
 } swarm_op;
 
+/* ---- Formats: file codecs for tensor collections -------------------------------------------------- */
+
+struct swarm_tensor_entry {
+    const char *name;              /* UTF-8, unique in the file */
+    swarm_dtype dtype;
+    int32_t ndim;                  /* 0 (a scalar) to SWARM_MAX_NDIM */
+    int64_t shape[SWARM_MAX_NDIM]; /* row-major, outermost first (PyTorch's order) */
+    uint64_t offset;               /* where the tensor's bytes start, from the start of the file */
+    uint64_t nbytes;               /* how many bytes it has: the product of shape times bits / 8 */
+};
+
+/* A metadata pair of a collection. */
+typedef struct swarm_meta {
+    const char *key, *value; /* UTF-8 */
+} swarm_meta;
+
+/* A file format holding a collection of named tensors and string metadata (safetensors, GGUF). The host
+ * reads such a file by asking the format where each tensor's bytes are, and writes one by asking it for
+ * the header and each tensor's place; the host moves the tensor bytes itself, so formats never copy
+ * data, and zero bytes fill what lies between tensors. */
+typedef struct swarm_format {
+    uint32_t struct_size;    /* sizeof(swarm_format) */
+    const char *name;        /* [a-z][a-z0-9_]*, at most 64 characters, unique in the plugin */
+    uint32_t format_version; /* 1 or more; bump whenever layout may write other bytes for the same collection */
+    const char *doc;         /* what it reads and writes, for help; may be "" */
+    /* [worker] Reads the file (all of it, read-only, size bytes) and reports each tensor with
+     * host->add_tensor, in the order of their data, and each metadata pair with host->add_meta. Refuses a
+     * malformed file with SWARM_E_BAD_INPUT and a one-line reason. */
+    int (*read)(const swarm_host *host, swarm_call *call, const uint8_t *file, uint64_t size);
+    /* [worker] Lays out a file holding these n tensors (names, dtypes, shapes and nbytes set; offsets not)
+     * and metadata, in this order: appends the header bytes with host->emit and sets every
+     * tensors[i].offset. Offsets must not be below the header's length nor overlap; the file ends where
+     * the last tensor does. */
+    int (*layout)(const swarm_host *host, swarm_call *call, swarm_tensor_entry *tensors, size_t n,
+                  const swarm_meta *meta, size_t nmeta);
+} swarm_format;
+
 /* What swarm_plugin_entry returns: static, read-only, the same pointer on every call. */
 typedef struct swarm_plugin {
     uint32_t abi_version;    /* SWARM_PLUGIN_ABI_VERSION: first, always */
@@ -256,8 +314,10 @@ typedef struct swarm_plugin {
     const char *id;
     const char *version; /* the package's version, provenance only (not in cache keys), e.g. "1.2.0" */
     const char *build;   /* a build id (commit, date), provenance only; may be NULL */
-    const swarm_op *const *ops; /* n_ops pointers, at least 1 */
+    const swarm_op *const *ops; /* n_ops pointers */
     size_t n_ops;
+    const swarm_format *const *formats; /* n_formats pointers; a plugin has at least one op or format */
+    size_t n_formats;
 } swarm_plugin;
 
 /* The one symbol a plugin exports. [discovery] Returns the plugin's descriptor; it allocates nothing,

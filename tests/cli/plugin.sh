@@ -25,7 +25,7 @@ like "duplicate id: the first loads" "$out" "^org\.swarm\.test\.dup 0\.0\.1  $TP
 like "duplicate param name" "$(skip param_dup)" "op 'op': two params named 'n'$"
 like "unknown param type" "$(skip param_type)" "op 'op': param 'n': unknown type 42$"
 like "default that does not parse" "$(skip param_default)" \
-    "op 'op': param 'factor': default '1\.0x' is not a valid float$"
+    "op 'op': param 'factor': default: '1\.0x' is not a finite number$"
 like "id that is not reverse-DNS" "$(skip bad_id)" "id 'Swarm Test' is not reverse-DNS"
 like "op_version 0" "$(skip bad_op_version)" "op 'op': op_version is 0"
 is "one line per broken plugin" "$(printf '%s\n' "$out" | grep -c '^skipped: ')" "10"
@@ -39,7 +39,7 @@ like "ls --json gives variants" "$out" '"device": "hip",'
 ok "ls --json is JSON with plugins and skipped" python3 -c '
 import json, sys
 d = json.loads(sys.argv[1])
-assert {p["id"] for p in d["plugins"]} == {"org.swarm.example", "org.swarm.test.dup", "org.swarm.test.types"}
+assert {p["id"] for p in d["plugins"]} == {"org.swarm.example", "org.swarm.test.dup", "org.swarm.test.types", "org.swarm.pipetest", "org.swarm.convert", "org.swarm.safetensors"}
 assert len(d["skipped"]) == 10 and all(s["path"] and s["reason"] for s in d["skipped"])' "$out"
 
 mkdir -p "$T/junk"
@@ -124,5 +124,21 @@ ok "the header compiles alone as C99 -pedantic" ${CC:-cc} -std=c99 -pedantic -Wa
     -c "$T/header.c" -o "$T/header.o"
 ok "the header compiles alone as C++" ${CXX:-c++} -x c++ -fsyntax-only -pedantic -Wall -Wextra -Werror \
     -I"$ROOT/plugins" "$T/header.c"
+
+# --- make install: the header and swarm-plugin.pc are all an author needs ------------------------------
+run make -s -C "$ROOT" install DESTDIR="$T/dest" BUILD="${SWARM_BUILD:-build}"
+is "make install succeeds" "$rc" "0"
+D=$(ls -d "$T"/dest/*/lib/pkgconfig "$T"/dest/*/*/lib/pkgconfig 2>/dev/null | head -n 1)
+ok "swarm-plugin.pc is installed" test -f "$D/swarm-plugin.pc"
+mkdir -p "$T/author"
+cp "$ROOT/plugins/example/example.c" "$T/author/myop.c"
+sed -i 's/org\.swarm\.example/org.example.myop/' "$T/author/myop.c"
+flags=$(PKG_CONFIG_PATH="$D" pkg-config --define-prefix --cflags swarm-plugin)
+like "pkg-config gives the installed header's folder" "$flags" "^-I$T/dest/.*/include/swarm -fPIC -fvisibility=hidden *$"
+ok "cc -shared \$(pkg-config --cflags swarm-plugin) builds a plugin" ${CC:-cc} -shared $flags "$T/author/myop.c" \
+    -o "$T/author/myop.so"
+run "$SWARM" plugin ls --plugin-path "$T/author"
+like "... which loads" "$out" "^org\.example\.myop 0\.1\.0  $T/author/myop\.so$"
+ok "the plugins are installed" test -f "$(dirname "$D")/swarm/plugins/convert.so"
 
 done_testing

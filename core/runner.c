@@ -1,0 +1,1350 @@
+/* runner.c — the pipeline runner (see runner.h).
+ *
+ * The main thread walks the graph in waves: every stage whose inputs are ready is prepared (its key is
+ * built and looked up; a hit completes it at once), the work of the stages that missed is run on the
+ * pool, then each is finished on the main thread (its outputs recorded under its key). Only the main
+ * thread touches the index and the catalog; work items touch files only (sw_store_commit). Blobs (the
+ * files holding tensor bytes) are store objects, or input files known by their hash. */
+#include "runner.h"
+#include "bundle_torrent.h"
+#include "error.h"
+#include "manifest.h"
+#include "pool.h"
+#include "records.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SW_KEY_SCHEMA "swarm-stage-key/1"
+
+/* A file of a files value: its path inside the value, hash, size, and where its bytes are on disk. */
+typedef struct {
+    char *rel, *disk;
+    sw_hash hash;
+    uint64_t size;
+    int known; /* hash known (from the stat cache or a manifest) */
+    sw_filestat fs;
+} sw_rfile;
+
+typedef struct sw_run sw_run;
+
+/* One unit of work for the pool, with its own result slot. */
+typedef struct {
+    sw_run *run;
+    size_t stage, index;
+    int err;
+    char msg[1024];
+    sw_tref out; /* op over tensors: the output tensor */
+} sw_item;
+
+/* The runner's state for one stage. */
+typedef struct {
+    int done, pending; /* pending: a dry run could not know its inputs */
+    char *id;          /* the value id it yields */
+    sw_rfile *files;   /* files values */
+    size_t nfiles;
+    sw_tensors tensors; /* tensors values, once loaded */
+    int loaded;
+    sw_hash key;
+    char *parts; /* the key's parts as JSON, for --explain */
+    sw_item *items;
+    size_t nitems;
+    sw_tensors made; /* read and op stages: the collection being made */
+    int no_cache; /* the op is not deterministic, or an item fell back to a variant with another numerics
+                     tag: the result is not recorded under the key */
+    double t0;
+} sw_srun;
+
+struct sw_run {
+    const sw_graph *g;
+    sw_store *st;
+    sw_catalog *cat;
+    const sw_run_opts *o;
+    sw_srun *s;
+    sw_run_report *rep;
+};
+
+void sw_run_report_free(sw_run_report *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->stages[i].reason);
+        free(r->stages[i].output);
+    }
+    free(r->stages);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---- Small helpers ---------------------------------------------------------------------------------- */
+
+static void sw_item_fail(sw_item *it, int code)
+{
+    it->err = code ? code : SW_ERROR;
+    snprintf(it->msg, sizeof it->msg, "%s", sw_error_last());
+}
+
+static char *sw_hex(const sw_hash *h)
+{
+    char *s = sw_malloc(SW_HEX_LEN + 1);
+    sw_hash_hex(s, h);
+    return s;
+}
+
+static void sw_filestat_of(sw_filestat *fs, const struct stat *st)
+{
+    fs->dev = (uint64_t)st->st_dev;
+    fs->ino = (uint64_t)st->st_ino;
+    fs->size = (uint64_t)st->st_size;
+    fs->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    fs->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+}
+
+/* Writes buf as a store object (from the main thread or a worker). */
+static int sw_put_buf(sw_hash *h, const sw_store *st, const void *buf, size_t len)
+{
+    char *tmp;
+    int fd, added;
+    if (sw_store_tmpfile(&tmp, &fd, st))
+        return SW_ERROR;
+    sw_sha256_buf(h, buf, len);
+    int r = sw_write_all(fd, buf, len) < 0 ? sw_error_errno(SW_ERROR, "cannot write to the store") : 0;
+    if (!r)
+        r = sw_store_commit(st, fd, tmp, h, &added);
+    close(fd);
+    if (r)
+        unlink(tmp);
+    free(tmp);
+    return r;
+}
+
+/* Reads a whole store object (small ones: collections). */
+static int sw_read_object(char **out, size_t *len, const sw_store *st, const sw_hash *h)
+{
+    char *path = sw_store_object_path(st, h);
+    int r = sw_read_file(out, len, path, (size_t)256 << 20);
+    free(path);
+    return r;
+}
+
+/* Where a blob's bytes are: a store object, or an input file of this run. Caller frees. */
+static char *sw_blob_path(const sw_run *run, const sw_hash *h)
+{
+    if (sw_store_stat(run->st, h, NULL) == 0)
+        return sw_store_object_path(run->st, h);
+    for (size_t i = 0; i < run->g->n; i++) {
+        const sw_srun *s = &run->s[i];
+        if (run->g->v[i].kind != SW_STAGE_INPUT || !s->done)
+            continue;
+        for (size_t k = 0; k < s->nfiles; k++)
+            if (s->files[k].known && sw_hash_eq(&s->files[k].hash, h))
+                return sw_strdup(s->files[k].disk);
+    }
+    return NULL;
+}
+
+/* A read-only mapping of a whole file. */
+typedef struct {
+    const uint8_t *p;
+    size_t len;
+} sw_map;
+
+static int sw_map_open(sw_map *m, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    m->p = NULL;
+    m->len = 0;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        int r = sw_error_errno(SW_ERROR, "cannot open %s", path);
+        if (fd >= 0)
+            close(fd);
+        return r;
+    }
+    m->len = (size_t)st.st_size;
+    if (m->len) {
+        void *p = mmap(NULL, m->len, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            close(fd);
+            return sw_error_errno(SW_ERROR, "cannot map %s", path);
+        }
+        madvise(p, m->len, MADV_SEQUENTIAL);
+        m->p = p;
+    }
+    close(fd);
+    return 0;
+}
+
+static void sw_map_close(sw_map *m)
+{
+    if (m->p)
+        munmap((void *)m->p, m->len);
+    m->p = NULL;
+}
+
+/* Maps the blob holding a tensor and checks the tensor lies inside it. */
+static int sw_map_blob(sw_map *m, const sw_run *run, const sw_tref *t)
+{
+    char *path = sw_blob_path(run, &t->blob);
+    if (!path) {
+        char hex[SW_HEX_LEN + 1];
+        sw_hash_hex(hex, &t->blob);
+        return sw_error(SW_ENOTFOUND, "the bytes of tensor '%s' (in %.16s...) are neither in the store nor an "
+                        "input of this run", t->name, hex);
+    }
+    int r = sw_map_open(m, path);
+    free(path);
+    if (!r && (t->offset > m->len || t->nbytes > m->len - t->offset)) {
+        sw_map_close(m);
+        r = sw_error(SW_EINVALID, "tensor '%s' lies outside its blob", t->name);
+    }
+    return r;
+}
+
+/* ---- Output buffers on files in the store's tmp/ ---------------------------------------------------- */
+
+/* An op's tensor outputs are written straight into mapped temp files, which become objects without
+ * being copied. Records outputs live on the heap. */
+typedef struct {
+    const sw_store *st;
+    struct sw_tbuf {
+        void *p;
+        size_t size;
+        int fd;
+        char *tmp;
+    } bufs[8];
+    size_t n;
+} sw_tmpalloc;
+
+static void *sw_tmp_alloc(void *ctx, size_t size)
+{
+    sw_tmpalloc *a = ctx;
+    if (a->n == sizeof a->bufs / sizeof *a->bufs)
+        return NULL;
+    struct sw_tbuf *b = &a->bufs[a->n];
+    if (sw_store_tmpfile(&b->tmp, &b->fd, a->st))
+        return NULL;
+    void *p = MAP_FAILED;
+    if (ftruncate(b->fd, (off_t)size) == 0)
+        p = mmap(NULL, size ? size : 1, PROT_READ | PROT_WRITE, MAP_SHARED, b->fd, 0);
+    if (p == MAP_FAILED) {
+        close(b->fd);
+        unlink(b->tmp);
+        free(b->tmp);
+        return NULL;
+    }
+    b->p = p;
+    b->size = size;
+    a->n++;
+    return p;
+}
+
+static void sw_tmp_free(void *ctx, void *ptr, size_t size)
+{
+    sw_tmpalloc *a = ctx;
+    (void)size;
+    for (size_t i = 0; i < a->n; i++) {
+        struct sw_tbuf *b = &a->bufs[i];
+        if (b->p != ptr)
+            continue;
+        munmap(b->p, b->size ? b->size : 1);
+        close(b->fd);
+        if (b->tmp)
+            unlink(b->tmp);
+        free(b->tmp);
+        *b = a->bufs[--a->n];
+        return;
+    }
+}
+
+/* Makes the buffer at ptr a store object: hash, unmap, commit. */
+static int sw_tmp_commit(sw_tmpalloc *a, void *ptr, sw_hash *h)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        struct sw_tbuf *b = &a->bufs[i];
+        if (b->p != ptr)
+            continue;
+        int added;
+        sw_sha256_buf(h, b->p, b->size);
+        munmap(b->p, b->size ? b->size : 1);
+        int r = sw_store_commit(a->st, b->fd, b->tmp, h, &added);
+        close(b->fd);
+        if (r)
+            unlink(b->tmp);
+        free(b->tmp);
+        *b = a->bufs[--a->n];
+        return r;
+    }
+    return sw_error(SW_ERROR, "an output buffer was lost");
+}
+
+/* ---- Keys and explanations -------------------------------------------------------------------------- */
+
+/* The key's parts as a JSON object; the key is the SHA-256 of the text of PIPELINES.md's spec, built
+ * from the same parts. */
+static json_t *sw_parts_new(const char *kind, const char *plugin, const char *what, const char *name,
+                            uint32_t version)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:I}", "schema", SW_KEY_SCHEMA, "kind", kind, "plugin", plugin, what,
+                     name, "version", (json_int_t)version);
+}
+
+static void sw_key_of(sw_hash *key, json_t *parts)
+{
+    /* The spec's text: one "NAME VALUE" line per part, in this fixed order. */
+    sw_sha256 *c = sw_sha256_new();
+    static const char *const order[] = {"schema", "kind", "plugin", "op", "format", "version", "numerics", "batch", NULL};
+    for (size_t i = 0; order[i]; i++) {
+        json_t *v = json_object_get(parts, order[i]);
+        if (!v)
+            continue;
+        char *line = json_is_string(v) ? sw_sprintf("%s %s\n", order[i], json_string_value(v))
+                                       : sw_sprintf("%s %lld\n", order[i], (long long)json_integer_value(v));
+        sw_sha256_update(c, line, strlen(line));
+        free(line);
+    }
+    json_t *params = json_object_get(parts, "params"), *inputs = json_object_get(parts, "inputs");
+    for (size_t i = 0; params && i < json_array_size(params); i++) {
+        json_t *p = json_array_get(params, i);
+        const char *v = json_string_value(json_array_get(p, 2));
+        char *line = sw_sprintf("param %s %s %zu:%s\n", json_string_value(json_array_get(p, 0)),
+                                json_string_value(json_array_get(p, 1)), strlen(v), v);
+        sw_sha256_update(c, line, strlen(line));
+        free(line);
+    }
+    for (size_t i = 0; inputs && i < json_array_size(inputs); i++) {
+        json_t *p = json_array_get(inputs, i);
+        char *line = sw_sprintf("input %s %s\n", json_string_value(json_array_get(p, 0)),
+                                json_string_value(json_array_get(p, 1)));
+        sw_sha256_update(c, line, strlen(line));
+        free(line);
+    }
+    sw_sha256_final(c, key);
+    sw_sha256_free(c);
+}
+
+/* Says which part of a stage's key differs from its last run's: "param dtype: bf16 -> f16". */
+static char *sw_explain(const char *old_text, json_t *now)
+{
+    json_t *old = old_text ? json_loads(old_text, 0, NULL) : NULL;
+    if (!old)
+        return sw_strdup("first run of this stage");
+    char *why = NULL;
+    static const char *const order[] = {"kind", "plugin", "op", "format", "version", "numerics", "batch", NULL};
+    for (size_t i = 0; order[i] && !why; i++) {
+        json_t *a = json_object_get(old, order[i]), *b = json_object_get(now, order[i]);
+        if ((a || b) && !json_equal(a, b)) {
+            char *x = a ? json_dumps(a, JSON_ENCODE_ANY) : sw_strdup("none");
+            char *y = b ? json_dumps(b, JSON_ENCODE_ANY) : sw_strdup("none");
+            why = sw_sprintf("%s changed: %s -> %s", !strcmp(order[i], "version") ? "op version" : order[i], x, y);
+            free(x);
+            free(y);
+        }
+    }
+    json_t *pa = json_object_get(old, "params"), *pb = json_object_get(now, "params");
+    for (size_t i = 0; !why && i < json_array_size(pb); i++) {
+        json_t *b = json_array_get(pb, i), *a = NULL;
+        for (size_t k = 0; k < json_array_size(pa); k++)
+            if (json_equal(json_array_get(json_array_get(pa, k), 0), json_array_get(b, 0)))
+                a = json_array_get(pa, k);
+        if (!a || !json_equal(a, b))
+            why = sw_sprintf("param %s changed: %s -> %s", json_string_value(json_array_get(b, 0)),
+                             a ? json_string_value(json_array_get(a, 2)) : "(none)",
+                             json_string_value(json_array_get(b, 2)));
+    }
+    json_t *ia = json_object_get(old, "inputs"), *ib = json_object_get(now, "inputs");
+    for (size_t i = 0; !why && i < json_array_size(ib); i++)
+        if (!json_array_get(ia, i) || !json_equal(json_array_get(ia, i), json_array_get(ib, i)))
+            why = sw_sprintf("input %s changed", json_string_value(json_array_get(json_array_get(ib, i), 0)));
+    if (!why && (pa || pb) && !json_equal(pa, pb))
+        why = sw_strdup("params changed");
+    if (!why && json_array_size(ia) != json_array_size(ib))
+        why = sw_strdup("inputs changed");
+    json_decref(old);
+    return why ? why : sw_strdup("no cached result (the key is unchanged: its output was removed)");
+}
+
+/* Adds the inputs to parts, builds the key, and looks it up: 1 on a hit (s->id set), 0 on a miss
+ * (the report says why), negative on an error. */
+static int sw_lookup(sw_run *run, size_t i, json_t *parts)
+{
+    const sw_stage *sg = &run->g->v[i];
+    sw_srun *s = &run->s[i];
+    sw_stage_report *r = &run->rep->stages[i];
+    json_t *inputs = json_array();
+    for (size_t k = 0; k < sg->ninputs; k++) {
+        const char *port = sg->kind == SW_STAGE_OP ? sw_stage_op(sg)->inputs[k].name : "in";
+        json_array_append_new(inputs, json_pack("[s,s]", port, run->s[sg->inputs[k]].id));
+    }
+    json_object_set_new(parts, "inputs", inputs);
+    sw_key_of(&s->key, parts);
+    s->parts = sw_oom(json_dumps(parts, JSON_COMPACT | JSON_PRESERVE_ORDER));
+    int forced = run->o->force && !strcmp(run->o->force, sg->name);
+    int nondet = sg->kind == SW_STAGE_OP && !(sw_stage_op(sg)->flags & SWARM_OP_DETERMINISTIC);
+    char *out = NULL;
+    if (nondet) {
+        s->no_cache = 1;
+        r->reason = sw_strdup("the op is not deterministic: its results are never cached");
+        return 0;
+    }
+    int rc = forced ? SW_ENOTFOUND : sw_index_stage_get(&out, sw_store_index(run->st), &s->key);
+    if (rc == 0) {
+        /* A hit counts only while the collection or file it names is still in the store. */
+        sw_hash h;
+        const char *hex = strrchr(out, ':');
+        if (hex && !sw_hash_parse(&h, hex + 1) && sw_store_stat(run->st, &h, NULL) == 0) {
+            s->id = out;
+            return 1;
+        }
+        free(out);
+    } else if (rc != SW_ENOTFOUND) {
+        return rc;
+    }
+    char *old = NULL;
+    if (forced) {
+        r->reason = sw_strdup("forced (--force)");
+    } else {
+        int g = sw_index_run_get(&old, sw_store_index(run->st), run->g->real, sg->name);
+        if (g && g != SW_ENOTFOUND)
+            return g;
+        r->reason = sw_explain(old, parts);
+    }
+    free(old);
+    return 0;
+}
+
+/* ---- Input stages ------------------------------------------------------------------------------------ */
+
+static void sw_rfiles_push(sw_srun *s, const char *rel, const char *disk, size_t *cap)
+{
+    sw_grow(&s->files, cap, s->nfiles + 1, sizeof *s->files);
+    sw_rfile *f = &s->files[s->nfiles++];
+    memset(f, 0, sizeof *f);
+    f->rel = sw_strdup(rel);
+    f->disk = sw_strdup(disk);
+}
+
+/* Lists a directory's regular files, recursively, sorted by path. */
+static int sw_walk(sw_srun *s, const char *dir, const char *rel, size_t *cap, int depth)
+{
+    if (depth > 64)
+        return sw_error(SW_EINVALID, "%s: directories nested too deep", dir);
+    struct dirent **names;
+    int n = scandir(dir, &names, NULL, alphasort);
+    if (n < 0)
+        return sw_error_errno(SW_ERROR, "cannot read %s", dir);
+    int r = 0;
+    for (int i = 0; i < n; i++) {
+        const char *e = names[i]->d_name;
+        if (!r && strcmp(e, ".") && strcmp(e, "..")) {
+            char *disk = sw_sprintf("%s/%s", dir, e);
+            char *sub = *rel ? sw_sprintf("%s/%s", rel, e) : sw_strdup(e);
+            struct stat st;
+            if (lstat(disk, &st) == 0 && S_ISDIR(st.st_mode))
+                r = sw_walk(s, disk, sub, cap, depth + 1);
+            else if (lstat(disk, &st) == 0 && S_ISREG(st.st_mode))
+                sw_rfiles_push(s, sub, disk, cap);
+            free(disk);
+            free(sub);
+        }
+        free(names[i]);
+    }
+    free(names);
+    return r;
+}
+
+/* Lists an input's files and takes the hashes it can without reading (stat cache, manifest). Returns 1
+ * when some file must be hashed. */
+static int sw_input_prepare(sw_run *run, size_t i)
+{
+    const sw_stage *sg = &run->g->v[i];
+    sw_srun *s = &run->s[i];
+    size_t cap = 0;
+    if (sg->bundle) {
+        sw_manifest *m;
+        if (sw_catalog_read(&m, run->cat, sg->bundle, sg->version))
+            return SW_ERROR;
+        int r = 0;
+        for (size_t k = 0; k < m->nfiles && !r; k++) {
+            const sw_mfile *f = &m->files[k];
+            if (sg->subpath && strcmp(f->path, sg->subpath))
+                continue;
+            char *disk = sw_store_object_path(run->st, &f->hash);
+            sw_rfiles_push(s, sg->subpath ? strrchr(f->path, '/') ? strrchr(f->path, '/') + 1 : f->path : f->path,
+                           disk, &cap);
+            free(disk);
+            sw_rfile *rf = &s->files[s->nfiles - 1];
+            rf->hash = f->hash;
+            rf->size = f->size;
+            rf->known = 1;
+            if (sw_store_stat(run->st, &f->hash, NULL))
+                r = sw_error(SW_ENOTFOUND, "input %s@%s: %s is not held here: fetch it first with swarm get %s@%s",
+                             sg->bundle, sg->version, f->path, sg->bundle, sg->version);
+        }
+        sw_manifest_free(m);
+        return r;
+    }
+    struct stat st;
+    if (stat(sg->path, &st) < 0)
+        return sw_error_errno(SW_ENOTFOUND, "input %s", sg->path);
+    if (S_ISDIR(st.st_mode)) {
+        if (sw_walk(s, sg->path, "", &cap, 0))
+            return SW_ERROR;
+    } else {
+        const char *base = strrchr(sg->path, '/');
+        sw_rfiles_push(s, base ? base + 1 : sg->path, sg->path, &cap);
+    }
+    int need = 0;
+    for (size_t k = 0; k < s->nfiles; k++) {
+        sw_rfile *f = &s->files[k];
+        char *real = realpath(f->disk, NULL);
+        if (!real || stat(real, &st) < 0) {
+            free(real);
+            return sw_error_errno(SW_ERROR, "cannot read %s", f->disk);
+        }
+        free(f->disk);
+        f->disk = real;
+        sw_filestat_of(&f->fs, &st);
+        f->size = (uint64_t)st.st_size;
+        int r = sw_index_file_get(&f->hash, sw_store_index(run->st), f->disk, &f->fs);
+        if (r && r != SW_ENOTFOUND)
+            return r;
+        f->known = r == 0;
+        need |= !f->known;
+    }
+    return need;
+}
+
+static void sw_input_hash_task(void *arg)
+{
+    sw_item *it = arg;
+    sw_rfile *f = &it->run->s[it->stage].files[it->index];
+    uint64_t size;
+    int r = sw_sha256_file(&f->hash, &size, f->disk);
+    if (r)
+        sw_item_fail(it, r);
+    else if (size != f->size)
+        sw_item_fail(it, sw_error(SW_ECONFLICT, "%s changed while it was read", f->disk));
+}
+
+/* The id of a files value: file:HEX for one file, files:HEX of the listing for several. */
+static char *sw_files_id(const sw_srun *s)
+{
+    char hex[SW_HEX_LEN + 1];
+    if (s->nfiles == 1) {
+        sw_hash_hex(hex, &s->files[0].hash);
+        return sw_sprintf("file:%s", hex);
+    }
+    sw_sha256 *c = sw_sha256_new();
+    for (size_t k = 0; k < s->nfiles; k++) {
+        sw_hash_hex(hex, &s->files[k].hash);
+        char *line = sw_sprintf("%s\t%s\n", s->files[k].rel, hex);
+        sw_sha256_update(c, line, strlen(line));
+        free(line);
+    }
+    sw_hash h;
+    sw_sha256_final(c, &h);
+    sw_sha256_free(c);
+    sw_hash_hex(hex, &h);
+    return sw_sprintf("files:%s", hex);
+}
+
+/* ---- Loading values ------------------------------------------------------------------------------------ */
+
+/* Parses "KIND:...:HEX" ids: the hash at the end, and for records the framing. */
+static int sw_id_hash(sw_hash *h, const char *id)
+{
+    const char *hex = strrchr(id, ':');
+    return hex ? sw_hash_parse(h, hex + 1) : sw_error(SW_EINVALID, "bad value id '%s'", id);
+}
+
+/* Loads stage i's tensor collection from the store (once). */
+static int sw_load_tensors(sw_run *run, size_t i)
+{
+    sw_srun *s = &run->s[i];
+    if (s->loaded)
+        return 0;
+    sw_hash h;
+    char *json;
+    size_t len;
+    if (sw_id_hash(&h, s->id) || sw_read_object(&json, &len, run->st, &h))
+        return SW_ERROR;
+    int r = sw_tensors_parse(&s->tensors, json, len);
+    free(json);
+    s->loaded = r == 0;
+    return r;
+}
+
+/* Commits stage i's collection (s->made) as an object, records the key, and sets the id. */
+static int sw_commit_tensors(sw_run *run, size_t i)
+{
+    sw_srun *s = &run->s[i];
+    char *json = sw_tensors_to_json(&s->made);
+    sw_hash h;
+    int r = sw_put_buf(&h, run->st, json, strlen(json));
+    free(json);
+    if (r)
+        return r;
+    char *hex = sw_hex(&h);
+    s->id = sw_sprintf("tensors:%s", hex);
+    free(hex);
+    /* Pin the collection and every store object it holds (input files are not the store's). */
+    sw_hash *objs = sw_malloc((s->made.n + 1) * sizeof *objs);
+    size_t n = 0;
+    objs[n++] = h;
+    for (size_t k = 0; k < s->made.n; k++)
+        if (sw_store_stat(run->st, &s->made.t[k].blob, NULL) == 0)
+            objs[n++] = s->made.t[k].blob;
+    r = s->no_cache ? 0 : sw_index_stage_put(sw_store_index(run->st), &s->key, s->id, objs, n);
+    free(objs);
+    s->tensors = s->made;
+    memset(&s->made, 0, sizeof s->made);
+    s->loaded = 1;
+    return r;
+}
+
+/* ---- Read stages --------------------------------------------------------------------------------------- */
+
+static void sw_read_task(void *arg)
+{
+    sw_item *it = arg;
+    sw_run *run = it->run;
+    const sw_stage *sg = &run->g->v[it->stage];
+    sw_srun *s = &run->s[it->stage];
+    const sw_srun *in = &run->s[sg->inputs[0]];
+    for (size_t k = 0; k < in->nfiles; k++) {
+        const sw_rfile *f = &in->files[k];
+        sw_map m;
+        sw_tindex ix;
+        int r = sw_map_open(&m, f->disk);
+        if (!r)
+            r = sw_format_read(&ix, sg->plugin, sg->format, m.p, m.len, run->o->verbosity);
+        sw_map_close(&m);
+        if (r) {
+            sw_error_wrap(r, "%s", f->rel);
+            return sw_item_fail(it, r);
+        }
+        for (size_t t = 0; t < ix.ntensors && !it->err; t++) {
+            const swarm_tensor_entry *e = &ix.tensors[t];
+            for (size_t j = 0; j < s->made.n && !it->err; j++)
+                if (!strcmp(s->made.t[j].name, e->name))
+                    sw_item_fail(it, sw_error(SW_EINVALID, "tensor '%s' is in two of the input's files (%s)",
+                                              e->name, f->rel));
+            if (it->err)
+                break;
+            sw_tref *tr = sw_tensors_add(&s->made, e->name);
+            tr->dtype = e->dtype;
+            tr->ndim = e->ndim;
+            memcpy(tr->shape, e->shape, sizeof tr->shape);
+            tr->blob = f->hash;
+            tr->offset = e->offset;
+            tr->nbytes = e->nbytes;
+        }
+        /* Metadata: the same key in two shards must carry the same value. */
+        for (size_t t = 0; t < ix.nmeta && !it->err; t++) {
+            size_t j = 0;
+            while (j < s->made.nmeta && strcmp(s->made.meta[j].key, ix.meta[t].key))
+                j++;
+            if (j == s->made.nmeta)
+                sw_tensors_add_meta(&s->made, ix.meta[t].key, ix.meta[t].value);
+            else if (strcmp(s->made.meta[j].value, ix.meta[t].value))
+                sw_item_fail(it, sw_error(SW_EINVALID, "metadata '%s' differs between the input's files",
+                                          ix.meta[t].key));
+        }
+        sw_tindex_free(&ix);
+        if (it->err)
+            return;
+    }
+}
+
+/* ---- Op stages ----------------------------------------------------------------------------------------- */
+
+/* Calls the op on one tensor (zipped across the inputs), trying variants best first. */
+static void sw_op_tensor_task(void *arg)
+{
+    sw_item *it = arg;
+    sw_run *run = it->run;
+    const sw_stage *sg = &run->g->v[it->stage];
+    const swarm_op *op = sw_stage_op(sg);
+    sw_map maps[64];
+    swarm_value in[64];
+    int64_t shapes[64][SWARM_MAX_NDIM];
+    size_t nmapped = 0;
+    for (size_t k = 0; k < sg->ninputs; k++) {
+        const sw_tref *t = &run->s[sg->inputs[k]].tensors.t[it->index];
+        int r = sw_map_blob(&maps[k], run, t);
+        if (r) {
+            sw_item_fail(it, r);
+            goto done;
+        }
+        nmapped++;
+        memcpy(shapes[k], t->shape, sizeof shapes[k]);
+        in[k].kind = SWARM_KIND_TENSOR;
+        in[k].u.tensor = (swarm_tensor){(void *)maps[k].p, {SWARM_DEVICE_CPU, 0}, t->ndim, t->dtype, shapes[k],
+                                        NULL, t->offset};
+    }
+    size_t order[16], n;
+    if (sw_op_variants(order, &n, sg->plugin, sg->op_index, sg->device)) {
+        sw_item_fail(it, SW_ENOTFOUND);
+        goto done;
+    }
+    sw_tmpalloc ta = {run->st, {{0}}, 0};
+    sw_allocator a = {sw_tmp_alloc, sw_tmp_free, &ta};
+    sw_op_outputs out;
+    sw_op_outputs_init(&out, op);
+    int r = SW_ERETRY;
+    for (size_t v = 0; v < n && r == SW_ERETRY; v++) {
+        r = sw_op_call(&out, sg->plugin, sg->op_index, order[v], sg->params, in, &a, run->o->verbosity);
+        if (!r && strcmp(op->variants[order[v]]->numerics, op->variants[order[0]]->numerics))
+            run->s[it->stage].no_cache = 1;
+    }
+    if (!r) {
+        const swarm_tensor *y = &out.v[0].u.tensor;
+        it->out.dtype = y->dtype;
+        it->out.ndim = y->ndim;
+        memcpy(it->out.shape, y->shape, sizeof(int64_t) * (size_t)y->ndim);
+        sw_tensor_nbytes(&it->out.nbytes, y->dtype, y->ndim, y->shape);
+        r = sw_tmp_commit(&ta, y->data, &it->out.blob);
+        out.v[0].u.tensor.data = NULL;
+    }
+    if (r)
+        sw_item_fail(it, r);
+    sw_op_outputs_free(&out, &a);
+done:
+    for (size_t k = 0; k < nmapped; k++)
+        sw_map_close(&maps[k]);
+}
+
+/* Streams the records of the op's input through it in batches, writing its output records framed. */
+static void sw_op_records_task(void *arg)
+{
+    sw_item *it = arg;
+    sw_run *run = it->run;
+    const sw_stage *sg = &run->g->v[it->stage];
+    sw_srun *s = &run->s[it->stage];
+    const char *id = run->s[sg->inputs[0]].id;
+    sw_framing fr = strncmp(id, "records:lines:", 14) ? SW_FRAME_FRAMED : SW_FRAME_LINES;
+    sw_hash h;
+    sw_map m = {0};
+    char *path = NULL, *tmp = NULL;
+    int fd = -1, r = sw_id_hash(&h, id);
+    if (!r && !(path = sw_blob_path(run, &h)))
+        r = sw_error(SW_ENOTFOUND, "the input records are not held");
+    if (!r)
+        r = sw_map_open(&m, path);
+    if (!r)
+        r = sw_store_tmpfile(&tmp, &fd, run->st);
+    if (r) {
+        sw_item_fail(it, r);
+        goto done;
+    }
+    size_t order[16], nv;
+    if (sw_op_variants(order, &nv, sg->plugin, sg->op_index, sg->device)) {
+        sw_item_fail(it, SW_ENOTFOUND);
+        goto done;
+    }
+    sw_rcursor cur = {m.p, m.p + m.len, fr};
+    sw_fwriter w;
+    sw_fwriter_init(&w, fd);
+    uint64_t *offs = sw_malloc((sg->batch + 1) * sizeof *offs);
+    uint8_t *bytes = NULL;
+    size_t bcap = 0;
+    const uint8_t *done_upto = m.p;
+    for (;;) {
+        /* Gather a batch: copy the records into one buffer, as the ABI's record batch lays them out. */
+        uint64_t count = 0;
+        size_t nb = 0;
+        const uint8_t *rec;
+        size_t len;
+        int got = 0;
+        offs[0] = 0;
+        while (count < sg->batch && (got = sw_rcursor_next(&cur, &rec, &len)) == 1) {
+            sw_grow(&bytes, &bcap, nb + len, 1);
+            memcpy(bytes + nb, rec, len);
+            nb += len;
+            offs[++count] = nb;
+        }
+        if (got < 0) {
+            r = got;
+            break;
+        }
+        if (!count)
+            break;
+        swarm_value in = {SWARM_KIND_RECORDS, .u.records = {count, offs, bytes, nb}};
+        sw_op_outputs out;
+        sw_op_outputs_init(&out, sw_stage_op(sg));
+        r = SW_ERETRY;
+        for (size_t v = 0; v < nv && r == SW_ERETRY; v++)
+            r = sw_op_call(&out, sg->plugin, sg->op_index, order[v], sg->params, &in, &sw_heap_allocator,
+                           run->o->verbosity);
+        const swarm_records *y = &out.v[0].u.records;
+        for (uint64_t k = 0; !r && k < y->count; k++)
+            r = sw_fwriter_record(&w, SW_FRAME_FRAMED, y->bytes + y->offsets[k], y->offsets[k + 1] - y->offsets[k]);
+        sw_op_outputs_free(&out, &sw_heap_allocator);
+        if (r)
+            break;
+        /* Keep memory bounded: drop the pages of the input already consumed. */
+        size_t used = (size_t)(cur.p - done_upto) & ~(size_t)0xfffff;
+        if (used >= ((size_t)64 << 20)) {
+            madvise((void *)done_upto, used, MADV_DONTNEED);
+            done_upto += used;
+        }
+        if (got == 0)
+            break;
+    }
+    free(offs);
+    free(bytes);
+    sw_hash oh;
+    int added;
+    if (!r)
+        r = sw_fwriter_finish(&w, &oh);
+    else
+        sw_fwriter_abort(&w);
+    if (!r)
+        r = sw_store_commit(run->st, fd, tmp, &oh, &added);
+    if (r) {
+        sw_item_fail(it, r);
+        goto done;
+    }
+    char *hex = sw_hex(&oh);
+    s->id = sw_sprintf("records:framed:%s", hex);
+    free(hex);
+done:
+    sw_map_close(&m);
+    if (fd >= 0)
+        close(fd);
+    if (tmp && it->err)
+        unlink(tmp);
+    free(tmp);
+    free(path);
+}
+
+/* ---- Write stages -------------------------------------------------------------------------------------- */
+
+/* Writes a collection through its format: the header, then each tensor's bytes at its offset, zeros
+ * between. */
+static int sw_write_tensors(sw_run *run, const sw_stage *sg, const sw_tensors *c, sw_fwriter *w)
+{
+    swarm_tensor_entry *e = sw_calloc(c->n, sizeof *e);
+    for (size_t k = 0; k < c->n; k++) {
+        e[k].name = c->t[k].name;
+        e[k].dtype = c->t[k].dtype;
+        e[k].ndim = c->t[k].ndim;
+        memcpy(e[k].shape, c->t[k].shape, sizeof e[k].shape);
+        e[k].nbytes = c->t[k].nbytes;
+    }
+    uint8_t *header = NULL;
+    size_t hlen;
+    uint64_t total;
+    int r = sw_format_layout(&header, &hlen, &total, sg->plugin, sg->format, e, c->n, c->meta, c->nmeta,
+                             run->o->verbosity);
+    if (!r)
+        r = sw_fwriter_put(w, header, hlen);
+    free(header);
+    /* Tensors in file order. */
+    size_t *order = sw_malloc((c->n ? c->n : 1) * sizeof *order);
+    for (size_t k = 0; k < c->n; k++) {
+        size_t at = k;
+        while (at > 0 && e[order[at - 1]].offset > e[k].offset) {
+            order[at] = order[at - 1];
+            at--;
+        }
+        order[at] = k;
+    }
+    static const uint8_t zeros[4096];
+    for (size_t j = 0; j < c->n && !r; j++) {
+        size_t k = order[j];
+        while (!r && w->total < e[k].offset) {
+            uint64_t gap = e[k].offset - w->total;
+            r = sw_fwriter_put(w, zeros, gap < sizeof zeros ? (size_t)gap : sizeof zeros);
+        }
+        sw_map m;
+        if (!r && !(r = sw_map_blob(&m, run, &c->t[k]))) {
+            r = sw_fwriter_put(w, m.p + c->t[k].offset, (size_t)c->t[k].nbytes);
+            sw_map_close(&m);
+        }
+    }
+    free(order);
+    free(e);
+    return r;
+}
+
+/* Writes records as lines. */
+static int sw_write_lines(sw_run *run, const char *id, sw_fwriter *w)
+{
+    sw_hash h;
+    sw_map m;
+    char *path = NULL;
+    int r = sw_id_hash(&h, id);
+    if (!r && !(path = sw_blob_path(run, &h)))
+        r = sw_error(SW_ENOTFOUND, "the records are not held");
+    if (!r)
+        r = sw_map_open(&m, path);
+    free(path);
+    if (r)
+        return r;
+    sw_rcursor cur = {m.p, m.p + m.len, strncmp(id, "records:lines:", 14) ? SW_FRAME_FRAMED : SW_FRAME_LINES};
+    const uint8_t *rec;
+    size_t len;
+    int got;
+    while ((got = sw_rcursor_next(&cur, &rec, &len)) == 1)
+        if ((r = sw_fwriter_record(w, SW_FRAME_LINES, rec, len)))
+            break;
+    sw_map_close(&m);
+    return r ? r : got;
+}
+
+static void sw_write_task(void *arg)
+{
+    sw_item *it = arg;
+    sw_run *run = it->run;
+    const sw_stage *sg = &run->g->v[it->stage];
+    sw_srun *s = &run->s[it->stage];
+    char *tmp;
+    int fd, added;
+    sw_hash h;
+    if (sw_store_tmpfile(&tmp, &fd, run->st))
+        return sw_item_fail(it, SW_ERROR);
+    sw_fwriter w;
+    sw_fwriter_init(&w, fd);
+    int r = sg->format ? sw_write_tensors(run, sg, &run->s[sg->inputs[0]].tensors, &w)
+                       : sw_write_lines(run, run->s[sg->inputs[0]].id, &w);
+    uint64_t size = w.total;
+    if (!r)
+        r = sw_fwriter_finish(&w, &h);
+    else
+        sw_fwriter_abort(&w);
+    if (!r)
+        r = sw_store_commit(run->st, fd, tmp, &h, &added);
+    close(fd);
+    if (r) {
+        unlink(tmp);
+        sw_item_fail(it, r);
+    } else {
+        size_t cap = 0;
+        char *disk = sw_store_object_path(run->st, &h);
+        sw_rfiles_push(s, sg->file_name, disk, &cap);
+        free(disk);
+        s->files[0].hash = h;
+        s->files[0].size = size;
+        s->files[0].known = 1;
+    }
+    free(tmp);
+}
+
+/* ---- Sinks: saving and publishing a written file --------------------------------------------------------- */
+
+/* Copies the written file to its path (atomically: a temp file beside it, fsync, rename) unless the path
+ * holds those bytes already, as the stat cache knows. */
+static int sw_save(sw_run *run, size_t i, int *saved)
+{
+    const sw_stage *sg = &run->g->v[i];
+    const sw_rfile *f = &run->s[i].files[0];
+    struct stat st;
+    sw_filestat fs;
+    sw_hash h;
+    char *real = realpath(sg->save_path, NULL);
+    *saved = 0;
+    if (real && stat(real, &st) == 0) {
+        sw_filestat_of(&fs, &st);
+        int r = sw_index_file_get(&h, sw_store_index(run->st), real, &fs);
+        if (r == 0 && sw_hash_eq(&h, &f->hash)) {
+            free(real);
+            return 0;
+        }
+    }
+    free(real);
+    char *tmp = sw_sprintf("%s.swarm-%d.tmp", sg->save_path, (int)getpid());
+    unlink(tmp);
+    int r = sw_copy_file(f->disk, tmp, 0644, NULL, NULL), fd = -1;
+    if (!r && ((fd = open(tmp, O_RDONLY | O_CLOEXEC)) < 0 || fsync(fd) < 0))
+        r = sw_error_errno(SW_ERROR, "cannot write %s", tmp);
+    if (fd >= 0)
+        close(fd);
+    if (!r && rename(tmp, sg->save_path) < 0)
+        r = sw_error_errno(SW_ERROR, "cannot write %s", sg->save_path);
+    if (r) {
+        unlink(tmp);
+        free(tmp);
+        return r;
+    }
+    free(tmp);
+    char *dir = sw_strdup(sg->save_path), *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = 0;
+    sw_fsync_dir(slash ? (*dir ? dir : "/") : ".");
+    free(dir);
+    real = realpath(sg->save_path, NULL);
+    if (real && stat(real, &st) == 0) {
+        sw_filestat_of(&fs, &st);
+        r = sw_index_file_put(sw_store_index(run->st), real, &fs, &f->hash);
+    }
+    free(real);
+    *saved = 1;
+    return r;
+}
+
+/* Publishes the written file as bundle version NAME@VERSION with the stage's provenance; a version
+ * that exists with the same file is left as it is. */
+static int sw_publish(sw_run *run, size_t i, int *published)
+{
+    const sw_stage *sg = &run->g->v[i];
+    const sw_srun *s = &run->s[i];
+    const sw_rfile *f = &s->files[0];
+    sw_manifest *m = NULL;
+    *published = 0;
+    int r = sw_catalog_read(&m, run->cat, sg->publish_name, sg->publish_version);
+    if (r == 0) {
+        int same = m->nfiles == 1 && sw_hash_eq(&m->files[0].hash, &f->hash);
+        sw_manifest_free(m);
+        return same ? 0
+                    : sw_error(SW_EEXISTS, "%s@%s exists already with other content: publish a new version",
+                               sg->publish_name, sg->publish_version);
+    }
+    if (r != SW_ENOTFOUND)
+        return r;
+    sw_chunk *chunks = NULL;
+    size_t n = 0;
+    if ((r = sw_index_get_chunks(&chunks, &n, sw_store_index(run->st), &f->hash)))
+        return r;
+    if (!n && f->size) {
+        free(chunks);
+        if ((r = sw_store_reindex(run->st, &f->hash)) ||
+            (r = sw_index_get_chunks(&chunks, &n, sw_store_index(run->st), &f->hash)))
+            return r;
+    }
+    m = sw_manifest_new();
+    m->name = sw_strdup(sg->publish_name);
+    m->version = sw_strdup(sg->publish_version);
+    m->message = sw_sprintf("made by pipeline %s, stage %s", run->g->file, sg->name);
+    sw_manifest_stamp(m);
+    sw_manifest_add_file(m, sg->file_name, f->size, 0644, &f->hash, chunks, n);
+    free(chunks);
+    char hex[SW_HEX_LEN + 1], key[SW_HEX_LEN + 1];
+    sw_hash_hex(hex, &run->g->file_hash);
+    sw_hash_hex(key, &s->key);
+    const char *base = strrchr(run->g->file, '/');
+    json_t *inputs = json_array();
+    for (size_t k = 0; k < sg->ninputs; k++)
+        json_array_append_new(inputs, json_string(run->s[sg->inputs[k]].id));
+    json_t *prov = json_pack("{s:s, s:s, s:s, s:s, s:o}", "pipeline", base ? base + 1 : run->g->file,
+                             "pipeline_sha256", hex, "stage", sg->name, "key", key, "inputs", inputs);
+    m->provenance = sw_oom(json_dumps(prov, JSON_COMPACT | JSON_SORT_KEYS));
+    json_decref(prov);
+    unsigned char *torrent = NULL;
+    size_t tlen = 0;
+    r = sw_manifest_sort(m);
+    if (!r && f->size)
+        r = sw_bundle_torrent_make(&torrent, &tlen, m->torrent_v1, run->st, m, NULL);
+    if (!r)
+        r = sw_catalog_add(run->cat, m, torrent, tlen);
+    free(torrent);
+    sw_manifest_free(m);
+    *published = r == 0;
+    return r;
+}
+
+/* ---- Preparing and finishing stages ---------------------------------------------------------------------- */
+
+static void sw_items_new(sw_run *run, size_t i, size_t n)
+{
+    sw_srun *s = &run->s[i];
+    s->items = sw_calloc(n, sizeof *s->items);
+    s->nitems = n;
+    for (size_t k = 0; k < n; k++)
+        s->items[k] = (sw_item){.run = run, .stage = i, .index = k};
+}
+
+/* The parts of an op stage's key: the op, its version, the numerics tag of the variant it will run,
+ * every param (schema order, canonical text), the batch size over records. */
+static int sw_op_parts(json_t **out, const sw_run *run, const sw_stage *sg)
+{
+    const swarm_op *op = sw_stage_op(sg);
+    size_t order[16], n;
+    if (sw_op_variants(order, &n, sg->plugin, sg->op_index, sg->device))
+        return SW_ENOTFOUND;
+    json_t *parts = sw_parts_new("op", sg->plugin->desc->id, "op", op->name, op->op_version);
+    json_object_set_new(parts, "numerics", json_string(op->variants[order[0]]->numerics));
+    if (run->g->v[sg->inputs[0]].out == SW_VAL_RECORDS)
+        json_object_set_new(parts, "batch", json_integer((json_int_t)sg->batch));
+    json_t *params = json_array();
+    for (size_t k = 0; k < op->n_params; k++)
+        json_array_append_new(params, json_pack("[s,s,s]", op->params[k].name,
+                                                sw_plugin_param_type_name(op->params[k].type), sg->param_text[k]));
+    json_object_set_new(parts, "params", params);
+    *out = parts;
+    return 0;
+}
+
+/* Checks that an op's tensor inputs hold the same tensor names in the same order. */
+static int sw_zip_check(sw_run *run, const sw_stage *sg)
+{
+    const sw_tensors *a = &run->s[sg->inputs[0]].tensors;
+    for (size_t k = 1; k < sg->ninputs; k++) {
+        const sw_tensors *b = &run->s[sg->inputs[k]].tensors;
+        int same = a->n == b->n;
+        for (size_t j = 0; same && j < a->n; j++)
+            same = !strcmp(a->t[j].name, b->t[j].name);
+        if (!same)
+            return sw_error(SW_EINVALID, "inputs '%s' and '%s' hold different tensors", run->g->v[sg->inputs[0]].name,
+                            run->g->v[sg->inputs[k]].name);
+    }
+    return 0;
+}
+
+/* Builds the key of a read, op or write stage and looks it up; on a miss queues the stage's work.
+ * Returns 0 when the stage is complete (or, in a dry run, judged), 1 when work was queued. */
+static int sw_prepare_keyed(sw_run *run, size_t i, sw_pool *pool)
+{
+    const sw_stage *sg = &run->g->v[i];
+    sw_srun *s = &run->s[i];
+    sw_stage_report *rep = &run->rep->stages[i];
+    json_t *parts = NULL;
+    int r = 0;
+    if (sg->kind == SW_STAGE_READ)
+        parts = sw_parts_new("read", sg->plugin->desc->id, "format", sg->format->name, sg->format->format_version);
+    else if (sg->kind == SW_STAGE_WRITE)
+        parts = sw_parts_new("write", sg->format ? sg->plugin->desc->id : "swarm", "format", sg->format_name,
+                             sg->format ? sg->format->format_version : 1);
+    else
+        r = sw_op_parts(&parts, run, sg);
+    for (size_t k = 0; !r && k < sg->ninputs; k++)
+        if (run->g->v[sg->inputs[k]].out == SW_VAL_TENSORS && (sg->kind != SW_STAGE_READ))
+            r = sw_load_tensors(run, sg->inputs[k]);
+    if (!r && sg->kind == SW_STAGE_OP && run->g->v[sg->inputs[0]].out == SW_VAL_TENSORS)
+        r = sw_zip_check(run, sg);
+    if (!r)
+        r = sw_lookup(run, i, parts);
+    json_decref(parts);
+    if (r < 0)
+        return r;
+    if (r == 1) {
+        rep->status = "cached";
+        if (sg->kind == SW_STAGE_WRITE) {
+            size_t cap = 0;
+            sw_hash h;
+            sw_id_hash(&h, s->id);
+            char *disk = sw_store_object_path(run->st, &h);
+            sw_rfiles_push(s, sg->file_name, disk, &cap);
+            free(disk);
+            s->files[0].hash = h;
+            s->files[0].known = 1;
+            sw_store_stat(run->st, &h, &s->files[0].size);
+        }
+        return 0;
+    }
+    if (run->o->dry_run) {
+        rep->status = "would run";
+        s->pending = 1;
+        return 0;
+    }
+    rep->status = "ran";
+    sw_task_fn fn = sg->kind == SW_STAGE_READ    ? sw_read_task
+                    : sg->kind == SW_STAGE_WRITE ? sw_write_task
+                    : run->g->v[sg->inputs[0]].out == SW_VAL_TENSORS ? sw_op_tensor_task
+                                                                     : sw_op_records_task;
+    size_t n = fn == sw_op_tensor_task ? run->s[sg->inputs[0]].tensors.n : 1;
+    sw_items_new(run, i, n);
+    for (size_t k = 0; k < n; k++)
+        sw_pool_submit(pool, fn, &s->items[k]);
+    return 1;
+}
+
+/* Returns 0 (complete), 1 (work queued) or an error. */
+static int sw_prepare(sw_run *run, size_t i, sw_pool *pool)
+{
+    const sw_stage *sg = &run->g->v[i];
+    sw_srun *s = &run->s[i];
+    sw_stage_report *rep = &run->rep->stages[i];
+    s->t0 = sw_now();
+    for (size_t k = 0; k < sg->ninputs; k++)
+        if (run->s[sg->inputs[k]].pending) {
+            s->pending = 1;
+            rep->status = "pending";
+            return 0;
+        }
+    if (sg->kind == SW_STAGE_INPUT) {
+        int need = sw_input_prepare(run, i);
+        if (need < 0)
+            return need;
+        if (!need) {
+            s->id = sw_files_id(s);
+            rep->status = "unchanged";
+            return 0;
+        }
+        rep->status = run->o->dry_run ? "would hash" : "hashed";
+        if (run->o->dry_run) {
+            s->pending = 1;
+            return 0;
+        }
+        sw_items_new(run, i, s->nfiles);
+        for (size_t k = 0; k < s->nfiles; k++)
+            if (!s->files[k].known)
+                sw_pool_submit(pool, sw_input_hash_task, &s->items[k]);
+        return 1;
+    }
+    if (sg->kind == SW_STAGE_READ && !sg->format) {
+        const sw_srun *in = &run->s[sg->inputs[0]];
+        if (in->nfiles != 1)
+            return sw_error(SW_EINVALID, "format lines reads one file; %s has %zu", run->g->v[sg->inputs[0]].name,
+                            in->nfiles);
+        char *hex = sw_hex(&in->files[0].hash);
+        s->id = sw_sprintf("records:lines:%s", hex);
+        free(hex);
+        rep->status = "cached";
+        return 0;
+    }
+    if (sg->kind == SW_STAGE_OP && !run->o->dry_run && run->g->v[sg->inputs[0]].out == SW_VAL_TENSORS)
+        sw_tensors_free(&s->made);
+    return sw_prepare_keyed(run, i, pool);
+}
+
+/* Collects a finished stage's work: the first failed item fails the stage; otherwise its outputs are
+ * committed and recorded under its key. */
+static int sw_finish(sw_run *run, size_t i)
+{
+    const sw_stage *sg = &run->g->v[i];
+    sw_srun *s = &run->s[i];
+    for (size_t k = 0; k < s->nitems; k++)
+        if (s->items[k].err)
+            return sw_error(s->items[k].err, "%s", s->items[k].msg);
+    if (sg->kind == SW_STAGE_INPUT) {
+        for (size_t k = 0; k < s->nfiles; k++) {
+            s->files[k].known = 1;
+            if (sw_index_file_put(sw_store_index(run->st), s->files[k].disk, &s->files[k].fs, &s->files[k].hash))
+                return SW_ERROR;
+        }
+        s->id = sw_files_id(s);
+        return 0;
+    }
+    if (sg->kind == SW_STAGE_OP && run->g->v[sg->inputs[0]].out == SW_VAL_TENSORS) {
+        const sw_tensors *in = &run->s[sg->inputs[0]].tensors;
+        for (size_t k = 0; k < in->n; k++) {
+            sw_tref *t = sw_tensors_add(&s->made, in->t[k].name);
+            char *name = t->name;
+            *t = s->items[k].out;
+            t->name = name;
+        }
+        for (size_t k = 0; k < in->nmeta; k++)
+            sw_tensors_add_meta(&s->made, in->meta[k].key, in->meta[k].value);
+    }
+    if (sg->kind == SW_STAGE_READ || (sg->kind == SW_STAGE_OP && run->g->v[sg->inputs[0]].out == SW_VAL_TENSORS))
+        return sw_commit_tensors(run, i);
+    sw_hash h;
+    if (sg->kind == SW_STAGE_WRITE) {
+        char *hex = sw_hex(&s->files[0].hash);
+        s->id = sw_sprintf("file:%s", hex);
+        free(hex);
+    }
+    if (sw_id_hash(&h, s->id))
+        return SW_ERROR;
+    return s->no_cache ? 0 : sw_index_stage_put(sw_store_index(run->st), &s->key, s->id, &h, 1);
+}
+
+/* Marks a stage complete: its sinks (not in a dry run), its run record, its report line. */
+static int sw_complete(sw_run *run, size_t i, void (*report)(void *, const sw_graph *, const sw_run_report *, size_t),
+                       void *ctx)
+{
+    const sw_stage *sg = &run->g->v[i];
+    sw_srun *s = &run->s[i];
+    sw_stage_report *rep = &run->rep->stages[i];
+    int r = 0;
+    s->done = 1;
+    if (!s->pending && !run->o->dry_run) {
+        int saved = 0, published = 0;
+        if (sg->kind == SW_STAGE_WRITE && sg->save_path)
+            r = sw_save(run, i, &saved);
+        if (!r && sg->kind == SW_STAGE_WRITE && sg->publish_name)
+            r = sw_publish(run, i, &published);
+        if (!r && s->parts)
+            r = sw_index_run_put(sw_store_index(run->st), run->g->real, sg->name, s->parts);
+        if (r)
+            return r;
+    }
+    rep->output = s->id ? sw_strdup(s->id) : NULL;
+    rep->seconds = sw_now() - s->t0;
+    if (!strcmp(rep->status, "ran") || !strcmp(rep->status, "hashed"))
+        run->rep->ran++;
+    else if (!strcmp(rep->status, "cached") || !strcmp(rep->status, "unchanged"))
+        run->rep->cached++;
+    if (report)
+        report(ctx, run->g, run->rep, i);
+    return 0;
+}
+
+static void sw_srun_clear(sw_srun *s)
+{
+    free(s->id);
+    for (size_t k = 0; k < s->nfiles; k++) {
+        free(s->files[k].rel);
+        free(s->files[k].disk);
+    }
+    free(s->files);
+    sw_tensors_free(&s->tensors);
+    sw_tensors_free(&s->made);
+    free(s->parts);
+    free(s->items);
+}
+
+int sw_pipeline_run(sw_run_report *rep, const sw_graph *g, sw_store *st, sw_catalog *cat, const sw_run_opts *o,
+                    void (*report)(void *ctx, const sw_graph *g, const sw_run_report *rep, size_t stage), void *ctx)
+{
+    memset(rep, 0, sizeof *rep);
+    rep->n = g->n;
+    rep->stages = sw_calloc(g->n, sizeof *rep->stages);
+    if (o->force && !sw_graph_find((sw_graph *)g, o->force))
+        return sw_error(SW_ENOTFOUND, "--force %s: the pipeline has no stage '%s'", o->force, o->force);
+    sw_run run = {g, st, cat, o, sw_calloc(g->n, sizeof(sw_srun)), rep};
+    sw_pool *pool = o->dry_run ? NULL : sw_pool_new(o->jobs);
+    size_t *wave = sw_malloc(g->n * sizeof *wave), *queued = sw_malloc(g->n * sizeof *queued);
+    int r = 0;
+    while (!r) {
+        size_t nw = 0, nq = 0;
+        for (size_t i = 0; i < g->n; i++) {
+            int ready = !run.s[i].done;
+            for (size_t k = 0; ready && k < g->v[i].ninputs; k++)
+                ready = run.s[g->v[i].inputs[k]].done;
+            if (ready)
+                wave[nw++] = i;
+        }
+        if (!nw)
+            break;
+        for (size_t w = 0; w < nw && !r; w++) {
+            int p = sw_prepare(&run, wave[w], pool);
+            if (p == 1)
+                queued[nq++] = wave[w];
+            else if (p == 0)
+                r = sw_complete(&run, wave[w], report, ctx);
+            else
+                r = p;
+            if (r)
+                sw_error_wrap(r, "stage '%s' (%s)", g->v[wave[w]].name, g->v[wave[w]].where);
+        }
+        if (pool)
+            sw_pool_wait(pool);
+        for (size_t q = 0; q < nq && !r; q++) {
+            r = sw_finish(&run, queued[q]);
+            if (!r)
+                r = sw_complete(&run, queued[q], report, ctx);
+            if (r)
+                sw_error_wrap(r, "stage '%s' (%s)", g->v[queued[q]].name, g->v[queued[q]].where);
+        }
+    }
+    sw_pool_free(pool);
+    for (size_t i = 0; i < g->n; i++)
+        sw_srun_clear(&run.s[i]);
+    free(run.s);
+    free(wave);
+    free(queued);
+    return r;
+}

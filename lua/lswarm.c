@@ -1,0 +1,698 @@
+/* lswarm.c — the Lua side of pipelines: the sandbox a pipeline file runs in and the `swarm` module
+ * (luaopen_swarm) whose functions declare stages into an sw_graph.
+ *
+ * The sandbox: base functions without dofile/loadfile (load only compiles text), string without dump,
+ * table, math, utf8, and a require that knows only "swarm"; no io, os, debug or package. Memory is
+ * capped and a run that takes too long is stopped. Files: a pipeline names paths only through
+ * swarm.input and swarm.write, and a path must be a --set value given by the user or a relative path
+ * without "..": a pipeline from someone else cannot reach beyond what it is given. */
+#include "lswarm.h"
+#include "error.h"
+#include "names.h"
+#include "util.h"
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define SW_LUA_MEM_MAX ((size_t)256 << 20) /* bytes a pipeline's Lua state may hold */
+#define SW_LUA_SECONDS 10                   /* how long declaring the graph may take */
+#define SW_VALUE_MT "swarm.value"
+
+/* Everything the module's functions need, kept in the Lua registry as a light userdata. */
+typedef struct {
+    sw_graph *g;
+    const sw_plugins *ps;
+    sw_catalog *cat;
+    const char *const *keys, *const *vals;
+    size_t nsets;
+    int params_declared;
+    size_t mem;      /* bytes the state holds */
+    double deadline; /* sw_now() after which the hook stops the run */
+} sw_lctx;
+
+/* A value in Lua: the stage that yields it. */
+typedef struct {
+    size_t stage;
+} sw_lvalue;
+
+static sw_lctx *sw_ctx(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, "swarm.ctx");
+    sw_lctx *c = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return c;
+}
+
+/* "FILE:LINE" of the pipeline code calling the current C function. */
+static char *sw_where(lua_State *L)
+{
+    luaL_where(L, 1);
+    size_t n;
+    const char *w = lua_tolstring(L, -1, &n);
+    char *s = sw_sprintf("%.*s", (int)(n >= 2 ? n - 2 : n), w); /* drop ": " */
+    lua_pop(L, 1);
+    return s;
+}
+
+/* Raises the thread's sw_error message as a Lua error at the caller's line. */
+static int sw_lraise(lua_State *L)
+{
+    return luaL_error(L, "%s", sw_error_last());
+}
+
+/* ---- Values ----------------------------------------------------------------------------------------- */
+
+static void sw_push_value(lua_State *L, size_t stage)
+{
+    sw_lvalue *v = lua_newuserdatauv(L, sizeof *v, 0);
+    v->stage = stage;
+    luaL_setmetatable(L, SW_VALUE_MT);
+}
+
+static const sw_stage *sw_check_value(lua_State *L, int arg)
+{
+    sw_lvalue *v = luaL_testudata(L, arg, SW_VALUE_MT);
+    if (!v)
+        luaL_argerror(L, arg, "expected a value made by swarm.input, swarm.read or swarm.op");
+    return &sw_ctx(L)->g->v[v->stage];
+}
+
+static int sw_value_tostring(lua_State *L)
+{
+    const sw_stage *s = sw_check_value(L, 1);
+    lua_pushfstring(L, "%s from stage '%s'", sw_valkind_name(s->out), s->name);
+    return 1;
+}
+
+/* ---- Paths ------------------------------------------------------------------------------------------ */
+
+/* A path the pipeline may touch: one the user gave with --set, or relative without "..". */
+static int sw_path_allowed(const sw_lctx *c, const char *path)
+{
+    for (size_t i = 0; i < c->nsets; i++)
+        if (!strcmp(c->vals[i], path))
+            return 1;
+    if (!*path || path[0] == '/')
+        return 0;
+    for (const char *p = path; *p;) {
+        size_t n = strcspn(p, "/");
+        if (n == 2 && p[0] == '.' && p[1] == '.')
+            return 0;
+        p += n + (p[n] == '/');
+    }
+    return 1;
+}
+
+static void sw_check_path(lua_State *L, const char *path, const char *what)
+{
+    if (!sw_path_allowed(sw_ctx(L), path))
+        luaL_error(L, "%s '%s' is outside the pipeline's reach: give it with --set, or use a relative path "
+                      "without '..'", what, path);
+}
+
+/* ---- Stage options ---------------------------------------------------------------------------------- */
+
+/* opts[key] as a string, or NULL when absent; raises when present but not a string. */
+static const char *sw_opt_string(lua_State *L, int opts, const char *key)
+{
+    if (opts == 0)
+        return NULL;
+    lua_getfield(L, opts, key);
+    const char *s = NULL;
+    if (!lua_isnil(L, -1)) {
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "option '%s' must be a string", key);
+        s = lua_tostring(L, -1);
+    }
+    lua_pop(L, 1);
+    return s;
+}
+
+/* Refuses keys of an options table that are not in allowed (NULL-terminated). */
+static void sw_opts_only(lua_State *L, int opts, const char *const *allowed, const char *fn)
+{
+    if (opts == 0)
+        return;
+    lua_pushnil(L);
+    while (lua_next(L, opts)) {
+        lua_pop(L, 1);
+        int ok = 0;
+        if (lua_type(L, -1) == LUA_TSTRING)
+            for (size_t i = 0; allowed[i] && !ok; i++)
+                ok = !strcmp(lua_tostring(L, -1), allowed[i]);
+        if (!ok) {
+            char list[256] = "";
+            for (size_t i = 0; allowed[i]; i++)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", allowed[i]);
+            luaL_error(L, "%s: unknown option '%s' (options: %s)", fn, luaL_tolstring(L, -1, NULL), list);
+        }
+    }
+}
+
+/* The options table at arg (0 when absent). */
+static int sw_opts_arg(lua_State *L, int arg)
+{
+    if (lua_isnoneornil(L, arg))
+        return 0;
+    luaL_checktype(L, arg, LUA_TTABLE);
+    return arg;
+}
+
+/* Adds a stage, raising on a taken name or a bad one. */
+static sw_stage *sw_add_stage(lua_State *L, sw_stagekind kind, const char *name, const char *base)
+{
+    sw_lctx *c = sw_ctx(L);
+    if (name) {
+        int ok = *name != 0 && strlen(name) <= 64;
+        for (const char *p = name; *p && ok; p++)
+            ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                 strchr("_.-", *p);
+        if (!ok)
+            luaL_error(L, "stage name '%s' is not [A-Za-z0-9_.-]+ (at most 64)", name);
+    }
+    char *where = sw_where(L);
+    sw_stage *s;
+    int r = sw_graph_add(&s, c->g, kind, name, base, where);
+    free(where);
+    if (r)
+        sw_lraise(L);
+    return s;
+}
+
+static void sw_stage_inputs(sw_stage *s, const size_t *in, size_t n)
+{
+    s->inputs = sw_malloc((n ? n : 1) * sizeof *s->inputs);
+    memcpy(s->inputs, in, n * sizeof *in);
+    s->ninputs = n;
+}
+
+/* ---- swarm.params ----------------------------------------------------------------------------------- */
+
+/* swarm.params { NAME = "doc" | { DEFAULT, "doc" }, ... } → a table of the values: --set's, else the
+ * default; a param without a default must be set. Every --set key must be declared. */
+static int sw_l_params(lua_State *L)
+{
+    sw_lctx *c = sw_ctx(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (c->params_declared++)
+        return luaL_error(L, "swarm.params may be called once");
+    lua_newtable(L); /* the result, at 2 */
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+        if (lua_type(L, -2) != LUA_TSTRING)
+            return luaL_error(L, "swarm.params: parameter names must be strings");
+        const char *key = lua_tostring(L, -2);
+        const char *def = NULL;
+        if (lua_istable(L, -1)) {
+            lua_rawgeti(L, -1, 1);
+            if (!lua_isstring(L, -1))
+                return luaL_error(L, "swarm.params: '%s' = { DEFAULT, DOC } needs a default string", key);
+            def = lua_tostring(L, -1);
+            lua_pop(L, 1);
+        } else if (!lua_isstring(L, -1)) {
+            return luaL_error(L, "swarm.params: '%s' must be \"doc\" (required) or { DEFAULT, \"doc\" }", key);
+        }
+        const char *val = def;
+        for (size_t i = 0; i < c->nsets; i++)
+            if (!strcmp(c->keys[i], key))
+                val = c->vals[i];
+        if (!val)
+            return luaL_error(L, "parameter '%s' is required: give it with --set %s=VALUE", key, key);
+        lua_pushstring(L, key);
+        lua_pushstring(L, val);
+        lua_rawset(L, 2);
+        lua_pop(L, 1);
+    }
+    for (size_t i = 0; i < c->nsets; i++) {
+        lua_getfield(L, 1, c->keys[i]);
+        if (lua_isnil(L, -1))
+            return luaL_error(L, "--set %s: the pipeline has no parameter '%s'", c->keys[i], c->keys[i]);
+        lua_pop(L, 1);
+    }
+    return 1;
+}
+
+/* ---- swarm.input ------------------------------------------------------------------------------------ */
+
+/* Splits "NAME@VERSION[/PATH]" when the text has that form. */
+static int sw_split_ref(char **name, char **version, char **sub, const char *text)
+{
+    const char *at = strchr(text, '@');
+    if (!at || memchr(text, '/', (size_t)(at - text)))
+        return 0;
+    const char *slash = strchr(at, '/');
+    char *ref = slash ? sw_sprintf("%.*s", (int)(slash - text), text) : sw_strdup(text);
+    int r = sw_ref_parse(name, version, ref, 0);
+    free(ref);
+    if (r)
+        return 0;
+    *sub = slash && slash[1] ? sw_strdup(slash + 1) : NULL;
+    return 1;
+}
+
+/* swarm.input(PATH | "NAME@VERSION[/PATH]" [, {name=}]) → files. The input must exist now. */
+static int sw_l_input(lua_State *L)
+{
+    sw_lctx *c = sw_ctx(L);
+    const char *text = luaL_checkstring(L, 1);
+    int opts = sw_opts_arg(L, 2);
+    static const char *const allowed[] = {"name", NULL};
+    sw_opts_only(L, opts, allowed, "swarm.input");
+    char *name = NULL, *version = NULL, *sub = NULL;
+    struct stat st;
+    if (sw_split_ref(&name, &version, &sub, text) && stat(text, &st) != 0) {
+        sw_manifest *m = NULL;
+        if (c->cat && sw_catalog_read(&m, c->cat, name, version)) {
+            free(name);
+            free(version);
+            free(sub);
+            return sw_lraise(L);
+        }
+        int missing = m && sub && !sw_manifest_find(m, sub);
+        sw_manifest_free(m);
+        if (missing) {
+            lua_pushfstring(L, "input %s: the version has no file '%s'", text, sub);
+            free(name);
+            free(version);
+            free(sub);
+            return lua_error(L);
+        }
+        sw_stage *s = sw_add_stage(L, SW_STAGE_INPUT, sw_opt_string(L, opts, "name"), "input");
+        s->bundle = name;
+        s->version = version;
+        s->subpath = sub;
+        s->out = SW_VAL_FILES;
+        sw_push_value(L, s->index);
+        return 1;
+    }
+    sw_check_path(L, text, "input");
+    if (stat(text, &st) != 0)
+        return luaL_error(L, "input '%s' does not exist", text);
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+        return luaL_error(L, "input '%s' is not a file or a directory", text);
+    sw_stage *s = sw_add_stage(L, SW_STAGE_INPUT, sw_opt_string(L, opts, "name"), "input");
+    s->path = sw_strdup(text);
+    s->out = SW_VAL_FILES;
+    sw_push_value(L, s->index);
+    return 1;
+}
+
+/* ---- swarm.read / swarm.write ----------------------------------------------------------------------- */
+
+/* Sets a read or write stage's format: "lines" (built in, records) or a plugin's format (tensors). */
+static void sw_set_format(lua_State *L, sw_stage *s, const char *format)
+{
+    s->format_name = sw_strdup(format);
+    if (!strcmp(format, "lines"))
+        return;
+    if (sw_format_find(&s->plugin, &s->format, sw_ctx(L)->ps, format))
+        sw_lraise(L);
+    free(s->format_name);
+    s->format_name = sw_strdup(s->format->name);
+}
+
+/* swarm.read(FORMAT, files [, {name=}]) → tensors (a plugin format) or records ("lines"). */
+static int sw_l_read(lua_State *L)
+{
+    const char *format = luaL_checkstring(L, 1);
+    const sw_stage *in = sw_check_value(L, 2);
+    int opts = sw_opts_arg(L, 3);
+    static const char *const allowed[] = {"name", NULL};
+    sw_opts_only(L, opts, allowed, "swarm.read");
+    if (in->out != SW_VAL_FILES)
+        return luaL_error(L, "swarm.read takes files (from swarm.input or swarm.write), not %s",
+                          sw_valkind_name(in->out));
+    size_t from = in->index;
+    sw_stage *s = sw_add_stage(L, SW_STAGE_READ, sw_opt_string(L, opts, "name"), "read");
+    sw_set_format(L, s, format);
+    s->out = s->format ? SW_VAL_TENSORS : SW_VAL_RECORDS;
+    sw_stage_inputs(s, &from, 1);
+    sw_push_value(L, s->index);
+    return 1;
+}
+
+/* swarm.write(FORMAT, value, {path=, publish="NAME@VERSION", file=, name=}) → files. */
+static int sw_l_write(lua_State *L)
+{
+    const char *format = luaL_checkstring(L, 1);
+    const sw_stage *in = sw_check_value(L, 2);
+    int opts = sw_opts_arg(L, 3);
+    static const char *const allowed[] = {"path", "publish", "file", "name", NULL};
+    sw_opts_only(L, opts, allowed, "swarm.write");
+    const char *path = sw_opt_string(L, opts, "path"), *publish = sw_opt_string(L, opts, "publish");
+    const char *file = sw_opt_string(L, opts, "file");
+    char *pname = NULL, *pversion = NULL;
+    if (path)
+        sw_check_path(L, path, "output");
+    if (publish && sw_ref_parse(&pname, &pversion, publish, 0))
+        return luaL_error(L, "publish: %s", sw_error_last());
+    if (file && sw_path_check(file)) {
+        free(pname);
+        free(pversion);
+        return luaL_error(L, "file: %s", sw_error_last());
+    }
+    size_t from = in->index;
+    sw_valkind kind = in->out;
+    sw_stage *s = sw_add_stage(L, SW_STAGE_WRITE, sw_opt_string(L, opts, "name"), "write");
+    s->publish_name = pname;
+    s->publish_version = pversion;
+    sw_set_format(L, s, format);
+    if (kind != (s->format ? SW_VAL_TENSORS : SW_VAL_RECORDS))
+        return luaL_error(L, "format %s writes %s, not %s", s->format_name, s->format ? "tensors" : "records",
+                          sw_valkind_name(kind));
+    s->out = SW_VAL_FILES;
+    s->save_path = path ? sw_strdup(path) : NULL;
+    if (file) {
+        s->file_name = sw_strdup(file);
+    } else {
+        const char *base = path ? strrchr(path, '/') : NULL;
+        s->file_name = sw_strdup(base ? base + 1 : path ? path : s->format_name);
+    }
+    sw_stage_inputs(s, &from, 1);
+    sw_push_value(L, s->index);
+    return 1;
+}
+
+/* ---- swarm.op --------------------------------------------------------------------------------------- */
+
+/* Finds "PLUGIN/OP", PLUGIN being a plugin's id or the last label of exactly one plugin's id. */
+static void sw_find_op(lua_State *L, sw_stage *s, const char *ref)
+{
+    const sw_plugins *ps = sw_ctx(L)->ps;
+    const char *slash = strrchr(ref, '/');
+    if (!slash)
+        luaL_error(L, "op '%s' should be PLUGIN/OP, e.g. convert/cast (see swarm plugin ls)", ref);
+    size_t plen = (size_t)(slash - ref);
+    const sw_plugin *found = NULL;
+    for (size_t i = 0; sw_plugins_get(ps, i); i++) {
+        const sw_plugin *p = sw_plugins_get(ps, i);
+        const char *id = p->desc->id, *last = strrchr(id, '.');
+        int full = strlen(id) == plen && !strncmp(id, ref, plen);
+        int label = last && strlen(last + 1) == plen && !strncmp(last + 1, ref, plen);
+        if (full) {
+            found = p;
+            break;
+        }
+        if (label && found)
+            luaL_error(L, "op '%s': both %s and %s end in '%.*s': use the full id", ref, found->desc->id, id,
+                       (int)plen, ref);
+        if (label)
+            found = p;
+    }
+    if (!found)
+        luaL_error(L, "unknown op '%s': no plugin '%.*s' is loaded (see swarm plugin ls)", ref, (int)plen, ref);
+    for (size_t k = 0; k < found->desc->n_ops; k++)
+        if (!strcmp(found->desc->ops[k]->name, slash + 1)) {
+            s->plugin = found;
+            s->op_index = k;
+            return;
+        }
+    luaL_error(L, "unknown op '%s': plugin %s has no op '%s' (see swarm plugin info %s)", ref, found->desc->id,
+               slash + 1, found->desc->id);
+}
+
+/* The Lua value at idx as the text of param p, checked by sw_param_parse; raises on a mistyped value. */
+static char *sw_param_text(lua_State *L, int idx, const swarm_param *p, const char *opref)
+{
+    char *text = NULL;
+    int t = lua_type(L, idx);
+    if (t == LUA_TBOOLEAN && p->type == SWARM_PARAM_BOOL)
+        text = sw_strdup(lua_toboolean(L, idx) ? "true" : "false");
+    else if (t == LUA_TNUMBER && lua_isinteger(L, idx) && (p->type == SWARM_PARAM_INT || p->type == SWARM_PARAM_FLOAT))
+        text = sw_sprintf("%lld", (long long)lua_tointeger(L, idx));
+    else if (t == LUA_TNUMBER && p->type == SWARM_PARAM_FLOAT)
+        text = sw_sprintf("%.17g", lua_tonumber(L, idx));
+    else if (t == LUA_TSTRING)
+        text = sw_strdup(lua_tostring(L, idx));
+    else
+        luaL_error(L, "op %s: param '%s' must be %s %s, not %s", opref, p->name,
+                   p->type == SWARM_PARAM_INT || p->type == SWARM_PARAM_ENUM ? "an" : "a",
+                   sw_plugin_param_type_name(p->type), luaL_typename(L, idx));
+    swarm_param_value v;
+    if (sw_param_parse(&v, p, text)) {
+        free(text);
+        luaL_error(L, "op %s: param '%s': %s", opref, p->name, sw_error_last());
+    }
+    /* Canonical text: what parses to the same value always reads the same in the cache key. */
+    char *canon = p->type == SWARM_PARAM_INT ? sw_sprintf("%lld", (long long)v.i)
+                  : p->type == SWARM_PARAM_FLOAT ? sw_sprintf("%.17g", v.f == 0 ? 0.0 : v.f)
+                                                 : NULL;
+    if (canon) {
+        free(text);
+        text = canon;
+    }
+    return text;
+}
+
+/* Binds the params table at idx (0: none) against the op's schema into s. */
+static void sw_bind_params(lua_State *L, sw_stage *s, int idx, const char *opref)
+{
+    const swarm_op *op = sw_stage_op(s);
+    if (idx) {
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            lua_pop(L, 1);
+            const char *key = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+            size_t k = 0;
+            while (k < op->n_params && strcmp(op->params[k].name, key))
+                k++;
+            if (k == op->n_params) {
+                char list[256] = "";
+                for (size_t i = 0; i < op->n_params; i++)
+                    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+                             op->params[i].name);
+                luaL_error(L, "op %s has no param '%s' (params: %s)", opref, luaL_tolstring(L, -1, NULL),
+                           op->n_params ? list : "none");
+            }
+        }
+    }
+    s->param_text = sw_calloc(op->n_params, sizeof *s->param_text);
+    s->params = sw_calloc(op->n_params, sizeof *s->params);
+    for (size_t k = 0; k < op->n_params; k++) {
+        const swarm_param *p = &op->params[k];
+        if (idx)
+            lua_getfield(L, idx, p->name);
+        if (!idx || lua_isnil(L, -1)) {
+            if (!p->default_value)
+                luaL_error(L, "op %s: param '%s' is required", opref, p->name);
+            s->param_text[k] = sw_strdup(p->default_value);
+        } else {
+            s->param_text[k] = sw_param_text(L, -1, p, opref);
+        }
+        if (idx)
+            lua_pop(L, 1);
+        sw_param_parse(&s->params[k], p, s->param_text[k]); /* parsed before: cannot fail */
+    }
+}
+
+/* swarm.op("PLUGIN/OP", inputs, {params} [, {name=, device=, batch=}]) → tensors or records. inputs is
+ * one value or a list of them, one per input port of the op. */
+static int sw_l_op(lua_State *L)
+{
+    const char *ref = luaL_checkstring(L, 1);
+    size_t in[64], nin = 0;
+    if (lua_istable(L, 2) && !luaL_testudata(L, 2, SW_VALUE_MT)) {
+        nin = (size_t)luaL_len(L, 2);
+        if (nin > 64)
+            return luaL_error(L, "op %s: more than 64 inputs", ref);
+        for (size_t i = 0; i < nin; i++) {
+            lua_rawgeti(L, 2, (lua_Integer)i + 1);
+            in[i] = sw_check_value(L, lua_gettop(L))->index;
+            lua_pop(L, 1);
+        }
+    } else {
+        in[nin++] = sw_check_value(L, 2)->index;
+    }
+    int params = sw_opts_arg(L, 3), opts = sw_opts_arg(L, 4);
+    static const char *const allowed[] = {"name", "device", "batch", NULL};
+    sw_opts_only(L, opts, allowed, "swarm.op");
+    const char *device = sw_opt_string(L, opts, "device");
+    lua_Integer batch = 1024;
+    if (opts) {
+        lua_getfield(L, opts, "batch");
+        if (!lua_isnil(L, -1) && (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > 1 << 24))
+            return luaL_error(L, "op %s: batch must be an integer from 1 to 16777216", ref);
+        if (!lua_isnil(L, -1))
+            batch = lua_tointeger(L, -1);
+        lua_pop(L, 1);
+    }
+    const sw_graph *g = sw_ctx(L)->g;
+    sw_valkind kind = g->v[in[0]].out;
+    const char *slash = strrchr(ref, '/');
+    sw_stage *s = sw_add_stage(L, SW_STAGE_OP, sw_opt_string(L, opts, "name"), slash ? slash + 1 : ref);
+    sw_find_op(L, s, ref);
+    const swarm_op *op = sw_stage_op(s);
+    if (device && sw_device_parse(&s->device, device))
+        return luaL_error(L, "op %s: %s", ref, sw_error_last());
+    s->batch = (uint64_t)batch;
+    if (op->n_outputs != 1)
+        return luaL_error(L, "op %s has %d outputs; pipelines map ops with one output", ref, (int)op->n_outputs);
+    if (nin != op->n_inputs)
+        return luaL_error(L, "op %s takes %d input%s (%s...), given %d", ref, (int)op->n_inputs,
+                          op->n_inputs == 1 ? "" : "s", op->n_inputs ? op->inputs[0].name : "", (int)nin);
+    for (size_t i = 0; i < nin; i++) {
+        sw_valkind want = op->inputs[i].kind == SWARM_KIND_TENSOR ? SW_VAL_TENSORS : SW_VAL_RECORDS;
+        if (g->v[in[i]].out != want)
+            return luaL_error(L, "op %s: input '%s' takes %s, given %s (from stage '%s')", ref, op->inputs[i].name,
+                              sw_valkind_name(want), sw_valkind_name(g->v[in[i]].out), g->v[in[i]].name);
+    }
+    if (kind == SW_VAL_RECORDS && nin != 1)
+        return luaL_error(L, "op %s: an op mapped over records takes one input", ref);
+    s->out = op->outputs[0].kind == SWARM_KIND_TENSOR ? SW_VAL_TENSORS : SW_VAL_RECORDS;
+    if (s->out != kind)
+        return luaL_error(L, "op %s maps %s to %s; pipelines map an op over tensors to tensors, or records to "
+                          "records", ref, sw_valkind_name(kind), sw_valkind_name(s->out));
+    sw_bind_params(L, s, params, ref);
+    sw_stage_inputs(s, in, nin);
+    sw_push_value(L, s->index);
+    return 1;
+}
+
+/* ---- The module and the sandbox --------------------------------------------------------------------- */
+
+static const luaL_Reg sw_lib[] = {
+    {"params", sw_l_params}, {"input", sw_l_input}, {"read", sw_l_read},
+    {"op", sw_l_op},         {"write", sw_l_write}, {NULL, NULL},
+};
+
+int luaopen_swarm(lua_State *L)
+{
+    luaL_newmetatable(L, SW_VALUE_MT);
+    lua_pushcfunction(L, sw_value_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushliteral(L, "swarm.value");
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 1);
+    luaL_newlib(L, sw_lib);
+    return 1;
+}
+
+/* require: "swarm" only. */
+static int sw_l_require(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    if (strcmp(name, "swarm"))
+        return luaL_error(L, "require '%s': a pipeline can only require \"swarm\"", name);
+    luaL_requiref(L, "swarm", luaopen_swarm, 0);
+    return 1;
+}
+
+/* load: text chunks from strings only (binary chunks can break the VM's invariants). */
+static int sw_l_load(lua_State *L)
+{
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    const char *name = luaL_optstring(L, 2, "=(load)");
+    int env = !lua_isnone(L, 4);
+    if (luaL_loadbufferx(L, s, n, name, "t") != LUA_OK) {
+        luaL_pushfail(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    if (env) {
+        lua_pushvalue(L, 4);
+        if (!lua_setupvalue(L, -2, 1))
+            lua_pop(L, 1);
+    }
+    return 1;
+}
+
+/* The allocator: Lua's own, with a cap on the state's total. */
+static void *sw_lalloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    sw_lctx *c = ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        c->mem -= old;
+        return NULL;
+    }
+    if (nsize > old && c->mem - old + nsize > SW_LUA_MEM_MAX)
+        return NULL;
+    void *p = realloc(ptr, nsize);
+    if (p)
+        c->mem = c->mem - old + nsize;
+    return p;
+}
+
+static void sw_lhook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    if (sw_now() > sw_ctx(L)->deadline)
+        luaL_error(L, "the pipeline ran for over %d s without finishing its declarations", SW_LUA_SECONDS);
+}
+
+/* Opens the safe standard libraries and removes what could reach outside the sandbox. */
+static void sw_sandbox(lua_State *L)
+{
+    static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},       {LUA_TABLIBNAME, luaopen_table},
+                                    {LUA_STRLIBNAME, luaopen_string}, {LUA_MATHLIBNAME, luaopen_math},
+                                    {LUA_UTF8LIBNAME, luaopen_utf8},  {NULL, NULL}};
+    for (const luaL_Reg *l = libs; l->func; l++) {
+        luaL_requiref(L, l->name, l->func, 1);
+        lua_pop(L, 1);
+    }
+    static const char *const removed[] = {"dofile", "loadfile", "collectgarbage", NULL};
+    for (size_t i = 0; removed[i]; i++) {
+        lua_pushnil(L);
+        lua_setglobal(L, removed[i]);
+    }
+    lua_getglobal(L, "string");
+    lua_pushnil(L);
+    lua_setfield(L, -2, "dump");
+    lua_pop(L, 1);
+    lua_pushcfunction(L, sw_l_load);
+    lua_setglobal(L, "load");
+    lua_pushcfunction(L, sw_l_require);
+    lua_setglobal(L, "require");
+}
+
+int sw_pipeline_load(sw_graph *out, const char *file, const sw_plugins *ps, sw_catalog *cat,
+                     const char *const *keys, const char *const *vals, size_t nsets)
+{
+    memset(out, 0, sizeof *out);
+    char *text;
+    size_t len;
+    if (sw_read_file(&text, &len, file, (size_t)16 << 20))
+        return sw_error_wrap(SW_EINVALID, "pipeline");
+    sw_lctx c = {out, ps, cat, keys, vals, nsets, 0, 0, sw_now() + SW_LUA_SECONDS};
+    lua_State *L = lua_newstate(sw_lalloc, &c);
+    if (!L) {
+        free(text);
+        return sw_error(SW_ERROR, "cannot create a Lua state");
+    }
+    lua_pushlightuserdata(L, &c);
+    lua_setfield(L, LUA_REGISTRYINDEX, "swarm.ctx");
+    sw_sandbox(L);
+    lua_sethook(L, sw_lhook, LUA_MASKCOUNT, 1 << 20);
+    out->file = sw_strdup(file);
+    out->real = realpath(file, NULL);
+    if (!out->real)
+        out->real = sw_strdup(file);
+    sw_sha256_buf(&out->file_hash, text, len);
+    char *chunk = sw_sprintf("@%s", file);
+    int r = luaL_loadbufferx(L, text, len, chunk, "t");
+    if (r == LUA_OK)
+        r = lua_pcall(L, 0, 0, 0);
+    free(chunk);
+    free(text);
+    int rc = 0;
+    if (r != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+        rc = sw_error(SW_EINVALID, "%s", r == LUA_ERRMEM ? "the pipeline used over 256 MiB of memory"
+                                         : msg ? msg : "the pipeline failed");
+    } else if (nsets && !c.params_declared) {
+        rc = sw_error(SW_EINVALID, "--set %s: the pipeline declares no parameters (swarm.params)", keys[0]);
+    } else if (!out->n) {
+        rc = sw_error(SW_EINVALID, "%s declares no stages", file);
+    }
+    lua_close(L);
+    if (rc)
+        sw_graph_free(out);
+    return rc;
+}
