@@ -239,6 +239,18 @@ int sw_index_pin(sw_index *ix, const sw_hash *object, const char *reason)
     return r;
 }
 
+int sw_index_pinned(sw_index *ix, const sw_hash *object)
+{
+    sqlite3_stmt *st;
+    if (sw_index_prepare(&st, ix, "SELECT 1 FROM pins WHERE object = ?"))
+        return SW_ERROR;
+    sqlite3_bind_blob(st, 1, object->b, SW_HASH_LEN, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int r = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : sw_index_fail(ix, "read a pin");
+    sqlite3_finalize(st);
+    return r;
+}
+
 int sw_index_pins(sw_hash **out, size_t *n, sw_index *ix)
 {
     return sw_index_hashes(out, n, ix, "SELECT object FROM pins");

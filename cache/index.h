@@ -30,6 +30,8 @@ int sw_index_objects(sw_hash **out, size_t *n, sw_index *ix);
 /* Pins keep an object through gc; reason says who pinned it. */
 int sw_index_pin(sw_index *ix, const sw_hash *object, const char *reason);
 int sw_index_pins(sw_hash **out, size_t *n, sw_index *ix);
+/* 1 when the object is pinned, 0 when not, or an error. */
+int sw_index_pinned(sw_index *ix, const sw_hash *object);
 
 /* The stage cache: a stage key's output (a value id, see core/values.h). get: SW_ENOTFOUND on a miss.
  * put records the output and pins the objects it is made of (reason "stage"), in one transaction. */

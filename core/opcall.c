@@ -68,9 +68,6 @@ static int sw_host_add_tensor(swarm_call *call, const swarm_tensor_entry *e)
                                  e->name, (unsigned long long)e->nbytes);
     if (e->offset > call->file_size || e->nbytes > call->file_size - e->offset)
         return sw_host_set_error(call, SWARM_E_BAD_INPUT, "tensor '%.64s' lies outside the file", e->name);
-    for (size_t i = 0; i < call->ntensors; i++)
-        if (!strcmp(call->tensors[i].name, e->name))
-            return sw_host_set_error(call, SWARM_E_BAD_INPUT, "two tensors named '%.64s'", e->name);
     sw_grow(&call->tensors, &call->tcap, call->ntensors + 1, sizeof *call->tensors);
     swarm_tensor_entry *t = &call->tensors[call->ntensors++];
     *t = *e;
@@ -82,9 +79,6 @@ static int sw_host_add_meta(swarm_call *call, const char *key, const char *value
 {
     if (!key || !value)
         return sw_host_set_error(call, SWARM_E_BAD_INPUT, "a metadata pair with a NULL key or value");
-    for (size_t i = 0; i < call->nmeta; i++)
-        if (!strcmp(call->meta[i].key, key))
-            return sw_host_set_error(call, SWARM_E_BAD_INPUT, "two metadata keys '%.64s'", key);
     sw_grow(&call->meta, &call->mcap, call->nmeta + 1, sizeof *call->meta);
     call->meta[call->nmeta++] = (swarm_meta){sw_strdup(key), sw_strdup(value)};
     return SWARM_OK;
@@ -464,6 +458,26 @@ int sw_format_find(const sw_plugin **pp, const swarm_format **ff, const sw_plugi
     return 0;
 }
 
+/* Orders strings given as pointers to (pointers to) them. */
+static int sw_by_name(const void *a, const void *b)
+{
+    return strcmp(**(const char *const *const *)a, **(const char *const *const *)b);
+}
+
+const char *sw_first_dup(const void *base, size_t n, size_t stride)
+{
+    const char ***ptrs = sw_malloc((n ? n : 1) * sizeof *ptrs);
+    const char *dup = NULL;
+    for (size_t i = 0; i < n; i++)
+        ptrs[i] = (const char **)((const char *)base + i * stride);
+    qsort(ptrs, n, sizeof *ptrs, sw_by_name);
+    for (size_t i = 1; i < n && !dup; i++)
+        if (!strcmp(*ptrs[i - 1], *ptrs[i]))
+            dup = *ptrs[i];
+    free(ptrs);
+    return dup;
+}
+
 int sw_format_read(sw_tindex *out, const sw_plugin *p, const swarm_format *f, const uint8_t *file, uint64_t size,
                    int verbosity)
 {
@@ -473,6 +487,11 @@ int sw_format_read(sw_tindex *out, const sw_plugin *p, const swarm_format *f, co
     sw_call_begin(&call, p->desc->id, what, verbosity);
     call.file_size = size;
     int rc = f->read(&sw_host, &call, file, size);
+    const char *dup;
+    if (!rc && (dup = sw_first_dup(call.tensors, call.ntensors, sizeof *call.tensors)))
+        rc = sw_host_set_error(&call, SWARM_E_BAD_INPUT, "two tensors named '%.64s'", dup);
+    if (!rc && (dup = sw_first_dup(call.meta, call.nmeta, sizeof *call.meta)))
+        rc = sw_host_set_error(&call, SWARM_E_BAD_INPUT, "two metadata keys '%.64s'", dup);
     if (rc) {
         rc = sw_call_fail(&call, rc);
         sw_call_end(&call);

@@ -83,6 +83,11 @@ void sw_op_outputs_free(sw_op_outputs *o, const sw_allocator *a);
 int sw_op_call(sw_op_outputs *out, const sw_plugin *p, size_t op, size_t variant, const swarm_param_value *params,
                const swarm_value *inputs, const sw_allocator *a, int verbosity);
 
+/* The first name met twice among n structs laid out stride bytes apart, each starting with a
+ * const char * name, or NULL: one sort, not a scan per name, so a hostile file with millions of tensors
+ * costs O(n log n). */
+const char *sw_first_dup(const void *base, size_t n, size_t stride);
+
 /* Bytes of a compact tensor of this dtype and shape, or SW_EINVALID on overflow or a partial byte. */
 int sw_tensor_nbytes(uint64_t *out, swarm_dtype dt, int32_t ndim, const int64_t *shape);
 

@@ -634,14 +634,8 @@ static void sw_read_task(void *arg)
             sw_error_wrap(r, "%s", f->rel);
             return sw_item_fail(it, r);
         }
-        for (size_t t = 0; t < ix.ntensors && !it->err; t++) {
+        for (size_t t = 0; t < ix.ntensors; t++) {
             const swarm_tensor_entry *e = &ix.tensors[t];
-            for (size_t j = 0; j < s->made.n && !it->err; j++)
-                if (!strcmp(s->made.t[j].name, e->name))
-                    sw_item_fail(it, sw_error(SW_EINVALID, "tensor '%s' is in two of the input's files (%s)",
-                                              e->name, f->rel));
-            if (it->err)
-                break;
             sw_tref *tr = sw_tensors_add(&s->made, e->name);
             tr->dtype = e->dtype;
             tr->ndim = e->ndim;
@@ -665,6 +659,9 @@ static void sw_read_task(void *arg)
         if (it->err)
             return;
     }
+    const char *dup = sw_first_dup(s->made.t, s->made.n, sizeof *s->made.t);
+    if (dup)
+        sw_item_fail(it, sw_error(SW_EINVALID, "tensor '%s' is in two of the input's files", dup));
 }
 
 /* ---- Op stages ----------------------------------------------------------------------------------------- */

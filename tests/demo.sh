@@ -1,7 +1,8 @@
 #!/bin/sh
 # demo.sh BUILD — the main job on built-in sample data: a generated checkpoint becomes a bundle, a
 # fine-tuned copy becomes its next version, swarm shows, diffs, checks out and verifies them, and a
-# second local peer fetches both over 127.0.0.1 (the second only downloading what changed).
+# second local peer fetches both over 127.0.0.1 (the second only downloading what changed), and the
+# second peer converts v2 to bf16 with a pipeline, publishes it, and a rerun finds every stage cached.
 set -eu
 build=${1:-build}
 swarm="$build/swarm"
@@ -62,5 +63,14 @@ $peer get tiny-llama@v1 --peer "127.0.0.1:$port" --listen 127.0.0.1:0 --timeout 
 $peer get tiny-llama@v2 --peer "127.0.0.1:$port" --listen 127.0.0.1:0 --timeout 60
 $peer verify tiny-llama@v2
 kill "$seeder"
+
+say "The second peer runs pipelines/convert.lua on v2: float32 -> bf16, published as tiny-llama@v2-bf16"
+$peer pipeline run pipelines/convert.lua --set input=tiny-llama@v2/model.safetensors \
+    --set output="$demo/model.bf16.safetensors" --set publish=tiny-llama@v2-bf16
+$peer show tiny-llama@v2-bf16
+
+say "A rerun with nothing changed: every stage is cached"
+$peer pipeline run pipelines/convert.lua --set input=tiny-llama@v2/model.safetensors \
+    --set output="$demo/model.bf16.safetensors" --set publish=tiny-llama@v2-bf16 --explain
 
 say "Done. The store is in $SWARM_HOME; try: SWARM_HOME=$SWARM_HOME $swarm log tiny-llama"
