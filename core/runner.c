@@ -38,6 +38,12 @@ typedef struct {
 
 typedef struct sw_run sw_run;
 
+/* A read-only mapping of a whole file. */
+typedef struct {
+    const uint8_t *p;
+    size_t len;
+} sw_map;
+
 /* One unit of work for the pool, with its own result slot. */
 typedef struct {
     sw_run *run;
@@ -45,6 +51,11 @@ typedef struct {
     int err;
     char msg[1024];
     sw_tref out; /* op over tensors: the output tensor */
+    /* op over records: the segment of the input it runs over (whole batches) and the framed output it
+     * wrote, in a temp file of the store */
+    const uint8_t *seg, *seg_end;
+    char *tmp;
+    sw_hash hash;
 } sw_item;
 
 /* The runner's state for one stage. */
@@ -60,6 +71,8 @@ typedef struct {
     sw_item *items;
     size_t nitems;
     sw_tensors made; /* read and op stages: the collection being made */
+    sw_map in; /* op over records: the input, mapped while the stage runs */
+    sw_framing framing;
     int no_cache; /* the op is not deterministic, or an item fell back to a variant with another numerics
                      tag: the result is not recorded under the key */
     double t0;
@@ -153,11 +166,6 @@ static char *sw_blob_path(const sw_run *run, const sw_hash *h)
     return NULL;
 }
 
-/* A read-only mapping of a whole file. */
-typedef struct {
-    const uint8_t *p;
-    size_t len;
-} sw_map;
 
 static int sw_map_open(sw_map *m, const char *path)
 {
@@ -722,47 +730,33 @@ done:
         sw_map_close(&maps[k]);
 }
 
-/* Streams the records of the op's input through it in batches, writing its output records framed. */
+/* Streams one segment of the op's input (whole batches of records) through the op, writing the
+ * output records framed into a temp file. Segments run in parallel; finish joins them in order. */
 static void sw_op_records_task(void *arg)
 {
     sw_item *it = arg;
     sw_run *run = it->run;
     const sw_stage *sg = &run->g->v[it->stage];
-    sw_srun *s = &run->s[it->stage];
-    const char *id = run->s[sg->inputs[0]].id;
-    sw_framing fr = strncmp(id, "records:lines:", 14) ? SW_FRAME_FRAMED : SW_FRAME_LINES;
-    sw_hash h;
-    sw_map m = {0};
-    char *path = NULL, *tmp = NULL;
-    int fd = -1, r = sw_id_hash(&h, id);
-    if (!r && !(path = sw_blob_path(run, &h)))
-        r = sw_error(SW_ENOTFOUND, "the input records are not held");
-    if (!r)
-        r = sw_map_open(&m, path);
-    if (!r)
-        r = sw_store_tmpfile(&tmp, &fd, run->st);
-    if (r) {
-        sw_item_fail(it, r);
-        goto done;
-    }
+    const sw_srun *s = &run->s[it->stage];
+    int fd = -1, r;
     size_t order[16], nv;
-    if (sw_op_variants(order, &nv, sg->plugin, sg->op_index, sg->device)) {
-        sw_item_fail(it, SW_ENOTFOUND);
-        goto done;
-    }
-    sw_rcursor cur = {m.p, m.p + m.len, fr};
+    if ((r = sw_op_variants(order, &nv, sg->plugin, sg->op_index, sg->device)) ||
+        (r = sw_store_tmpfile(&it->tmp, &fd, run->st)))
+        return sw_item_fail(it, r);
+    sw_rcursor cur = {it->seg, it->seg_end, s->framing};
     sw_fwriter w;
     sw_fwriter_init(&w, fd);
     uint64_t *offs = sw_malloc((sg->batch + 1) * sizeof *offs);
     uint8_t *bytes = NULL;
     size_t bcap = 0;
-    const uint8_t *done_upto = m.p;
+    /* Dropping pages of a private read-only file mapping only makes them read again if touched, so
+     * pages shared with the neighbouring segment may go too. */
+    const uint8_t *dropped = (const uint8_t *)(((uintptr_t)it->seg + 4095) & ~(uintptr_t)4095);
     for (;;) {
-        /* Gather a batch: copy the records into one buffer, as the ABI's record batch lays them out. */
+        /* Gather a batch: the records copied into one buffer, as the ABI's record batch lays them out. */
         uint64_t count = 0;
-        size_t nb = 0;
+        size_t nb = 0, len;
         const uint8_t *rec;
-        size_t len;
         int got = 0;
         offs[0] = 0;
         while (count < sg->batch && (got = sw_rcursor_next(&cur, &rec, &len)) == 1) {
@@ -771,12 +765,10 @@ static void sw_op_records_task(void *arg)
             nb += len;
             offs[++count] = nb;
         }
-        if (got < 0) {
-            r = got;
+        if (got < 0 || !count) {
+            r = got < 0 ? got : 0;
             break;
         }
-        if (!count)
-            break;
         swarm_value in = {SWARM_KIND_RECORDS, .u.records = {count, offs, bytes, nb}};
         sw_op_outputs out;
         sw_op_outputs_init(&out, sw_stage_op(sg));
@@ -790,40 +782,102 @@ static void sw_op_records_task(void *arg)
         sw_op_outputs_free(&out, &sw_heap_allocator);
         if (r)
             break;
-        /* Keep memory bounded: drop the pages of the input already consumed. */
-        size_t used = (size_t)(cur.p - done_upto) & ~(size_t)0xfffff;
-        if (used >= ((size_t)64 << 20)) {
-            madvise((void *)done_upto, used, MADV_DONTNEED);
-            done_upto += used;
+        /* Keep memory bounded: drop the input pages already consumed (whole pages only). */
+        size_t used = cur.p > dropped ? (size_t)(cur.p - dropped) & ~(size_t)0xfffff : 0;
+        if (cur.p > dropped && used >= ((size_t)64 << 20)) {
+            madvise((void *)dropped, used, MADV_DONTNEED);
+            dropped += used;
         }
-        if (got == 0)
-            break;
     }
     free(offs);
     free(bytes);
-    sw_hash oh;
-    int added;
     if (!r)
-        r = sw_fwriter_finish(&w, &oh);
+        r = sw_fwriter_finish(&w, &it->hash);
     else
         sw_fwriter_abort(&w);
-    if (!r)
-        r = sw_store_commit(run->st, fd, tmp, &oh, &added);
-    if (r) {
+    close(fd);
+    if (r)
         sw_item_fail(it, r);
-        goto done;
+}
+
+/* Maps the records input of stage i and cuts it into segments of whole batches, about jobs × 4 of
+ * them (at least 4 MiB each), so that batches run in parallel yet every batch holds the same records
+ * whatever the number of threads. */
+static int sw_records_split(sw_run *run, size_t i)
+{
+    const sw_stage *sg = &run->g->v[i];
+    sw_srun *s = &run->s[i];
+    const char *id = run->s[sg->inputs[0]].id;
+    sw_hash h;
+    char *path = NULL;
+    int r = sw_id_hash(&h, id);
+    if (!r && !(path = sw_blob_path(run, &h)))
+        r = sw_error(SW_ENOTFOUND, "the input records are not held");
+    if (!r)
+        r = sw_map_open(&s->in, path);
+    free(path);
+    if (r)
+        return r;
+    s->framing = strncmp(id, "records:lines:", 14) ? SW_FRAME_FRAMED : SW_FRAME_LINES;
+    size_t target = s->in.len / ((size_t)run->o->jobs * 4);
+    if (target < ((size_t)4 << 20))
+        target = (size_t)4 << 20;
+    sw_rcursor cur = {s->in.p, s->in.p + s->in.len, s->framing};
+    const uint8_t *start = s->in.p, *rec;
+    size_t len, cap = 0;
+    uint64_t count = 0;
+    int got;
+    while ((got = sw_rcursor_next(&cur, &rec, &len)) == 1)
+        if (++count % sg->batch == 0 && (size_t)(cur.p - start) >= target) {
+            sw_grow(&s->items, &cap, s->nitems + 1, sizeof *s->items);
+            s->items[s->nitems++] = (sw_item){.run = run, .stage = i, .seg = start, .seg_end = cur.p};
+            start = cur.p;
+        }
+    if (got < 0)
+        return got;
+    if (start < cur.p || !s->nitems) {
+        sw_grow(&s->items, &cap, s->nitems + 1, sizeof *s->items);
+        s->items[s->nitems++] = (sw_item){.run = run, .stage = i, .seg = start, .seg_end = cur.p};
     }
-    char *hex = sw_hex(&oh);
-    s->id = sw_sprintf("records:framed:%s", hex);
-    free(hex);
-done:
-    sw_map_close(&m);
-    if (fd >= 0)
-        close(fd);
-    if (tmp && it->err)
+    for (size_t k = 0; k < s->nitems; k++)
+        s->items[k].index = k;
+    return 0;
+}
+
+/* Joins the segments' outputs in order into one object (one segment is committed as it is). */
+static int sw_records_join(sw_run *run, size_t i, sw_hash *out)
+{
+    sw_srun *s = &run->s[i];
+    char *tmp = NULL;
+    int fd = -1, added, r = 0;
+    if (s->nitems == 1) {
+        *out = s->items[0].hash;
+        fd = open(s->items[0].tmp, O_RDONLY | O_CLOEXEC);
+        r = fd < 0 ? sw_error_errno(SW_ERROR, "cannot open %s", s->items[0].tmp)
+                   : sw_store_commit(run->st, fd, s->items[0].tmp, out, &added);
+        if (fd >= 0)
+            close(fd);
+        return r;
+    }
+    if (sw_store_tmpfile(&tmp, &fd, run->st))
+        return SW_ERROR;
+    sw_fwriter w;
+    sw_fwriter_init(&w, fd);
+    for (size_t k = 0; k < s->nitems && !r; k++) {
+        sw_map m;
+        if (!(r = sw_map_open(&m, s->items[k].tmp))) {
+            r = sw_fwriter_put(&w, m.p, m.len);
+            sw_map_close(&m);
+        }
+    }
+    r = r ? (sw_fwriter_abort(&w), r) : sw_fwriter_finish(&w, out);
+    if (!r)
+        r = sw_store_commit(run->st, fd, tmp, out, &added);
+    close(fd);
+    if (r)
         unlink(tmp);
     free(tmp);
-    free(path);
+    return r;
 }
 
 /* ---- Write stages -------------------------------------------------------------------------------------- */
@@ -1150,9 +1204,13 @@ static int sw_prepare_keyed(sw_run *run, size_t i, sw_pool *pool)
                     : sg->kind == SW_STAGE_WRITE ? sw_write_task
                     : run->g->v[sg->inputs[0]].out == SW_VAL_TENSORS ? sw_op_tensor_task
                                                                      : sw_op_records_task;
-    size_t n = fn == sw_op_tensor_task ? run->s[sg->inputs[0]].tensors.n : 1;
-    sw_items_new(run, i, n);
-    for (size_t k = 0; k < n; k++)
+    if (fn == sw_op_records_task) {
+        if ((r = sw_records_split(run, i)))
+            return r;
+    } else {
+        sw_items_new(run, i, fn == sw_op_tensor_task ? run->s[sg->inputs[0]].tensors.n : 1);
+    }
+    for (size_t k = 0; k < s->nitems; k++)
         sw_pool_submit(pool, fn, &s->items[k]);
     return 1;
 }
@@ -1242,6 +1300,12 @@ static int sw_finish(sw_run *run, size_t i)
         char *hex = sw_hex(&s->files[0].hash);
         s->id = sw_sprintf("file:%s", hex);
         free(hex);
+    } else {
+        if (sw_records_join(run, i, &h))
+            return SW_ERROR;
+        char *hex = sw_hex(&h);
+        s->id = sw_sprintf("records:framed:%s", hex);
+        free(hex);
     }
     if (sw_id_hash(&h, s->id))
         return SW_ERROR;
@@ -1290,7 +1354,13 @@ static void sw_srun_clear(sw_srun *s)
     sw_tensors_free(&s->tensors);
     sw_tensors_free(&s->made);
     free(s->parts);
+    for (size_t k = 0; k < s->nitems; k++) {
+        if (s->items[k].tmp)
+            unlink(s->items[k].tmp); /* segments joined, committed or failed: never needed again */
+        free(s->items[k].tmp);
+    }
     free(s->items);
+    sw_map_close(&s->in);
 }
 
 int sw_pipeline_run(sw_run_report *rep, const sw_graph *g, sw_store *st, sw_catalog *cat, const sw_run_opts *o,

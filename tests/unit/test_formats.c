@@ -791,6 +791,56 @@ static void test_convert(void)
     }
 }
 
+/* An allocator that fails once its budget of calls is spent, and counts what is still live. */
+typedef struct {
+    int budget, live;
+} failing;
+
+static void *failing_alloc(void *ctx, size_t size)
+{
+    failing *f = ctx;
+    if (f->budget-- <= 0)
+        return NULL;
+    f->live++;
+    return malloc(size ? size : 1);
+}
+
+static void failing_free(void *ctx, void *ptr, size_t size)
+{
+    failing *f = ctx;
+    (void)size;
+    f->live--;
+    free(ptr);
+}
+
+/* Allocation-failure injection through the host's allocator: the op's output cannot be allocated. */
+static void test_alloc_failure(void)
+{
+    const swarm_op *op = cvp->desc->ops[0];
+    float in[4] = {1, 2, 3, 4};
+    int64_t shape[1] = {4};
+    swarm_param_value pv;
+    sw_param_parse(&pv, &op->params[0], "bf16");
+    swarm_value x;
+    memset(&x, 0, sizeof x);
+    x.kind = SWARM_KIND_TENSOR;
+    x.u.tensor = (swarm_tensor){in, {SWARM_DEVICE_CPU, 0}, 1, DT_F32, shape, NULL, 0};
+    for (int budget = 0; budget <= 1; budget++) {
+        failing f = {budget, 0};
+        sw_allocator a = {failing_alloc, failing_free, &f};
+        sw_op_outputs o;
+        sw_op_outputs_init(&o, op);
+        int rc = sw_op_call(&o, cvp, 0, cv_variant, &pv, &x, &a, -1);
+        int live = f.live;
+        sw_op_outputs_free(&o, &a);
+        if (budget == 0)
+            ok(rc == SW_ERROR && strstr(sw_error_last(), "cannot allocate") && live == 0,
+               "an output that cannot be allocated is an error, nothing left allocated: %s", sw_error_last());
+        else
+            ok(rc == 0 && live == 1 && f.live == 0, "with memory, the same call succeeds and frees");
+    }
+}
+
 int main(void)
 {
     const char *build = getenv("SWARM_BUILD");
@@ -810,8 +860,10 @@ int main(void)
        "the format safetensors, version 1, in a plugin without ops");
     if (stp && stf)
         test_safetensors();
-    if (cvp)
+    if (cvp) {
         test_convert();
+        test_alloc_failure();
+    }
     sw_plugins_free(ps);
     free(dir);
     return tap_done();
