@@ -11,7 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { SW_OPT_SET = 0x4001, SW_OPT_JOBS, SW_OPT_DRY, SW_OPT_EXPLAIN, SW_OPT_FORCE, SW_OPT_PPATH };
+enum { SW_OPT_SET = 0x4001, SW_OPT_JOBS, SW_OPT_DRY, SW_OPT_EXPLAIN, SW_OPT_FORCE, SW_OPT_PPATH, SW_OPT_PEER,
+       SW_OPT_TRACKER, SW_OPT_LISTEN };
 
 typedef struct {
     sw_cli *cli;
@@ -36,6 +37,39 @@ static void sw_pipe_report(void *ctx, const sw_graph *g, const sw_run_report *re
     fflush(out);
 }
 
+/* Fetches, through the data plane (swarm get), every bundle version the graph takes as input that the
+ * store does not hold whole; net holds get's options (--peer, --tracker, --listen). Returns an exit
+ * status. */
+static int sw_pipe_fetch(sw_cli *cli, const sw_graph *g, sw_store *st, sw_catalog *cat, const sw_strlist *net)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        const sw_stage *s = &g->v[i];
+        sw_manifest *m = NULL;
+        if (s->kind != SW_STAGE_INPUT || !s->bundle || sw_catalog_read(&m, cat, s->bundle, s->version))
+            continue;
+        int held = sw_cli_held_files(m, st) == m->nfiles;
+        sw_manifest_free(m);
+        if (held)
+            continue;
+        sw_strlist argv = {0};
+        char *ref = sw_sprintf("%s@%s", s->bundle, s->version);
+        sw_strlist_push(&argv, "get");
+        sw_strlist_push(&argv, ref);
+        for (size_t k = 0; k < net->n; k++)
+            sw_strlist_push(&argv, net->v[k]);
+        free(ref);
+        sw_cli_note(cli, "input %s@%s is not held here: fetching it", s->bundle, s->version);
+        int json = cli->json, rc;
+        cli->json = 0;
+        rc = sw_cmd_get(cli, (int)argv.n, argv.v);
+        cli->json = json;
+        sw_strlist_free(&argv);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 static json_t *sw_pipe_json(const sw_graph *g, const sw_run_report *rep)
 {
     json_t *stages = json_array();
@@ -57,8 +91,10 @@ int sw_cmd_pipeline(sw_cli *cli, int argc, char **argv)
         {"set", required_argument, NULL, SW_OPT_SET},     {"jobs", required_argument, NULL, 'j'},
         {"dry-run", no_argument, NULL, SW_OPT_DRY},       {"explain", no_argument, NULL, SW_OPT_EXPLAIN},
         {"force", required_argument, NULL, SW_OPT_FORCE}, {"plugin-path", required_argument, NULL, SW_OPT_PPATH},
+        {"peer", required_argument, NULL, SW_OPT_PEER},   {"tracker", required_argument, NULL, SW_OPT_TRACKER},
+        {"listen", required_argument, NULL, SW_OPT_LISTEN},
         SW_CLI_COMMON_OPTS,                               {0}};
-    sw_strlist keys = {0}, vals = {0}, dirs = {0};
+    sw_strlist keys = {0}, vals = {0}, dirs = {0}, net = {0};
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     sw_run_opts ro = {.jobs = ncpu > 0 ? (int)ncpu : 1, .verbosity = cli->verbosity, .progress = cli->progress};
     int c, rc = 2;
@@ -105,6 +141,12 @@ int sw_cmd_pipeline(sw_cli *cli, int argc, char **argv)
         case SW_OPT_PPATH:
             sw_strlist_push(&dirs, optarg);
             break;
+        case SW_OPT_PEER:
+        case SW_OPT_TRACKER:
+        case SW_OPT_LISTEN:
+            sw_strlist_push(&net, c == SW_OPT_PEER ? "--peer" : c == SW_OPT_TRACKER ? "--tracker" : "--listen");
+            sw_strlist_push(&net, optarg);
+            break;
         }
     }
     ro.verbosity = cli->verbosity;
@@ -136,6 +178,9 @@ int sw_cmd_pipeline(sw_cli *cli, int argc, char **argv)
         rc = 0;
         goto out;
     }
+    if (!ro.dry_run && (rc = sw_pipe_fetch(cli, &g, st, cat, &net)))
+        goto out;
+    rc = 1;
     sw_pipe_out po = {cli, ro.explain};
     int r = sw_pipeline_run(&rep, &g, st, cat, &ro, sw_pipe_report, &po);
     if (cli->json)
@@ -158,5 +203,6 @@ done:
     sw_strlist_free(&keys);
     sw_strlist_free(&vals);
     sw_strlist_free(&dirs);
+    sw_strlist_free(&net);
     return rc;
 }

@@ -175,6 +175,20 @@ fails "publishing other bytes under a taken version" 1 "$SWARM" pipeline run "$C
 ok "a published bundle version works as an input" "$SWARM" pipeline run "$CONVERT" --set input=ck-bf16@v1 \
     --set output=again.safetensors --set dtype=f32
 is "... bf16 back to f32" "$(dump again.safetensors | sed -n 1p)" "w F32 2x2 0000803f00000040000040400000803f"
+# --- a bundle input not held here is fetched through the data plane first --------------------------------
+git init -q --bare "$T/cat.git"
+ok "the first home pushes its catalog" sh -c "'$SWARM' remote add origin '$T/cat.git' && '$SWARM' -q push"
+B2="$SWARM --home $T/home2"
+ok "a second home pulls it" sh -c "$B2 remote add origin '$T/cat.git' && $B2 -q pull"
+port=$(free_port)
+spawn "$SWARM" seed --listen "127.0.0.1:$port" >"$T/seed.log" 2>&1
+ok "the first home seeds" wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+run $B2 pipeline run "$CONVERT" --set input=ck-bf16@v1 --set output=fetched.safetensors --set dtype=f32 \
+    --peer "127.0.0.1:$port" --listen 127.0.0.1:0
+is "an unheld bundle input is fetched, then converted" "$rc" "0"
+like "... saying so" "$err" "input ck-bf16@v1 is not held here: fetching it"
+ok "... to the same bytes as the first home's" cmp fetched.safetensors again.safetensors
+
 run "$SWARM" fsck
 like "fsck: stage outputs need no repair" "$rc $err" "^0 .*0 corrupt, 0 re-indexed"
 
