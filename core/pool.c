@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 typedef struct {
     sw_task_fn fn;
@@ -83,6 +84,24 @@ void sw_pool_wait(sw_pool *p)
     while (p->n || p->running)
         pthread_cond_wait(&p->idle, &p->mu);
     pthread_mutex_unlock(&p->mu);
+}
+
+int sw_pool_wait_for(sw_pool *p, double seconds)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)seconds;
+    until.tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&p->mu);
+    while ((p->n || p->running) && pthread_cond_timedwait(&p->idle, &p->mu, &until) == 0)
+        ;
+    int idle = !p->n && !p->running;
+    pthread_mutex_unlock(&p->mu);
+    return idle;
 }
 
 void sw_pool_free(sw_pool *p)

@@ -15,5 +15,7 @@ sw_pool *sw_pool_new(int n);
 void sw_pool_free(sw_pool *p);
 void sw_pool_submit(sw_pool *p, sw_task_fn fn, void *arg);
 void sw_pool_wait(sw_pool *p);
+/* Waits at most seconds; 1 when every task has finished, 0 when some still run. */
+int sw_pool_wait_for(sw_pool *p, double seconds);
 
 #endif

@@ -56,6 +56,7 @@ typedef struct {
     const uint8_t *seg, *seg_end;
     char *tmp;
     sw_hash hash;
+    int finished; /* set by the worker when the item is done, read by the progress line */
 } sw_item;
 
 /* The runner's state for one stage. */
@@ -1107,6 +1108,44 @@ static int sw_publish(sw_run *run, size_t i, int *published)
 
 /* ---- Preparing and finishing stages ---------------------------------------------------------------------- */
 
+/* The task the pool runs: an item's own task, then its mark for the progress line. */
+typedef struct {
+    sw_task_fn fn;
+    sw_item *it;
+} sw_job;
+
+static void sw_run_item(void *arg)
+{
+    sw_job *j = arg;
+    j->fn(j->it);
+    __atomic_store_n(&j->it->finished, 1, __ATOMIC_RELEASE);
+    free(j);
+}
+
+static void sw_submit(sw_pool *pool, sw_task_fn fn, sw_item *it)
+{
+    sw_job *j = sw_malloc(sizeof *j);
+    *j = (sw_job){fn, it};
+    sw_pool_submit(pool, sw_run_item, j);
+}
+
+/* On a terminal: one line naming the stages at work and how many of their items are done. */
+static void sw_progress_line(const sw_run *run, const size_t *queued, size_t nq)
+{
+    char line[512];
+    size_t n = (size_t)snprintf(line, sizeof line, "  running:");
+    for (size_t q = 0; q < nq && n < sizeof line - 64; q++) {
+        const sw_srun *s = &run->s[queued[q]];
+        size_t done = 0;
+        for (size_t k = 0; k < s->nitems; k++)
+            done += (size_t)__atomic_load_n(&s->items[k].finished, __ATOMIC_ACQUIRE);
+        n += (size_t)snprintf(line + n, sizeof line - n, "%s %.40s %zu/%zu", q ? "," : "", run->g->v[queued[q]].name,
+                              done, s->nitems);
+    }
+    fprintf(stderr, "\r\033[K%s", line);
+    fflush(stderr);
+}
+
 static void sw_items_new(sw_run *run, size_t i, size_t n)
 {
     sw_srun *s = &run->s[i];
@@ -1211,7 +1250,7 @@ static int sw_prepare_keyed(sw_run *run, size_t i, sw_pool *pool)
         sw_items_new(run, i, fn == sw_op_tensor_task ? run->s[sg->inputs[0]].tensors.n : 1);
     }
     for (size_t k = 0; k < s->nitems; k++)
-        sw_pool_submit(pool, fn, &s->items[k]);
+        sw_submit(pool, fn, &s->items[k]);
     return 1;
 }
 
@@ -1245,7 +1284,9 @@ static int sw_prepare(sw_run *run, size_t i, sw_pool *pool)
         sw_items_new(run, i, s->nfiles);
         for (size_t k = 0; k < s->nfiles; k++)
             if (!s->files[k].known)
-                sw_pool_submit(pool, sw_input_hash_task, &s->items[k]);
+                sw_submit(pool, sw_input_hash_task, &s->items[k]);
+            else
+                s->items[k].finished = 1;
         return 1;
     }
     if (sg->kind == SW_STAGE_READ && !sg->format) {
@@ -1397,8 +1438,13 @@ int sw_pipeline_run(sw_run_report *rep, const sw_graph *g, sw_store *st, sw_cata
             if (r)
                 sw_error_wrap(r, "stage '%s' (%s)", g->v[wave[w]].name, g->v[wave[w]].where);
         }
-        if (pool)
+        if (pool && o->progress && nq) {
+            while (!sw_pool_wait_for(pool, 0.2))
+                sw_progress_line(&run, queued, nq);
+            fputs("\r\033[K", stderr);
+        } else if (pool) {
             sw_pool_wait(pool);
+        }
         for (size_t q = 0; q < nq && !r; q++) {
             r = sw_finish(&run, queued[q]);
             if (!r)
