@@ -1297,7 +1297,7 @@ static int sw_prepare(sw_run *run, size_t i, sw_pool *pool)
         char *hex = sw_hex(&in->files[0].hash);
         s->id = sw_sprintf("records:lines:%s", hex);
         free(hex);
-        rep->status = "cached";
+        rep->status = "unchanged"; /* lines are read in place: a view of the input, nothing to run */
         return 0;
     }
     if (sg->kind == SW_STAGE_OP && !run->o->dry_run && run->g->v[sg->inputs[0]].out == SW_VAL_TENSORS)
@@ -1368,8 +1368,15 @@ static int sw_complete(sw_run *run, size_t i, void (*report)(void *, const sw_gr
             r = sw_save(run, i, &saved);
         if (!r && sg->kind == SW_STAGE_WRITE && sg->publish_name)
             r = sw_publish(run, i, &published);
-        if (!r && s->parts)
-            r = sw_index_run_put(sw_store_index(run->st), run->g->real, sg->name, s->parts);
+        if (!r && s->parts) {
+            char *old = NULL;
+            int g = sw_index_run_get(&old, sw_store_index(run->st), run->g->real, sg->name);
+            if (g == SW_ENOTFOUND || (!g && strcmp(old, s->parts)))
+                r = sw_index_run_put(sw_store_index(run->st), run->g->real, sg->name, s->parts);
+            else
+                r = g;
+            free(old);
+        }
         if (r)
             return r;
     }

@@ -98,3 +98,4 @@ printf '  %-34s %7ss  %5s MB/s  %sx cp\n' "swarm checkout" "$t_co" "$(mb "$t_co"
 # annex and lfs steps above leave the shell in $dir
 echo
 bash "$here/p2p.sh" "$(dirname "$swarm")"
+bash "$here/pipeline.sh" "$(dirname "$swarm")"
