@@ -699,9 +699,10 @@ static void sw_op_tensor_task(void *arg)
         in[k].u.tensor = (swarm_tensor){(void *)maps[k].p, {SWARM_DEVICE_CPU, 0}, t->ndim, t->dtype, shapes[k],
                                         NULL, t->offset};
     }
-    size_t order[16], n;
+    size_t n, *order = sw_malloc(op->n_variants * sizeof *order);
     if (sw_op_variants(order, &n, sg->plugin, sg->op_index, sg->device)) {
         sw_item_fail(it, SW_ENOTFOUND);
+        free(order);
         goto done;
     }
     sw_tmpalloc ta = {run->st, {{0}}, 0};
@@ -726,6 +727,7 @@ static void sw_op_tensor_task(void *arg)
     if (r)
         sw_item_fail(it, r);
     sw_op_outputs_free(&out, &a);
+    free(order);
 done:
     for (size_t k = 0; k < nmapped; k++)
         sw_map_close(&maps[k]);
@@ -740,10 +742,12 @@ static void sw_op_records_task(void *arg)
     const sw_stage *sg = &run->g->v[it->stage];
     const sw_srun *s = &run->s[it->stage];
     int fd = -1, r;
-    size_t order[16], nv;
+    size_t nv, *order = sw_malloc(sw_stage_op(sg)->n_variants * sizeof *order);
     if ((r = sw_op_variants(order, &nv, sg->plugin, sg->op_index, sg->device)) ||
-        (r = sw_store_tmpfile(&it->tmp, &fd, run->st)))
+        (r = sw_store_tmpfile(&it->tmp, &fd, run->st))) {
+        free(order);
         return sw_item_fail(it, r);
+    }
     sw_rcursor cur = {it->seg, it->seg_end, s->framing};
     sw_fwriter w;
     sw_fwriter_init(&w, fd);
@@ -792,6 +796,7 @@ static void sw_op_records_task(void *arg)
     }
     free(offs);
     free(bytes);
+    free(order);
     if (!r)
         r = sw_fwriter_finish(&w, &it->hash);
     else
@@ -1160,11 +1165,15 @@ static void sw_items_new(sw_run *run, size_t i, size_t n)
 static int sw_op_parts(json_t **out, const sw_run *run, const sw_stage *sg)
 {
     const swarm_op *op = sw_stage_op(sg);
-    size_t order[16], n;
-    if (sw_op_variants(order, &n, sg->plugin, sg->op_index, sg->device))
+    size_t n, *order = sw_malloc(op->n_variants * sizeof *order);
+    if (sw_op_variants(order, &n, sg->plugin, sg->op_index, sg->device)) {
+        free(order);
         return SW_ENOTFOUND;
+    }
+    size_t best = order[0];
+    free(order);
     json_t *parts = sw_parts_new("op", sg->plugin->desc->id, "op", op->name, op->op_version);
-    json_object_set_new(parts, "numerics", json_string(op->variants[order[0]]->numerics));
+    json_object_set_new(parts, "numerics", json_string(op->variants[best]->numerics));
     if (run->g->v[sg->inputs[0]].out == SW_VAL_RECORDS)
         json_object_set_new(parts, "batch", json_integer((json_int_t)sg->batch));
     json_t *params = json_array();
