@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { SW_OPT_SET = 0x4001, SW_OPT_JOBS, SW_OPT_DRY, SW_OPT_EXPLAIN, SW_OPT_FORCE, SW_OPT_PPATH, SW_OPT_PEER,
+enum { SW_OPT_SET = 0x4001, SW_OPT_DRY, SW_OPT_EXPLAIN, SW_OPT_FORCE, SW_OPT_PPATH, SW_OPT_PEER,
        SW_OPT_TRACKER, SW_OPT_LISTEN };
 
 typedef struct {

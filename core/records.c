@@ -6,22 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *sw_framing_name(sw_framing f)
-{
-    return f == SW_FRAME_LINES ? "lines" : "framed";
-}
-
-int sw_framing_parse(sw_framing *out, const char *name)
-{
-    if (!strcmp(name, "lines"))
-        *out = SW_FRAME_LINES;
-    else if (!strcmp(name, "framed"))
-        *out = SW_FRAME_FRAMED;
-    else
-        return sw_error(SW_EINVALID, "unknown record framing '%s'", name);
-    return 0;
-}
-
 int sw_rcursor_next(sw_rcursor *c, const uint8_t **rec, size_t *len)
 {
     if (c->p >= c->end)

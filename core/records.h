@@ -10,8 +10,6 @@
 #include "hash.h"
 
 typedef enum { SW_FRAME_LINES = 1, SW_FRAME_FRAMED = 2 } sw_framing;
-const char *sw_framing_name(sw_framing f);
-int sw_framing_parse(sw_framing *out, const char *name);
 
 typedef struct {
     const uint8_t *p, *end;

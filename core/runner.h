@@ -23,7 +23,8 @@ typedef struct {
 /* What happened to one stage. */
 typedef struct {
     const char *status; /* "cached", "ran", "hashed" (an input read for the first time), "unchanged" (an
-                           input known by its stat data), "would run", "pending" (dry run) */
+                           input known by its stat data, or lines read in place), "would run", "would
+                           hash", "pending" (dry run) */
     char *reason;       /* why it ran (or would), for --explain; NULL when cached */
     char *output;       /* the value id it yields, or NULL in a dry run */
     double seconds;
