@@ -132,7 +132,7 @@ escape "an absolute input path" 'swarm.input("/etc/passwd")' "input '/etc/passwd
 escape "an input path with .." 'swarm.input("../../etc/passwd")' "is outside the pipeline's reach"
 escape "an output path outside" 'swarm.write("lines", swarm.read("lines", swarm.input("esc.lua")), { path = "/tmp/pwned" })' \
     "output '/tmp/pwned' is outside the pipeline's reach"
-escape "a memory bomb" 'local t = {} for i = 1, 1e9 do t[i] = string.rep("x", 1000) .. i end' "over 256 MiB of memory"
+escape "a memory bomb" 'local t = {} for i = 1, 1e9 do t[i] = string.rep("x", 1 << 20) .. i end' "over 256 MiB of memory"
 is "no escape left a file" "$(ls pwned /tmp/pwned 2>/dev/null)" ""
 ok "an absolute path given with --set is the user's choice" "$SWARM" pipeline run "$CONVERT" \
     --set input="$T/ck.safetensors" --set output="$T/abs.safetensors"
