@@ -50,7 +50,7 @@ $peer remote add origin "$demo/catalog.git"
 $peer pull
 "$swarm" seed --listen 127.0.0.1:0 >"$demo/seed.log" 2>&1 &
 seeder=$!
-trap 'kill $seeder 2>/dev/null' EXIT
+trap 'kill $seeder 2>/dev/null || true' EXIT
 port=""
 for _ in $(seq 50); do
     port=$(sed -n 's/.*on port \([0-9]*\).*/\1/p' "$demo/seed.log")
