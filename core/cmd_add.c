@@ -9,10 +9,10 @@
 #include "cli.h"
 #include "commands.h"
 #include "error.h"
+#include "filelist.h"
 #include "names.h"
 #include "progress.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,80 +20,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-typedef struct {
-    char *src, *dst;
-    uint64_t size;
-    uint32_t mode;
-} sw_addent;
-
-typedef struct {
-    sw_addent *v;
-    size_t n, cap;
-    uint64_t bytes;
-} sw_addlist;
-
-static void sw_addlist_free(sw_addlist *l)
-{
-    for (size_t i = 0; i < l->n; i++) {
-        free(l->v[i].src);
-        free(l->v[i].dst);
-    }
-    free(l->v);
-}
-
-static void sw_addlist_push(sw_addlist *l, const char *src, const char *dst, const struct stat *st)
-{
-    sw_grow(&l->v, &l->cap, l->n + 1, sizeof *l->v);
-    l->v[l->n++] = (sw_addent){sw_strdup(src), sw_strdup(dst), (uint64_t)st->st_size,
-                               st->st_mode & 0111 ? 0755u : 0644u};
-    l->bytes += (uint64_t)st->st_size;
-}
-
-/* Adds src (a file or a directory's contents) under the bundle path prefix dst ("" for the root). */
-static int sw_collect(sw_addlist *l, const char *src, const char *dst, int depth)
-{
-    struct stat st;
-    if (stat(src, &st) < 0) {
-        struct stat lst;
-        if (lstat(src, &lst) == 0 && S_ISLNK(lst.st_mode))
-            return sw_error(SW_EINVALID, "%s: dangling symbolic link", src);
-        return sw_error_errno(SW_ENOTFOUND, "cannot read %s", src);
-    }
-    if (S_ISREG(st.st_mode)) {
-        if (sw_path_check(dst))
-            return sw_error_wrap(SW_EINVALID, "%s cannot be a path in a bundle", src);
-        sw_addlist_push(l, src, dst, &st);
-        return 0;
-    }
-    if (!S_ISDIR(st.st_mode))
-        return sw_error(SW_EINVALID, "%s is not a regular file or directory", src);
-    struct stat lst;
-    if (depth > 0 && lstat(src, &lst) == 0 && S_ISLNK(lst.st_mode))
-        return sw_error(SW_EINVALID, "%s is a symbolic link to a directory; only links to files are followed", src);
-    if (depth > 64)
-        return sw_error(SW_EINVALID, "%s: directories nested deeper than 64", src);
-    DIR *d = opendir(src);
-    if (!d)
-        return sw_error_errno(SW_ERROR, "cannot read directory %s", src);
-    sw_strlist names = {0};
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, ".git"))
-            sw_strlist_push(&names, e->d_name);
-    closedir(d);
-    sw_strlist_sort(&names);
-    int r = 0;
-    for (size_t i = 0; i < names.n && !r; i++) {
-        char *s = sw_sprintf("%s/%s", src, names.v[i]);
-        char *t = *dst ? sw_sprintf("%s/%s", dst, names.v[i]) : sw_strdup(names.v[i]);
-        r = sw_collect(l, s, t, depth + 1);
-        free(s);
-        free(t);
-    }
-    sw_strlist_free(&names);
-    return r;
-}
 
 static const char *sw_basename(const char *path)
 {
@@ -106,29 +32,29 @@ static const char *sw_basename(const char *path)
     return p;
 }
 
-static int sw_addent_cmp(const void *a, const void *b)
+static int sw_fileent_cmp(const void *a, const void *b)
 {
-    return strcmp(((const sw_addent *)a)->dst, ((const sw_addent *)b)->dst);
+    return strcmp(((const sw_fileent *)a)->dst, ((const sw_fileent *)b)->dst);
 }
 
 /* Collects every path argument and refuses duplicates, before anything is stored. */
-static int sw_add_collect(sw_addlist *l, char **paths, int n)
+static int sw_add_collect(sw_filelist *l, char **paths, int n)
 {
     for (int i = 0; i < n; i++) {
         struct stat st;
         int r;
         if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-            r = sw_collect(l, paths[i], "", 0);
+            r = sw_filelist_collect(l, paths[i], "", 0);
         } else {
             char *base = strndup(sw_basename(paths[i]), strcspn(sw_basename(paths[i]), "/"));
-            r = sw_collect(l, paths[i], base ? base : "", 0);
+            r = sw_filelist_collect(l, paths[i], base ? base : "", 0);
             free(base);
         }
         if (r)
             return r;
     }
     if (l->n > 1)
-        qsort(l->v, l->n, sizeof *l->v, sw_addent_cmp);
+        qsort(l->v, l->n, sizeof *l->v, sw_fileent_cmp);
     for (size_t i = 1; i < l->n; i++)
         if (!strcmp(l->v[i].dst, l->v[i - 1].dst))
             return sw_error(SW_EINVALID, "%s and %s would both be '%s' in the bundle", l->v[i - 1].src, l->v[i].src,
@@ -141,7 +67,7 @@ static int sw_add_collect(sw_addlist *l, char **paths, int n)
     return r;
 }
 
-static int sw_add_store(sw_cli *cli, sw_manifest *m, sw_store *st, const sw_addlist *l, char **archives,
+static int sw_add_store(sw_cli *cli, sw_manifest *m, sw_store *st, const sw_filelist *l, char **archives,
                         int narchives, uint64_t *added_bytes)
 {
     sw_progress p;
@@ -195,7 +121,7 @@ int sw_cmd_add(sw_cli *cli, int argc, char **argv)
     sw_manifest *m = NULL;
     sw_store *st = NULL;
     sw_catalog *cat = NULL;
-    sw_addlist l = {0};
+    sw_filelist l = {0};
     char *name = NULL, *version = NULL;
     if (!ref) {
         rc = sw_cli_usage(SW_USAGE_ADD, "missing --name");
@@ -257,7 +183,7 @@ int sw_cmd_add(sw_cli *cli, int argc, char **argv)
     }
     rc = 0;
 done:
-    sw_addlist_free(&l);
+    sw_filelist_free(&l);
     sw_strlist_free(&paths);
     sw_manifest_free(m);
     sw_catalog_free(cat);

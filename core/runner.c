@@ -8,12 +8,12 @@
 #include "runner.h"
 #include "bundle_torrent.h"
 #include "error.h"
+#include "filelist.h"
 #include "manifest.h"
 #include "pool.h"
 #include "records.h"
 #include "util.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -443,35 +443,6 @@ static void sw_rfiles_push(sw_srun *s, const char *rel, const char *disk, size_t
     f->disk = sw_strdup(disk);
 }
 
-/* Lists a directory's regular files, recursively, sorted by path. */
-static int sw_walk(sw_srun *s, const char *dir, const char *rel, size_t *cap, int depth)
-{
-    if (depth > 64)
-        return sw_error(SW_EINVALID, "%s: directories nested too deep", dir);
-    struct dirent **names;
-    int n = scandir(dir, &names, NULL, alphasort);
-    if (n < 0)
-        return sw_error_errno(SW_ERROR, "cannot read %s", dir);
-    int r = 0;
-    for (int i = 0; i < n; i++) {
-        const char *e = names[i]->d_name;
-        if (!r && strcmp(e, ".") && strcmp(e, "..")) {
-            char *disk = sw_sprintf("%s/%s", dir, e);
-            char *sub = *rel ? sw_sprintf("%s/%s", rel, e) : sw_strdup(e);
-            struct stat st;
-            if (lstat(disk, &st) == 0 && S_ISDIR(st.st_mode))
-                r = sw_walk(s, disk, sub, cap, depth + 1);
-            else if (lstat(disk, &st) == 0 && S_ISREG(st.st_mode))
-                sw_rfiles_push(s, sub, disk, cap);
-            free(disk);
-            free(sub);
-        }
-        free(names[i]);
-    }
-    free(names);
-    return r;
-}
-
 /* Lists an input's files and takes the hashes it can without reading (stat cache, manifest). Returns 1
  * when some file must be hashed. */
 static int sw_input_prepare(sw_run *run, size_t i)
@@ -488,9 +459,10 @@ static int sw_input_prepare(sw_run *run, size_t i)
             const sw_mfile *f = &m->files[k];
             if (sg->subpath && strcmp(f->path, sg->subpath))
                 continue;
+            /* One file taken out of a version is named by its base name, as a single input file is. */
+            const char *slash = sg->subpath ? strrchr(f->path, '/') : NULL;
             char *disk = sw_store_object_path(run->st, &f->hash);
-            sw_rfiles_push(s, sg->subpath ? strrchr(f->path, '/') ? strrchr(f->path, '/') + 1 : f->path : f->path,
-                           disk, &cap);
+            sw_rfiles_push(s, slash ? slash + 1 : f->path, disk, &cap);
             free(disk);
             sw_rfile *rf = &s->files[s->nfiles - 1];
             rf->hash = f->hash;
@@ -504,15 +476,16 @@ static int sw_input_prepare(sw_run *run, size_t i)
         return r;
     }
     struct stat st;
-    if (stat(sg->path, &st) < 0)
-        return sw_error_errno(SW_ENOTFOUND, "input %s", sg->path);
-    if (S_ISDIR(st.st_mode)) {
-        if (sw_walk(s, sg->path, "", &cap, 0))
-            return SW_ERROR;
-    } else {
-        const char *base = strrchr(sg->path, '/');
-        sw_rfiles_push(s, base ? base + 1 : sg->path, sg->path, &cap);
+    sw_filelist l = {0};
+    const char *base = strrchr(sg->path, '/');
+    int dir = stat(sg->path, &st) == 0 && S_ISDIR(st.st_mode);
+    if (sw_filelist_collect(&l, sg->path, dir ? "" : base ? base + 1 : sg->path, 0)) {
+        sw_filelist_free(&l);
+        return sw_error_wrap(SW_EINVALID, "input %s", sg->path);
     }
+    for (size_t k = 0; k < l.n; k++)
+        sw_rfiles_push(s, l.v[k].dst, l.v[k].src, &cap);
+    sw_filelist_free(&l);
     int need = 0;
     for (size_t k = 0; k < s->nfiles; k++) {
         sw_rfile *f = &s->files[k];

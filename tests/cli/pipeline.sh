@@ -33,6 +33,19 @@ like "--explain: the read stage stays cached" "$out" "^cached +read"
 like "--explain: write reran because its input changed" "$out" "^ran +write .*because: input in changed$"
 is "f16 output" "$(dump out16.safetensors | sed -n 1p)" "w F16 2x2 003c00400042043c"
 
+mkdir shards dup
+$MKST write shards/model-00001-of-00002.safetensors --meta format=pt w:F32:2:1,2
+$MKST write shards/model-00002-of-00002.safetensors --meta format=pt b:F32:1:3
+ok "a directory of shards reads as one collection" "$SWARM" pipeline run "$CONVERT" --set input=shards \
+    --set output=sharded.safetensors
+is "... its tensors in path order, metadata once" "$(dump sharded.safetensors)" "w BF16 2 803f0040
+b BF16 1 4040
+meta format pt"
+cp shards/model-00001-of-00002.safetensors dup/a.safetensors
+cp shards/model-00001-of-00002.safetensors dup/b.safetensors
+fails "a tensor in two shards" 1 "$SWARM" pipeline run "$CONVERT" --set input=dup --set output=d.safetensors
+like "... is named" "$err" "tensor 'w' is in two of the input's files"
+
 rm out.safetensors
 run "$SWARM" pipeline run "$CONVERT" --set input=ck.safetensors --set output=out.safetensors
 is "a deleted output is written again from the cache" "$(dump out.safetensors | sed -n 1p)" "w BF16 2x2 803f00404040803f"
