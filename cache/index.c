@@ -354,18 +354,24 @@ int sw_index_run_put(sw_index *ix, const char *pipeline, const char *stage, cons
     return r;
 }
 
-int sw_index_file_get(sw_hash *h, sw_index *ix, const char *path, const sw_filestat *fs)
+/* Binds path and the stat data to parameters 1 to 6 of a files statement. */
+static void sw_bind_filestat(sqlite3_stmt *st, const char *path, const sw_filestat *fs)
 {
-    sqlite3_stmt *st;
-    if (sw_index_prepare(&st, ix, "SELECT hash FROM files WHERE path = ? AND dev = ? AND ino = ? AND size = ? "
-                                  "AND mtime = ? AND ctime = ?"))
-        return SW_ERROR;
     sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)fs->dev);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)fs->ino);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)fs->size);
     sqlite3_bind_int64(st, 5, fs->mtime_ns);
     sqlite3_bind_int64(st, 6, fs->ctime_ns);
+}
+
+int sw_index_file_get(sw_hash *h, sw_index *ix, const char *path, const sw_filestat *fs)
+{
+    sqlite3_stmt *st;
+    if (sw_index_prepare(&st, ix, "SELECT hash FROM files WHERE path = ? AND dev = ? AND ino = ? AND size = ? "
+                                  "AND mtime = ? AND ctime = ?"))
+        return SW_ERROR;
+    sw_bind_filestat(st, path, fs);
     int rc = sqlite3_step(st), r;
     if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == SW_HASH_LEN) {
         memcpy(h->b, sqlite3_column_blob(st, 0), SW_HASH_LEN);
@@ -383,12 +389,7 @@ int sw_index_file_put(sw_index *ix, const char *path, const sw_filestat *fs, con
     if (sw_index_prepare(&st, ix, "INSERT OR REPLACE INTO files(path, dev, ino, size, mtime, ctime, hash) "
                                   "VALUES(?,?,?,?,?,?,?)"))
         return SW_ERROR;
-    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)fs->dev);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)fs->ino);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)fs->size);
-    sqlite3_bind_int64(st, 5, fs->mtime_ns);
-    sqlite3_bind_int64(st, 6, fs->ctime_ns);
+    sw_bind_filestat(st, path, fs);
     sqlite3_bind_blob(st, 7, h->b, SW_HASH_LEN, SQLITE_STATIC);
     int r = sqlite3_step(st) == SQLITE_DONE ? 0 : sw_index_fail(ix, "record a file's hash");
     sqlite3_finalize(st);

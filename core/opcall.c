@@ -152,8 +152,6 @@ int sw_call_fail(const swarm_call *call, int rc)
     int code = rc == SWARM_E_BAD_INPUT                                    ? SW_EINVALID
                : rc == SWARM_E_UNSUPPORTED || rc == SWARM_E_DEVICE_FAILED ? SW_ERETRY
                                                                           : SW_EPLUGIN;
-    if (rc >= SWARM_E_INTERNAL && rc < 0 && rc != call->code && call->code)
-        msg = call->msg; /* the message fits a different code than returned: still the best we have */
     return sw_error(code, "%s %s: %s", call->plugin, call->what, msg);
 }
 
@@ -269,13 +267,8 @@ const sw_allocator sw_heap_allocator = {sw_heap_alloc, sw_heap_free, NULL};
 void sw_op_outputs_init(sw_op_outputs *o, const swarm_op *op)
 {
     o->n = op->n_outputs;
-    o->v = sw_calloc(o->n, sizeof *o->v);
+    o->v = sw_calloc(o->n, sizeof *o->v); /* sw_op_call sets each value's kind and shape slots */
     o->shapes = sw_calloc(o->n, sizeof *o->shapes);
-    for (size_t i = 0; i < o->n; i++) {
-        o->v[i].kind = op->outputs[i].kind;
-        if (o->v[i].kind == SWARM_KIND_TENSOR)
-            o->v[i].u.tensor.shape = o->shapes[i];
-    }
 }
 
 /* The byte size of output i's buffers: a tensor's data, or a record batch's offsets and bytes. */

@@ -70,9 +70,9 @@ typedef struct {
 extern const sw_allocator sw_heap_allocator;
 
 /* One call of op i of plugin p with one variant: infer, allocate the outputs with a, run, and check
- * what run wrote (a record batch's offsets). outputs has op->n_outputs slots whose shapes the caller
- * points at SWARM_MAX_NDIM int64_t each (sw_op_outputs_init does that); on failure no output stays
- * allocated. */
+ * what run wrote (a record batch's offsets). out comes from sw_op_outputs_init (op->n_outputs values,
+ * each with SWARM_MAX_NDIM shape slots) and may be reused for the next call once its buffers are freed;
+ * on failure no output stays allocated. */
 typedef struct {
     swarm_value *v;
     int64_t (*shapes)[SWARM_MAX_NDIM];

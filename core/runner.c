@@ -976,7 +976,7 @@ static void sw_write_task(void *arg)
 
 /* Copies the written file to its path (atomically: a temp file beside it, fsync, rename) unless the path
  * holds those bytes already, as the stat cache knows. */
-static int sw_save(sw_run *run, size_t i, int *saved)
+static int sw_save(sw_run *run, size_t i)
 {
     const sw_stage *sg = &run->g->v[i];
     const sw_rfile *f = &run->s[i].files[0];
@@ -984,7 +984,6 @@ static int sw_save(sw_run *run, size_t i, int *saved)
     sw_filestat fs;
     sw_hash h;
     char *real = realpath(sg->save_path, NULL);
-    *saved = 0;
     if (real && stat(real, &st) == 0) {
         sw_filestat_of(&fs, &st);
         int r = sw_index_file_get(&h, sw_store_index(run->st), real, &fs);
@@ -994,45 +993,26 @@ static int sw_save(sw_run *run, size_t i, int *saved)
         }
     }
     free(real);
-    char *tmp = sw_sprintf("%s.swarm-%d.tmp", sg->save_path, (int)getpid());
-    unlink(tmp);
-    int r = sw_copy_file(f->disk, tmp, 0644, NULL, NULL), fd = -1;
-    if (!r && ((fd = open(tmp, O_RDONLY | O_CLOEXEC)) < 0 || fsync(fd) < 0))
-        r = sw_error_errno(SW_ERROR, "cannot write %s", tmp);
-    if (fd >= 0)
-        close(fd);
-    if (!r && rename(tmp, sg->save_path) < 0)
-        r = sw_error_errno(SW_ERROR, "cannot write %s", sg->save_path);
-    if (r) {
-        unlink(tmp);
-        free(tmp);
+    int r = sw_copy_file_atomic(f->disk, sg->save_path, 0644);
+    if (r)
         return r;
-    }
-    free(tmp);
-    char *dir = sw_strdup(sg->save_path), *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = 0;
-    sw_fsync_dir(slash ? (*dir ? dir : "/") : ".");
-    free(dir);
     real = realpath(sg->save_path, NULL);
     if (real && stat(real, &st) == 0) {
         sw_filestat_of(&fs, &st);
         r = sw_index_file_put(sw_store_index(run->st), real, &fs, &f->hash);
     }
     free(real);
-    *saved = 1;
     return r;
 }
 
 /* Publishes the written file as bundle version NAME@VERSION with the stage's provenance; a version
  * that exists with the same file is left as it is. */
-static int sw_publish(sw_run *run, size_t i, int *published)
+static int sw_publish(sw_run *run, size_t i)
 {
     const sw_stage *sg = &run->g->v[i];
     const sw_srun *s = &run->s[i];
     const sw_rfile *f = &s->files[0];
     sw_manifest *m = NULL;
-    *published = 0;
     int r = sw_catalog_read(&m, run->cat, sg->publish_name, sg->publish_version);
     if (r == 0) {
         int same = m->nfiles == 1 && sw_hash_eq(&m->files[0].hash, &f->hash);
@@ -1080,7 +1060,6 @@ static int sw_publish(sw_run *run, size_t i, int *published)
         r = sw_catalog_add(run->cat, m, torrent, tlen);
     free(torrent);
     sw_manifest_free(m);
-    *published = r == 0;
     return r;
 }
 
@@ -1345,11 +1324,10 @@ static int sw_complete(sw_run *run, size_t i, void (*report)(void *, const sw_gr
     int r = 0;
     s->done = 1;
     if (!s->pending && !run->o->dry_run) {
-        int saved = 0, published = 0;
         if (sg->kind == SW_STAGE_WRITE && sg->save_path)
-            r = sw_save(run, i, &saved);
+            r = sw_save(run, i);
         if (!r && sg->kind == SW_STAGE_WRITE && sg->publish_name)
-            r = sw_publish(run, i, &published);
+            r = sw_publish(run, i);
         if (!r && s->parts) {
             char *old = NULL;
             int g = sw_index_run_get(&old, sw_store_index(run->st), run->g->real, sg->name);

@@ -202,17 +202,11 @@ static char *sw_dirname(const char *path)
     return strndup(path, (size_t)(slash - path));
 }
 
-int sw_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+/* The second half of an atomic write: fd (open on tmp, written) is given mode and fsync'd, closed,
+ * and tmp renamed to path, whose directory is then fsync'd. On failure tmp is removed. Frees tmp. */
+static int sw_commit_atomic(int fd, char *tmp, const char *path, mode_t mode, int r)
 {
-    char *tmp = sw_sprintf("%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int r = sw_error_errno(SW_ERROR, "cannot create a file beside %s", path);
-        free(tmp);
-        return r;
-    }
-    int r = 0;
-    if (sw_write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0 || fsync(fd) < 0)
+    if (!r && (fchmod(fd, mode) < 0 || fsync(fd) < 0))
         r = sw_error_errno(SW_ERROR, "cannot write %s", path);
     close(fd);
     if (!r && rename(tmp, path) < 0)
@@ -226,6 +220,38 @@ int sw_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
         free(dir);
     }
     return r;
+}
+
+int sw_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+    char *tmp = sw_sprintf("%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        int r = sw_error_errno(SW_ERROR, "cannot create a file beside %s", path);
+        free(tmp);
+        return r;
+    }
+    int r = sw_write_all(fd, data, len) < 0 ? sw_error_errno(SW_ERROR, "cannot write %s", path) : 0;
+    return sw_commit_atomic(fd, tmp, path, mode, r);
+}
+
+int sw_copy_file_atomic(const char *src, const char *path, mode_t mode)
+{
+    char *tmp = sw_sprintf("%s.tmp.%ld", path, (long)getpid());
+    unlink(tmp); /* left by a killed run of this same pid: never another's live file */
+    int r = sw_copy_file(src, tmp, mode, NULL, NULL);
+    if (r) {
+        free(tmp);
+        return r;
+    }
+    int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        r = sw_error_errno(SW_ERROR, "cannot write %s", path);
+        unlink(tmp);
+        free(tmp);
+        return r;
+    }
+    return sw_commit_atomic(fd, tmp, path, mode, 0);
 }
 
 int sw_copy_file(const char *src, const char *dst, mode_t mode, void (*progress)(void *, uint64_t), void *pctx)

@@ -44,6 +44,9 @@ ssize_t sw_read_full(int fd, void *buf, size_t len);
 int sw_read_file(char **out, size_t *len, const char *path, size_t max);
 /* Writes a file atomically: temp beside it, fsync, rename, fsync of the directory. */
 int sw_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* Copies src to path atomically, as sw_write_file_atomic writes: a temp file beside path, fsync,
+ * rename over path, fsync of the directory. */
+int sw_copy_file_atomic(const char *src, const char *path, mode_t mode);
 /* Copies the file at src to a new file dst (which must not exist) with the given mode, in-kernel where
  * possible (copy_file_range); not fsync'd (callers that need durability sync it). On failure dst is removed. */
 int sw_copy_file(const char *src, const char *dst, mode_t mode, void (*progress)(void *, uint64_t), void *pctx);

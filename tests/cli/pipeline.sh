@@ -88,6 +88,8 @@ like "a rerun resumes: read cached" "$out" "^cached +read"
 like "... the failed stage runs" "$out" "^ran +a "
 
 # --- errors point at the pipeline's file and line, before anything runs ---------------------------------
+objects() { find "$SWARM_HOME/objects" -type f | sort; }
+before=$(objects)
 bad() { # NAME LINE2 → a pipeline whose second line is LINE2
     printf 'local swarm = require "swarm"\n%s\n' "$2" >"$1.lua"
 }
@@ -120,7 +122,7 @@ fails "no such pipeline file" 1 "$SWARM" pipeline run nope.lua
 fails "usage: no subcommand" 2 "$SWARM" pipeline
 fails "usage: bad --set" 2 "$SWARM" pipeline run "$CONVERT" --set noequals
 fails "usage: bad --jobs" 2 "$SWARM" pipeline run "$CONVERT" --jobs 0
-ok "nothing above ran a stage" test -z "$(ls "$T"/*.out 2>/dev/null)"
+is "refused pipelines stored nothing" "$(objects)" "$before"
 
 # --- the sandbox refuses every escape ------------------------------------------------------------------
 escape() { # DESC LUA REGEX
@@ -167,8 +169,8 @@ LAST LINE WITHOUT NEWLINE"
 cp up.txt up2.txt
 ok "batch of one record per call" "$SWARM" pipeline run rec.lua "${PP[@]}" --set batch=1
 ok "... gives the same bytes" cmp up.txt up2.txt
-run "$SWARM" pipeline run rec.lua "${PP[@]}" --set batch=1 --explain
-like "the batch size is part of the key" "$out" "^cached +upper"
+run "$SWARM" pipeline run rec.lua "${PP[@]}" --set batch=3 --explain
+like "the batch size is part of the key" "$out" "^ran +upper .*because: batch changed: 1 -> 3$"
 
 # --- graph, publish ----------------------------------------------------------------------------------
 run "$SWARM" pipeline graph "$CONVERT" --set input=ck.safetensors --set output=o
