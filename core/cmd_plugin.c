@@ -77,8 +77,11 @@ static json_t *sw_plugin_json(const sw_plugin *pl, int detail)
             json_object_set_new(f, "doc", json_string(d->formats[i]->doc));
         json_array_append_new(formats, f);
     }
-    return json_pack("{s:s, s:s, s:s?, s:s, s:o, s:o}", "id", d->id, "version", d->version, "build", d->build,
-                     "path", pl->path, "ops", ops, "formats", formats);
+    json_t *companions = json_array();
+    for (size_t i = 0; i < pl->ncompanions; i++)
+        json_array_append_new(companions, json_string(pl->companions[i]));
+    return json_pack("{s:s, s:s, s:s?, s:s, s:o, s:o, s:o}", "id", d->id, "version", d->version, "build", d->build,
+                     "path", pl->path, "companions", companions, "ops", ops, "formats", formats);
 }
 
 static void sw_plugin_ls(const sw_cli *cli, const sw_plugins *ps)
@@ -95,12 +98,19 @@ static void sw_plugin_ls(const sw_cli *cli, const sw_plugins *ps)
         return;
     }
     for (size_t i = 0; (pl = sw_plugins_get(ps, i)); i++) {
-        printf("%s %s  %s\n", pl->desc->id, pl->desc->version, pl->path);
+        printf("%s %s  %s", pl->desc->id, pl->desc->version, pl->path);
+        for (size_t k = 0; k < pl->ncompanions; k++)
+            printf(" + %s", pl->companions[k]);
+        putchar('\n');
         for (size_t k = 0; k < pl->desc->n_ops; k++) {
             const swarm_op *op = pl->desc->ops[k];
             printf("  %s v%u ", op->name, (unsigned)op->op_version);
-            for (size_t j = 0; j < op->n_variants; j++)
-                printf(" %s:%d", sw_plugin_device_name(op->variants[j]->device_type), pl->probes[k][j].score);
+            for (size_t j = 0; j < op->n_variants; j++) {
+                const sw_plugin_probe *pr = &pl->probes[k][j];
+                printf(" %s:%d", sw_plugin_device_name(op->variants[j]->device_type), pr->score);
+                if (!pr->score && pr->note)
+                    printf(" (%s)", pr->note);
+            }
             putchar('\n');
         }
         for (size_t k = 0; k < pl->desc->n_formats; k++)
@@ -158,6 +168,8 @@ static void sw_plugin_info(const sw_cli *cli, const sw_plugin *pl)
         return;
     }
     printf("%s %s\npath:  %s\n", d->id, d->version, pl->path);
+    for (size_t i = 0; i < pl->ncompanions; i++)
+        printf("companion: %s\n", pl->companions[i]);
     if (d->build)
         printf("build: %s\n", d->build);
     for (size_t i = 0; i < d->n_ops; i++) {

@@ -24,6 +24,11 @@ static void sw_stage_clear(sw_stage *s)
     free(s->publish_name);
     free(s->publish_version);
     free(s->file_name);
+    for (size_t i = 0; i < s->nmeta; i++) {
+        free((char *)s->meta[i].key);
+        free((char *)s->meta[i].value);
+    }
+    free(s->meta);
 }
 
 void sw_graph_free(sw_graph *g)

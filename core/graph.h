@@ -52,6 +52,10 @@ typedef struct {
     char *save_path;
     char *publish_name, *publish_version;
     char *file_name; /* the file's name in a published version */
+    /* WRITE of tensors: metadata pairs (sorted by key) that replace or join the collection's own in the
+     * file's header; they are part of the stage's key. */
+    swarm_meta *meta;
+    size_t nmeta;
 } sw_stage;
 
 typedef struct {

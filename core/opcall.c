@@ -3,6 +3,7 @@
  * plugin hands back (shapes, sizes, offsets, entries) is checked here before the host relies on it. */
 #include "opcall.h"
 #include "error.h"
+#include "gpu_stage.h"
 #include "util.h"
 
 #include <errno.h>
@@ -213,37 +214,60 @@ int sw_device_parse(sw_device_choice *out, const char *text)
     return 0;
 }
 
-/* The variants that can run (score > 0) on the chosen kind of device, by score, best first; the CPU
- * wins ties so that "auto" never prefers a device for nothing. */
+/* Where a variant of device type t goes in the order: a GPU variant that can run comes before the CPU
+ * ones (device "auto" means the GPU when one is usable), and the CPU ones are the fallback. */
+static int sw_device_rank(int32_t t)
+{
+    return sw_gpu_is_gpu(t) ? 0 : 1;
+}
+
+/* Tells the user, once per op and variant, that "auto" runs op on the CPU because GPU variant k cannot
+ * run here (its probe's reason). */
+static void sw_note_fallback(const sw_plugin *p, const swarm_op *op, size_t op_index, size_t k)
+{
+    sw_plugin_probe *pr = &p->probes[op_index][k];
+    if (p->verbosity >= 0 && !__atomic_exchange_n(&pr->noticed, 1, __ATOMIC_RELAXED))
+        fprintf(stderr, "swarm: note: %s op %s runs on the CPU: its %s variant cannot run here (%s)\n", p->desc->id,
+                op->name, sw_plugin_device_name(op->variants[k]->device_type), pr->note ? pr->note : "score 0");
+}
+
+/* The variants that can run (score > 0) on the chosen kind of device: the GPU ones, then the CPU ones,
+ * each by score, best first (ties keep the plugin's order). With "auto", when a GPU variant cannot run
+ * and the CPU does the work, a one-line note says why, once. */
 int sw_op_variants(size_t *order, size_t *n, const sw_plugin *p, size_t op_index, sw_device_choice dev)
 {
     const swarm_op *op = p->desc->ops[op_index];
     const char *why = NULL;
+    size_t gpu_out = op->n_variants;
     *n = 0;
     for (size_t k = 0; k < op->n_variants; k++) {
         int32_t type = op->variants[k]->device_type;
-        if ((dev == SW_DEVICE_CPU && type != SWARM_DEVICE_CPU) || (dev == SW_DEVICE_HIP && type != SWARM_DEVICE_ROCM))
+        if ((dev == SW_DEVICE_CPU && type != SWARM_DEVICE_CPU) || (dev == SW_DEVICE_HIP && !sw_gpu_is_gpu(type)))
             continue;
-        if (p->probes[op_index][k].score <= 0) {
+        int s = p->probes[op_index][k].score;
+        if (s <= 0) {
             why = p->probes[op_index][k].note;
+            if (sw_gpu_is_gpu(type) && gpu_out == op->n_variants)
+                gpu_out = k;
             continue;
         }
         size_t at = (*n)++;
         while (at > 0) {
-            const sw_plugin_probe *a = &p->probes[op_index][order[at - 1]];
-            int s = p->probes[op_index][k].score;
-            int better = s > a->score || (s == a->score && type == SWARM_DEVICE_CPU &&
-                                          op->variants[order[at - 1]]->device_type != SWARM_DEVICE_CPU);
-            if (!better)
+            const swarm_variant *b = op->variants[order[at - 1]];
+            int rb = sw_device_rank(b->device_type), r = sw_device_rank(type);
+            if (r > rb || (r == rb && s <= p->probes[op_index][order[at - 1]].score))
                 break;
             order[at] = order[at - 1];
             at--;
         }
         order[at] = k;
     }
-    if (*n)
+    if (*n) {
+        if (dev == SW_DEVICE_AUTO && gpu_out < op->n_variants && !sw_gpu_is_gpu(op->variants[order[0]]->device_type))
+            sw_note_fallback(p, op, op_index, gpu_out);
         return 0;
-    const char *kind = dev == SW_DEVICE_HIP ? "hip" : dev == SW_DEVICE_CPU ? "cpu" : "any";
+    }
+    const char *kind = dev == SW_DEVICE_HIP ? "hip (GPU)" : dev == SW_DEVICE_CPU ? "cpu" : "any";
     if (why)
         return sw_error(SW_ENOTFOUND, "%s op %s: no %s variant can run here: %s", p->desc->id, op->name, kind, why);
     return sw_error(SW_ENOTFOUND, "%s op %s has no %s variant", p->desc->id, op->name, kind);
@@ -312,14 +336,30 @@ void sw_op_outputs_free(sw_op_outputs *o, const sw_allocator *a)
 int sw_tensor_nbytes(uint64_t *out, swarm_dtype dt, int32_t ndim, const int64_t *shape)
 {
     uint64_t elems = 1;
-    if (ndim < 0 || ndim > SWARM_MAX_NDIM || dt.bits == 0 || dt.lanes == 0)
+    uint32_t block = 0, block_bytes = 0;
+    if (dt.code == SWARM_DTYPE_Q8_0 || dt.code == SWARM_DTYPE_Q4_0) {
+        block = 32;
+        block_bytes = dt.code == SWARM_DTYPE_Q8_0 ? 34 : 18;
+        if (dt.bits != 0 || dt.lanes != 1 || ndim < 1 || ndim > SWARM_MAX_NDIM)
+            return sw_error(SW_EINVALID, "bad tensor type");
+        if (shape[ndim - 1] % block)
+            return sw_error(SW_EINVALID, "last dimension %lld is not a multiple of the block (%u)",
+                            (long long)shape[ndim - 1], block);
+    } else if (ndim < 0 || ndim > SWARM_MAX_NDIM || dt.bits == 0 || dt.lanes == 0) {
         return sw_error(SW_EINVALID, "bad tensor type");
+    }
     for (int32_t d = 0; d < ndim; d++) {
         if (shape[d] < 0)
             return sw_error(SW_EINVALID, "negative dimension %lld", (long long)shape[d]);
         if (shape[d] && elems > UINT64_MAX / (uint64_t)shape[d])
             return sw_error(SW_EINVALID, "tensor size overflows");
         elems *= (uint64_t)shape[d];
+    }
+    if (block) {
+        if (elems / block > UINT64_MAX / block_bytes)
+            return sw_error(SW_EINVALID, "tensor size overflows");
+        *out = elems / block * block_bytes;
+        return 0;
     }
     uint64_t bits_per = (uint64_t)dt.bits * dt.lanes;
     if (elems && elems > UINT64_MAX / bits_per)
@@ -382,13 +422,38 @@ static int sw_outputs_check(const sw_op_outputs *o, const swarm_op *op, const sw
     return 0;
 }
 
+/* Tells the user, once per op and variant, that a GPU variant failed in a way another variant may not
+ * (no runtime, out of device memory, a device error): the message of the failure is the current error. */
+static void sw_note_retry(const sw_plugin *p, size_t op_index, size_t variant, int verbosity)
+{
+    sw_plugin_probe *pr = &p->probes[op_index][variant];
+    if (verbosity >= 0 && !__atomic_exchange_n(&pr->noticed, 1, __ATOMIC_RELAXED))
+        fprintf(stderr, "swarm: note: %s\n", sw_error_last());
+}
+
+/* A GPU variant's inputs staged on its device; NULL-safe cleanup through sw_gpu_stage_end. */
+static int sw_stage_in(sw_gpu_stage *st, swarm_value **din, const swarm_op *op, const swarm_variant *v,
+                       const swarm_value *inputs, const swarm_call *call)
+{
+    *din = sw_calloc(op->n_inputs + 1, sizeof **din);
+    int rc = sw_gpu_stage_begin(st, v->device_type);
+    if (!rc)
+        rc = sw_gpu_stage_inputs(st, *din, inputs, op->n_inputs);
+    return rc ? sw_error_wrap(SW_ERETRY, "%s %s (%s)", call->plugin, call->what,
+                              sw_plugin_device_name(v->device_type))
+              : 0;
+}
+
 int sw_op_call(sw_op_outputs *out, const sw_plugin *p, size_t op_index, size_t variant,
                const swarm_param_value *params, const swarm_value *inputs, const sw_allocator *a, int verbosity)
 {
     const swarm_op *op = p->desc->ops[op_index];
     const swarm_variant *v = op->variants[variant];
+    int gpu = sw_gpu_is_gpu(v->device_type);
     char what[80];
     swarm_call call;
+    sw_gpu_stage st = {0};
+    swarm_value *din = NULL, *dout = NULL, *vout = out->v;
     snprintf(what, sizeof what, "op %s", op->name);
     for (size_t i = 0; i < out->n; i++) {
         memset(&out->v[i].u, 0, sizeof out->v[i].u);
@@ -397,23 +462,40 @@ int sw_op_call(sw_op_outputs *out, const sw_plugin *p, size_t op_index, size_t v
             out->v[i].u.tensor.shape = out->shapes[i];
     }
     sw_call_begin(&call, p->desc->id, what, verbosity);
-    int rc = v->infer(&sw_host, &call, params, inputs, out->v);
-    if (rc) {
+    int rc = gpu ? sw_stage_in(&st, &din, op, v, inputs, &call) : 0;
+    if (gpu && !rc)
+        inputs = din;
+    if (!rc && (rc = v->infer(&sw_host, &call, params, inputs, out->v)))
         rc = sw_call_fail(&call, rc);
+    if (rc || (rc = sw_outputs_alloc(out, op, &call, a)))
         goto done;
+    if (gpu) {
+        dout = sw_calloc(out->n, sizeof *dout);
+        if ((rc = sw_gpu_stage_outputs(&st, dout, out->v, out->n))) {
+            rc = sw_error_wrap(SW_ERETRY, "%s %s (%s)", call.plugin, what, sw_plugin_device_name(v->device_type));
+            goto done;
+        }
+        vout = dout;
     }
-    if ((rc = sw_outputs_alloc(out, op, &call, a)))
-        goto done;
     sw_call_end(&call);
     sw_call_begin(&call, p->desc->id, what, verbosity);
-    rc = v->run(&sw_host, &call, params, inputs, out->v);
+    rc = v->run(&sw_host, &call, params, inputs, vout);
     if (rc)
         rc = sw_call_fail(&call, rc);
-    else
+    else if (gpu && (rc = sw_gpu_stage_fetch(&st, out->v, dout, out->n)))
+        rc = sw_error_wrap(SW_ERETRY, "%s %s (%s)", call.plugin, what, sw_plugin_device_name(v->device_type));
+    if (!rc)
         rc = sw_outputs_check(out, op, &call);
 done:
     if (rc)
         sw_outputs_release(out, a);
+    if (gpu) {
+        sw_gpu_stage_end(&st);
+        free(din);
+        free(dout);
+        if (rc == SW_ERETRY)
+            sw_note_retry(p, op_index, variant, verbosity);
+    }
     sw_call_end(&call);
     return rc;
 }

@@ -1,5 +1,6 @@
 /* plugin.c — the plugin loader and registry (see plugin.h): search path, dlopen, validation of every
- * descriptor before any other plugin code runs, variant probes, and the host functions plugins call. */
+ * descriptor before any other plugin code runs, merging GPU companions into the plugins they extend,
+ * variant probes, and the host functions plugins call. */
 #include "plugin.h"
 #include "error.h"
 #include "opcall.h"
@@ -32,14 +33,35 @@
  * Fields a later minor appends are to be read only when struct_size covers them. */
 #define SW_END_OF(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
 
+/* A companion found while loading, merged once every plugin is loaded. */
+typedef struct {
+    char *path;
+    const swarm_plugin *desc;
+} sw_companion;
+
 struct sw_plugins {
     sw_plugin *v;
     size_t n, cap;
     sw_plugin_skip *skips;
     size_t nskips, skipcap;
+    sw_companion *comps;
+    size_t ncomps, compcap;
     sw_strlist dirs; /* real paths of the directories searched, so each is searched once */
     int verbosity;
 };
+
+/* The host-owned descriptors that merging companions makes. They live as long as the libraries they
+ * point into (for the process: never dlclose), so they are kept reachable from here and never freed.
+ * Written only while plugins load (discovery: one thread). */
+static void **sw_kept;
+static size_t sw_nkept, sw_keptcap;
+
+static void *sw_keep(void *p)
+{
+    sw_grow(&sw_kept, &sw_keptcap, sw_nkept + 1, sizeof *sw_kept);
+    sw_kept[sw_nkept++] = p;
+    return p;
+}
 
 /* ---- Validation ------------------------------------------------------------------------------------ */
 
@@ -216,7 +238,8 @@ static int sw_check_variant(const swarm_variant *v)
 {
     if (sw_check_size("swarm_variant", v->struct_size, SW_END_OF(swarm_variant, run), sizeof *v))
         return SW_EINVALID;
-    if (v->device_type != SWARM_DEVICE_CPU && v->device_type != SWARM_DEVICE_ROCM)
+    if (v->device_type != SWARM_DEVICE_CPU && v->device_type != SWARM_DEVICE_ROCM &&
+        v->device_type != SWARM_DEVICE_CUDA)
         return sw_error(SW_EINVALID, "unknown device type %d", (int)v->device_type);
     if (!sw_tag_ok(v->numerics)) {
         char b[48];
@@ -312,6 +335,98 @@ static int sw_check_plugin(const swarm_plugin *d)
     return sw_check_formats(d);
 }
 
+/* Whether a (validated) descriptor is a companion: ABI 1.1's flags, read only when struct_size has them. */
+static int sw_is_companion(const swarm_plugin *d)
+{
+    return d->struct_size >= SW_END_OF(swarm_plugin, flags) && (d->flags & SWARM_PLUGIN_COMPANION);
+}
+
+/* Two strings that may be NULL: both NULL, or equal. */
+static int sw_same_text(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+/* Param i of a companion's op (c) against the plugin's (p): name, type, default and choices. */
+static int sw_param_same(const swarm_param *c, const swarm_param *p)
+{
+    if (strcmp(c->name, p->name) || c->type != p->type)
+        return sw_error(SW_EINVALID, "param '%s' (%s) is not the plugin's '%s' (%s)", c->name,
+                        sw_plugin_param_type_name(c->type), p->name, sw_plugin_param_type_name(p->type));
+    if (!sw_same_text(c->default_value, p->default_value))
+        return sw_error(SW_EINVALID, "param '%s': default %s, the plugin's %s", c->name,
+                        c->default_value ? c->default_value : "(required)",
+                        p->default_value ? p->default_value : "(required)");
+    size_t k = 0;
+    for (; c->type == SWARM_PARAM_ENUM && c->choices[k] && p->choices[k]; k++)
+        if (strcmp(c->choices[k], p->choices[k]))
+            break;
+    if (c->type == SWARM_PARAM_ENUM && (c->choices[k] || p->choices[k]))
+        return sw_error(SW_EINVALID, "param '%s': choices differ from the plugin's", c->name);
+    return 0;
+}
+
+/* Ports: the same count, names and kinds. */
+static int sw_ports_same(const char *what, const swarm_port *c, size_t nc, const swarm_port *p, size_t np)
+{
+    if (nc != np)
+        return sw_error(SW_EINVALID, "%zu %s, the plugin's %zu", nc, what, np);
+    for (size_t i = 0; i < nc; i++)
+        if (strcmp(c[i].name, p[i].name) || c[i].kind != p[i].kind)
+            return sw_error(SW_EINVALID, "%s %zu is '%s' (%s), the plugin's '%s' (%s)", what, i, c[i].name,
+                            sw_plugin_kind_name(c[i].kind), p[i].name, sw_plugin_kind_name(p[i].kind));
+    return 0;
+}
+
+/* A companion's op (c) is the plugin's (p) exactly, but for its variants, which are not for the CPU. */
+static int sw_op_same(const swarm_op *c, const swarm_op *p)
+{
+    if (c->op_version != p->op_version)
+        return sw_error(SW_EINVALID, "op_version %u, the plugin's %u", (unsigned)c->op_version,
+                        (unsigned)p->op_version);
+    if (c->flags != p->flags)
+        return sw_error(SW_EINVALID, "flags 0x%x, the plugin's 0x%x", (unsigned)c->flags, (unsigned)p->flags);
+    if (c->n_params != p->n_params)
+        return sw_error(SW_EINVALID, "%zu params, the plugin's %zu", c->n_params, p->n_params);
+    for (size_t i = 0; i < c->n_params; i++)
+        if (sw_param_same(&c->params[i], &p->params[i]))
+            return SW_EINVALID;
+    if (sw_ports_same("inputs", c->inputs, c->n_inputs, p->inputs, p->n_inputs) ||
+        sw_ports_same("outputs", c->outputs, c->n_outputs, p->outputs, p->n_outputs))
+        return SW_EINVALID;
+    for (size_t k = 0; k < c->n_variants; k++)
+        if (c->variants[k]->device_type == SWARM_DEVICE_CPU)
+            return sw_error(SW_EINVALID, "variant %zu is for the CPU (a companion adds GPU variants)", k);
+    return 0;
+}
+
+/* The op of plugin d named name, or NULL. */
+static const swarm_op *sw_op_named(const swarm_plugin *d, const char *name, size_t *index)
+{
+    for (size_t i = 0; i < d->n_ops; i++)
+        if (!strcmp(d->ops[i]->name, name)) {
+            *index = i;
+            return d->ops[i];
+        }
+    return NULL;
+}
+
+/* Whether companion c may extend plugin d: no formats, and each of its ops one of d's exactly. */
+static int sw_companion_check(const swarm_plugin *c, const swarm_plugin *d)
+{
+    size_t at;
+    if (c->n_formats)
+        return sw_error(SW_EINVALID, "a companion has no formats");
+    for (size_t i = 0; i < c->n_ops; i++) {
+        const swarm_op *p = sw_op_named(d, c->ops[i]->name, &at);
+        if (!p)
+            return sw_error(SW_EINVALID, "op '%s' is not an op of %s", c->ops[i]->name, d->id);
+        if (sw_op_same(c->ops[i], p))
+            return sw_error_wrap(SW_EINVALID, "op '%s' differs from %s's", c->ops[i]->name, d->id);
+    }
+    return 0;
+}
+
 /* ---- Loading --------------------------------------------------------------------------------------- */
 
 static void sw_plugins_skip(sw_plugins *ps, const char *path, const char *reason)
@@ -326,7 +441,7 @@ static sw_plugin_probe sw_probe(const sw_plugins *ps, const swarm_plugin *d, con
     swarm_call call;
     sw_call_begin(&call, d->id, "probe", ps->verbosity);
     int score = v->probe(sw_host_table(), &call, 0);
-    sw_plugin_probe r = {score, NULL};
+    sw_plugin_probe r = {score, NULL, 0};
     if (score < 0 || score > 100) {
         r.score = 0;
         r.note = sw_sprintf("probe returned %d, not a score from 0 to 100", score);
@@ -376,14 +491,18 @@ static void sw_plugins_load_file(sw_plugins *ps, const char *path)
                             SW_ABI_MINOR(abi), SWARM_PLUGIN_ABI_MAJOR, SWARM_PLUGIN_ABI_MINOR);
     else if (sw_check_plugin(d))
         reason = sw_strdup(sw_error_last());
-    else if ((first = sw_plugins_find(ps, d->id)))
+    else if (sw_is_companion(d)) {
+        sw_grow(&ps->comps, &ps->compcap, ps->ncomps + 1, sizeof *ps->comps);
+        ps->comps[ps->ncomps++] = (sw_companion){sw_strdup(path), d};
+        return;
+    } else if ((first = sw_plugins_find(ps, d->id)))
         reason = sw_sprintf("duplicate id %s (already loaded from %s)", d->id, first->path);
     if (reason) {
         sw_plugins_skip(ps, path, reason);
         free(reason);
         return;
     }
-    sw_plugin pl = {d, sw_strdup(path), sw_calloc(d->n_ops, sizeof *pl.probes)};
+    sw_plugin pl = {d, sw_strdup(path), sw_calloc(d->n_ops, sizeof *pl.probes), NULL, 0, ps->verbosity};
     for (size_t i = 0; i < d->n_ops; i++) {
         pl.probes[i] = sw_calloc(d->ops[i]->n_variants, sizeof **pl.probes);
         for (size_t k = 0; k < d->ops[i]->n_variants; k++)
@@ -391,6 +510,62 @@ static void sw_plugins_load_file(sw_plugins *ps, const char *path)
     }
     sw_grow(&ps->v, &ps->cap, ps->n + 1, sizeof *ps->v);
     ps->v[ps->n++] = pl;
+}
+
+/* Op i of plugin pl with companion c's variants of the same op appended (host-owned, kept), and probes
+ * for them. Returns the op itself when c does not extend it. */
+static const swarm_op *sw_op_merge(const sw_plugins *ps, sw_plugin *pl, size_t i, const swarm_plugin *c)
+{
+    const swarm_op *op = pl->desc->ops[i], *add = NULL;
+    for (size_t k = 0; k < c->n_ops && !add; k++)
+        if (!strcmp(c->ops[k]->name, op->name))
+            add = c->ops[k];
+    if (!add)
+        return op;
+    size_t n = op->n_variants + add->n_variants;
+    const swarm_variant **v = sw_keep(sw_calloc(n, sizeof *v));
+    memcpy(v, op->variants, op->n_variants * sizeof *v);
+    memcpy(v + op->n_variants, add->variants, add->n_variants * sizeof *v);
+    swarm_op *m = sw_keep(sw_calloc(1, sizeof *m));
+    *m = (swarm_op){sizeof *m,      op->name,    op->op_version, op->flags,      op->doc,
+                    op->params,     op->n_params, op->inputs,    op->n_inputs,   op->outputs,
+                    op->n_outputs,  v,           n};
+    pl->probes[i] = sw_realloc(pl->probes[i], n * sizeof **pl->probes);
+    for (size_t k = op->n_variants; k < n; k++)
+        pl->probes[i][k] = sw_probe(ps, pl->desc, v[k]);
+    return m;
+}
+
+/* Merges companion comp into the plugin it extends: a host-owned descriptor (kept) whose ops hold the
+ * plugin's variants, then the companion's. A companion of no loaded plugin, or one that differs from it,
+ * becomes a skip. */
+static void sw_companion_merge(sw_plugins *ps, const sw_companion *comp)
+{
+    const swarm_plugin *c = comp->desc;
+    sw_plugin *pl = NULL;
+    char *reason = NULL;
+    for (size_t i = 0; i < ps->n && !pl; i++)
+        if (!strcmp(ps->v[i].desc->id, c->id))
+            pl = &ps->v[i];
+    if (!pl)
+        reason = sw_sprintf("a companion of %s, which is not loaded", c->id);
+    else if (sw_companion_check(c, pl->desc))
+        reason = sw_sprintf("companion of %s: %s", c->id, sw_error_last());
+    if (reason) {
+        sw_plugins_skip(ps, comp->path, reason);
+        free(reason);
+        return;
+    }
+    const swarm_plugin *d = pl->desc;
+    const swarm_op **ops = sw_keep(sw_calloc(d->n_ops, sizeof *ops));
+    for (size_t i = 0; i < d->n_ops; i++)
+        ops[i] = sw_op_merge(ps, pl, i, c);
+    swarm_plugin *m = sw_keep(sw_calloc(1, sizeof *m));
+    *m = (swarm_plugin){SWARM_PLUGIN_ABI_VERSION, sizeof *m, d->id, d->version, d->build, ops, d->n_ops,
+                        d->formats, d->n_formats, 0};
+    pl->desc = m;
+    pl->companions = sw_realloc(pl->companions, (pl->ncompanions + 1) * sizeof *pl->companions);
+    pl->companions[pl->ncompanions++] = sw_strdup(comp->path);
 }
 
 static int sw_is_so(const char *name)
@@ -455,6 +630,13 @@ sw_plugins *sw_plugins_load(const char *const *dirs, size_t ndirs, int verbosity
     }
     sw_plugins_load_dir(ps, SW_PLUGIN_BUILD_DIR, 0);
     sw_plugins_load_dir(ps, SW_PLUGIN_PREFIX_DIR, 0);
+    for (size_t i = 0; i < ps->ncomps; i++) {
+        sw_companion_merge(ps, &ps->comps[i]);
+        free(ps->comps[i].path);
+    }
+    free(ps->comps);
+    ps->comps = NULL;
+    ps->ncomps = 0;
     return ps;
 }
 
@@ -470,6 +652,9 @@ void sw_plugins_free(sw_plugins *ps)
         }
         free(ps->v[i].probes);
         free(ps->v[i].path);
+        for (size_t k = 0; k < ps->v[i].ncompanions; k++)
+            free(ps->v[i].companions[k]);
+        free(ps->v[i].companions);
     }
     for (size_t i = 0; i < ps->nskips; i++) {
         free(ps->skips[i].path);
@@ -501,7 +686,10 @@ const sw_plugin_skip *sw_plugins_skipped(const sw_plugins *ps, size_t i)
 
 const char *sw_plugin_device_name(int32_t device_type)
 {
-    return device_type == SWARM_DEVICE_CPU ? "cpu" : device_type == SWARM_DEVICE_ROCM ? "hip" : "?";
+    return device_type == SWARM_DEVICE_CPU    ? "cpu"
+           : device_type == SWARM_DEVICE_ROCM ? "hip"
+           : device_type == SWARM_DEVICE_CUDA ? "cuda"
+                                              : "?";
 }
 
 const char *sw_plugin_kind_name(int32_t kind)

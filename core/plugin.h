@@ -17,13 +17,19 @@ typedef struct sw_plugins sw_plugins;
 typedef struct {
     int score;  /* 0 (cannot run here) to 100 */
     char *note; /* why it cannot run (the probe's message, or what was wrong with its answer), or NULL */
+    int noticed; /* set (atomically) once the host has told the user it fell back from this variant */
 } sw_plugin_probe;
 
 /* One loaded plugin. Everything in desc has passed validation. */
 typedef struct {
-    const swarm_plugin *desc; /* the plugin's descriptor (its own static memory) */
+    /* The plugin's descriptor: its own static memory, or, when companions extend it, a host-owned copy
+     * whose ops hold the plugin's variants then the companions' (never freed, like the libraries). */
+    const swarm_plugin *desc;
     char *path;               /* the file it was loaded from */
     sw_plugin_probe **probes; /* probes[i][k]: variant k of op i */
+    char **companions;        /* the files of the companions merged into it, in load order */
+    size_t ncompanions;
+    int verbosity; /* the registry's, for notes printed while its ops run */
 } sw_plugin;
 
 /* A file (or directory) that yielded no plugin, and why, in one line. */
@@ -34,9 +40,13 @@ typedef struct {
 
 /* Loads every *.so in the search path's directories, each directory's files in name order. The path is,
  * in order: dirs (from --plugin-path), the entries of $SWARM_PLUGIN_PATH (colon-separated), the build
- * tree's plugin folder, then PREFIX/lib/swarm/plugins; a directory met twice is searched once. Nothing
- * fails: a bad plugin, a duplicate id, or a directory named in dirs or $SWARM_PLUGIN_PATH that cannot
- * be read becomes a skip entry. verbosity (-1, 0, 1, as sw_cli's) decides which plugin log messages show. */
+ * tree's plugin folder, then PREFIX/lib/swarm/plugins; a directory met twice is searched once. Then the
+ * companions found (SWARM_PLUGIN_COMPANION: GPU variants in NAME.hip.so) are merged into the plugins
+ * they extend, each checked to describe that plugin's ops exactly. Nothing fails: a bad plugin, a
+ * duplicate id, a companion that matches no plugin or differs from it, a library that does not load (a
+ * companion whose GPU runtime is not installed), or a directory named in dirs or $SWARM_PLUGIN_PATH
+ * that cannot be read becomes a skip entry. verbosity (-1, 0, 1, as sw_cli's) decides which plugin log
+ * messages and notes show. */
 sw_plugins *sw_plugins_load(const char *const *dirs, size_t ndirs, int verbosity);
 void sw_plugins_free(sw_plugins *ps);
 
@@ -47,8 +57,8 @@ const sw_plugin *sw_plugins_find(const sw_plugins *ps, const char *id);
 /* The i-th skipped file, in search order, or NULL past the end. */
 const sw_plugin_skip *sw_plugins_skipped(const sw_plugins *ps, size_t i);
 
-/* Names for the ABI's codes, for output: "cpu"/"hip", "tensor"/"records", "bool"/"int"/...; "?" when
- * unknown. */
+/* Names for the ABI's codes, for output: "cpu"/"hip"/"cuda", "tensor"/"records", "bool"/"int"/...; "?"
+ * when unknown. */
 const char *sw_plugin_device_name(int32_t device_type);
 const char *sw_plugin_kind_name(int32_t kind);
 const char *sw_plugin_param_type_name(int32_t type);

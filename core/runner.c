@@ -861,6 +861,30 @@ static int sw_records_join(sw_run *run, size_t i, sw_hash *out)
 
 /* ---- Write stages -------------------------------------------------------------------------------------- */
 
+/* The metadata a write stage lays out: the collection's pairs, each replaced by the stage's pair with the
+ * same key, then the stage's other pairs. The array is the caller's to free; the strings are borrowed. */
+static swarm_meta *sw_meta_merge(size_t *n, const sw_tensors *c, const sw_stage *sg)
+{
+    swarm_meta *m = sw_malloc((c->nmeta + sg->nmeta + 1) * sizeof *m);
+    size_t k = 0;
+    for (size_t i = 0; i < c->nmeta; i++) {
+        m[k] = (swarm_meta){c->meta[i].key, c->meta[i].value};
+        for (size_t j = 0; j < sg->nmeta; j++)
+            if (!strcmp(sg->meta[j].key, c->meta[i].key))
+                m[k].value = sg->meta[j].value;
+        k++;
+    }
+    for (size_t j = 0; j < sg->nmeta; j++) {
+        size_t i = 0;
+        while (i < c->nmeta && strcmp(sg->meta[j].key, c->meta[i].key))
+            i++;
+        if (i == c->nmeta)
+            m[k++] = sg->meta[j];
+    }
+    *n = k;
+    return m;
+}
+
 /* Writes a collection through its format: the header, then each tensor's bytes at its offset, zeros
  * between. */
 static int sw_write_tensors(sw_run *run, const sw_stage *sg, const sw_tensors *c, sw_fwriter *w)
@@ -874,10 +898,12 @@ static int sw_write_tensors(sw_run *run, const sw_stage *sg, const sw_tensors *c
         e[k].nbytes = c->t[k].nbytes;
     }
     uint8_t *header = NULL;
-    size_t hlen;
+    size_t hlen, nmeta = 0;
     uint64_t total;
-    int r = sw_format_layout(&header, &hlen, &total, sg->plugin, sg->format, e, c->n, c->meta, c->nmeta,
+    swarm_meta *meta = sw_meta_merge(&nmeta, c, sg);
+    int r = sw_format_layout(&header, &hlen, &total, sg->plugin, sg->format, e, c->n, meta, nmeta,
                              run->o->verbosity);
+    free(meta);
     if (!r)
         r = sw_fwriter_put(w, header, hlen);
     free(header);
@@ -1137,6 +1163,23 @@ static int sw_op_parts(json_t **out, const sw_run *run, const sw_stage *sg)
     return 0;
 }
 
+/* The key parts of a write stage: its metadata pairs are params named "meta.KEY" of type "meta". */
+static json_t *sw_write_parts(const sw_stage *sg)
+{
+    json_t *parts = sw_parts_new("write", sg->format ? sg->plugin->desc->id : "swarm", "format", sg->format_name,
+                                 sg->format ? sg->format->format_version : 1);
+    if (sg->nmeta) {
+        json_t *params = json_array();
+        for (size_t k = 0; k < sg->nmeta; k++) {
+            char *name = sw_sprintf("meta.%s", sg->meta[k].key);
+            json_array_append_new(params, json_pack("[s,s,s]", name, "meta", sg->meta[k].value));
+            free(name);
+        }
+        json_object_set_new(parts, "params", params);
+    }
+    return parts;
+}
+
 /* Checks that an op's tensor inputs hold the same tensor names in the same order. */
 static int sw_zip_check(sw_run *run, const sw_stage *sg)
 {
@@ -1165,8 +1208,7 @@ static int sw_prepare_keyed(sw_run *run, size_t i, sw_pool *pool)
     if (sg->kind == SW_STAGE_READ)
         parts = sw_parts_new("read", sg->plugin->desc->id, "format", sg->format->name, sg->format->format_version);
     else if (sg->kind == SW_STAGE_WRITE)
-        parts = sw_parts_new("write", sg->format ? sg->plugin->desc->id : "swarm", "format", sg->format_name,
-                             sg->format ? sg->format->format_version : 1);
+        parts = sw_write_parts(sg);
     else
         r = sw_op_parts(&parts, run, sg);
     for (size_t k = 0; !r && k < sg->ninputs; k++)

@@ -40,6 +40,8 @@ static const struct {
     {"f6_e2m3fn", SWARM_DTYPE_FLOAT6_E2M3FN, 6},
     {"f6_e3m2fn", SWARM_DTYPE_FLOAT6_E3M2FN, 6},
     {"f4_e2m1fn", SWARM_DTYPE_FLOAT4_E2M1FN, 4},
+    {"q8_0", SWARM_DTYPE_Q8_0, 0},
+    {"q4_0", SWARM_DTYPE_Q4_0, 0},
 };
 
 const char *sw_dtype_name(char buf[32], swarm_dtype dt)

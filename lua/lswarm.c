@@ -336,13 +336,47 @@ static int sw_l_read(lua_State *L)
     return 1;
 }
 
-/* swarm.write(FORMAT, value, {path=, publish="NAME@VERSION", file=, name=}) → files. */
+/* Order of metadata pairs: by key. */
+static int sw_meta_cmp(const void *a, const void *b)
+{
+    return strcmp(((const swarm_meta *)a)->key, ((const swarm_meta *)b)->key);
+}
+
+/* opts.meta, a table of string keys to string values, into s->meta sorted by key (a Lua table has no
+ * order; the key must not depend on one). */
+static void sw_opt_meta(lua_State *L, int opts, sw_stage *s)
+{
+    if (opts == 0)
+        return;
+    lua_getfield(L, opts, "meta");
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return;
+    }
+    if (!lua_istable(L, -1))
+        luaL_error(L, "option 'meta' must be a table of strings");
+    int t = lua_gettop(L);
+    size_t cap = 0;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "option 'meta' must map strings to strings");
+        sw_grow(&s->meta, &cap, s->nmeta + 1, sizeof *s->meta);
+        s->meta[s->nmeta++] = (swarm_meta){sw_strdup(lua_tostring(L, -2)), sw_strdup(lua_tostring(L, -1))};
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    if (s->nmeta)
+        qsort(s->meta, s->nmeta, sizeof *s->meta, sw_meta_cmp);
+}
+
+/* swarm.write(FORMAT, value, {path=, publish="NAME@VERSION", file=, name=, meta={K=V}}) → files. */
 static int sw_l_write(lua_State *L)
 {
     const char *format = luaL_checkstring(L, 1);
     const sw_stage *in = sw_check_value(L, 2);
     int opts = sw_opts_arg(L, 3);
-    static const char *const allowed[] = {"path", "publish", "file", "name", NULL};
+    static const char *const allowed[] = {"path", "publish", "file", "name", "meta", NULL};
     sw_opts_only(L, opts, allowed, "swarm.write");
     const char *path = sw_opt_string(L, opts, "path"), *publish = sw_opt_string(L, opts, "publish");
     const char *file = sw_opt_string(L, opts, "file");
@@ -366,6 +400,9 @@ static int sw_l_write(lua_State *L)
         return luaL_error(L, "format %s writes %s, not %s", s->format_name, s->format ? "tensors" : "records",
                           sw_valkind_name(kind));
     s->out = SW_VAL_FILES;
+    sw_opt_meta(L, opts, s);
+    if (s->nmeta && !s->format)
+        return luaL_error(L, "option 'meta' is for tensor formats, not lines");
     s->save_path = path ? sw_strdup(path) : NULL;
     if (file) {
         s->file_name = sw_strdup(file);

@@ -15,7 +15,10 @@
  *   every result; the package version and build id do not (a rebuild must not empty the cache).
  *   Bump op_version whenever the outputs for the same inputs and params may change.
  * - Memory. The host allocates every input and output buffer, on the variant's device; buffers never
- *   change owner across the boundary. Temporary memory comes from swarm_host.alloc_scratch.
+ *   change owner across the boundary. Temporary memory comes from swarm_host.alloc_scratch. For a GPU
+ *   variant the host copies the inputs to device 0 of the variant's type (compact, byte_offset 0),
+ *   allocates the outputs there, and copies them back after run, which returns only once its device
+ *   work has finished (SWARM_E_DEVICE_FAILED when it failed).
  * - Errors. infer and run return SWARM_OK or a negative SWARM_E_* code and explain a failure with
  *   swarm_host.set_error (a probe returns a score instead). Nothing may exit, abort, longjmp or throw
  *   across the boundary.
@@ -39,7 +42,7 @@ extern "C" {
 #endif
 
 #define SWARM_PLUGIN_ABI_MAJOR 1
-#define SWARM_PLUGIN_ABI_MINOR 0
+#define SWARM_PLUGIN_ABI_MINOR 1
 #define SWARM_PLUGIN_ABI_VERSION (((uint32_t)SWARM_PLUGIN_ABI_MAJOR << 16) | (uint32_t)SWARM_PLUGIN_ABI_MINOR)
 
 /* Marks the entry function as exported; build with -fvisibility=hidden so nothing else is. */
@@ -63,9 +66,11 @@ enum {
 
 /* ---- Data crossing the boundary ------------------------------------------------------------------ */
 
-/* Device types: DLPack's codes. */
+/* Device types: DLPack's codes. A pipeline's device = "hip" means a GPU variant: ROCM, or CUDA for the same
+ * HIP kernels built with nvcc for an NVIDIA GPU (1.1). */
 enum {
-    SWARM_DEVICE_CPU = 1, /* kDLCPU */
+    SWARM_DEVICE_CPU = 1,  /* kDLCPU */
+    SWARM_DEVICE_CUDA = 2, /* kDLCUDA: an NVIDIA GPU (1.1) */
     SWARM_DEVICE_ROCM = 10 /* kDLROCM: an AMD GPU through HIP */
 };
 
@@ -85,7 +90,12 @@ enum {
     SWARM_DTYPE_FLOAT8_E8M0FNU = 14,
     SWARM_DTYPE_FLOAT6_E2M3FN = 15,
     SWARM_DTYPE_FLOAT6_E3M2FN = 16,
-    SWARM_DTYPE_FLOAT4_E2M1FN = 17
+    SWARM_DTYPE_FLOAT4_E2M1FN = 17,
+    /* swarm's own codes, 128 and up (1.1): block-quantized types DLPack has no code for. Their bits are 0;
+     * a tensor of one has its logical shape (elements), its last dimension is a multiple of the block, and
+     * its bytes are elements / block x bytes per block. */
+    SWARM_DTYPE_Q8_0 = 128, /* ggml's Q8_0: blocks of 32 elements in 34 bytes (fp16 scale, 32 x int8) */
+    SWARM_DTYPE_Q4_0 = 129  /* ggml's Q4_0: blocks of 32 elements in 18 bytes (fp16 scale, 16 nibble pairs) */
 };
 
 /* Where a buffer lives (DLPack's DLDevice). */
@@ -97,7 +107,7 @@ typedef struct swarm_device {
 /* An element type (DLPack's DLDataType): float32 is {SWARM_DTYPE_FLOAT, 32, 1}. */
 typedef struct swarm_dtype {
     uint8_t code;   /* SWARM_DTYPE_* */
-    uint8_t bits;   /* bits per lane: 8, 16, 32, 64 */
+    uint8_t bits;   /* bits per lane: 8, 16, 32, 64; 0 for the block types */
     uint16_t lanes; /* 1 except for vector types */
 } swarm_dtype;
 
@@ -217,7 +227,7 @@ typedef struct swarm_host {
 /* One implementation of an op for one kind of device. */
 typedef struct swarm_variant {
     uint32_t struct_size; /* sizeof(swarm_variant) */
-    int32_t device_type;  /* SWARM_DEVICE_CPU or SWARM_DEVICE_ROCM */
+    int32_t device_type;  /* SWARM_DEVICE_CPU, SWARM_DEVICE_ROCM or SWARM_DEVICE_CUDA (1.1) */
     /* Variants of an op with the same tag promise bit-identical outputs; the tag goes into the cache key.
      * [a-z0-9][a-z0-9._-]*, at most 64 characters, e.g. "ref-f32". */
     const char *numerics;
@@ -318,7 +328,19 @@ typedef struct swarm_plugin {
     size_t n_ops;
     const swarm_format *const *formats; /* n_formats pointers; a plugin has at least one op or format */
     size_t n_formats;
+    /* SWARM_PLUGIN_* (1.1). The host reads it only when struct_size covers it: a 1.0 plugin has none. */
+    uint32_t flags;
 } swarm_plugin;
+
+/* Plugin flags (1.1). */
+enum {
+    /* A companion: it adds variants to the ops of the plugin with the same id, loaded from another file
+     * (the GPU variants of a CPU plugin live in NAME.hip.so beside NAME.so, so that the CPU plugin never
+     * links a GPU runtime). Each of its ops must be one of that plugin's ops exactly (name, op_version,
+     * flags, params with their defaults and choices, ports); the host merges their variants into the op.
+     * A companion has no formats. One that matches no loaded plugin, or differs from it, is skipped. */
+    SWARM_PLUGIN_COMPANION = 1u << 0
+};
 
 /* The one symbol a plugin exports. [discovery] Returns the plugin's descriptor; it allocates nothing,
  * starts no threads and touches no device. Define it with SWARM_PLUGIN_EXPORT. */

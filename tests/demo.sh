@@ -1,8 +1,9 @@
 #!/bin/sh
 # demo.sh BUILD — the main job on built-in sample data: a generated checkpoint becomes a bundle, a
 # fine-tuned copy becomes its next version, swarm shows, diffs, checks out and verifies them, and a
-# second local peer fetches both over 127.0.0.1 (the second only downloading what changed), and the
-# second peer converts v2 to bf16 with a pipeline, publishes it, and a rerun finds every stage cached.
+# second local peer fetches both over 127.0.0.1 (the second only downloading what changed); the second
+# peer converts v2 to bf16 and quantizes it to a Q8_0 GGUF for llama.cpp with pipelines, publishes both,
+# a rerun finds every stage cached, and the first peer fetches the GGUF back from the second.
 set -eu
 build=${1:-build}
 swarm="$build/swarm"
@@ -69,8 +70,31 @@ $peer pipeline run pipelines/convert.lua --set input=tiny-llama@v2/model.safeten
     --set output="$demo/model.bf16.safetensors" --set publish=tiny-llama@v2-bf16
 $peer show tiny-llama@v2-bf16
 
+say "The second peer runs pipelines/quantize.lua on v2: a Q8_0 GGUF for llama.cpp, published as tiny-llama@v2-q8_0"
+$peer pipeline run pipelines/quantize.lua --set input=tiny-llama@v2/model.safetensors \
+    --set output="$demo/model.q8_0.gguf" --set publish=tiny-llama@v2-q8_0
+ls -l "$demo/model.bf16.safetensors" "$demo/model.q8_0.gguf"
+
 say "A rerun with nothing changed: every stage is cached"
 $peer pipeline run pipelines/convert.lua --set input=tiny-llama@v2/model.safetensors \
     --set output="$demo/model.bf16.safetensors" --set publish=tiny-llama@v2-bf16 --explain
+$peer pipeline run pipelines/quantize.lua --set input=tiny-llama@v2/model.safetensors \
+    --set output="$demo/model.q8_0.gguf" --set publish=tiny-llama@v2-q8_0 --explain
+
+say "The second peer pushes its catalog and seeds; the first fetches tiny-llama@v2-q8_0 over 127.0.0.1"
+$peer -q push
+"$swarm" pull
+$peer seed tiny-llama@v2-q8_0 --listen 127.0.0.1:0 >"$demo/seed2.log" 2>&1 &
+seeder=$!
+port=""
+for _ in $(seq 50); do
+    port=$(sed -n 's/.*on port \([0-9]*\).*/\1/p' "$demo/seed2.log")
+    [ -n "$port" ] && break
+    sleep 0.1
+done
+[ -n "$port" ] || { cat "$demo/seed2.log"; exit 1; }
+"$swarm" get tiny-llama@v2-q8_0 --peer "127.0.0.1:$port" --listen 127.0.0.1:0 --timeout 60
+"$swarm" verify tiny-llama@v2-q8_0
+kill "$seeder"
 
 say "Done. The store is in $SWARM_HOME; try: SWARM_HOME=$SWARM_HOME $swarm log tiny-llama"

@@ -1,6 +1,7 @@
 /* convert.c — dtype conversion of tensors: one op, `cast`, that converts floating-point tensors (f32,
  * f16, bf16) to the dtype asked for and passes every other tensor through unchanged, as PyTorch's
- * Module.to(dtype) casts only floating-point parameters. One CPU variant.
+ * Module.to(dtype) casts only floating-point parameters. One CPU variant; its GPU variant is in the
+ * companion hip/convert_hip.cpp (build/plugins/convert.hip.so), which shares convert_ops.h.
  *
  * Rounding (FORMATS.md, as ggml does it):
  * - f32 -> bf16: round to nearest even; NaN becomes (u >> 16) | 0x40: quiet, sign and the top payload
@@ -12,114 +13,19 @@
  *   whose widening is exact, so there is one rounding (and the narrowing's NaN rule applies).
  * Integer bit operations only, so neither the rounding mode nor flush-to-zero can change a result.
  * Values are little-endian, as on every machine swarm runs on. */
-#include "swarm_plugin.h"
+#include "convert_ops.h"
+#include "common/numerics.h"
 
 #include <string.h>
 
-/* Which conversion a dtype takes part in. */
-enum { CV_OTHER = 0, CV_F32, CV_F16, CV_BF16 };
+#define cv_kind convert_kind
+#define cv_size convert_size
 
-static const char *const cast_choices[] = {"f32", "f16", "bf16", NULL};
-static const swarm_param cast_params[] = {
-    {"dtype", SWARM_PARAM_ENUM, "bf16", "what floating-point tensors become: f32, f16 or bf16", cast_choices},
-};
-static const swarm_port cast_inputs[] = {{"x", SWARM_KIND_TENSOR, "a tensor of any dtype and shape"}};
-static const swarm_port cast_outputs[] = {
-    {"y", SWARM_KIND_TENSOR, "x converted to dtype when x is f32, f16 or bf16; otherwise x unchanged"}};
+/* ---- Scalar conversions: plugins/common/numerics.h, the reference the GPU kernels share ------------- */
 
-/* The conversion kind of a dtype; CV_OTHER passes through. */
-static int cv_kind(swarm_dtype dt)
-{
-    if (dt.lanes == 1 && dt.code == SWARM_DTYPE_FLOAT && dt.bits == 32)
-        return CV_F32;
-    if (dt.lanes == 1 && dt.code == SWARM_DTYPE_FLOAT && dt.bits == 16)
-        return CV_F16;
-    if (dt.lanes == 1 && dt.code == SWARM_DTYPE_BFLOAT && dt.bits == 16)
-        return CV_BF16;
-    return CV_OTHER;
-}
-
-static swarm_dtype cv_dtype(int kind)
-{
-    swarm_dtype dt;
-    dt.code = kind == CV_BF16 ? SWARM_DTYPE_BFLOAT : SWARM_DTYPE_FLOAT;
-    dt.bits = kind == CV_F32 ? 32 : 16;
-    dt.lanes = 1;
-    return dt;
-}
-
-/* Elements and bytes of a compact tensor, with overflow checks; 0 or an error message. */
-static const char *cv_size(const swarm_tensor *t, uint64_t *elems, uint64_t *bytes)
-{
-    uint64_t n = 1, bits = (uint64_t)t->dtype.bits * t->dtype.lanes;
-    if (t->ndim < 0 || t->ndim > SWARM_MAX_NDIM)
-        return "x has a bad number of dimensions";
-    for (int32_t d = 0; d < t->ndim; d++) {
-        if (t->shape[d] < 0)
-            return "x has a negative dimension";
-        if (t->shape[d] && n > UINT64_MAX / (uint64_t)t->shape[d])
-            return "x's size overflows";
-        n *= (uint64_t)t->shape[d];
-    }
-    if (!bits || (n && n > UINT64_MAX / bits))
-        return "x's size overflows";
-    if (n * bits % 8)
-        return "x's elements do not fill whole bytes";
-    if (n * bits / 8 > (uint64_t)(size_t)-1)
-        return "x is too large for this machine";
-    *elems = n;
-    *bytes = n * bits / 8;
-    return NULL;
-}
-
-/* ---- Scalar conversions: the reference for every element ----------------------------------------- */
-
-static inline uint16_t cv_bf16_of_f32(uint32_t u)
-{
-    uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
-    uint32_t quiet = (u >> 16) | 0x40u;
-    return (uint16_t)((u & 0x7fffffffu) > 0x7f800000u ? quiet : rounded);
-}
-
-/* f32 bits to f16 bits, round to nearest even. Normal results rebias the exponent and round at bit 13
- * (a carry may reach the exponent, up to infinity from 65520 on); subnormal results shift the whole
- * significand right by 126 - e and round there. */
-static uint16_t cv_f16_of_f32(uint32_t u)
-{
-    uint32_t sign = (u >> 16) & 0x8000u;
-    uint32_t a = u & 0x7fffffffu;
-    uint32_t h;
-    if (a > 0x7f800000u) {
-        h = 0x7e00u | ((a >> 13) & 0x3ffu); /* NaN: quiet bit set, top 9 payload bits kept */
-    } else if (a >= 0x477ff000u) {
-        h = 0x7c00u; /* 65520 and up, infinity included */
-    } else if (a >= 0x38800000u) {
-        h = (a + 0xfffu + ((a >> 13) & 1u) - 0x38000000u) >> 13; /* 2^-14 and up */
-    } else if (a > 0x33000000u) {
-        uint32_t sh = 126u - (a >> 23); /* 14 to 24 */
-        uint32_t m = (a & 0x7fffffu) | 0x800000u;
-        h = (m + (1u << (sh - 1)) - 1u + ((m >> sh) & 1u)) >> sh;
-    } else {
-        h = 0; /* 2^-25 and below: 2^-25 itself ties to even, 0 */
-    }
-    return (uint16_t)(sign | h);
-}
-
-/* f16 bits to f32 bits, exactly: subnormals are normalized, a NaN's payload moves into place unchanged. */
-static uint32_t cv_f32_of_f16(uint16_t x)
-{
-    uint32_t sign = (uint32_t)(x & 0x8000u) << 16;
-    uint32_t e = (uint32_t)(x >> 10) & 0x1fu, m = x & 0x3ffu;
-    if (e == 31)
-        return sign | 0x7f800000u | m << 13;
-    if (e)
-        return sign | (e + 112u) << 23 | m << 13;
-    if (!m)
-        return sign;
-    for (e = 113; !(m & 0x400u); e--)
-        m <<= 1;
-    return sign | e << 23 | (m & 0x3ffu) << 13;
-}
+#define cv_bf16_of_f32 sw_num_bf16_of_f32
+#define cv_f16_of_f32 sw_num_f16_of_f32
+#define cv_f32_of_f16 sw_num_f32_of_f16
 
 /* ---- The same as selects, for vector code ------------------------------------------------------- */
 
@@ -304,7 +210,7 @@ static int cast_infer(const swarm_host *host, swarm_call *call, const swarm_para
     if (params[0].i < 0 || params[0].i > 2)
         return host->set_error(call, SWARM_E_BAD_INPUT, "dtype must be f32, f16 or bf16");
     y->ndim = x->ndim;
-    y->dtype = cv_kind(x->dtype) == CV_OTHER ? x->dtype : cv_dtype(CV_F32 + (int)params[0].i);
+    y->dtype = convert_cast_dtype(x->dtype, params[0].i);
     for (int32_t d = 0; d < x->ndim; d++)
         y->shape[d] = x->shape[d];
     return SWARM_OK;
@@ -344,38 +250,21 @@ static int cast_run(const swarm_host *host, swarm_call *call, const swarm_param_
 static const swarm_variant cast_cpu = {
     .struct_size = sizeof(swarm_variant),
     .device_type = SWARM_DEVICE_CPU,
-    .numerics = "rne-1", /* round to nearest even, NaN rules above; a GPU variant must match these bytes */
+    .numerics = CONVERT_NUMERICS, /* a GPU variant (hip/convert_hip.cpp) gives these bytes too */
     .probe = cast_probe,
     .infer = cast_infer,
     .run = cast_run,
 };
 static const swarm_variant *const cast_variants[] = {&cast_cpu};
 
-static const swarm_op cast = {
-    .struct_size = sizeof(swarm_op),
-    .name = "cast",
-    .op_version = 1, /* bump it whenever the output for the same input and dtype may change */
-    .flags = SWARM_OP_DETERMINISTIC,
-    .doc = "Converts a floating-point tensor (f32, f16, bf16) to dtype, rounding to nearest even (overflow to "
-           "infinity, subnormals kept, NaN stays a quiet NaN with its sign); any other tensor (integers, bool, "
-           "f64, fp8, ...) passes through unchanged, as PyTorch's Module.to(dtype) casts only floating-point "
-           "parameters.",
-    .params = cast_params,
-    .n_params = sizeof cast_params / sizeof *cast_params,
-    .inputs = cast_inputs,
-    .n_inputs = 1,
-    .outputs = cast_outputs,
-    .n_outputs = 1,
-    .variants = cast_variants,
-    .n_variants = 1,
-};
+static const swarm_op cast = CONVERT_CAST_OP(cast_variants);
 static const swarm_op *const ops[] = {&cast};
 
 static const swarm_plugin plugin = {
     .abi_version = SWARM_PLUGIN_ABI_VERSION,
     .struct_size = sizeof(swarm_plugin),
-    .id = "org.swarm.convert",
-    .version = "0.1.0",
+    .id = CONVERT_PLUGIN_ID,
+    .version = CONVERT_VERSION,
     .ops = ops,
     .n_ops = 1,
 };

@@ -14,6 +14,7 @@
  * - Strings may not contain U+0000 (a \u0000 escape): names and metadata cross the ABI as C strings.
  * - Tensors are reported in data order; empty tensors sharing an offset keep their header order. */
 #include "swarm_plugin.h"
+#include "common/utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -91,39 +92,6 @@ static const char *st_nbytes(uint64_t *out, const uint64_t *shape, int ndim, uns
 
 /* ---- UTF-8 --------------------------------------------------------------------------------------- */
 
-/* Whether s[0..len) is valid UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
-static int st_utf8_valid(const uint8_t *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        uint8_t c = s[i];
-        size_t k;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            k = 1, cp = c & 0x1f, min = 0x80;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            k = 2, cp = c & 0x0f, min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            k = 3, cp = c & 0x07, min = 0x10000;
-        } else {
-            return 0;
-        }
-        if (len - i <= k)
-            return 0;
-        for (size_t j = 1; j <= k; j++) {
-            if ((s[i + j] & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (s[i + j] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += k + 1;
-    }
-    return 1;
-}
 
 /* ---- Reading ------------------------------------------------------------------------------------- */
 
@@ -544,7 +512,7 @@ static int st_read(const swarm_host *host, swarm_call *call, const uint8_t *file
     if (n > size - 8)
         return host->set_error(call, SWARM_E_BAD_INPUT, "the header (%llu bytes) runs past the end of the file",
                                (unsigned long long)n);
-    if (!st_utf8_valid(file + 8, (size_t)n))
+    if (!sw_utf8_valid(file + 8, (size_t)n))
         return host->set_error(call, SWARM_E_BAD_INPUT, "the header is not valid UTF-8");
     r.start = r.p = file + 8;
     r.end = file + 8 + n;
@@ -745,7 +713,7 @@ static int st_layout(const swarm_host *host, swarm_call *call, swarm_tensor_entr
         const swarm_tensor_entry *t = &tensors[i];
         uint64_t dims[SWARM_MAX_NDIM], need = 0;
         const char *why;
-        if (!t->name || !st_utf8_valid((const uint8_t *)t->name, strlen(t->name)))
+        if (!t->name || !sw_utf8_valid((const uint8_t *)t->name, strlen(t->name)))
             return host->set_error(call, SWARM_E_BAD_INPUT, "tensor %lu has no name or one that is not UTF-8",
                                    (unsigned long)i);
         st_shown(shown, sizeof shown, t->name);
@@ -776,8 +744,8 @@ static int st_layout(const swarm_host *host, swarm_call *call, swarm_tensor_entr
     if ((dup = st_duplicate(names, n)))
         return host->set_error(call, SWARM_E_BAD_INPUT, "two tensors named '%s'", st_shown(shown, sizeof shown, dup));
     for (size_t i = 0; i < nmeta; i++) {
-        if (!meta[i].key || !meta[i].value || !st_utf8_valid((const uint8_t *)meta[i].key, strlen(meta[i].key)) ||
-            !st_utf8_valid((const uint8_t *)meta[i].value, strlen(meta[i].value)))
+        if (!meta[i].key || !meta[i].value || !sw_utf8_valid((const uint8_t *)meta[i].key, strlen(meta[i].key)) ||
+            !sw_utf8_valid((const uint8_t *)meta[i].value, strlen(meta[i].value)))
             return host->set_error(call, SWARM_E_BAD_INPUT, "metadata pair %lu is missing or not UTF-8",
                                    (unsigned long)i);
         names[i] = meta[i].key;

@@ -99,3 +99,6 @@ printf '  %-34s %7ss  %5s MB/s  %sx cp\n' "swarm checkout" "$t_co" "$(mb "$t_co"
 echo
 bash "$here/p2p.sh" "$(dirname "$swarm")"
 bash "$here/pipeline.sh" "$(dirname "$swarm")"
+echo
+bash "$here/tokenize.sh" "$(dirname "$swarm")"
+bash "$here/quant.sh" "$(dirname "$swarm")"
