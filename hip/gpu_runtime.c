@@ -119,11 +119,6 @@ int sw_gpu_runtime(const sw_gpu_rt **out, int32_t device_type)
     return 0;
 }
 
-const char *sw_gpu_runtime_name(const sw_gpu_rt *rt)
-{
-    return rt->name;
-}
-
 int sw_gpu_alloc(const sw_gpu_rt *rt, void **out, size_t size)
 {
     *out = NULL;

@@ -21,9 +21,6 @@ typedef struct sw_gpu_rt sw_gpu_rt;
 /* The runtime for a device type (SWARM_DEVICE_ROCM or SWARM_DEVICE_CUDA), loaded on first use. */
 int sw_gpu_runtime(const sw_gpu_rt **out, int32_t device_type);
 
-/* "HIP" or "CUDA". */
-const char *sw_gpu_runtime_name(const sw_gpu_rt *rt);
-
 /* Device memory of size bytes (at least 1) on device 0; freed with sw_gpu_free (NULL is ignored). */
 int sw_gpu_alloc(const sw_gpu_rt *rt, void **out, size_t size);
 void sw_gpu_free(const sw_gpu_rt *rt, void *p);

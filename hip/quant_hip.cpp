@@ -2,37 +2,22 @@
  * each of org.swarm.quant's ops (quantize, dequantize, int8_rows, row_absmax, int8_dequantize), with the
  * ops, versions, numerics tag and dtype rules of plugins/quant/quant_ops.h, which the CPU plugin
  * (plugins/quant/quant.c) shares. Built with hipcc for AMD GPUs or nvcc for NVIDIA ones (compat.h); the
- * kernels are quant_kernels.h's. Each infer and run accepts and refuses what the CPU variant does. */
+ * kernels are quant_kernels.h's. The infers and the checks of the inputs are quant_ops.h's, the CPU
+ * variant's own, so the two accept and refuse the same; this variant adds that the inputs are staged on
+ * its device. */
 #include "companion.h"
 #include "quant_kernels.h"
 #include "quant/quant_ops.h"
 
-/* ---- Checks, as the CPU variant makes them ----------------------------------------------------------- */
+/* ---- Checks: quant_ops.h's, shared with the CPU variant, and the device's ------------------------------ */
 
-/* x's elements (overflow checked as on the CPU), or SWARM_E_BAD_INPUT; x must be staged for this variant. */
-static int qg_check(const swarm_host *host, swarm_call *call, const swarm_tensor *x, const char *name,
-                    uint64_t *elems)
+/* Input i staged for this variant (on its device, aligned to align bytes). */
+static int qg_staged(const swarm_host *host, swarm_call *call, const swarm_value *inputs, size_t n, uintptr_t align)
 {
-    uint64_t n = 1;
-    int rc = sw_gpu_check(host, call, x, name, 1);
-    if (rc)
-        return rc;
-    if (x->ndim < 0 || x->ndim > SWARM_MAX_NDIM)
-        return host->set_error(call, SWARM_E_BAD_INPUT, "x has a bad number of dimensions");
-    for (int32_t d = 0; d < x->ndim; d++) {
-        if (x->shape[d] < 0)
-            return host->set_error(call, SWARM_E_BAD_INPUT, "x has a negative dimension");
-        if (x->shape[d] && n > UINT64_MAX / 64 / (uint64_t)x->shape[d])
-            return host->set_error(call, SWARM_E_BAD_INPUT, "x's size overflows");
-        n *= (uint64_t)x->shape[d];
-    }
-    *elems = n;
-    return SWARM_OK;
-}
-
-static int qg_is_block(swarm_dtype dt)
-{
-    return dt.code == SWARM_DTYPE_Q8_0 || dt.code == SWARM_DTYPE_Q4_0;
+    int rc = SWARM_OK;
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = sw_gpu_check(host, call, &inputs[i].u.tensor, i ? "s" : "x", align);
+    return rc;
 }
 
 /* Bytes of a plain tensor passed through unchanged, or SWARM_E_BAD_INPUT when its elements do not fill
@@ -59,24 +44,8 @@ static int qg_copy(const swarm_host *host, swarm_call *call, const swarm_tensor 
                                            : sw_gpuSuccess);
 }
 
-static void qg_copy_shape(swarm_tensor *y, const swarm_tensor *x)
-{
-    y->ndim = x->ndim;
-    for (int32_t d = 0; d < x->ndim; d++)
-        y->shape[d] = x->shape[d];
-}
-
-static swarm_dtype qg_dtype(uint8_t code, uint8_t bits)
-{
-    swarm_dtype dt;
-    dt.code = code;
-    dt.bits = bits;
-    dt.lanes = 1;
-    return dt;
-}
-
 /* Rows along the last dimension (a scalar is one row of one element), counted from the shape so that
- * rows of 0 elements still have their scale. */
+ * rows of 0 elements still get their scale. */
 static void qg_rows(const swarm_tensor *t, uint64_t *rows, uint64_t *cols)
 {
     uint64_t r = 1;
@@ -86,21 +55,23 @@ static void qg_rows(const swarm_tensor *t, uint64_t *rows, uint64_t *cols)
     *rows = r;
 }
 
-/* ---- quantize ---------------------------------------------------------------------------------------- */
-
-static int quantize_gpu_infer(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
-                              const swarm_value *inputs, swarm_value *outputs)
+/* The element size of a float kind (32, 16, 17). */
+static uintptr_t qg_size(int kind)
 {
-    const swarm_tensor *x = &inputs[0].u.tensor;
-    swarm_tensor *y = &outputs[0].u.tensor;
-    uint64_t elems;
-    int rc = qg_check(host, call, x, "x", &elems);
-    if (rc)
-        return rc;
-    qg_copy_shape(y, x);
-    y->dtype = quant_quantize_dtype(x->dtype, x->ndim, x->shape, params[0].i);
-    return SWARM_OK;
+    return kind == SW_QK_F32 ? 4 : 2;
 }
+
+/* ---- The infers: quant_ops.h's, on inputs staged for this variant ------------------------------------- */
+
+#define QG_INFER(NAME, NIN)                                                                                        static int NAME##_gpu_infer(const swarm_host *host, swarm_call *call, const swarm_param_value *params,                                    const swarm_value *inputs, swarm_value *outputs)                                   {                                                                                                                  int rc = qg_staged(host, call, inputs, NIN, 1);                                                                return rc ? rc : quant_##NAME##_infer(host, call, params, inputs, outputs);                                }
+
+QG_INFER(quantize, 1)
+QG_INFER(dequantize, 1)
+QG_INFER(int8_rows, 1)
+QG_INFER(row_absmax, 1)
+QG_INFER(int8_dequantize, 2)
+
+/* ---- The runs ------------------------------------------------------------------------------------------ */
 
 /* Blocks of x (f16/bf16 widened exactly) into Q8_0/Q4_0, other floats to f32, the rest copied. */
 static int quantize_gpu_run(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
@@ -108,16 +79,14 @@ static int quantize_gpu_run(const swarm_host *host, swarm_call *call, const swar
 {
     const swarm_tensor *x = &inputs[0].u.tensor, *y = &outputs[0].u.tensor;
     int kind = quant_float_kind(x->dtype);
-    uint64_t elems;
-    int rc = qg_check(host, call, x, "x", &elems);
+    uint64_t elems = 0;
+    int rc = qg_staged(host, call, inputs, 1, kind ? qg_size(kind) : 1);
     (void)params;
-    if (rc)
+    if (rc || (rc = quant_check(host, call, x, &elems)))
         return rc;
     if (!kind)
         return qg_copy(host, call, x, y, elems);
-    if ((rc = sw_gpu_check(host, call, x, "x", kind == SW_QK_F32 ? 4 : 2)))
-        return rc;
-    if (qg_is_block(y->dtype))
+    if (quant_is_block(y->dtype))
         return sw_gpu_finish(host, call, sw_gpu_quantize(sw_gpu_out(y), sw_gpu_in(x), elems / SW_QK, kind,
                                                          y->dtype.code == SWARM_DTYPE_Q4_0));
     if ((rc = sw_gpu_check(host, call, y, "y", 4)))
@@ -126,44 +95,18 @@ static int quantize_gpu_run(const swarm_host *host, swarm_call *call, const swar
     return sw_gpu_finish(host, call, sw_gpu_cast(sw_gpu_out(y), sw_gpu_in(x), elems, from, CV_F32));
 }
 
-/* ---- dequantize -------------------------------------------------------------------------------------- */
-
-/* x's elements; a block tensor's last dimension must be a whole number of blocks. */
-static int qg_check_any(const swarm_host *host, swarm_call *call, const swarm_tensor *x, uint64_t *elems)
-{
-    int rc = qg_check(host, call, x, "x", elems);
-    if (rc || !qg_is_block(x->dtype))
-        return rc;
-    if (x->ndim < 1 || x->shape[x->ndim - 1] % SW_QK)
-        return host->set_error(call, SWARM_E_BAD_INPUT, "a block tensor's last dimension must be a multiple of 32");
-    return SWARM_OK;
-}
-
-static int dequantize_gpu_infer(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
-                                const swarm_value *inputs, swarm_value *outputs)
-{
-    const swarm_tensor *x = &inputs[0].u.tensor;
-    swarm_tensor *y = &outputs[0].u.tensor;
-    uint64_t elems;
-    int rc = qg_check_any(host, call, x, &elems);
-    (void)params;
-    if (rc)
-        return rc;
-    qg_copy_shape(y, x);
-    y->dtype = qg_is_block(x->dtype) ? qg_dtype(SWARM_DTYPE_FLOAT, 32) : x->dtype;
-    return SWARM_OK;
-}
-
 static int dequantize_gpu_run(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
                               const swarm_value *inputs, swarm_value *outputs)
 {
     const swarm_tensor *x = &inputs[0].u.tensor, *y = &outputs[0].u.tensor;
-    uint64_t elems;
-    int rc = qg_check_any(host, call, x, &elems);
+    uint64_t elems = 0;
+    int block = quant_is_block(x->dtype), rc = qg_staged(host, call, inputs, 1, 1);
     (void)params;
+    if (!rc)
+        rc = block ? quant_check_blocks(host, call, x, &elems) : quant_check(host, call, x, &elems);
     if (rc)
         return rc;
-    if (!qg_is_block(x->dtype))
+    if (!block)
         return qg_copy(host, call, x, y, elems);
     if ((rc = sw_gpu_check(host, call, y, "y", 4)))
         return rc;
@@ -171,128 +114,48 @@ static int dequantize_gpu_run(const swarm_host *host, swarm_call *call, const sw
                                                        x->dtype.code == SWARM_DTYPE_Q4_0));
 }
 
-/* ---- Per-row int8 ------------------------------------------------------------------------------------ */
-
-/* A floating tensor (f32, f16, bf16), aligned to its element size. */
-static int qg_check_float(const swarm_host *host, swarm_call *call, const swarm_tensor *x, uint64_t *elems)
-{
-    int rc = qg_check(host, call, x, "x", elems), kind = quant_float_kind(x->dtype);
-    if (rc)
-        return rc;
-    if (!kind)
-        return host->set_error(call, SWARM_E_BAD_INPUT, "x must be f32, f16 or bf16");
-    return sw_gpu_check(host, call, x, "x", kind == SW_QK_F32 ? 4 : 2);
-}
-
-static int int8_rows_gpu_infer(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
-                               const swarm_value *inputs, swarm_value *outputs)
+/* int8_rows (q) or row_absmax (s): x checked and staged, then the rows' kernel. */
+static int qg_rows_run(const swarm_host *host, swarm_call *call, const swarm_value *inputs, int8_t *q, float *s,
+                       const swarm_tensor *out)
 {
     const swarm_tensor *x = &inputs[0].u.tensor;
-    swarm_tensor *y = &outputs[0].u.tensor;
-    uint64_t elems;
-    int rc = qg_check_float(host, call, x, &elems);
-    (void)params;
+    uint64_t elems = 0, rows, cols;
+    int rc = quant_check_float(host, call, x, &elems);
+    if (!rc)
+        rc = qg_staged(host, call, inputs, 1, qg_size(quant_float_kind(x->dtype)));
+    if (!rc)
+        rc = sw_gpu_check(host, call, out, q ? "q" : "s", q ? 1 : 4);
     if (rc)
         return rc;
-    qg_copy_shape(y, x);
-    y->dtype = qg_dtype(SWARM_DTYPE_INT, 8);
-    return SWARM_OK;
+    qg_rows(x, &rows, &cols);
+    return sw_gpu_finish(host, call, sw_gpu_int8_rows(q, s, sw_gpu_in(x), rows, cols, quant_float_kind(x->dtype)));
 }
 
 static int int8_rows_gpu_run(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
                              const swarm_value *inputs, swarm_value *outputs)
 {
-    const swarm_tensor *x = &inputs[0].u.tensor;
-    uint64_t elems, rows, cols;
-    int rc = qg_check_float(host, call, x, &elems);
+    const swarm_tensor *q = &outputs[0].u.tensor;
     (void)params;
-    if (!rc)
-        rc = sw_gpu_check(host, call, &outputs[0].u.tensor, "q", 1);
-    if (rc)
-        return rc;
-    qg_rows(x, &rows, &cols);
-    return sw_gpu_finish(host, call, sw_gpu_int8_rows((int8_t *)sw_gpu_out(&outputs[0].u.tensor), NULL,
-                                                      sw_gpu_in(x), rows, cols, quant_float_kind(x->dtype)));
-}
-
-static int row_absmax_gpu_infer(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
-                                const swarm_value *inputs, swarm_value *outputs)
-{
-    const swarm_tensor *x = &inputs[0].u.tensor;
-    swarm_tensor *y = &outputs[0].u.tensor;
-    uint64_t elems;
-    int rc = qg_check_float(host, call, x, &elems);
-    (void)params;
-    if (rc)
-        return rc;
-    y->ndim = x->ndim ? x->ndim - 1 : 0;
-    for (int32_t d = 0; d < y->ndim; d++)
-        y->shape[d] = x->shape[d];
-    y->dtype = qg_dtype(SWARM_DTYPE_FLOAT, 32);
-    return SWARM_OK;
+    return qg_rows_run(host, call, inputs, (int8_t *)sw_gpu_out(q), NULL, q);
 }
 
 static int row_absmax_gpu_run(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
                               const swarm_value *inputs, swarm_value *outputs)
 {
-    const swarm_tensor *x = &inputs[0].u.tensor;
-    uint64_t elems, rows, cols;
-    int rc = qg_check_float(host, call, x, &elems);
+    const swarm_tensor *s = &outputs[0].u.tensor;
     (void)params;
-    if (!rc)
-        rc = sw_gpu_check(host, call, &outputs[0].u.tensor, "s", 4);
-    if (rc)
-        return rc;
-    qg_rows(x, &rows, &cols);
-    return sw_gpu_finish(host, call, sw_gpu_int8_rows(NULL, (float *)sw_gpu_out(&outputs[0].u.tensor),
-                                                      sw_gpu_in(x), rows, cols, quant_float_kind(x->dtype)));
-}
-
-/* q (i8) and s (f32, one per row of q) must agree: s's shape is q's without its last dimension. */
-static int qg_check_pair(const swarm_host *host, swarm_call *call, const swarm_tensor *q, const swarm_tensor *s,
-                         uint64_t *elems)
-{
-    uint64_t ns;
-    int rc = qg_check(host, call, q, "q", elems);
-    if (!rc)
-        rc = qg_check(host, call, s, "s", &ns);
-    if (rc)
-        return rc;
-    if (q->dtype.code != SWARM_DTYPE_INT || q->dtype.bits != 8 || q->dtype.lanes != 1)
-        return host->set_error(call, SWARM_E_BAD_INPUT, "q must be i8");
-    if (s->dtype.code != SWARM_DTYPE_FLOAT || s->dtype.bits != 32 || s->dtype.lanes != 1)
-        return host->set_error(call, SWARM_E_BAD_INPUT, "s must be f32");
-    int32_t want = q->ndim ? q->ndim - 1 : 0;
-    bool same = s->ndim == want;
-    for (int32_t d = 0; same && d < want; d++)
-        same = s->shape[d] == q->shape[d];
-    if (!same)
-        return host->set_error(call, SWARM_E_BAD_INPUT, "s must hold one scale per row of q");
-    return sw_gpu_check(host, call, s, "s", 4);
-}
-
-static int int8_dequantize_gpu_infer(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
-                                     const swarm_value *inputs, swarm_value *outputs)
-{
-    const swarm_tensor *q = &inputs[0].u.tensor;
-    swarm_tensor *y = &outputs[0].u.tensor;
-    uint64_t elems;
-    int rc = qg_check_pair(host, call, q, &inputs[1].u.tensor, &elems);
-    (void)params;
-    if (rc)
-        return rc;
-    qg_copy_shape(y, q);
-    y->dtype = qg_dtype(SWARM_DTYPE_FLOAT, 32);
-    return SWARM_OK;
+    return qg_rows_run(host, call, inputs, NULL, (float *)sw_gpu_out(s), s);
 }
 
 static int int8_dequantize_gpu_run(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
                                    const swarm_value *inputs, swarm_value *outputs)
 {
     const swarm_tensor *q = &inputs[0].u.tensor, *s = &inputs[1].u.tensor, *y = &outputs[0].u.tensor;
-    uint64_t elems, rows, cols;
-    int rc = qg_check_pair(host, call, q, s, &elems);
+    uint64_t elems = 0, rows, cols;
+    int rc = quant_check_int8_pair(host, call, q, s, &elems);
     (void)params;
+    if (!rc)
+        rc = qg_staged(host, call, inputs, 2, 4);
     if (!rc)
         rc = sw_gpu_check(host, call, y, "y", 4);
     if (rc)

@@ -50,11 +50,15 @@ static void qt_load(float *dst, const uint8_t *src, int kind, uint64_t i, size_t
     }
 }
 
-/* Rows along the last dimension: a scalar is one row of one element. */
+/* Rows along the last dimension (the product of the others, so a [3, 0] tensor has 3 empty rows): a
+ * scalar is one row of one element. */
 static void qt_rows(const swarm_tensor *t, uint64_t elems, uint64_t *rows, uint64_t *cols)
 {
+    (void)elems;
     *cols = t->ndim ? (uint64_t)t->shape[t->ndim - 1] : 1;
-    *rows = *cols ? elems / *cols : 0;
+    *rows = 1;
+    for (int32_t d = 0; d + 1 < t->ndim; d++)
+        *rows *= (uint64_t)t->shape[d];
 }
 
 /* ---- Q8_0 / Q4_0 blocks, SSE2 ------------------------------------------------------------------ */
