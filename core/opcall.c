@@ -422,15 +422,6 @@ static int sw_outputs_check(const sw_op_outputs *o, const swarm_op *op, const sw
     return 0;
 }
 
-/* Tells the user, once per op and variant, that a GPU variant failed in a way another variant may not
- * (no runtime, out of device memory, a device error): the message of the failure is the current error. */
-static void sw_note_retry(const sw_plugin *p, size_t op_index, size_t variant, int verbosity)
-{
-    sw_plugin_probe *pr = &p->probes[op_index][variant];
-    if (verbosity >= 0 && !__atomic_exchange_n(&pr->noticed, 1, __ATOMIC_RELAXED))
-        fprintf(stderr, "swarm: note: %s\n", sw_error_last());
-}
-
 /* A GPU variant's inputs staged on its device; NULL-safe cleanup through sw_gpu_stage_end. */
 static int sw_stage_in(sw_gpu_stage *st, swarm_value **din, const swarm_op *op, const swarm_variant *v,
                        const swarm_value *inputs, const swarm_call *call)
@@ -493,10 +484,25 @@ done:
         sw_gpu_stage_end(&st);
         free(din);
         free(dout);
-        if (rc == SW_ERETRY)
-            sw_note_retry(p, op_index, variant, verbosity);
     }
     sw_call_end(&call);
+    return rc;
+}
+
+int sw_op_call_first(sw_op_outputs *out, size_t *used, const sw_plugin *p, size_t op_index, const size_t *order,
+                     size_t n, const swarm_param_value *params, const swarm_value *inputs, const sw_allocator *a,
+                     int verbosity)
+{
+    int rc = SW_ERETRY;
+    for (size_t v = 0; v < n && rc == SW_ERETRY; v++) {
+        *used = order[v];
+        rc = sw_op_call(out, p, op_index, order[v], params, inputs, a, verbosity);
+        /* Tell the user, once per op and variant, why a variant gave way to the next one (no runtime, out
+         * of device memory, a device error): the message of the failure is the current error. */
+        sw_plugin_probe *pr = &p->probes[op_index][order[v]];
+        if (rc == SW_ERETRY && v + 1 < n && verbosity >= 0 && !__atomic_exchange_n(&pr->noticed, 1, __ATOMIC_RELAXED))
+            fprintf(stderr, "swarm: note: %s\n", sw_error_last());
+    }
     return rc;
 }
 

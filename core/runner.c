@@ -648,6 +648,15 @@ static void sw_read_task(void *arg)
 
 /* ---- Op stages ----------------------------------------------------------------------------------------- */
 
+/* After a successful call by variant used: when it is not of the best variant's numerics (a fallback to
+ * another tag), the stage's result must not be cached under the key, which names the best one's. */
+static void sw_note_numerics(sw_run *run, size_t stage, const size_t *order, size_t used, int r)
+{
+    const swarm_op *op = sw_stage_op(&run->g->v[stage]);
+    if (!r && strcmp(op->variants[used]->numerics, op->variants[order[0]]->numerics))
+        __atomic_store_n(&run->s[stage].no_cache, 1, __ATOMIC_RELAXED);
+}
+
 /* Calls the op on one tensor (zipped across the inputs), trying variants best first. */
 static void sw_op_tensor_task(void *arg)
 {
@@ -682,12 +691,9 @@ static void sw_op_tensor_task(void *arg)
     sw_allocator a = {sw_tmp_alloc, sw_tmp_free, &ta};
     sw_op_outputs out;
     sw_op_outputs_init(&out, op);
-    int r = SW_ERETRY;
-    for (size_t v = 0; v < n && r == SW_ERETRY; v++) {
-        r = sw_op_call(&out, sg->plugin, sg->op_index, order[v], sg->params, in, &a, run->o->verbosity);
-        if (!r && strcmp(op->variants[order[v]]->numerics, op->variants[order[0]]->numerics))
-            run->s[it->stage].no_cache = 1;
-    }
+    size_t used;
+    int r = sw_op_call_first(&out, &used, sg->plugin, sg->op_index, order, n, sg->params, in, &a, run->o->verbosity);
+    sw_note_numerics(run, it->stage, order, used, r);
     if (!r) {
         const swarm_tensor *y = &out.v[0].u.tensor;
         it->out.dtype = y->dtype;
@@ -750,10 +756,10 @@ static void sw_op_records_task(void *arg)
         swarm_value in = {SWARM_KIND_RECORDS, .u.records = {count, offs, bytes, nb}};
         sw_op_outputs out;
         sw_op_outputs_init(&out, sw_stage_op(sg));
-        r = SW_ERETRY;
-        for (size_t v = 0; v < nv && r == SW_ERETRY; v++)
-            r = sw_op_call(&out, sg->plugin, sg->op_index, order[v], sg->params, &in, &sw_heap_allocator,
-                           run->o->verbosity);
+        size_t variant;
+        r = sw_op_call_first(&out, &variant, sg->plugin, sg->op_index, order, nv, sg->params, &in, &sw_heap_allocator,
+                             run->o->verbosity);
+        sw_note_numerics(run, it->stage, order, variant, r);
         const swarm_records *y = &out.v[0].u.records;
         for (uint64_t k = 0; !r && k < y->count; k++)
             r = sw_fwriter_record(&w, SW_FRAME_FRAMED, y->bytes + y->offsets[k], y->offsets[k + 1] - y->offsets[k]);

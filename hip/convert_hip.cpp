@@ -6,29 +6,6 @@
 #include "companion.h"
 #include "convert_kernels.h"
 
-/* y has x's shape; its dtype is the param's when x is f32, f16 or bf16, else x's own (convert_ops.h, as
- * on the CPU). */
-static int cast_gpu_infer(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
-                          const swarm_value *inputs, swarm_value *outputs)
-{
-    const swarm_tensor *x = &inputs[0].u.tensor;
-    swarm_tensor *y = &outputs[0].u.tensor;
-    uint64_t elems, bytes;
-    const char *why;
-    int rc = sw_gpu_check(host, call, x, "x", 1);
-    if (rc)
-        return rc;
-    if ((why = convert_size(x, &elems, &bytes)))
-        return host->set_error(call, SWARM_E_BAD_INPUT, "%s", why);
-    if (params[0].i < 0 || params[0].i > 2)
-        return host->set_error(call, SWARM_E_BAD_INPUT, "dtype must be f32, f16 or bf16");
-    y->ndim = x->ndim;
-    y->dtype = convert_cast_dtype(x->dtype, params[0].i);
-    for (int32_t d = 0; d < x->ndim; d++)
-        y->shape[d] = x->shape[d];
-    return SWARM_OK;
-}
-
 /* Converts x into y on the device, or copies it when there is nothing to convert. */
 static int cast_gpu_run(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
                         const swarm_value *inputs, swarm_value *outputs)
@@ -52,7 +29,7 @@ static int cast_gpu_run(const swarm_host *host, swarm_call *call, const swarm_pa
 }
 
 static const swarm_variant cast_gpu = {sizeof(swarm_variant), SW_GPU_DEVICE_TYPE, CONVERT_NUMERICS, sw_gpu_probe,
-                                       cast_gpu_infer, cast_gpu_run};
+                                       convert_cast_infer, cast_gpu_run};
 static const swarm_variant *const cast_variants[] = {&cast_gpu};
 static const swarm_op cast = CONVERT_CAST_OP(cast_variants);
 static const swarm_op *const ops[] = {&cast};

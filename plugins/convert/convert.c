@@ -18,15 +18,6 @@
 
 #include <string.h>
 
-#define cv_kind convert_kind
-#define cv_size convert_size
-
-/* ---- Scalar conversions: plugins/common/numerics.h, the reference the GPU kernels share ------------- */
-
-#define cv_bf16_of_f32 sw_num_bf16_of_f32
-#define cv_f16_of_f32 sw_num_f16_of_f32
-#define cv_f32_of_f16 sw_num_f32_of_f16
-
 /* ---- The same as selects, for vector code ------------------------------------------------------- */
 
 /* These agree with the scalar versions except where the result (f32 -> f16) or the input (f16 -> f32)
@@ -96,10 +87,10 @@ static void cv_f32_to_bf16(uint8_t *restrict out, const uint8_t *restrict in, si
         const uint8_t *p = in + 4 * i;
         uint8_t *o = out + 2 * i;
         for (int k = 0; k < CV_BLOCK; k++)
-            cv_store16(o + 2 * k, cv_bf16_of_f32(cv_load32(p + 4 * k)));
+            cv_store16(o + 2 * k, sw_num_bf16_of_f32(cv_load32(p + 4 * k)));
     }
     for (; i < n; i++)
-        cv_store16(out + 2 * i, cv_bf16_of_f32(cv_load32(in + 4 * i)));
+        cv_store16(out + 2 * i, sw_num_bf16_of_f32(cv_load32(in + 4 * i)));
 }
 
 static void cv_bf16_to_f32(uint8_t *restrict out, const uint8_t *restrict in, size_t n)
@@ -126,10 +117,10 @@ static void cv_f32_to_f16(uint8_t *restrict out, const uint8_t *restrict in, siz
             cv_store16(o + 2 * k, cv_f16_of_f32_v(cv_load32(p + 4 * k), &odd));
         if (odd)
             for (int k = 0; k < CV_BLOCK; k++)
-                cv_store16(o + 2 * k, cv_f16_of_f32(cv_load32(p + 4 * k)));
+                cv_store16(o + 2 * k, sw_num_f16_of_f32(cv_load32(p + 4 * k)));
     }
     for (; i < n; i++)
-        cv_store16(out + 2 * i, cv_f16_of_f32(cv_load32(in + 4 * i)));
+        cv_store16(out + 2 * i, sw_num_f16_of_f32(cv_load32(in + 4 * i)));
 }
 
 static void cv_f16_to_f32(uint8_t *restrict out, const uint8_t *restrict in, size_t n)
@@ -143,10 +134,10 @@ static void cv_f16_to_f32(uint8_t *restrict out, const uint8_t *restrict in, siz
             cv_store32(o + 4 * k, cv_f32_of_f16_v(cv_load16(p + 2 * k), &odd));
         if (odd)
             for (int k = 0; k < CV_BLOCK; k++)
-                cv_store32(o + 4 * k, cv_f32_of_f16(cv_load16(p + 2 * k)));
+                cv_store32(o + 4 * k, sw_num_f32_of_f16(cv_load16(p + 2 * k)));
     }
     for (; i < n; i++)
-        cv_store32(out + 4 * i, cv_f32_of_f16(cv_load16(in + 2 * i)));
+        cv_store32(out + 4 * i, sw_num_f32_of_f16(cv_load16(in + 2 * i)));
 }
 
 static void cv_f16_to_bf16(uint8_t *restrict out, const uint8_t *restrict in, size_t n)
@@ -157,13 +148,13 @@ static void cv_f16_to_bf16(uint8_t *restrict out, const uint8_t *restrict in, si
         uint8_t *o = out + 2 * i;
         uint32_t odd = 0;
         for (int k = 0; k < CV_BLOCK; k++)
-            cv_store16(o + 2 * k, cv_bf16_of_f32(cv_f32_of_f16_v(cv_load16(p + 2 * k), &odd)));
+            cv_store16(o + 2 * k, sw_num_bf16_of_f32(cv_f32_of_f16_v(cv_load16(p + 2 * k), &odd)));
         if (odd)
             for (int k = 0; k < CV_BLOCK; k++)
-                cv_store16(o + 2 * k, cv_bf16_of_f32(cv_f32_of_f16(cv_load16(p + 2 * k))));
+                cv_store16(o + 2 * k, sw_num_bf16_of_f32(sw_num_f32_of_f16(cv_load16(p + 2 * k))));
     }
     for (; i < n; i++)
-        cv_store16(out + 2 * i, cv_bf16_of_f32(cv_f32_of_f16(cv_load16(in + 2 * i))));
+        cv_store16(out + 2 * i, sw_num_bf16_of_f32(sw_num_f32_of_f16(cv_load16(in + 2 * i))));
 }
 
 static void cv_bf16_to_f16(uint8_t *restrict out, const uint8_t *restrict in, size_t n)
@@ -177,10 +168,10 @@ static void cv_bf16_to_f16(uint8_t *restrict out, const uint8_t *restrict in, si
             cv_store16(o + 2 * k, cv_f16_of_f32_v((uint32_t)cv_load16(p + 2 * k) << 16, &odd));
         if (odd)
             for (int k = 0; k < CV_BLOCK; k++)
-                cv_store16(o + 2 * k, cv_f16_of_f32((uint32_t)cv_load16(p + 2 * k) << 16));
+                cv_store16(o + 2 * k, sw_num_f16_of_f32((uint32_t)cv_load16(p + 2 * k) << 16));
     }
     for (; i < n; i++)
-        cv_store16(out + 2 * i, cv_f16_of_f32((uint32_t)cv_load16(in + 2 * i) << 16));
+        cv_store16(out + 2 * i, sw_num_f16_of_f32((uint32_t)cv_load16(in + 2 * i) << 16));
 }
 
 /* ---- The op -------------------------------------------------------------------------------------- */
@@ -191,29 +182,6 @@ static int cast_probe(const swarm_host *host, swarm_call *call, int32_t device_i
     (void)call;
     (void)device_id;
     return 100;
-}
-
-/* y has x's shape; its dtype is the param's when x is f32, f16 or bf16, else x's own. */
-static int cast_infer(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
-                      const swarm_value *inputs, swarm_value *outputs)
-{
-    const swarm_tensor *x = &inputs[0].u.tensor;
-    swarm_tensor *y = &outputs[0].u.tensor;
-    uint64_t elems, bytes;
-    const char *why;
-    if (x->strides)
-        return host->set_error(call, SWARM_E_UNSUPPORTED, "x must be compact row-major (no strides)");
-    if (x->device.device_type != SWARM_DEVICE_CPU)
-        return host->set_error(call, SWARM_E_UNSUPPORTED, "x must be in CPU memory");
-    if ((why = cv_size(x, &elems, &bytes)))
-        return host->set_error(call, SWARM_E_BAD_INPUT, "%s", why);
-    if (params[0].i < 0 || params[0].i > 2)
-        return host->set_error(call, SWARM_E_BAD_INPUT, "dtype must be f32, f16 or bf16");
-    y->ndim = x->ndim;
-    y->dtype = convert_cast_dtype(x->dtype, params[0].i);
-    for (int32_t d = 0; d < x->ndim; d++)
-        y->shape[d] = x->shape[d];
-    return SWARM_OK;
 }
 
 /* Converts x into y (the host allocated y as infer described), or copies it when there is nothing to
@@ -227,10 +195,12 @@ static int cast_run(const swarm_host *host, swarm_call *call, const swarm_param_
     uint8_t *out = (uint8_t *)y->data + y->byte_offset;
     uint64_t elems, bytes;
     const char *why;
-    int from = cv_kind(x->dtype), to = CV_F32 + (int)params[0].i;
+    int from = convert_kind(x->dtype), to = CV_F32 + (int)params[0].i;
     if (x->strides)
         return host->set_error(call, SWARM_E_UNSUPPORTED, "x must be compact row-major (no strides)");
-    if ((why = cv_size(x, &elems, &bytes)))
+    if (x->device.device_type != SWARM_DEVICE_CPU)
+        return host->set_error(call, SWARM_E_UNSUPPORTED, "x must be in CPU memory");
+    if ((why = convert_size(x, &elems, &bytes)))
         return host->set_error(call, SWARM_E_BAD_INPUT, "%s", why);
     if (from == CV_OTHER || from == to) {
         if (bytes)
@@ -252,7 +222,7 @@ static const swarm_variant cast_cpu = {
     .device_type = SWARM_DEVICE_CPU,
     .numerics = CONVERT_NUMERICS, /* a GPU variant (hip/convert_hip.cpp) gives these bytes too */
     .probe = cast_probe,
-    .infer = cast_infer,
+    .infer = convert_cast_infer,
     .run = cast_run,
 };
 static const swarm_variant *const cast_variants[] = {&cast_cpu};

@@ -88,4 +88,26 @@ static inline const char *convert_size(const swarm_tensor *t, uint64_t *elems, u
     return NULL;
 }
 
+/* Infer for every variant: y has x's shape and the dtype convert_cast_dtype gives. Where x lives is each
+ * run's to check. */
+static inline int convert_cast_infer(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
+                                     const swarm_value *inputs, swarm_value *outputs)
+{
+    const swarm_tensor *x = &inputs[0].u.tensor;
+    swarm_tensor *y = &outputs[0].u.tensor;
+    uint64_t elems, bytes;
+    const char *why;
+    if (x->strides)
+        return host->set_error(call, SWARM_E_UNSUPPORTED, "x must be compact row-major (no strides)");
+    if ((why = convert_size(x, &elems, &bytes)))
+        return host->set_error(call, SWARM_E_BAD_INPUT, "%s", why);
+    if (params[0].i < 0 || params[0].i > 2)
+        return host->set_error(call, SWARM_E_BAD_INPUT, "dtype must be f32, f16 or bf16");
+    y->ndim = x->ndim;
+    y->dtype = convert_cast_dtype(x->dtype, params[0].i);
+    for (int32_t d = 0; d < x->ndim; d++)
+        y->shape[d] = x->shape[d];
+    return SWARM_OK;
+}
+
 #endif

@@ -143,7 +143,8 @@ static char *gg_text(gg_reader *r, const char *s, uint64_t n)
     return t;
 }
 
-/* Appends a scalar of type t at p to the JSON array a, or returns the value as text in buf. */
+/* The text of a scalar of type t stored at p (integers in decimal, floats so that they read back to the
+ * same bits, bools as true/false), in buf. */
 static void gg_scalar_text(char *buf, size_t cap, int t, const uint8_t *p)
 {
     uint64_t u = 0;

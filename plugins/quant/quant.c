@@ -52,9 +52,8 @@ static void qt_load(float *dst, const uint8_t *src, int kind, uint64_t i, size_t
 
 /* Rows along the last dimension (the product of the others, so a [3, 0] tensor has 3 empty rows): a
  * scalar is one row of one element. */
-static void qt_rows(const swarm_tensor *t, uint64_t elems, uint64_t *rows, uint64_t *cols)
+static void qt_rows(const swarm_tensor *t, uint64_t *rows, uint64_t *cols)
 {
-    (void)elems;
     *cols = t->ndim ? (uint64_t)t->shape[t->ndim - 1] : 1;
     *rows = 1;
     for (int32_t d = 0; d + 1 < t->ndim; d++)
@@ -303,7 +302,7 @@ static int int8_rows_run(const swarm_host *host, swarm_call *call, const swarm_p
     (void)params;
     if (rc)
         return rc;
-    qt_rows(x, elems, &rows, &cols);
+    qt_rows(x, &rows, &cols);
     for (uint64_t r = 0; r < rows; r++) {
         float s = qt_row_absmax(in, kind, r * cols, cols), v[256];
         for (uint64_t j = 0; j < cols; j += 256) {
@@ -326,7 +325,7 @@ static int row_absmax_run(const swarm_host *host, swarm_call *call, const swarm_
     (void)params;
     if (rc)
         return rc;
-    qt_rows(x, elems, &rows, &cols);
+    qt_rows(x, &rows, &cols);
     for (uint64_t r = 0; r < rows; r++) {
         float s = qt_row_absmax(qt_in(x), kind, r * cols, cols);
         memcpy(out + 4 * r, &s, 4);
@@ -345,7 +344,7 @@ static int int8_dequantize_run(const swarm_host *host, swarm_call *call, const s
     (void)params;
     if (rc)
         return rc;
-    qt_rows(q, elems, &rows, &cols);
+    qt_rows(q, &rows, &cols);
     for (uint64_t r = 0; r < rows; r++) {
         float sc;
         memcpy(&sc, qt_in(s) + 4 * r, 4);

@@ -129,6 +129,7 @@ fails "out of device memory with hip: the run fails" 1 env SWARM_FAKE_HIP_FAIL=m
     "$CONVERT" --plugin-path "$TC" --set input=ck.safetensors --set output=oom2.safetensors --set device=hip \
     --force convert
 like "... saying so" "$err" "swarm: error: .*org\.swarm\.convert op cast \(hip\): out of device memory"
+is "... in the error alone: no note, since no other variant follows" "$(printf '%s\n' "$err" | grep -c 'note:')" "0"
 run env SWARM_HIP_RUNTIME="$T/nowhere/libamdhip64.so" "$SWARM" pipeline run "$CONVERT" --plugin-path "$TC" \
     --set input=ck.safetensors --set output=nort.safetensors --force convert
 is "no runtime library with auto: the CPU does the work" "$rc/$($MKST dump nort.safetensors)" "0/$want"
