@@ -24,7 +24,7 @@ endif
 # Debian packages: libraries, then the tools tests and benchmarks run.
 DEPS_LIBS := build-essential g++ pkg-config libgit2-dev libzstd-dev libarchive-dev liblua5.4-dev \
              libssl-dev libjansson-dev libsqlite3-dev libtorrent-rasterbar-dev \
-             hipcc libamdhip64-dev rocm-device-libs libpcre2-dev
+             hipcc libamdhip64-dev rocm-device-libs libpcre2-dev libxxhash-dev
 DEPS_TOOLS := git zstd perl time python3 util-linux bsdutils aria2 transmission-cli opentracker
 DEPS_BENCH := git-annex git-lfs bc procps bsdutils snakemake
 
@@ -65,6 +65,8 @@ PLUGIN_SO := $(PLUGIN_NAMES:%=$(BUILD)/plugins/%.so)
 # Libraries a plugin links: PLUGIN_LIBS_NAME.
 PLUGIN_LIBS_gguf = $(shell pkg-config --libs jansson)
 PLUGIN_LIBS_text = $(shell pkg-config --cflags --libs libpcre2-8 jansson) -lpthread
+PLUGIN_LIBS_data = $(shell pkg-config --cflags --libs libarchive jansson)
+PLUGIN_LIBS_dedup = $(shell pkg-config --cflags --libs jansson libxxhash) -lpthread
 TEST_PLUGIN_SO := $(patsubst tests/plugins/%.c,$(BUILD)/tests/plugins/%.so,$(wildcard tests/plugins/*.c))
 # Plugins are C99 against plugins/swarm_plugin.h (and plugins/common/, numerics shared with the GPU
 # kernels), and export only swarm_plugin_entry. No FMA contraction: GPU variants must give the same bytes.
@@ -113,6 +115,9 @@ $(BUILD)/swarm: $(BUILD)/obj/core/main.o $(LIB_OBJ)
 .SECONDARY: $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 # test_bpe compiles the text plugin's tokenizer in.
 $(BUILD)/tests/test_bpe: PKG_LIBS += $(PLUGIN_LIBS_text)
+# test_data and test_dedup compile the data and dedup plugins' sources in, likewise.
+$(BUILD)/tests/test_data: PKG_LIBS += $(PLUGIN_LIBS_data)
+$(BUILD)/tests/test_dedup: PKG_LIBS += $(PLUGIN_LIBS_dedup)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CXX) $(ALL_LDFLAGS) $^ $(PKG_LIBS) -o $@

@@ -31,11 +31,11 @@ static json_t *sw_ports_json(const swarm_port *ports, size_t n)
     return arr;
 }
 
-static json_t *sw_params_json(const swarm_op *op)
+static json_t *sw_params_json(const swarm_param *params, size_t n)
 {
     json_t *arr = json_array();
-    for (size_t i = 0; i < op->n_params; i++) {
-        const swarm_param *p = &op->params[i];
+    for (size_t i = 0; i < n; i++) {
+        const swarm_param *p = &params[i];
         json_t *o = json_pack("{s:s, s:s, s:s?}", "name", p->name, "type", sw_plugin_param_type_name(p->type),
                               "default", p->default_value);
         if (p->type == SWARM_PARAM_ENUM) {
@@ -62,7 +62,8 @@ static json_t *sw_plugin_json(const sw_plugin *pl, int detail)
             json_object_set_new(o, "doc", json_string(op->doc));
             json_object_set_new(o, "deterministic", json_boolean(op->flags & SWARM_OP_DETERMINISTIC));
             json_object_set_new(o, "serial", json_boolean(op->flags & SWARM_OP_SERIAL));
-            json_object_set_new(o, "params", sw_params_json(op));
+            json_object_set_new(o, "params", sw_params_json(op->params, op->n_params));
+            json_object_set_new(o, "whole", json_boolean(op->flags & SWARM_OP_WHOLE));
             json_object_set_new(o, "inputs", sw_ports_json(op->inputs, op->n_inputs));
             json_object_set_new(o, "outputs", sw_ports_json(op->outputs, op->n_outputs));
         }
@@ -75,6 +76,17 @@ static json_t *sw_plugin_json(const sw_plugin *pl, int detail)
                               (json_int_t)d->formats[i]->format_version);
         if (detail)
             json_object_set_new(f, "doc", json_string(d->formats[i]->doc));
+        json_array_append_new(formats, f);
+    }
+    size_t nrf;
+    const swarm_records_format *const *rf = sw_plugin_records_formats(d, &nrf);
+    for (size_t i = 0; i < nrf; i++) {
+        json_t *f = json_pack("{s:s, s:I, s:s, s:s}", "name", rf[i]->name, "version",
+                              (json_int_t)rf[i]->format_version, "kind", "records", "extension", rf[i]->extension);
+        if (detail) {
+            json_object_set_new(f, "doc", json_string(rf[i]->doc));
+            json_object_set_new(f, "params", sw_params_json(rf[i]->params, rf[i]->n_params));
+        }
         json_array_append_new(formats, f);
     }
     json_t *companions = json_array();
@@ -115,6 +127,10 @@ static void sw_plugin_ls(const sw_cli *cli, const sw_plugins *ps)
         }
         for (size_t k = 0; k < pl->desc->n_formats; k++)
             printf("  format %s v%u\n", pl->desc->formats[k]->name, (unsigned)pl->desc->formats[k]->format_version);
+        size_t nrf;
+        const swarm_records_format *const *rf = sw_plugin_records_formats(pl->desc, &nrf);
+        for (size_t k = 0; k < nrf; k++)
+            printf("  format %s v%u (records, .%s)\n", rf[k]->name, (unsigned)rf[k]->format_version, rf[k]->extension);
     }
     for (size_t i = 0; (sk = sw_plugins_skipped(ps, i)); i++)
         printf("skipped: %s: %s\n", sk->path, sk->reason);
@@ -141,13 +157,27 @@ static void sw_print_param(const swarm_param *p, int name_w)
     if (p->type == SWARM_PARAM_ENUM)
         for (size_t k = 0; p->choices[k]; k++)
             printf("%s%s%s", k ? "|" : "(", p->choices[k], p->choices[k + 1] ? "" : ")");
-    const char *quote = p->type == SWARM_PARAM_STRING ? "\"" : "";
+    const char *quote = p->type == SWARM_PARAM_STRING || p->type == SWARM_PARAM_PATH ? "\"" : "";
     if (p->default_value)
         printf(" = %s%s%s\n", quote, p->default_value, quote);
     else
         puts(" (required)");
     if (*p->doc)
         sw_print_doc("        ", p->doc);
+}
+
+/* A param schema under "params:", names lined up. */
+static void sw_print_params(const swarm_param *params, size_t n)
+{
+    if (!n)
+        return;
+    int name_w = 0;
+    for (size_t k = 0; k < n; k++)
+        if ((int)strlen(params[k].name) > name_w)
+            name_w = (int)strlen(params[k].name);
+    puts("  params:");
+    for (size_t k = 0; k < n; k++)
+        sw_print_param(&params[k], name_w);
 }
 
 static void sw_print_ports(const char *title, const swarm_port *ports, size_t n)
@@ -174,20 +204,12 @@ static void sw_plugin_info(const sw_cli *cli, const sw_plugin *pl)
         printf("build: %s\n", d->build);
     for (size_t i = 0; i < d->n_ops; i++) {
         const swarm_op *op = d->ops[i];
-        printf("\n%s v%u%s%s\n", op->name, (unsigned)op->op_version,
+        printf("\n%s v%u%s%s%s\n", op->name, (unsigned)op->op_version,
                op->flags & SWARM_OP_DETERMINISTIC ? ", deterministic" : "",
-               op->flags & SWARM_OP_SERIAL ? ", serial" : "");
+               op->flags & SWARM_OP_SERIAL ? ", serial" : "", op->flags & SWARM_OP_WHOLE ? ", whole" : "");
         if (*op->doc)
             sw_print_doc("  ", op->doc);
-        if (op->n_params) {
-            int name_w = 0;
-            for (size_t k = 0; k < op->n_params; k++)
-                if ((int)strlen(op->params[k].name) > name_w)
-                    name_w = (int)strlen(op->params[k].name);
-            puts("  params:");
-            for (size_t k = 0; k < op->n_params; k++)
-                sw_print_param(&op->params[k], name_w);
-        }
+        sw_print_params(op->params, op->n_params);
         sw_print_ports("inputs", op->inputs, op->n_inputs);
         sw_print_ports("outputs", op->outputs, op->n_outputs);
         puts("  variants:");
@@ -202,6 +224,14 @@ static void sw_plugin_info(const sw_cli *cli, const sw_plugin *pl)
         printf("\nformat %s v%u\n", d->formats[i]->name, (unsigned)d->formats[i]->format_version);
         if (*d->formats[i]->doc)
             sw_print_doc("  ", d->formats[i]->doc);
+    }
+    size_t nrf;
+    const swarm_records_format *const *rf = sw_plugin_records_formats(d, &nrf);
+    for (size_t i = 0; i < nrf; i++) {
+        printf("\nformat %s v%u (records, .%s)\n", rf[i]->name, (unsigned)rf[i]->format_version, rf[i]->extension);
+        if (*rf[i]->doc)
+            sw_print_doc("  ", rf[i]->doc);
+        sw_print_params(rf[i]->params, rf[i]->n_params);
     }
 }
 

@@ -7,7 +7,6 @@
 
 static void sw_stage_clear(sw_stage *s)
 {
-    const swarm_op *op = s->kind == SW_STAGE_OP && s->plugin ? sw_stage_op(s) : NULL;
     free(s->name);
     free(s->where);
     free(s->inputs);
@@ -16,7 +15,7 @@ static void sw_stage_clear(sw_stage *s)
     free(s->version);
     free(s->subpath);
     free(s->format_name);
-    for (size_t i = 0; op && s->param_text && i < op->n_params; i++)
+    for (size_t i = 0; s->param_text && i < s->nparams; i++)
         free(s->param_text[i]);
     free(s->param_text);
     free(s->params);
@@ -29,6 +28,11 @@ static void sw_stage_clear(sw_stage *s)
         free((char *)s->meta[i].value);
     }
     free(s->meta);
+}
+
+int sw_stage_stats(const sw_stage *s)
+{
+    return !s->plugin && s->format_name && !strcmp(s->format_name, "stats");
 }
 
 void sw_graph_free(sw_graph *g)

@@ -35,16 +35,18 @@ typedef struct {
     char *path;
     char *bundle, *version, *subpath;
 
-    /* READ and WRITE: a plugin's format, or none for the built-in "lines". */
+    /* READ and WRITE: a plugin's tensor format or records format, or neither for the built-in "lines". */
     const sw_plugin *plugin;
     const swarm_format *format;
+    const swarm_records_format *rformat;
     char *format_name; /* "lines" or the format's name */
 
-    /* OP: op op_index of plugin, its params (canonical text per schema entry, and bound values) and how
-     * it is mapped. */
+    /* OP: op op_index of plugin, its params and how it is mapped. OP, and READ and WRITE of a records
+     * format: the params of its schema (canonical text per schema entry, and bound values). */
     size_t op_index;
     char **param_text;
     swarm_param_value *params;
+    size_t nparams;
     sw_device_choice device;
     uint64_t batch; /* records per call when mapped over records */
 
@@ -56,6 +58,11 @@ typedef struct {
      * file's header; they are part of the stage's key. */
     swarm_meta *meta;
     size_t nmeta;
+    /* WRITE of records: a new file every shard_records records or before shard_bytes bytes of records (each
+     * counted as stored framed: 4 + its length) would be passed (0: no limit; both 0: one file), and the
+     * compression of the files. */
+    uint64_t shard_records, shard_bytes;
+    int compress; /* sw_compress */
 } sw_stage;
 
 typedef struct {
@@ -73,6 +80,8 @@ int sw_graph_add(sw_stage **out, sw_graph *g, sw_stagekind kind, const char *nam
                  const char *where);
 /* The stage named name, or NULL. */
 sw_stage *sw_graph_find(sw_graph *g, const char *name);
+/* Whether a write stage uses the built-in "stats" writer (a tensor collection to a JSON manifest). */
+int sw_stage_stats(const sw_stage *s);
 /* The op a stage calls (SW_STAGE_OP only). */
 const swarm_op *sw_stage_op(const sw_stage *s);
 /* The graph in DOT: one node per stage (labelled with its kind and op or format), one edge per input. */

@@ -85,8 +85,18 @@ static int sw_host_add_meta(swarm_call *call, const char *key, const char *value
     return SWARM_OK;
 }
 
+/* A failure of the runner's side of a records format's call, as the call's error. */
+static int sw_host_io_fail(swarm_call *call, int code)
+{
+    return sw_host_set_error(call, code, "%s", sw_error_last());
+}
+
 static int sw_host_emit(swarm_call *call, const void *data, size_t len)
 {
+    if (call->io)
+        return !call->io->put_bytes ? sw_host_set_error(call, SWARM_E_INTERNAL, "emit outside a write")
+               : call->io->put_bytes(call->io->ctx, data, len) ? sw_host_io_fail(call, SWARM_E_INTERNAL)
+                                                                : SWARM_OK;
     if (len > ((size_t)1 << 30) - call->hlen)
         return sw_host_set_error(call, SWARM_E_BAD_INPUT, "a header over 1 GiB");
     sw_grow(&call->header, &call->hcap, call->hlen + len, 1);
@@ -94,6 +104,31 @@ static int sw_host_emit(swarm_call *call, const void *data, size_t len)
         memcpy(call->header + call->hlen, data, len);
     call->hlen += len;
     return SWARM_OK;
+}
+
+static int64_t sw_host_read_bytes(swarm_call *call, void *buf, size_t cap)
+{
+    if (!call->io || !call->io->pull)
+        return sw_host_set_error(call, SWARM_E_INTERNAL, "read_bytes outside a records format's read");
+    int64_t n = call->io->pull(call->io->ctx, buf, cap);
+    return n < 0 ? sw_host_io_fail(call, SWARM_E_BAD_INPUT) : n;
+}
+
+static int sw_host_add_record(swarm_call *call, const void *data, size_t len)
+{
+    if (!call->io || !call->io->put_record)
+        return sw_host_set_error(call, SWARM_E_INTERNAL, "add_record outside a records format's read");
+    if (len && !data)
+        return sw_host_set_error(call, SWARM_E_INTERNAL, "add_record of NULL");
+    return call->io->put_record(call->io->ctx, data, len) ? sw_host_io_fail(call, SWARM_E_BAD_INPUT) : SWARM_OK;
+}
+
+static int sw_host_next_record(swarm_call *call, const uint8_t **data, size_t *len)
+{
+    if (!call->io || !call->io->next_record)
+        return sw_host_set_error(call, SWARM_E_INTERNAL, "next_record outside a records format's write");
+    int r = call->io->next_record(call->io->ctx, data, len);
+    return r < 0 ? sw_host_io_fail(call, SWARM_E_INTERNAL) : r;
 }
 
 static const swarm_host sw_host = {
@@ -105,6 +140,9 @@ static const swarm_host sw_host = {
     .add_tensor = sw_host_add_tensor,
     .add_meta = sw_host_add_meta,
     .emit = sw_host_emit,
+    .read_bytes = sw_host_read_bytes,
+    .add_record = sw_host_add_record,
+    .next_record = sw_host_next_record,
 };
 
 const swarm_host *sw_host_table(void)
@@ -183,6 +221,9 @@ int sw_param_parse(swarm_param_value *out, const swarm_param *p, const char *tex
     case SWARM_PARAM_STRING:
         out->s = text;
         return 0;
+    case SWARM_PARAM_PATH:
+        out->s = text;
+        return *text ? 0 : sw_error(SW_EINVALID, "an empty path");
     case SWARM_PARAM_ENUM:
         for (size_t i = 0; p->choices[i]; i++)
             if (!strcmp(text, p->choices[i])) {
@@ -293,6 +334,7 @@ void sw_op_outputs_init(sw_op_outputs *o, const swarm_op *op)
     o->n = op->n_outputs;
     o->v = sw_calloc(o->n, sizeof *o->v); /* sw_op_call sets each value's kind and shape slots */
     o->shapes = sw_calloc(o->n, sizeof *o->shapes);
+    o->counts = sw_calloc(o->n, sizeof *o->counts);
 }
 
 /* The byte size of output i's buffers: a tensor's data, or a record batch's offsets and bytes. */
@@ -313,7 +355,7 @@ static void sw_outputs_release(sw_op_outputs *o, const sw_allocator *a)
             v->u.tensor.data = NULL;
         } else if (v->kind == SWARM_KIND_RECORDS) {
             if (v->u.records.offsets)
-                a->free(a->ctx, v->u.records.offsets, (v->u.records.count + 1) * sizeof(uint64_t));
+                a->free(a->ctx, v->u.records.offsets, (o->counts[i] + 1) * sizeof(uint64_t));
             if (v->u.records.bytes)
                 a->free(a->ctx, v->u.records.bytes, v->u.records.nbytes);
             v->u.records.offsets = NULL;
@@ -329,8 +371,10 @@ void sw_op_outputs_free(sw_op_outputs *o, const sw_allocator *a)
     sw_outputs_release(o, a);
     free(o->v);
     free(o->shapes);
+    free(o->counts);
     o->v = NULL;
     o->shapes = NULL;
+    o->counts = NULL;
 }
 
 int sw_tensor_nbytes(uint64_t *out, swarm_dtype dt, int32_t ndim, const int64_t *shape)
@@ -396,6 +440,7 @@ static int sw_outputs_alloc(sw_op_outputs *o, const swarm_op *op, const swarm_ca
             if (r->count > SIZE_MAX / 16 || r->nbytes > SIZE_MAX / 2)
                 return sw_error(SW_EPLUGIN, "%s %s: output '%s' is too large", call->plugin, call->what, port);
             r->offsets = a->alloc(a->ctx, (size_t)(r->count + 1) * sizeof(uint64_t));
+            o->counts[i] = r->count;
             r->bytes = r->offsets ? a->alloc(a->ctx, (size_t)r->nbytes) : NULL;
             if (!r->offsets || !r->bytes)
                 return sw_error(SW_ERROR, "%s %s: cannot allocate output '%s'", call->plugin, call->what, port);
@@ -412,6 +457,9 @@ static int sw_outputs_check(const sw_op_outputs *o, const swarm_op *op, const sw
         const swarm_records *r = &o->v[i].u.records;
         if (o->v[i].kind != SWARM_KIND_RECORDS)
             continue;
+        if (r->count > o->counts[i])
+            return sw_error(SW_EPLUGIN, "%s %s: run raised the count of output '%s' above what infer said",
+                            call->plugin, call->what, op->outputs[i].name);
         int ok = r->offsets[0] == 0 && r->offsets[r->count] <= r->nbytes;
         for (uint64_t k = 0; ok && k < r->count; k++)
             ok = r->offsets[k] <= r->offsets[k + 1];
@@ -516,23 +564,31 @@ void sw_tindex_free(sw_tindex *ix)
     memset(ix, 0, sizeof *ix);
 }
 
-int sw_format_find(const sw_plugin **pp, const swarm_format **ff, const sw_plugins *ps, const char *name)
+int sw_format_find(const sw_plugin **pp, const swarm_format **ff, const swarm_records_format **rff,
+                   const sw_plugins *ps, const char *name)
 {
     const char *slash = strrchr(name, '/');
     const char *fname = slash ? slash + 1 : name;
     size_t found = 0;
+    *ff = NULL;
+    *rff = NULL;
     for (size_t i = 0; sw_plugins_get(ps, i); i++) {
         const sw_plugin *p = sw_plugins_get(ps, i);
         if (slash && (strlen(p->desc->id) != (size_t)(slash - name) || strncmp(p->desc->id, name, slash - name)))
             continue;
-        for (size_t k = 0; k < p->desc->n_formats; k++)
-            if (!strcmp(p->desc->formats[k]->name, fname)) {
-                if (found++)
-                    return sw_error(SW_ECONFLICT, "format '%s' is in both %s and %s: name it as PLUGIN_ID/%s",
-                                    fname, (*pp)->desc->id, p->desc->id, fname);
-                *pp = p;
-                *ff = p->desc->formats[k];
-            }
+        size_t nrf;
+        const swarm_records_format *const *rf = sw_plugin_records_formats(p->desc, &nrf);
+        for (size_t k = 0; k < p->desc->n_formats + nrf; k++) {
+            const char *n = k < p->desc->n_formats ? p->desc->formats[k]->name : rf[k - p->desc->n_formats]->name;
+            if (strcmp(n, fname))
+                continue;
+            if (found++)
+                return sw_error(SW_ECONFLICT, "format '%s' is in both %s and %s: name it as PLUGIN_ID/%s", fname,
+                                (*pp)->desc->id, p->desc->id, fname);
+            *pp = p;
+            *ff = k < p->desc->n_formats ? p->desc->formats[k] : NULL;
+            *rff = k < p->desc->n_formats ? NULL : rf[k - p->desc->n_formats];
+        }
     }
     if (!found)
         return sw_error(SW_ENOTFOUND, "no plugin has the format '%s' (see swarm plugin ls)", name);
@@ -632,4 +688,34 @@ int sw_format_layout(uint8_t **header, size_t *hlen, uint64_t *total, const sw_p
     }
     sw_call_end(&call);
     return rc;
+}
+
+/* ---- Records formats ------------------------------------------------------------------------------- */
+
+/* One call of a records format's read or write, with io as the runner's side. */
+static int sw_rformat_call(const sw_plugin *p, const swarm_records_format *f, const swarm_param_value *params,
+                           const sw_rio *io, int verbosity, int writing)
+{
+    char what[80];
+    swarm_call call;
+    snprintf(what, sizeof what, "format %s", f->name);
+    sw_call_begin(&call, p->desc->id, what, verbosity);
+    call.io = io;
+    int rc = writing ? f->write(&sw_host, &call, params) : f->read(&sw_host, &call, params);
+    if (rc)
+        rc = sw_call_fail(&call, rc);
+    sw_call_end(&call);
+    return rc;
+}
+
+int sw_rformat_read(const sw_plugin *p, const swarm_records_format *f, const swarm_param_value *params,
+                    const sw_rio *io, int verbosity)
+{
+    return sw_rformat_call(p, f, params, io, verbosity, 0);
+}
+
+int sw_rformat_write(const sw_plugin *p, const swarm_records_format *f, const swarm_param_value *params,
+                     const sw_rio *io, int verbosity)
+{
+    return sw_rformat_call(p, f, params, io, verbosity, 1);
 }

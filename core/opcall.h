@@ -35,6 +35,7 @@ struct swarm_call {
     uint64_t file_size; /* the size of the file being read, to check entries against */
     uint8_t *header;
     size_t hlen, hcap;
+    const struct sw_rio *io; /* a records format's read or write: where bytes and records go */
 };
 void sw_call_begin(swarm_call *call, const char *plugin, const char *what, int verbosity);
 void sw_call_end(swarm_call *call);
@@ -76,6 +77,7 @@ extern const sw_allocator sw_heap_allocator;
 typedef struct {
     swarm_value *v;
     int64_t (*shapes)[SWARM_MAX_NDIM];
+    uint64_t *counts; /* a records output's count as infer gave it (what was allocated); run may lower v's */
     size_t n;
 } sw_op_outputs;
 void sw_op_outputs_init(sw_op_outputs *o, const swarm_op *op);
@@ -108,8 +110,10 @@ typedef struct {
 } sw_tindex;
 void sw_tindex_free(sw_tindex *ix);
 
-/* Finds format name in the plugins: "NAME" when one plugin has it, or "PLUGIN_ID/NAME". */
-int sw_format_find(const sw_plugin **p, const swarm_format **f, const sw_plugins *ps, const char *name);
+/* Finds format name in the plugins, "NAME" when one plugin has it, or "PLUGIN_ID/NAME": a tensor format
+ * (*f set, *rf NULL) or a records format (*rf set, *f NULL). */
+int sw_format_find(const sw_plugin **p, const swarm_format **f, const swarm_records_format **rf,
+                   const sw_plugins *ps, const char *name);
 
 /* Reads a file's index through format f of plugin p; every entry is checked to lie inside the file and
  * to have the bytes its shape and dtype need. */
@@ -120,5 +124,25 @@ int sw_format_read(sw_tindex *out, const sw_plugin *p, const swarm_format *f, co
  * length; checks that the tensors lie after the header without overlapping. *total is the file's size. */
 int sw_format_layout(uint8_t **header, size_t *hlen, uint64_t *total, const sw_plugin *p, const swarm_format *f,
                      swarm_tensor_entry *tensors, size_t n, const swarm_meta *meta, size_t nmeta, int verbosity);
+
+/* ---- Records formats ------------------------------------------------------------------------------ */
+
+/* The caller's side of a records format's read (pull, put_record) or write (next_record, put_bytes).
+ * pull returns a byte count (0 at the end), next_record 1 or 0 at the end, the others 0; a failure is a
+ * negative SW_E* code with sw_error set, which the format's call then fails with. */
+typedef struct sw_rio {
+    int64_t (*pull)(void *ctx, void *buf, size_t cap);
+    int (*put_record)(void *ctx, const void *data, size_t len);
+    int (*next_record)(void *ctx, const uint8_t **data, size_t *len);
+    int (*put_bytes)(void *ctx, const void *data, size_t len);
+    void *ctx;
+} sw_rio;
+
+/* Reads one file through records format f (io's pull and put_record), or writes one (next_record and
+ * put_bytes), with the format's bound params. */
+int sw_rformat_read(const sw_plugin *p, const swarm_records_format *f, const swarm_param_value *params,
+                    const sw_rio *io, int verbosity);
+int sw_rformat_write(const sw_plugin *p, const swarm_records_format *f, const swarm_param_value *params,
+                     const sw_rio *io, int verbosity);
 
 #endif

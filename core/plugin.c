@@ -177,7 +177,7 @@ static int sw_check_choices(const swarm_param *p)
 
 static int sw_check_param(const swarm_param *p)
 {
-    if (p->type < SWARM_PARAM_BOOL || p->type > SWARM_PARAM_ENUM)
+    if (p->type < SWARM_PARAM_BOOL || p->type > SWARM_PARAM_PATH)
         return sw_error(SW_EINVALID, "unknown type %d", (int)p->type);
     if (p->type == SWARM_PARAM_ENUM && sw_check_choices(p))
         return SW_EINVALID;
@@ -193,18 +193,19 @@ static int sw_check_param(const swarm_param *p)
     return 0;
 }
 
-static int sw_check_params(const swarm_op *op)
+/* A param schema (an op's or a records format's): distinct names, each param sound. */
+static int sw_check_params(const swarm_param *params, size_t n)
 {
-    if (sw_check_array("params", op->params, op->n_params, 0))
+    if (sw_check_array("params", params, n, 0))
         return SW_EINVALID;
-    for (size_t i = 0; i < op->n_params; i++) {
-        const swarm_param *p = &op->params[i];
+    for (size_t i = 0; i < n; i++) {
+        const swarm_param *p = &params[i];
         char b[48];
         if (!sw_ident_ok(p->name))
             return sw_error(SW_EINVALID, "param %zu: name '%s' is not a name ([a-z][a-z0-9_]*, at most 64)", i,
                             p->name ? sw_shown(b, p->name) : "(NULL)");
         for (size_t k = 0; k < i; k++)
-            if (!strcmp(op->params[k].name, p->name))
+            if (!strcmp(params[k].name, p->name))
                 return sw_error(SW_EINVALID, "two params named '%s'", p->name);
         if (sw_check_param(p))
             return sw_error_wrap(SW_EINVALID, "param '%s'", p->name);
@@ -257,11 +258,11 @@ static int sw_check_op(const swarm_op *op)
         return SW_EINVALID;
     if (op->op_version < 1)
         return sw_error(SW_EINVALID, "op_version is 0 (versions start at 1)");
-    if (op->flags & ~(uint32_t)(SWARM_OP_DETERMINISTIC | SWARM_OP_SERIAL))
+    if (op->flags & ~(uint32_t)(SWARM_OP_DETERMINISTIC | SWARM_OP_SERIAL | SWARM_OP_WHOLE))
         return sw_error(SW_EINVALID, "unknown flags 0x%x", (unsigned)op->flags);
     if (!sw_text_ok(op->doc, 4096, 1))
         return sw_error(SW_EINVALID, "doc is NULL or not text of at most 4096 bytes");
-    if (sw_check_params(op) || sw_check_ports("inputs", op->inputs, op->n_inputs, 0) ||
+    if (sw_check_params(op->params, op->n_params) || sw_check_ports("inputs", op->inputs, op->n_inputs, 0) ||
         sw_check_ports("outputs", op->outputs, op->n_outputs, 1) ||
         sw_check_array("variants", op->variants, op->n_variants, 1))
         return SW_EINVALID;
@@ -274,13 +275,70 @@ static int sw_check_op(const swarm_op *op)
     return 0;
 }
 
+const swarm_records_format *const *sw_plugin_records_formats(const swarm_plugin *d, size_t *n)
+{
+    int has = d->struct_size >= SW_END_OF(swarm_plugin, n_records_formats);
+    *n = has ? d->n_records_formats : 0;
+    return has ? d->records_formats : NULL;
+}
+
+/* Whether another format of the plugin, tensor or records, before records format i is named name. */
+static int sw_format_name_taken(const swarm_plugin *d, const char *name, size_t i)
+{
+    size_t nr;
+    const swarm_records_format *const *rf = sw_plugin_records_formats(d, &nr);
+    for (size_t k = 0; k < d->n_formats; k++)
+        if (!strcmp(d->formats[k]->name, name))
+            return 1;
+    for (size_t k = 0; k < i && k < nr; k++)
+        if (!strcmp(rf[k]->name, name))
+            return 1;
+    return 0;
+}
+
+/* A plugin's records formats (1.2): names unique among all its formats, a version, an extension, a
+ * param schema, read and write. */
+static int sw_check_records_formats(const swarm_plugin *d)
+{
+    char b[48];
+    size_t n;
+    const swarm_records_format *const *rf = sw_plugin_records_formats(d, &n);
+    if (sw_check_array("records formats", rf, n, 0))
+        return SW_EINVALID;
+    for (size_t i = 0; i < n; i++) {
+        const swarm_records_format *f = rf[i];
+        if (!f)
+            return sw_error(SW_EINVALID, "records format %zu is NULL", i);
+        if (sw_check_size("swarm_records_format", f->struct_size, SW_END_OF(swarm_records_format, write), sizeof *f))
+            return sw_error_wrap(SW_EINVALID, "records format %zu", i);
+        if (!sw_ident_ok(f->name))
+            return sw_error(SW_EINVALID, "records format %zu: name '%s' is not a name ([a-z][a-z0-9_]*, at most 64)",
+                            i, f->name ? sw_shown(b, f->name) : "(NULL)");
+        if (sw_format_name_taken(d, f->name, i))
+            return sw_error(SW_EINVALID, "two formats named '%s'", f->name);
+        if (f->format_version < 1)
+            return sw_error(SW_EINVALID, "format '%s': format_version is 0 (versions start at 1)", f->name);
+        if (!sw_text_ok(f->doc, 4096, 1))
+            return sw_error(SW_EINVALID, "format '%s': doc is NULL or not text of at most 4096 bytes", f->name);
+        if (!f->extension || !sw_ident_ok(f->extension))
+            return sw_error(SW_EINVALID, "format '%s': extension is not [a-z][a-z0-9_]* (at most 64)", f->name);
+        if (sw_check_params(f->params, f->n_params))
+            return sw_error_wrap(SW_EINVALID, "format '%s'", f->name);
+        if (!f->read || !f->write)
+            return sw_error(SW_EINVALID, "format '%s': %s is NULL", f->name, !f->read ? "read" : "write");
+    }
+    return 0;
+}
+
 /* A plugin's formats (at least one op or format in all): distinct names, a version, read and layout. */
 static int sw_check_formats(const swarm_plugin *d)
 {
     char b[48];
+    size_t nrf;
+    sw_plugin_records_formats(d, &nrf);
     if (sw_check_array("formats", d->formats, d->n_formats, 0))
         return SW_EINVALID;
-    if (!d->n_ops && !d->n_formats)
+    if (!d->n_ops && !d->n_formats && !nrf)
         return sw_error(SW_EINVALID, "no ops and no formats");
     for (size_t i = 0; i < d->n_formats; i++) {
         const swarm_format *f = d->formats[i];
@@ -332,7 +390,7 @@ static int sw_check_plugin(const swarm_plugin *d)
         if (sw_check_op(op))
             return sw_error_wrap(SW_EINVALID, "op '%s'", op->name);
     }
-    return sw_check_formats(d);
+    return sw_check_formats(d) ? SW_EINVALID : sw_check_records_formats(d);
 }
 
 /* Whether a (validated) descriptor is a companion: ABI 1.1's flags, read only when struct_size has them. */
@@ -414,8 +472,9 @@ static const swarm_op *sw_op_named(const swarm_plugin *d, const char *name, size
 /* Whether companion c may extend plugin d: no formats, and each of its ops one of d's exactly. */
 static int sw_companion_check(const swarm_plugin *c, const swarm_plugin *d)
 {
-    size_t at;
-    if (c->n_formats)
+    size_t at, nrf;
+    sw_plugin_records_formats(c, &nrf);
+    if (c->n_formats || nrf)
         return sw_error(SW_EINVALID, "a companion has no formats");
     for (size_t i = 0; i < c->n_ops; i++) {
         const swarm_op *p = sw_op_named(d, c->ops[i]->name, &at);
@@ -561,8 +620,10 @@ static void sw_companion_merge(sw_plugins *ps, const sw_companion *comp)
     for (size_t i = 0; i < d->n_ops; i++)
         ops[i] = sw_op_merge(ps, pl, i, c);
     swarm_plugin *m = sw_keep(sw_calloc(1, sizeof *m));
+    size_t nrf;
+    const swarm_records_format *const *rf = sw_plugin_records_formats(d, &nrf);
     *m = (swarm_plugin){SWARM_PLUGIN_ABI_VERSION, sizeof *m, d->id, d->version, d->build, ops, d->n_ops,
-                        d->formats, d->n_formats, 0};
+                        d->formats, d->n_formats, 0, rf, nrf};
     pl->desc = m;
     pl->companions = sw_realloc(pl->companions, (pl->ncompanions + 1) * sizeof *pl->companions);
     pl->companions[pl->ncompanions++] = sw_strdup(comp->path);
@@ -699,6 +760,6 @@ const char *sw_plugin_kind_name(int32_t kind)
 
 const char *sw_plugin_param_type_name(int32_t type)
 {
-    static const char *const names[] = {"?", "bool", "int", "float", "string", "enum"};
-    return type >= SWARM_PARAM_BOOL && type <= SWARM_PARAM_ENUM ? names[type] : "?";
+    static const char *const names[] = {"?", "bool", "int", "float", "string", "enum", "path"};
+    return type >= SWARM_PARAM_BOOL && type <= SWARM_PARAM_PATH ? names[type] : "?";
 }

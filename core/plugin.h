@@ -57,6 +57,9 @@ const sw_plugin *sw_plugins_find(const sw_plugins *ps, const char *id);
 /* The i-th skipped file, in search order, or NULL past the end. */
 const sw_plugin_skip *sw_plugins_skipped(const sw_plugins *ps, size_t i);
 
+/* A plugin's records formats (ABI 1.2), none for a descriptor whose struct_size predates them. */
+const swarm_records_format *const *sw_plugin_records_formats(const swarm_plugin *d, size_t *n);
+
 /* Names for the ABI's codes, for output: "cpu"/"hip"/"cuda", "tensor"/"records", "bool"/"int"/...; "?"
  * when unknown. */
 const char *sw_plugin_device_name(int32_t device_type);

@@ -7,13 +7,16 @@
  * files holding tensor bytes) are store objects, or input files known by their hash. */
 #include "runner.h"
 #include "bundle_torrent.h"
+#include "compress.h"
 #include "error.h"
 #include "filelist.h"
 #include "manifest.h"
 #include "pool.h"
 #include "records.h"
+#include "tstats.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -443,6 +446,8 @@ static void sw_rfiles_push(sw_srun *s, const char *rel, const char *disk, size_t
     f->disk = sw_strdup(disk);
 }
 
+static int sw_local_files(sw_run *run, sw_srun *s, const char *path, const char *what);
+
 /* Lists an input's files and takes the hashes it can without reading (stat cache, manifest). Returns 1
  * when some file must be hashed. */
 static int sw_input_prepare(sw_run *run, size_t i)
@@ -475,13 +480,21 @@ static int sw_input_prepare(sw_run *run, size_t i)
         sw_manifest_free(m);
         return r;
     }
+    return sw_local_files(run, s, sg->path, "input");
+}
+
+/* Lists the files of a local path (a file, or a directory's files as swarm add takes them) into s, with
+ * the hashes the stat cache knows. Returns 1 when some file must be hashed. */
+static int sw_local_files(sw_run *run, sw_srun *s, const char *path, const char *what)
+{
     struct stat st;
     sw_filelist l = {0};
-    const char *base = strrchr(sg->path, '/');
-    int dir = stat(sg->path, &st) == 0 && S_ISDIR(st.st_mode);
-    if (sw_filelist_collect(&l, sg->path, dir ? "" : base ? base + 1 : sg->path, 0)) {
+    size_t cap = 0;
+    const char *base = strrchr(path, '/');
+    int dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    if (sw_filelist_collect(&l, path, dir ? "" : base ? base + 1 : path, 0)) {
         sw_filelist_free(&l);
-        return sw_error_wrap(SW_EINVALID, "input %s", sg->path);
+        return sw_error_wrap(SW_EINVALID, "%s %s", what, path);
     }
     for (size_t k = 0; k < l.n; k++)
         sw_rfiles_push(s, l.v[k].dst, l.v[k].src, &cap);
@@ -539,6 +552,34 @@ static char *sw_files_id(const sw_srun *s)
     sw_sha256_free(c);
     sw_hash_hex(hex, &h);
     return sw_sprintf("files:%s", hex);
+}
+
+/* The content id of a path param's file or directory (file:HEX or files:HEX, as an input's), hashing
+ * what the stat cache does not know. */
+static int sw_path_id(char **out, sw_run *run, const char *name, const char *path)
+{
+    sw_srun tmp = {0};
+    char *what = sw_sprintf("param %s", name);
+    int r = sw_local_files(run, &tmp, path, what);
+    free(what);
+    for (size_t k = 0; r > 0 && k < tmp.nfiles; k++) {
+        sw_rfile *f = &tmp.files[k];
+        uint64_t size;
+        if (f->known)
+            continue;
+        if ((r = sw_sha256_file(&f->hash, &size, f->disk)) ||
+            (r = sw_index_file_put(sw_store_index(run->st), f->disk, &f->fs, &f->hash)))
+            break;
+        r = 1;
+    }
+    if (r >= 0)
+        *out = sw_files_id(&tmp);
+    for (size_t k = 0; k < tmp.nfiles; k++) {
+        free(tmp.files[k].rel);
+        free(tmp.files[k].disk);
+    }
+    free(tmp.files);
+    return r < 0 ? r : 0;
 }
 
 /* ---- Loading values ------------------------------------------------------------------------------------ */
@@ -646,6 +687,53 @@ static void sw_read_task(void *arg)
         sw_item_fail(it, sw_error(SW_EINVALID, "tensor '%s' is in two of the input's files", dup));
 }
 
+/* A records format's read of one file: its bytes come decompressed, its records go framed into a temp
+ * file of the store. */
+typedef struct {
+    sw_unpack *u;
+    sw_fwriter *w;
+} sw_rread;
+
+static int64_t sw_rread_pull(void *ctx, void *buf, size_t cap)
+{
+    return sw_unpack_read(((sw_rread *)ctx)->u, buf, cap);
+}
+
+static int sw_rread_put(void *ctx, const void *data, size_t len)
+{
+    return sw_fwriter_record(((sw_rread *)ctx)->w, SW_FRAME_FRAMED, data, len);
+}
+
+/* Reads input file it->index through the stage's records format; the stage's finish joins the files'
+ * records in path order. */
+static void sw_rread_task(void *arg)
+{
+    sw_item *it = arg;
+    sw_run *run = it->run;
+    const sw_stage *sg = &run->g->v[it->stage];
+    const sw_rfile *f = &run->s[sg->inputs[0]].files[it->index];
+    int fd = -1, r;
+    sw_map m = {0};
+    sw_fwriter w;
+    sw_rread ctx = {NULL, &w};
+    if ((r = sw_store_tmpfile(&it->tmp, &fd, run->st)))
+        return sw_item_fail(it, r);
+    sw_fwriter_init(&w, fd);
+    r = sw_map_open(&m, f->disk);
+    if (!r)
+        r = sw_unpack_open(&ctx.u, m.p, m.len);
+    if (!r) {
+        sw_rio io = {.pull = sw_rread_pull, .put_record = sw_rread_put, .ctx = &ctx};
+        r = sw_rformat_read(sg->plugin, sg->rformat, sg->params, &io, run->o->verbosity);
+    }
+    sw_unpack_free(ctx.u);
+    sw_map_close(&m);
+    r = r ? (sw_fwriter_abort(&w), r) : sw_fwriter_finish(&w, &it->hash);
+    close(fd);
+    if (r)
+        sw_item_fail(it, sw_error_wrap(r, "%s", f->rel));
+}
+
 /* ---- Op stages ----------------------------------------------------------------------------------------- */
 
 /* After a successful call by variant used: when it is not of the best variant's numerics (a fallback to
@@ -730,9 +818,11 @@ static void sw_op_records_task(void *arg)
     sw_rcursor cur = {it->seg, it->seg_end, s->framing};
     sw_fwriter w;
     sw_fwriter_init(&w, fd);
-    uint64_t *offs = sw_malloc((sg->batch + 1) * sizeof *offs);
+    /* A whole op takes every record in one batch. */
+    uint64_t batch = sw_stage_op(sg)->flags & SWARM_OP_WHOLE ? UINT64_MAX : sg->batch;
+    uint64_t *offs = NULL, calls = 0;
     uint8_t *bytes = NULL;
-    size_t bcap = 0;
+    size_t bcap = 0, ocap = 0;
     /* Dropping pages of a private read-only file mapping only makes them read again if touched, so
      * pages shared with the neighbouring segment may go too. */
     const uint8_t *dropped = (const uint8_t *)(((uintptr_t)it->seg + 4095) & ~(uintptr_t)4095);
@@ -742,17 +832,21 @@ static void sw_op_records_task(void *arg)
         size_t nb = 0, len;
         const uint8_t *rec;
         int got = 0;
+        sw_grow(&offs, &ocap, 1, sizeof *offs);
         offs[0] = 0;
-        while (count < sg->batch && (got = sw_rcursor_next(&cur, &rec, &len)) == 1) {
+        while (count < batch && (got = sw_rcursor_next(&cur, &rec, &len)) == 1) {
+            sw_grow(&offs, &ocap, (size_t)count + 2, sizeof *offs);
             sw_grow(&bytes, &bcap, nb + len, 1);
             memcpy(bytes + nb, rec, len);
             nb += len;
             offs[++count] = nb;
         }
-        if (got < 0 || !count) {
+        /* A whole op runs once even over no records (its output may say so: a report). */
+        if (got < 0 || (!count && (batch != UINT64_MAX || calls))) {
             r = got < 0 ? got : 0;
             break;
         }
+        calls++;
         swarm_value in = {SWARM_KIND_RECORDS, .u.records = {count, offs, bytes, nb}};
         sw_op_outputs out;
         sw_op_outputs_init(&out, sw_stage_op(sg));
@@ -811,9 +905,9 @@ static int sw_records_split(sw_run *run, size_t i)
     const uint8_t *start = s->in.p, *rec;
     size_t len, cap = 0;
     uint64_t count = 0;
-    int got;
+    int got, whole = (sw_stage_op(sg)->flags & SWARM_OP_WHOLE) != 0;
     while ((got = sw_rcursor_next(&cur, &rec, &len)) == 1)
-        if (++count % sg->batch == 0 && (size_t)(cur.p - start) >= target) {
+        if (!whole && ++count % sg->batch == 0 && (size_t)(cur.p - start) >= target) {
             sw_grow(&s->items, &cap, s->nitems + 1, sizeof *s->items);
             s->items[s->nitems++] = (sw_item){.run = run, .stage = i, .seg = start, .seg_end = cur.p};
             start = cur.p;
@@ -941,9 +1035,206 @@ static int sw_write_tensors(sw_run *run, const sw_stage *sg, const sw_tensors *c
     return r;
 }
 
-/* Writes records as lines. */
-static int sw_write_lines(sw_run *run, const char *id, sw_fwriter *w)
+/* The built-in "stats" writer: a JSON manifest of a tensor collection, each tensor with its dtype,
+ * shape, byte count, SHA-256 and statistics of its elements (core/tstats.h: count, NaN and Inf counts,
+ * and min, max, mean and standard deviation over the finite elements, null when there are none or the
+ * dtype has no numbers to summarize), then the metadata. Deterministic: the same collection always
+ * gives the same bytes. */
+static int sw_stats_tensor(json_t **out, sw_run *run, const sw_tref *t)
 {
+    sw_map m;
+    int r = sw_map_blob(&m, run, t);
+    if (r)
+        return r;
+    const uint8_t *p = m.p + t->offset;
+    size_t unit = t->dtype.code == SWARM_DTYPE_Q8_0 ? 34 : t->dtype.code == SWARM_DTYPE_Q4_0 ? 18
+                  : t->dtype.bits >= 8                ? (size_t)t->dtype.bits / 8 * t->dtype.lanes
+                                                      : 1;
+    size_t chunk = unit * 65536;
+    sw_sha256 *sha = sw_sha256_new();
+    sw_tstats *st = sw_malloc(sizeof *st);
+    sw_tstats_init(st);
+    int numeric = 1;
+    for (uint64_t at = 0; at < t->nbytes; at += chunk) {
+        size_t n = t->nbytes - at < chunk ? (size_t)(t->nbytes - at) : chunk;
+        sw_sha256_update(sha, p + at, n);
+        if (numeric && sw_tstats_add(st, t->dtype, p + at, n))
+            numeric = 0;
+    }
+    sw_hash h;
+    sw_sha256_final(sha, &h);
+    sw_sha256_free(sha);
+    sw_map_close(&m);
+    char hex[SW_HEX_LEN + 1], dt[32];
+    sw_hash_hex(hex, &h);
+    json_t *shape = json_array();
+    for (int32_t d = 0; d < t->ndim; d++)
+        json_array_append_new(shape, json_integer(t->shape[d]));
+    json_t *o = json_pack("{s:s, s:s, s:o, s:I, s:s}", "name", t->name, "dtype", sw_dtype_name(dt, t->dtype),
+                          "shape", shape, "nbytes", (json_int_t)t->nbytes, "sha256", hex);
+    int have = numeric && st->finite;
+    if (numeric) {
+        json_object_set_new(o, "count", json_integer((json_int_t)st->count));
+        json_object_set_new(o, "nan", json_integer((json_int_t)st->nan));
+        json_object_set_new(o, "inf", json_integer((json_int_t)st->inf));
+    }
+    json_object_set_new(o, "min", have ? json_real(st->min) : json_null());
+    json_object_set_new(o, "max", have ? json_real(st->max) : json_null());
+    json_object_set_new(o, "mean", have ? json_real(st->mean) : json_null());
+    json_object_set_new(o, "std", have ? json_real(sw_tstats_std(st)) : json_null());
+    free(st);
+    *out = o;
+    return 0;
+}
+
+static int sw_write_stats(sw_run *run, const sw_tensors *c, sw_fwriter *w)
+{
+    json_t *tensors = json_array(), *meta = json_object();
+    int r = 0;
+    for (size_t k = 0; k < c->n && !r; k++) {
+        json_t *o = NULL;
+        if (!(r = sw_stats_tensor(&o, run, &c->t[k])))
+            json_array_append_new(tensors, o);
+    }
+    for (size_t k = 0; k < c->nmeta; k++)
+        json_object_set_new(meta, c->meta[k].key, json_string(c->meta[k].value));
+    json_t *doc = json_pack("{s:s, s:o, s:o}", "schema", "swarm-tensor-stats/1", "tensors", tensors, "meta", meta);
+    char *text = r ? NULL : sw_oom(json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)));
+    json_decref(doc);
+    if (text)
+        r = sw_fwriter_put(w, text, strlen(text)) || sw_fwriter_put(w, "\n", 1) ? SW_ERROR : 0;
+    free(text);
+    return r;
+}
+
+/* The records a records write hands out, file by file: a file takes records until its shard is full
+ * (shard_records records, or the next record would pass shard_bytes counted framed); a record that
+ * does not fit is held and starts the next file. */
+typedef struct {
+    const sw_stage *sg;
+    sw_rcursor cur;
+    const uint8_t *rec; /* the held record, when held */
+    size_t len;
+    int held;
+    uint64_t n, bytes; /* records and framed bytes handed to the current file */
+    int drained;       /* the current file was told it has no more records */
+    sw_pack *pk;       /* where the current file's bytes go */
+} sw_rwrite;
+
+/* Holds the next input record unless one is held: 1, 0 at the end, or an error. */
+static int sw_rwrite_peek(sw_rwrite *c)
+{
+    if (c->held)
+        return 1;
+    int got = sw_rcursor_next(&c->cur, &c->rec, &c->len);
+    c->held = got == 1;
+    return got;
+}
+
+static int sw_rwrite_next(void *ctx, const uint8_t **data, size_t *len)
+{
+    sw_rwrite *c = ctx;
+    int got = c->drained ? 0 : sw_rwrite_peek(c);
+    if (got == 1 && c->n &&
+        ((c->sg->shard_records && c->n >= c->sg->shard_records) ||
+         (c->sg->shard_bytes && c->bytes + 4 + c->len > c->sg->shard_bytes)))
+        got = 0;
+    if (got != 1) {
+        c->drained = got == 0;
+        return got;
+    }
+    c->held = 0;
+    c->n++;
+    c->bytes += 4 + c->len;
+    *data = c->rec;
+    *len = c->len;
+    return 1;
+}
+
+static int sw_rwrite_put(void *ctx, const void *data, size_t len)
+{
+    return sw_pack_put(((sw_rwrite *)ctx)->pk, data, len);
+}
+
+/* The built-in "lines" format's write: each record and a newline. */
+static int sw_lines_write(const sw_rio *io)
+{
+    const uint8_t *rec;
+    size_t len;
+    int got;
+    while ((got = io->next_record(io->ctx, &rec, &len)) == 1) {
+        if (memchr(rec, '\n', len))
+            return sw_error(SW_EINVALID, "a record holds a newline, so it cannot be written as a line");
+        if (io->put_bytes(io->ctx, rec, len) || io->put_bytes(io->ctx, "\n", 1))
+            return SW_ERROR;
+    }
+    return got;
+}
+
+/* Whether a write stage shards its records into several files. */
+static int sw_sharded(const sw_stage *sg)
+{
+    return !sg->format && (sg->shard_records || sg->shard_bytes);
+}
+
+/* The name of file k of a write stage: its file name, or for shards PREFIX_NNNNNN.EXT[.gz|.zst]. */
+static char *sw_shard_name(const sw_stage *sg, size_t k)
+{
+    if (!sw_sharded(sg))
+        return sw_strdup(sg->file_name);
+    return sw_sprintf("%s_%06zu.%s%s%s", sg->file_name, k, sg->rformat ? sg->rformat->extension : "txt",
+                      sg->compress ? "." : "", sg->compress ? sw_compress_name(sg->compress) : "");
+}
+
+/* Writes one file of a records write into the store and adds it to the stage's files. */
+static int sw_write_records_file(sw_run *run, sw_srun *s, const sw_stage *sg, sw_rwrite *c, size_t k, size_t *cap)
+{
+    char *tmp;
+    int fd, added, r;
+    sw_hash h;
+    if ((r = sw_store_tmpfile(&tmp, &fd, run->st)))
+        return r;
+    sw_fwriter w;
+    sw_fwriter_init(&w, fd);
+    c->n = c->bytes = 0;
+    c->drained = 0;
+    r = sw_pack_open(&c->pk, (sw_compress)sg->compress, &w);
+    if (!r) {
+        sw_rio io = {.next_record = sw_rwrite_next, .put_bytes = sw_rwrite_put, .ctx = c};
+        r = sg->rformat ? sw_rformat_write(sg->plugin, sg->rformat, sg->params, &io, run->o->verbosity)
+                        : sw_lines_write(&io);
+        if (!r && !c->drained)
+            r = sw_error(SW_EPLUGIN, "%s format %s: write returned before taking all of its records",
+                         sg->plugin->desc->id, sg->rformat->name);
+        r = r ? (sw_pack_abort(c->pk), r) : sw_pack_finish(c->pk);
+        c->pk = NULL;
+    }
+    uint64_t size = w.total;
+    r = r ? (sw_fwriter_abort(&w), r) : sw_fwriter_finish(&w, &h);
+    if (!r)
+        r = sw_store_commit(run->st, fd, tmp, &h, &added);
+    close(fd);
+    if (r)
+        unlink(tmp);
+    free(tmp);
+    if (r)
+        return r;
+    char *disk = sw_store_object_path(run->st, &h), *name = sw_shard_name(sg, k);
+    sw_rfiles_push(s, name, disk, cap);
+    free(disk);
+    free(name);
+    sw_rfile *f = &s->files[s->nfiles - 1];
+    f->hash = h;
+    f->size = size;
+    f->known = 1;
+    return 0;
+}
+
+/* Writes records through the stage's records format (or as lines) into one file, or into shards: files
+ * until the records run out, at least one. */
+static int sw_write_records(sw_run *run, sw_srun *s, const sw_stage *sg)
+{
+    const char *id = run->s[sg->inputs[0]].id;
     sw_hash h;
     sw_map m;
     char *path = NULL;
@@ -955,15 +1246,16 @@ static int sw_write_lines(sw_run *run, const char *id, sw_fwriter *w)
     free(path);
     if (r)
         return r;
-    sw_rcursor cur = {m.p, m.p + m.len, strncmp(id, "records:lines:", 14) ? SW_FRAME_FRAMED : SW_FRAME_LINES};
-    const uint8_t *rec;
-    size_t len;
-    int got;
-    while ((got = sw_rcursor_next(&cur, &rec, &len)) == 1)
-        if ((r = sw_fwriter_record(w, SW_FRAME_LINES, rec, len)))
+    sw_rwrite c = {.sg = sg,
+                   .cur = {m.p, m.p + m.len, strncmp(id, "records:lines:", 14) ? SW_FRAME_FRAMED : SW_FRAME_LINES}};
+    size_t cap = 0;
+    for (size_t k = 0; !r; k++) {
+        if (k && (r = sw_rwrite_peek(&c)) <= 0)
             break;
+        r = sw_write_records_file(run, s, sg, &c, k, &cap);
+    }
     sw_map_close(&m);
-    return r ? r : got;
+    return r < 0 ? r : 0;
 }
 
 static void sw_write_task(void *arg)
@@ -972,6 +1264,12 @@ static void sw_write_task(void *arg)
     sw_run *run = it->run;
     const sw_stage *sg = &run->g->v[it->stage];
     sw_srun *s = &run->s[it->stage];
+    if (!sg->format && !sw_stage_stats(sg)) {
+        int r = sw_write_records(run, s, sg);
+        if (r)
+            sw_item_fail(it, r);
+        return;
+    }
     char *tmp;
     int fd, added;
     sw_hash h;
@@ -980,7 +1278,7 @@ static void sw_write_task(void *arg)
     sw_fwriter w;
     sw_fwriter_init(&w, fd);
     int r = sg->format ? sw_write_tensors(run, sg, &run->s[sg->inputs[0]].tensors, &w)
-                       : sw_write_lines(run, run->s[sg->inputs[0]].id, &w);
+                       : sw_write_stats(run, &run->s[sg->inputs[0]].tensors, &w);
     uint64_t size = w.total;
     if (!r)
         r = sw_fwriter_finish(&w, &h);
@@ -1004,18 +1302,78 @@ static void sw_write_task(void *arg)
     free(tmp);
 }
 
-/* ---- Sinks: saving and publishing a written file --------------------------------------------------------- */
+/* A sharded write's files as a store object: their listing, "PATH\tHEX\n" per file in order, whose
+ * SHA-256 is the files:HEX id (values.h). */
+static int sw_listing_put(sw_hash *h, const sw_run *run, const sw_srun *s)
+{
+    char *text = sw_strdup(""), hex[SW_HEX_LEN + 1];
+    size_t len = 0, cap = 1;
+    for (size_t k = 0; k < s->nfiles; k++) {
+        sw_hash_hex(hex, &s->files[k].hash);
+        char *line = sw_sprintf("%s\t%s\n", s->files[k].rel, hex);
+        size_t n = strlen(line);
+        sw_grow(&text, &cap, len + n + 1, 1);
+        memcpy(text + len, line, n + 1);
+        len += n;
+        free(line);
+    }
+    int r = sw_put_buf(h, run->st, text, len);
+    free(text);
+    return r;
+}
 
-/* Copies the written file to its path (atomically: a temp file beside it, fsync, rename) unless the path
- * holds those bytes already, as the stat cache knows. */
-static int sw_save(sw_run *run, size_t i)
+/* Loads the files of a write stage's id (file:HEX, or files:HEX naming a listing) from the store. */
+static int sw_written_load(sw_run *run, size_t i)
 {
     const sw_stage *sg = &run->g->v[i];
-    const sw_rfile *f = &run->s[i].files[0];
+    sw_srun *s = &run->s[i];
+    sw_hash h;
+    size_t cap = 0;
+    char *text = NULL;
+    size_t len;
+    int r = sw_id_hash(&h, s->id);
+    if (r)
+        return r;
+    if (strncmp(s->id, "files:", 6)) {
+        char *disk = sw_store_object_path(run->st, &h);
+        sw_rfiles_push(s, sg->file_name, disk, &cap);
+        free(disk);
+        s->files[0].hash = h;
+        s->files[0].known = 1;
+        return sw_store_stat(run->st, &h, &s->files[0].size);
+    }
+    if ((r = sw_read_object(&text, &len, run->st, &h)))
+        return r;
+    for (char *line = text, *nl; !r && (nl = memchr(line, '\n', len - (size_t)(line - text))); line = nl + 1) {
+        *nl = 0;
+        char *tab = strchr(line, '\t');
+        sw_hash fh;
+        if (!tab || (*tab = 0, sw_hash_parse(&fh, tab + 1))) {
+            r = sw_error(SW_ERROR, "the listing of %s is damaged", s->id);
+            break;
+        }
+        char *disk = sw_store_object_path(run->st, &fh);
+        sw_rfiles_push(s, line, disk, &cap);
+        free(disk);
+        sw_rfile *f = &s->files[s->nfiles - 1];
+        f->hash = fh;
+        f->known = 1;
+        r = sw_store_stat(run->st, &fh, &f->size);
+    }
+    free(text);
+    return r;
+}
+
+/* ---- Sinks: saving and publishing a written file --------------------------------------------------------- */
+
+/* Copies a written file to dest (atomically: a temp file beside it, fsync, rename) unless dest holds
+ * those bytes already, as the stat cache knows. */
+static int sw_save_file(sw_run *run, const sw_rfile *f, const char *dest)
+{
     struct stat st;
     sw_filestat fs;
     sw_hash h;
-    char *real = realpath(sg->save_path, NULL);
+    char *real = realpath(dest, NULL);
     if (real && stat(real, &st) == 0) {
         sw_filestat_of(&fs, &st);
         int r = sw_index_file_get(&h, sw_store_index(run->st), real, &fs);
@@ -1025,15 +1383,56 @@ static int sw_save(sw_run *run, size_t i)
         }
     }
     free(real);
-    int r = sw_copy_file_atomic(f->disk, sg->save_path, 0644);
+    int r = sw_copy_file_atomic(f->disk, dest, 0644);
     if (r)
         return r;
-    real = realpath(sg->save_path, NULL);
+    real = realpath(dest, NULL);
     if (real && stat(real, &st) == 0) {
         sw_filestat_of(&fs, &st);
         r = sw_index_file_put(sw_store_index(run->st), real, &fs, &f->hash);
     }
     free(real);
+    return r;
+}
+
+/* Whether name is a shard of this stage's naming (PREFIX_ then digits then a dot) that the run did not
+ * write: one left in the folder by an earlier run with more shards. */
+static int sw_stale_shard(const sw_stage *sg, const sw_srun *s, const char *name)
+{
+    size_t n = strlen(sg->file_name), d = 0;
+    if (strncmp(name, sg->file_name, n) || name[n] != '_')
+        return 0;
+    while (name[n + 1 + d] >= '0' && name[n + 1 + d] <= '9')
+        d++;
+    if (d < 6 || name[n + 1 + d] != '.')
+        return 0;
+    for (size_t k = 0; k < s->nfiles; k++)
+        if (!strcmp(s->files[k].rel, name))
+            return 0;
+    return 1;
+}
+
+/* Saves what a write stage made: its file to the path, or its shards into the folder at the path, whose
+ * stale shards of the same naming (from an earlier run that made more) are removed, so the folder holds
+ * exactly this run's shards of that name. */
+static int sw_save(sw_run *run, size_t i)
+{
+    const sw_stage *sg = &run->g->v[i];
+    const sw_srun *s = &run->s[i];
+    if (!sw_sharded(sg))
+        return sw_save_file(run, &s->files[0], sg->save_path);
+    int r = sw_mkdir_p(sg->save_path);
+    for (size_t k = 0; !r && k < s->nfiles; k++) {
+        char *dest = sw_sprintf("%s/%s", sg->save_path, s->files[k].rel);
+        r = sw_save_file(run, &s->files[k], dest);
+        free(dest);
+    }
+    DIR *dir = r ? NULL : opendir(sg->save_path);
+    for (struct dirent *e; dir && (e = readdir(dir));)
+        if (sw_stale_shard(sg, s, e->d_name) && unlinkat(dirfd(dir), e->d_name, 0) && errno != ENOENT)
+            r = sw_error_errno(SW_ERROR, "cannot remove the stale shard %s/%s", sg->save_path, e->d_name);
+    if (dir)
+        closedir(dir);
     return r;
 }
 
@@ -1043,11 +1442,16 @@ static int sw_publish(sw_run *run, size_t i)
 {
     const sw_stage *sg = &run->g->v[i];
     const sw_srun *s = &run->s[i];
-    const sw_rfile *f = &s->files[0];
     sw_manifest *m = NULL;
     int r = sw_catalog_read(&m, run->cat, sg->publish_name, sg->publish_version);
     if (r == 0) {
-        int same = m->nfiles == 1 && sw_hash_eq(&m->files[0].hash, &f->hash);
+        int same = m->nfiles == s->nfiles;
+        for (size_t k = 0; same && k < s->nfiles; k++) {
+            size_t j = 0;
+            while (j < m->nfiles && strcmp(m->files[j].path, s->files[k].rel))
+                j++;
+            same = j < m->nfiles && sw_hash_eq(&m->files[j].hash, &s->files[k].hash);
+        }
         sw_manifest_free(m);
         return same ? 0
                     : sw_error(SW_EEXISTS, "%s@%s exists already with other content: publish a new version",
@@ -1055,23 +1459,33 @@ static int sw_publish(sw_run *run, size_t i)
     }
     if (r != SW_ENOTFOUND)
         return r;
-    sw_chunk *chunks = NULL;
-    size_t n = 0;
-    if ((r = sw_index_get_chunks(&chunks, &n, sw_store_index(run->st), &f->hash)))
-        return r;
-    if (!n && f->size) {
-        free(chunks);
-        if ((r = sw_store_reindex(run->st, &f->hash)) ||
-            (r = sw_index_get_chunks(&chunks, &n, sw_store_index(run->st), &f->hash)))
-            return r;
-    }
+    r = 0;
     m = sw_manifest_new();
     m->name = sw_strdup(sg->publish_name);
     m->version = sw_strdup(sg->publish_version);
     m->message = sw_sprintf("made by pipeline %s, stage %s", run->g->file, sg->name);
     sw_manifest_stamp(m);
-    sw_manifest_add_file(m, sg->file_name, f->size, 0644, &f->hash, chunks, n);
-    free(chunks);
+    uint64_t total = 0;
+    for (size_t k = 0; !r && k < s->nfiles; k++) {
+        const sw_rfile *f = &s->files[k];
+        sw_chunk *chunks = NULL;
+        size_t n = 0;
+        r = sw_index_get_chunks(&chunks, &n, sw_store_index(run->st), &f->hash);
+        if (!r && !n && f->size) {
+            free(chunks);
+            chunks = NULL;
+            if (!(r = sw_store_reindex(run->st, &f->hash)))
+                r = sw_index_get_chunks(&chunks, &n, sw_store_index(run->st), &f->hash);
+        }
+        if (!r)
+            sw_manifest_add_file(m, f->rel, f->size, 0644, &f->hash, chunks, n);
+        free(chunks);
+        total += f->size;
+    }
+    if (r) {
+        sw_manifest_free(m);
+        return r;
+    }
     char hex[SW_HEX_LEN + 1], key[SW_HEX_LEN + 1];
     sw_hash_hex(hex, &run->g->file_hash);
     sw_hash_hex(key, &s->key);
@@ -1086,7 +1500,7 @@ static int sw_publish(sw_run *run, size_t i)
     unsigned char *torrent = NULL;
     size_t tlen = 0;
     r = sw_manifest_sort(m);
-    if (!r && f->size)
+    if (!r && total)
         r = sw_bundle_torrent_make(&torrent, &tlen, m->torrent_v1, run->st, m, NULL);
     if (!r)
         r = sw_catalog_add(run->cat, m, torrent, tlen);
@@ -1144,9 +1558,27 @@ static void sw_items_new(sw_run *run, size_t i, size_t n)
         s->items[k] = (sw_item){.run = run, .stage = i, .index = k};
 }
 
+/* Sets the key's "params" part: [NAME, TYPE, VALUE] for each param of the schema, in schema order; a
+ * path's VALUE is its content's id. */
+static int sw_params_part(json_t *parts, sw_run *run, const swarm_param *schema, size_t n, char *const *text)
+{
+    json_t *params = json_array();
+    int r = 0;
+    for (size_t k = 0; k < n && !r; k++) {
+        char *id = NULL;
+        if (schema[k].type == SWARM_PARAM_PATH && (r = sw_path_id(&id, run, schema[k].name, text[k])))
+            break;
+        json_array_append_new(params, json_pack("[s,s,s]", schema[k].name, sw_plugin_param_type_name(schema[k].type),
+                                                id ? id : text[k]));
+        free(id);
+    }
+    json_object_set_new(parts, "params", params);
+    return r;
+}
+
 /* The parts of an op stage's key: the op, its version, the numerics tag of the variant it will run,
  * every param (schema order, canonical text), the batch size over records. */
-static int sw_op_parts(json_t **out, const sw_run *run, const sw_stage *sg)
+static int sw_op_parts(json_t **out, sw_run *run, const sw_stage *sg)
 {
     const swarm_op *op = sw_stage_op(sg);
     size_t n, *order = sw_malloc(op->n_variants * sizeof *order);
@@ -1160,30 +1592,53 @@ static int sw_op_parts(json_t **out, const sw_run *run, const sw_stage *sg)
     json_object_set_new(parts, "numerics", json_string(op->variants[best]->numerics));
     if (run->g->v[sg->inputs[0]].out == SW_VAL_RECORDS)
         json_object_set_new(parts, "batch", json_integer((json_int_t)sg->batch));
-    json_t *params = json_array();
-    for (size_t k = 0; k < op->n_params; k++)
-        json_array_append_new(params, json_pack("[s,s,s]", op->params[k].name,
-                                                sw_plugin_param_type_name(op->params[k].type), sg->param_text[k]));
-    json_object_set_new(parts, "params", params);
     *out = parts;
-    return 0;
+    return sw_params_part(parts, run, op->params, op->n_params, sg->param_text);
 }
 
-/* The key parts of a write stage: its metadata pairs are params named "meta.KEY" of type "meta". */
-static json_t *sw_write_parts(const sw_stage *sg)
+/* The key parts of a read or write stage through a plugin's format (records formats with their params),
+ * or through the built-in lines. */
+static int sw_format_parts(json_t **out, sw_run *run, const char *kind, const sw_stage *sg)
 {
-    json_t *parts = sw_parts_new("write", sg->format ? sg->plugin->desc->id : "swarm", "format", sg->format_name,
-                                 sg->format ? sg->format->format_version : 1);
-    if (sg->nmeta) {
-        json_t *params = json_array();
-        for (size_t k = 0; k < sg->nmeta; k++) {
-            char *name = sw_sprintf("meta.%s", sg->meta[k].key);
-            json_array_append_new(params, json_pack("[s,s,s]", name, "meta", sg->meta[k].value));
-            free(name);
-        }
-        json_object_set_new(parts, "params", params);
+    const char *plugin = sg->plugin ? sg->plugin->desc->id : "swarm";
+    uint32_t version = sg->format ? sg->format->format_version : sg->rformat ? sg->rformat->format_version : 1;
+    json_t *parts = sw_parts_new(kind, plugin, "format", sg->format_name, version);
+    *out = parts;
+    return sg->rformat ? sw_params_part(parts, run, sg->rformat->params, sg->rformat->n_params, sg->param_text) : 0;
+}
+
+/* Appends a param [NAME, TYPE, VALUE] to the key's params. */
+static void sw_parts_param(json_t *parts, const char *name, const char *type, const char *value)
+{
+    json_t *params = json_object_get(parts, "params");
+    if (!params)
+        json_object_set_new(parts, "params", params = json_array());
+    json_array_append_new(params, json_pack("[s,s,s]", name, type, value));
+}
+
+/* The key parts of a write stage: a records format's params, then the write's own choices as params of
+ * the types "meta" (metadata pairs, "meta.KEY") and "write" (compression, shards and their names). */
+static int sw_write_parts(json_t **out, sw_run *run, const sw_stage *sg)
+{
+    json_t *parts;
+    int r = sw_format_parts(&parts, run, "write", sg);
+    *out = parts;
+    for (size_t k = 0; k < sg->nmeta; k++) {
+        char *name = sw_sprintf("meta.%s", sg->meta[k].key);
+        sw_parts_param(parts, name, "meta", sg->meta[k].value);
+        free(name);
     }
-    return parts;
+    if (!sg->format && sg->compress)
+        sw_parts_param(parts, "write.compress", "write", sw_compress_name(sg->compress));
+    if (sw_sharded(sg)) {
+        char n[32];
+        snprintf(n, sizeof n, "%llu", (unsigned long long)sg->shard_records);
+        sw_parts_param(parts, "write.shard_records", "write", n);
+        snprintf(n, sizeof n, "%llu", (unsigned long long)sg->shard_bytes);
+        sw_parts_param(parts, "write.shard_bytes", "write", n);
+        sw_parts_param(parts, "write.file", "write", sg->file_name);
+    }
+    return r;
 }
 
 /* Checks that an op's tensor inputs hold the same tensor names in the same order. */
@@ -1212,9 +1667,9 @@ static int sw_prepare_keyed(sw_run *run, size_t i, sw_pool *pool)
     json_t *parts = NULL;
     int r = 0;
     if (sg->kind == SW_STAGE_READ)
-        parts = sw_parts_new("read", sg->plugin->desc->id, "format", sg->format->name, sg->format->format_version);
+        r = sw_format_parts(&parts, run, "read", sg);
     else if (sg->kind == SW_STAGE_WRITE)
-        parts = sw_write_parts(sg);
+        r = sw_write_parts(&parts, run, sg);
     else
         r = sw_op_parts(&parts, run, sg);
     for (size_t k = 0; !r && k < sg->ninputs; k++)
@@ -1229,18 +1684,7 @@ static int sw_prepare_keyed(sw_run *run, size_t i, sw_pool *pool)
         return r;
     if (r == 1) {
         rep->status = "cached";
-        if (sg->kind == SW_STAGE_WRITE) {
-            size_t cap = 0;
-            sw_hash h;
-            sw_id_hash(&h, s->id);
-            char *disk = sw_store_object_path(run->st, &h);
-            sw_rfiles_push(s, sg->file_name, disk, &cap);
-            free(disk);
-            s->files[0].hash = h;
-            s->files[0].known = 1;
-            sw_store_stat(run->st, &h, &s->files[0].size);
-        }
-        return 0;
+        return sg->kind == SW_STAGE_WRITE ? sw_written_load(run, i) : 0;
     }
     if (run->o->dry_run) {
         rep->status = "would run";
@@ -1248,7 +1692,7 @@ static int sw_prepare_keyed(sw_run *run, size_t i, sw_pool *pool)
         return 0;
     }
     rep->status = "ran";
-    sw_task_fn fn = sg->kind == SW_STAGE_READ    ? sw_read_task
+    sw_task_fn fn = sg->kind == SW_STAGE_READ    ? (sg->rformat ? sw_rread_task : sw_read_task)
                     : sg->kind == SW_STAGE_WRITE ? sw_write_task
                     : run->g->v[sg->inputs[0]].out == SW_VAL_TENSORS ? sw_op_tensor_task
                                                                      : sw_op_records_task;
@@ -1256,7 +1700,9 @@ static int sw_prepare_keyed(sw_run *run, size_t i, sw_pool *pool)
         if ((r = sw_records_split(run, i)))
             return r;
     } else {
-        sw_items_new(run, i, fn == sw_op_tensor_task ? run->s[sg->inputs[0]].tensors.n : 1);
+        sw_items_new(run, i, fn == sw_op_tensor_task ? run->s[sg->inputs[0]].tensors.n
+                             : fn == sw_rread_task   ? run->s[sg->inputs[0]].nfiles
+                                                     : 1);
     }
     for (size_t k = 0; k < s->nitems; k++)
         sw_submit(pool, fn, &s->items[k]);
@@ -1298,7 +1744,7 @@ static int sw_prepare(sw_run *run, size_t i, sw_pool *pool)
                 s->items[k].finished = 1;
         return 1;
     }
-    if (sg->kind == SW_STAGE_READ && !sg->format) {
+    if (sg->kind == SW_STAGE_READ && !sg->format && !sg->rformat) {
         const sw_srun *in = &run->s[sg->inputs[0]];
         if (in->nfiles != 1)
             return sw_error(SW_EINVALID, "format lines reads one file; %s has %zu", run->g->v[sg->inputs[0]].name,
@@ -1343,10 +1789,26 @@ static int sw_finish(sw_run *run, size_t i)
         for (size_t k = 0; k < in->nmeta; k++)
             sw_tensors_add_meta(&s->made, in->meta[k].key, in->meta[k].value);
     }
-    if (sg->kind == SW_STAGE_READ || (sg->kind == SW_STAGE_OP && run->g->v[sg->inputs[0]].out == SW_VAL_TENSORS))
+    if ((sg->kind == SW_STAGE_READ && !sg->rformat) ||
+        (sg->kind == SW_STAGE_OP && run->g->v[sg->inputs[0]].out == SW_VAL_TENSORS))
         return sw_commit_tensors(run, i);
     sw_hash h;
-    if (sg->kind == SW_STAGE_WRITE) {
+    if (sg->kind == SW_STAGE_WRITE && sw_sharded(sg)) {
+        /* Pin the listing and every shard. */
+        sw_hash *objs = sw_malloc((s->nfiles + 1) * sizeof *objs);
+        if (sw_listing_put(&objs[0], run, s)) {
+            free(objs);
+            return SW_ERROR;
+        }
+        for (size_t k = 0; k < s->nfiles; k++)
+            objs[k + 1] = s->files[k].hash;
+        char *hex = sw_hex(&objs[0]);
+        s->id = sw_sprintf("files:%s", hex);
+        free(hex);
+        int r = s->no_cache ? 0 : sw_index_stage_put(sw_store_index(run->st), &s->key, s->id, objs, s->nfiles + 1);
+        free(objs);
+        return r;
+    } else if (sg->kind == SW_STAGE_WRITE) {
         char *hex = sw_hex(&s->files[0].hash);
         s->id = sw_sprintf("file:%s", hex);
         free(hex);

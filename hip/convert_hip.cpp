@@ -36,7 +36,7 @@ static const swarm_op *const ops[] = {&cast};
 
 static const swarm_plugin plugin = {SWARM_PLUGIN_ABI_VERSION, sizeof(swarm_plugin), CONVERT_PLUGIN_ID,
                                     CONVERT_VERSION, SW_GPU_API " " SW_GPU_TARGETS, ops, 1, NULL, 0,
-                                    SWARM_PLUGIN_COMPANION};
+                                    SWARM_PLUGIN_COMPANION, NULL, 0};
 
 /* The one exported symbol: it only hands swarm the descriptor above. */
 extern "C" SWARM_PLUGIN_EXPORT const swarm_plugin *swarm_plugin_entry(void)

@@ -184,7 +184,7 @@ static const swarm_op *const ops[] = {&quant_ops[0], &quant_ops[1], &quant_ops[2
 
 static const swarm_plugin plugin = {SWARM_PLUGIN_ABI_VERSION, sizeof(swarm_plugin), QUANT_PLUGIN_ID, QUANT_VERSION,
                                     SW_GPU_API " " SW_GPU_TARGETS, ops, sizeof ops / sizeof *ops, NULL, 0,
-                                    SWARM_PLUGIN_COMPANION};
+                                    SWARM_PLUGIN_COMPANION, NULL, 0};
 
 /* The one exported symbol: it only hands swarm the descriptor above. */
 extern "C" SWARM_PLUGIN_EXPORT const swarm_plugin *swarm_plugin_entry(void)

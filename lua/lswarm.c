@@ -8,6 +8,7 @@
  * without "..": a pipeline from someone else cannot reach beyond what it is given. */
 #include "lswarm.h"
 #include "error.h"
+#include "compress.h"
 #include "names.h"
 #include "util.h"
 
@@ -302,18 +303,124 @@ static int sw_l_input(lua_State *L)
     return 1;
 }
 
+/* The Lua value at idx as the text of param p, checked by sw_param_parse; raises on a mistyped value. */
+static char *sw_param_text(lua_State *L, int idx, const swarm_param *p, const char *what)
+{
+    char *text = NULL;
+    int t = lua_type(L, idx);
+    if (t == LUA_TBOOLEAN && p->type == SWARM_PARAM_BOOL)
+        text = sw_strdup(lua_toboolean(L, idx) ? "true" : "false");
+    else if (t == LUA_TNUMBER && lua_isinteger(L, idx) && (p->type == SWARM_PARAM_INT || p->type == SWARM_PARAM_FLOAT))
+        text = sw_sprintf("%lld", (long long)lua_tointeger(L, idx));
+    else if (t == LUA_TNUMBER && p->type == SWARM_PARAM_FLOAT)
+        text = sw_sprintf("%.17g", lua_tonumber(L, idx));
+    else if (t == LUA_TSTRING)
+        text = sw_strdup(lua_tostring(L, idx));
+    else
+        luaL_error(L, "%s: param '%s' must be %s %s, not %s", what, p->name,
+                   p->type == SWARM_PARAM_INT || p->type == SWARM_PARAM_ENUM ? "an" : "a",
+                   sw_plugin_param_type_name(p->type), luaL_typename(L, idx));
+    swarm_param_value v;
+    if (sw_param_parse(&v, p, text)) {
+        free(text);
+        luaL_error(L, "%s: param '%s': %s", what, p->name, sw_error_last());
+    }
+    /* Canonical text: what parses to the same value always reads the same in the cache key. */
+    char *canon = p->type == SWARM_PARAM_INT ? sw_sprintf("%lld", (long long)v.i)
+                  : p->type == SWARM_PARAM_FLOAT ? sw_sprintf("%.17g", v.f == 0 ? 0.0 : v.f)
+                                                 : NULL;
+    if (canon) {
+        free(text);
+        text = canon;
+    }
+    return text;
+}
+
+/* Whether key is one of the NULL-terminated names (names may be NULL: none). */
+static int sw_named(const char *key, const char *const *names)
+{
+    for (size_t i = 0; names && names[i]; i++)
+        if (!strcmp(key, names[i]))
+            return 1;
+    return 0;
+}
+
+/* Binds the table at idx (0: none) against a param schema into s: what names the op or format for
+ * messages ("op convert/cast"); keys in options are the caller's own and not params. */
+static void sw_bind_params(lua_State *L, sw_stage *s, int idx, const swarm_param *schema, size_t n, const char *what,
+                           const char *const *options)
+{
+    if (idx) {
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            lua_pop(L, 1);
+            const char *key = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+            size_t k = 0;
+            while (k < n && strcmp(schema[k].name, key))
+                k++;
+            if (k < n || sw_named(key, options))
+                continue;
+            char list[512] = "";
+            for (size_t i = 0; i < n; i++)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", schema[i].name);
+            if (!options)
+                luaL_error(L, "%s has no param '%s' (params: %s)", what, luaL_tolstring(L, -1, NULL), n ? list : "none");
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%soptions: ", n ? "; " : "");
+            for (size_t i = 0; options[i]; i++)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", options[i]);
+            luaL_error(L, "%s has no param or option '%s' (%s%s)", what, luaL_tolstring(L, -1, NULL),
+                       n ? "params: " : "", list);
+        }
+    }
+    s->nparams = n;
+    s->param_text = sw_calloc(n ? n : 1, sizeof *s->param_text);
+    s->params = sw_calloc(n ? n : 1, sizeof *s->params);
+    for (size_t k = 0; k < n; k++) {
+        const swarm_param *p = &schema[k];
+        if (idx)
+            lua_getfield(L, idx, p->name);
+        if (!idx || lua_isnil(L, -1)) {
+            if (!p->default_value)
+                luaL_error(L, "%s: param '%s' is required", what, p->name);
+            s->param_text[k] = sw_strdup(p->default_value);
+        } else {
+            s->param_text[k] = sw_param_text(L, -1, p, what);
+        }
+        if (p->type == SWARM_PARAM_PATH)
+            sw_check_path(L, s->param_text[k], "path");
+        if (idx)
+            lua_pop(L, 1);
+        sw_param_parse(&s->params[k], p, s->param_text[k]); /* parsed before: cannot fail */
+    }
+}
+
 /* ---- swarm.read / swarm.write ----------------------------------------------------------------------- */
 
-/* Sets a read or write stage's format: "lines" (built in, records) or a plugin's format (tensors). */
+/* Sets a read or write stage's format: "lines" (built in, records) or a plugin's tensor or records format. */
 static void sw_set_format(lua_State *L, sw_stage *s, const char *format)
 {
     s->format_name = sw_strdup(format);
-    if (!strcmp(format, "lines"))
+    if (!strcmp(format, "lines") || !strcmp(format, "stats"))
         return;
-    if (sw_format_find(&s->plugin, &s->format, sw_ctx(L)->ps, format))
+    if (sw_format_find(&s->plugin, &s->format, &s->rformat, sw_ctx(L)->ps, format))
         sw_lraise(L);
     free(s->format_name);
-    s->format_name = sw_strdup(s->format->name);
+    s->format_name = sw_strdup(s->format ? s->format->name : s->rformat->name);
+}
+
+/* Binds a records format's params from the options table opts (its other keys: the function's options),
+ * or, for the other formats, allows only those options. */
+static void sw_format_opts(lua_State *L, sw_stage *s, int opts, const char *const *options, const char *fn)
+{
+    if (!s->rformat) {
+        sw_opts_only(L, opts, options, fn);
+        return;
+    }
+    char *what = sw_sprintf("format %s", s->rformat->name);
+    lua_pushstring(L, what); /* freed by Lua if binding raises */
+    free(what);
+    sw_bind_params(L, s, opts, s->rformat->params, s->rformat->n_params, lua_tostring(L, -1), options);
+    lua_pop(L, 1);
 }
 
 /* swarm.read(FORMAT, files [, {name=}]) → tensors (a plugin format) or records ("lines"). */
@@ -323,13 +430,15 @@ static int sw_l_read(lua_State *L)
     const sw_stage *in = sw_check_value(L, 2);
     int opts = sw_opts_arg(L, 3);
     static const char *const allowed[] = {"name", NULL};
-    sw_opts_only(L, opts, allowed, "swarm.read");
     if (in->out != SW_VAL_FILES)
         return luaL_error(L, "swarm.read takes files (from swarm.input or swarm.write), not %s",
                           sw_valkind_name(in->out));
     size_t from = in->index;
     sw_stage *s = sw_add_stage(L, SW_STAGE_READ, sw_opt_string(L, opts, "name"), "read");
     sw_set_format(L, s, format);
+    if (sw_stage_stats(s))
+        return luaL_error(L, "format stats is written, not read");
+    sw_format_opts(L, s, opts, allowed, "swarm.read");
     s->out = s->format ? SW_VAL_TENSORS : SW_VAL_RECORDS;
     sw_stage_inputs(s, &from, 1);
     sw_push_value(L, s->index);
@@ -370,14 +479,50 @@ static void sw_opt_meta(lua_State *L, int opts, sw_stage *s)
         qsort(s->meta, s->nmeta, sizeof *s->meta, sw_meta_cmp);
 }
 
-/* swarm.write(FORMAT, value, {path=, publish="NAME@VERSION", file=, name=, meta={K=V}}) → files. */
+/* opts.NAME as a count from 1 to 2^53 (0 when absent). */
+static uint64_t sw_opt_count(lua_State *L, int opts, const char *name)
+{
+    uint64_t n = 0;
+    lua_getfield(L, opts, name);
+    if (!lua_isnil(L, -1)) {
+        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > ((lua_Integer)1 << 53))
+            luaL_error(L, "option '%s' must be a positive integer", name);
+        n = (uint64_t)lua_tointeger(L, -1);
+    }
+    lua_pop(L, 1);
+    return n;
+}
+
+/* A records write's shard_records, shard_bytes and compress options. compress defaults to what the name
+ * (file, else path) ends in (.gz, .zst). */
+static void sw_opt_shards(lua_State *L, int opts, sw_stage *s, const char *path, const char *file)
+{
+    const char *name = file ? file : path ? path : "";
+    s->compress = sw_compress_of_name(name);
+    if (!opts)
+        return;
+    s->shard_records = sw_opt_count(L, opts, "shard_records");
+    s->shard_bytes = sw_opt_count(L, opts, "shard_bytes");
+    const char *c = sw_opt_string(L, opts, "compress");
+    sw_compress comp;
+    if (c && sw_compress_parse(&comp, c))
+        sw_lraise(L);
+    if (c)
+        s->compress = comp;
+}
+
+/* swarm.write(FORMAT, value, {path=, publish="NAME@VERSION", file=, name=, meta={K=V}}) → files; records
+ * also take shard_records=, shard_bytes=, compress= and a records format's params (PIPELINES.md). */
+
 static int sw_l_write(lua_State *L)
 {
     const char *format = luaL_checkstring(L, 1);
     const sw_stage *in = sw_check_value(L, 2);
     int opts = sw_opts_arg(L, 3);
-    static const char *const allowed[] = {"path", "publish", "file", "name", "meta", NULL};
-    sw_opts_only(L, opts, allowed, "swarm.write");
+    static const char *const tensor_opts[] = {"path", "publish", "file", "name", "meta", NULL};
+    static const char *const stats_opts[] = {"path", "publish", "file", "name", NULL};
+    static const char *const records_opts[] = {"path", "publish", "file", "name", "shard_records", "shard_bytes",
+                                               "compress", NULL};
     const char *path = sw_opt_string(L, opts, "path"), *publish = sw_opt_string(L, opts, "publish");
     const char *file = sw_opt_string(L, opts, "file");
     char *pname = NULL, *pversion = NULL;
@@ -396,16 +541,20 @@ static int sw_l_write(lua_State *L)
     s->publish_name = pname;
     s->publish_version = pversion;
     sw_set_format(L, s, format);
-    if (kind != (s->format ? SW_VAL_TENSORS : SW_VAL_RECORDS))
-        return luaL_error(L, "format %s writes %s, not %s", s->format_name, s->format ? "tensors" : "records",
+    int tensors = s->format || sw_stage_stats(s);
+    if (kind != (tensors ? SW_VAL_TENSORS : SW_VAL_RECORDS))
+        return luaL_error(L, "format %s writes %s, not %s", s->format_name, tensors ? "tensors" : "records",
                           sw_valkind_name(kind));
+    sw_format_opts(L, s, opts, s->format ? tensor_opts : tensors ? stats_opts : records_opts, "swarm.write");
     s->out = SW_VAL_FILES;
     sw_opt_meta(L, opts, s);
-    if (s->nmeta && !s->format)
-        return luaL_error(L, "option 'meta' is for tensor formats, not lines");
+    if (!tensors)
+        sw_opt_shards(L, opts, s, path, file);
     s->save_path = path ? sw_strdup(path) : NULL;
     if (file) {
         s->file_name = sw_strdup(file);
+    } else if (s->shard_records || s->shard_bytes) {
+        s->file_name = sw_strdup("shard"); /* shards are named shard_000000.EXT in the folder at path */
     } else {
         const char *base = path ? strrchr(path, '/') : NULL;
         s->file_name = sw_strdup(base ? base + 1 : path ? path : s->format_name);
@@ -451,80 +600,6 @@ static void sw_find_op(lua_State *L, sw_stage *s, const char *ref)
         }
     luaL_error(L, "unknown op '%s': plugin %s has no op '%s' (see swarm plugin info %s)", ref, found->desc->id,
                slash + 1, found->desc->id);
-}
-
-/* The Lua value at idx as the text of param p, checked by sw_param_parse; raises on a mistyped value. */
-static char *sw_param_text(lua_State *L, int idx, const swarm_param *p, const char *opref)
-{
-    char *text = NULL;
-    int t = lua_type(L, idx);
-    if (t == LUA_TBOOLEAN && p->type == SWARM_PARAM_BOOL)
-        text = sw_strdup(lua_toboolean(L, idx) ? "true" : "false");
-    else if (t == LUA_TNUMBER && lua_isinteger(L, idx) && (p->type == SWARM_PARAM_INT || p->type == SWARM_PARAM_FLOAT))
-        text = sw_sprintf("%lld", (long long)lua_tointeger(L, idx));
-    else if (t == LUA_TNUMBER && p->type == SWARM_PARAM_FLOAT)
-        text = sw_sprintf("%.17g", lua_tonumber(L, idx));
-    else if (t == LUA_TSTRING)
-        text = sw_strdup(lua_tostring(L, idx));
-    else
-        luaL_error(L, "op %s: param '%s' must be %s %s, not %s", opref, p->name,
-                   p->type == SWARM_PARAM_INT || p->type == SWARM_PARAM_ENUM ? "an" : "a",
-                   sw_plugin_param_type_name(p->type), luaL_typename(L, idx));
-    swarm_param_value v;
-    if (sw_param_parse(&v, p, text)) {
-        free(text);
-        luaL_error(L, "op %s: param '%s': %s", opref, p->name, sw_error_last());
-    }
-    /* Canonical text: what parses to the same value always reads the same in the cache key. */
-    char *canon = p->type == SWARM_PARAM_INT ? sw_sprintf("%lld", (long long)v.i)
-                  : p->type == SWARM_PARAM_FLOAT ? sw_sprintf("%.17g", v.f == 0 ? 0.0 : v.f)
-                                                 : NULL;
-    if (canon) {
-        free(text);
-        text = canon;
-    }
-    return text;
-}
-
-/* Binds the params table at idx (0: none) against the op's schema into s. */
-static void sw_bind_params(lua_State *L, sw_stage *s, int idx, const char *opref)
-{
-    const swarm_op *op = sw_stage_op(s);
-    if (idx) {
-        lua_pushnil(L);
-        while (lua_next(L, idx)) {
-            lua_pop(L, 1);
-            const char *key = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
-            size_t k = 0;
-            while (k < op->n_params && strcmp(op->params[k].name, key))
-                k++;
-            if (k == op->n_params) {
-                char list[256] = "";
-                for (size_t i = 0; i < op->n_params; i++)
-                    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
-                             op->params[i].name);
-                luaL_error(L, "op %s has no param '%s' (params: %s)", opref, luaL_tolstring(L, -1, NULL),
-                           op->n_params ? list : "none");
-            }
-        }
-    }
-    s->param_text = sw_calloc(op->n_params, sizeof *s->param_text);
-    s->params = sw_calloc(op->n_params, sizeof *s->params);
-    for (size_t k = 0; k < op->n_params; k++) {
-        const swarm_param *p = &op->params[k];
-        if (idx)
-            lua_getfield(L, idx, p->name);
-        if (!idx || lua_isnil(L, -1)) {
-            if (!p->default_value)
-                luaL_error(L, "op %s: param '%s' is required", opref, p->name);
-            s->param_text[k] = sw_strdup(p->default_value);
-        } else {
-            s->param_text[k] = sw_param_text(L, -1, p, opref);
-        }
-        if (idx)
-            lua_pop(L, 1);
-        sw_param_parse(&s->params[k], p, s->param_text[k]); /* parsed before: cannot fail */
-    }
 }
 
 /* swarm.op("PLUGIN/OP", inputs, {params} [, {name=, device=, batch=}]) → tensors or records. inputs is
@@ -584,7 +659,11 @@ static int sw_l_op(lua_State *L)
     if (s->out != kind)
         return luaL_error(L, "op %s maps %s to %s; pipelines map an op over tensors to tensors, or records to "
                           "records", ref, sw_valkind_name(kind), sw_valkind_name(s->out));
-    sw_bind_params(L, s, params, ref);
+    char *what = sw_sprintf("op %s", ref);
+    lua_pushstring(L, what); /* freed by Lua if binding raises */
+    free(what);
+    sw_bind_params(L, s, params, op->params, op->n_params, lua_tostring(L, -1), NULL);
+    lua_pop(L, 1);
     sw_stage_inputs(s, in, nin);
     sw_push_value(L, s->index);
     return 1;

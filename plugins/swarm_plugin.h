@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define SWARM_PLUGIN_ABI_MAJOR 1
-#define SWARM_PLUGIN_ABI_MINOR 1
+#define SWARM_PLUGIN_ABI_MINOR 2
 #define SWARM_PLUGIN_ABI_VERSION (((uint32_t)SWARM_PLUGIN_ABI_MAJOR << 16) | (uint32_t)SWARM_PLUGIN_ABI_MINOR)
 
 /* Marks the entry function as exported; build with -fvisibility=hidden so nothing else is. */
@@ -135,6 +135,8 @@ typedef struct swarm_records {
     uint64_t nbytes;   /* size of bytes. Inputs: offsets[count]. Outputs: infer sets it to the most that
                           run may write; run sets offsets[count] <= nbytes to what it wrote */
 } swarm_records;
+/* Outputs: infer sets count to the most records run may write, and the host allocates count + 1 offsets;
+ * run may lower count to what it wrote (1.2), so an op can drop records (a filter). */
 
 /* Kinds of data a port carries. */
 enum {
@@ -160,7 +162,10 @@ enum {
     SWARM_PARAM_INT = 2,   /* int64_t */
     SWARM_PARAM_FLOAT = 3, /* double */
     SWARM_PARAM_STRING = 4,
-    SWARM_PARAM_ENUM = 5 /* one of a fixed list of names */
+    SWARM_PARAM_ENUM = 5, /* one of a fixed list of names */
+    /* 1.2: a file or directory the op or format reads (a vocabulary), as a non-empty path string. The cache
+     * key holds its content's id, not the path: an edited file makes a new key, a moved one does not. */
+    SWARM_PARAM_PATH = 6
 };
 
 /* One param of an op's schema. The host binds the pipeline's arguments against it, reports type errors
@@ -218,8 +223,19 @@ typedef struct swarm_host {
     int (*add_tensor)(swarm_call *call, const swarm_tensor_entry *entry);
     /* [in call] A format's read reports one metadata pair (UTF-8 strings; the host copies them). */
     int (*add_meta)(swarm_call *call, const char *key, const char *value);
-    /* [in call] A format's layout appends len bytes to the file's header. */
+    /* [in call] A format's layout appends len bytes to the file's header; a records format's write appends
+     * them to the file it writes. */
     int (*emit)(swarm_call *call, const void *data, size_t len);
+    /* 1.2: records formats. */
+    /* [in call] A records format's read pulls the file's next bytes, decompressed (the host undoes gzip, zstd
+     * and xz, found by their magic): at most cap bytes into buf. Returns how many, 0 at the end of the file,
+     * or a negative SWARM_E_* code with the error set (return it). */
+    int64_t (*read_bytes)(swarm_call *call, void *buf, size_t cap);
+    /* [in call] A records format's read reports the file's next record (the host copies it). */
+    int (*add_record)(swarm_call *call, const void *data, size_t len);
+    /* [in call] A records format's write takes the next record of the file it writes: 1 with *data and *len
+     * set (valid until the next call), 0 when the file has no more. */
+    int (*next_record)(swarm_call *call, const uint8_t **data, size_t *len);
 } swarm_host;
 
 /* ---- Ops and their variants ---------------------------------------------------------------------- */
@@ -250,7 +266,11 @@ typedef struct swarm_variant {
 /* Op flags. */
 enum {
     SWARM_OP_DETERMINISTIC = 1u << 0, /* the same inputs and params give the same bytes: results are cached */
-    SWARM_OP_SERIAL = 1u << 1         /* never call this op's infer or run concurrently */
+    SWARM_OP_SERIAL = 1u << 1,        /* never call this op's infer or run concurrently */
+    /* 1.2: the op's records input comes in one batch holding every record of the stream, for ops that need
+     * the whole dataset (dedup, shuffle); the host holds it in memory and calls run once, even over no
+     * records. Without it, an op over records is called once per batch of records. */
+    SWARM_OP_WHOLE = 1u << 2
 };
 
 /* A named input or output of an op. */
@@ -315,6 +335,27 @@ typedef struct swarm_format {
                   const swarm_meta *meta, size_t nmeta);
 } swarm_format;
 
+/* A file format holding records (1.2): JSONL, tar shards, token files. The host calls read once per input
+ * file, in path order, and write once per output file (several when a write stage shards its records),
+ * always on one thread per file. Both receive the format's params, bound from the options of
+ * swarm.read and swarm.write (they go into the stage's cache key). Compression is the host's: read_bytes
+ * gives the decompressed bytes, and what write emits is compressed when the stage asks for it. */
+typedef struct swarm_records_format {
+    uint32_t struct_size;      /* sizeof(swarm_records_format) */
+    const char *name;          /* [a-z][a-z0-9_]*, at most 64 characters, unique among the plugin's formats */
+    uint32_t format_version;   /* 1 or more; bump whenever read or write may give other records or bytes */
+    const char *doc;           /* what it reads and writes, for help; may be "" */
+    const char *extension;     /* the extension of the files write makes, without the dot ("jsonl") */
+    const swarm_param *params; /* n_params entries (NULL when 0) */
+    size_t n_params;
+    /* [worker] Reads one file: pulls its bytes with host->read_bytes and reports each record with
+     * host->add_record. Refuses a malformed file with SWARM_E_BAD_INPUT and a one-line reason. */
+    int (*read)(const swarm_host *host, swarm_call *call, const swarm_param_value *params);
+    /* [worker] Writes one file: takes records with host->next_record until it returns 0, and emits the
+     * file's bytes with host->emit. A record it cannot write is SWARM_E_BAD_INPUT. */
+    int (*write)(const swarm_host *host, swarm_call *call, const swarm_param_value *params);
+} swarm_records_format;
+
 /* What swarm_plugin_entry returns: static, read-only, the same pointer on every call. */
 typedef struct swarm_plugin {
     uint32_t abi_version;    /* SWARM_PLUGIN_ABI_VERSION: first, always */
@@ -326,10 +367,14 @@ typedef struct swarm_plugin {
     const char *build;   /* a build id (commit, date), provenance only; may be NULL */
     const swarm_op *const *ops; /* n_ops pointers */
     size_t n_ops;
-    const swarm_format *const *formats; /* n_formats pointers; a plugin has at least one op or format */
+    const swarm_format *const *formats; /* n_formats pointers; a plugin has at least one op or format
+                                          (of either kind) */
     size_t n_formats;
     /* SWARM_PLUGIN_* (1.1). The host reads it only when struct_size covers it: a 1.0 plugin has none. */
     uint32_t flags;
+    /* n_records_formats pointers (1.2); names are unique among formats and records formats together. */
+    const swarm_records_format *const *records_formats;
+    size_t n_records_formats;
 } swarm_plugin;
 
 /* Plugin flags (1.1). */

@@ -177,12 +177,12 @@ static int decode_run(const swarm_host *host, swarm_call *call, const swarm_para
 #define VOCAB_DOC "a directory holding GPT-2's vocab.bpe and encoder.json, or a Hugging Face tokenizer.json (byte-level BPE)"
 
 static const swarm_param encode_params[] = {
-    {"vocab", SWARM_PARAM_STRING, NULL, VOCAB_DOC, NULL},
+    {"vocab", SWARM_PARAM_PATH, NULL, VOCAB_DOC, NULL},
     {"special", SWARM_PARAM_BOOL, "false",
      "encode special tokens written in the text (<|endoftext|> -> 50256) as their ids; false: as plain text", NULL},
 };
 static const swarm_param decode_params[] = {
-    {"vocab", SWARM_PARAM_STRING, NULL, VOCAB_DOC, NULL},
+    {"vocab", SWARM_PARAM_PATH, NULL, VOCAB_DOC, NULL},
 };
 static const swarm_port text_port[] = {{"text", SWARM_KIND_RECORDS, "UTF-8 text, one document per record"}};
 static const swarm_port ids_port[] = {{"ids", SWARM_KIND_RECORDS, "token ids, little-endian uint32, one document per record"}};

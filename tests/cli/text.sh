@@ -52,9 +52,17 @@ printf 'fine\nbro\xc3ken\n' >bad.txt
 fails "a document of invalid UTF-8 fails the run" 1 "$SWARM" pipeline run tok.lua --set vocab="$GPT2" \
     --set input=bad.txt --set output=bad.out
 like "... naming the record and the byte" "$err" "gpt2_encode: record 1: invalid UTF-8 at byte 3"
+# The vocabulary's content, not its path, is in the cache key.
+cp -r "$GPT2" v2
+ok "a copy of the vocabulary elsewhere" "$SWARM" pipeline run tok.lua --set vocab="$T/v2" --set input=in.txt --set output=out3.txt
+like "... is the same key: cached" "$err" "^cached +gpt2_encode"
+printf ' ' >>v2/encoder.json
+ok "an edited vocabulary file" "$SWARM" pipeline run tok.lua --set vocab="$T/v2" --set input=in.txt --set output=out3.txt \
+    --explain
+like "... makes a new key" "$out" "^ran +gpt2_encode .*param vocab changed"
 fails "a vocab path that does not exist" 1 "$SWARM" pipeline run tok.lua --set vocab="$T/nope" --set input=in.txt \
     --set output=x.out
-like "... is named" "$err" "vocab $T/nope: No such file or directory"
+like "... is named" "$err" "param vocab $T/nope: .*No such file or directory"
 printf '{"model": {}}' >tokenizer.json
 fails "a tokenizer.json without a BPE model" 1 "$SWARM" pipeline run tok.lua --set vocab="$T/tokenizer.json" \
     --set input=in.txt --set output=x.out

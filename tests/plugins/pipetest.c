@@ -97,7 +97,7 @@ static const swarm_op upper_op = {sizeof(swarm_op), "upper", 1, SWARM_OP_DETERMI
 
 static const swarm_op *const ops[] = {&copy_op, &upper_op};
 static const swarm_plugin plugin = {SWARM_PLUGIN_ABI_VERSION, sizeof(swarm_plugin), "org.swarm.pipetest", "1.0",
-                                    NULL, ops, 2, NULL, 0, 0};
+                                    NULL, ops, 2, NULL, 0, 0, NULL, 0};
 
 SWARM_PLUGIN_EXPORT const swarm_plugin *swarm_plugin_entry(void)
 {

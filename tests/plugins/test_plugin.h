@@ -42,7 +42,7 @@ static const swarm_op test_op = {sizeof(swarm_op), "op", TEST_OP_VERSION, 0, "",
                                  sizeof test_params / sizeof *test_params, NULL, 0, test_outputs, 1,
                                  test_variants, 1};
 static const swarm_op *const test_ops[] = {&test_op};
-static const swarm_plugin test_plugin = {TEST_ABI, sizeof(swarm_plugin), TEST_ID, "0.0.1", NULL, test_ops, 1, NULL, 0, 0};
+static const swarm_plugin test_plugin = {TEST_ABI, sizeof(swarm_plugin), TEST_ID, "0.0.1", NULL, test_ops, 1, NULL, 0, 0, NULL, 0};
 
 SWARM_PLUGIN_EXPORT const swarm_plugin *swarm_plugin_entry(void)
 {

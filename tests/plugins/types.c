@@ -63,7 +63,7 @@ static const swarm_op odd_op = {sizeof(swarm_op), "odd_probe", 1, SWARM_OP_DETER
                                 outputs, 1, odd_variants, 1};
 static const swarm_op *const ops[] = {&every, &odd_op};
 static const swarm_plugin plugin = {SWARM_PLUGIN_ABI_VERSION, sizeof(swarm_plugin), "org.swarm.test.types", "2.1",
-                                    "test-build", ops, 2, NULL, 0, 0};
+                                    "test-build", ops, 2, NULL, 0, 0, NULL, 0};
 
 SWARM_PLUGIN_EXPORT const swarm_plugin *swarm_plugin_entry(void)
 {

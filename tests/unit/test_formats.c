@@ -855,7 +855,8 @@ int main(void)
     ok(stp != NULL, "org.swarm.safetensors is loaded");
     ok(cvp != NULL, "org.swarm.convert is loaded");
     const sw_plugin *p = NULL;
-    ok(ps && sw_format_find(&p, &stf, ps, "safetensors") == 0 && p == stp && stf->format_version == 1 &&
+    const swarm_records_format *rf = NULL;
+    ok(ps && sw_format_find(&p, &stf, &rf, ps, "safetensors") == 0 && p == stp && !rf && stf->format_version == 1 &&
            stp->desc->n_ops == 0,
        "the format safetensors, version 1, in a plugin without ops");
     if (stp && stf)

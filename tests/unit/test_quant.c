@@ -738,7 +738,8 @@ int main(void)
     ggp = ps ? sw_plugins_find(ps, "org.swarm.gguf") : NULL;
     ok(qp != NULL, "org.swarm.quant is loaded");
     const sw_plugin *p = NULL;
-    ok(ps && sw_format_find(&p, &ggf, ps, "gguf") == 0 && p == ggp, "the format gguf is loaded");
+    const swarm_records_format *rf = NULL;
+    ok(ps && sw_format_find(&p, &ggf, &rf, ps, "gguf") == 0 && p == ggp && !rf, "the format gguf is loaded");
     if (qp) {
         test_vectors();
         test_against_ggml();

@@ -87,7 +87,7 @@ static const swarm_op cast = CONVERT_CAST_OP(cast_variants);
 static const swarm_op *const ops[] = {&cast};
 
 static const swarm_plugin plugin = {SWARM_PLUGIN_ABI_VERSION, sizeof(swarm_plugin), CONVERT_PLUGIN_ID,
-                                    CONVERT_VERSION, "test", ops, 1, NULL, 0, SWARM_PLUGIN_COMPANION};
+                                    CONVERT_VERSION, "test", ops, 1, NULL, 0, SWARM_PLUGIN_COMPANION, NULL, 0};
 
 SWARM_PLUGIN_EXPORT const swarm_plugin *swarm_plugin_entry(void)
 {

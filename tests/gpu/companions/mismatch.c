@@ -25,7 +25,7 @@ static const swarm_op cast = {sizeof(swarm_op), "cast", 2, SWARM_OP_DETERMINISTI
 static const swarm_op *const ops[] = {&cast};
 
 static const swarm_plugin plugin = {SWARM_PLUGIN_ABI_VERSION, sizeof(swarm_plugin), CONVERT_PLUGIN_ID,
-                                    CONVERT_VERSION, NULL, ops, 1, NULL, 0, SWARM_PLUGIN_COMPANION};
+                                    CONVERT_VERSION, NULL, ops, 1, NULL, 0, SWARM_PLUGIN_COMPANION, NULL, 0};
 
 SWARM_PLUGIN_EXPORT const swarm_plugin *swarm_plugin_entry(void)
 {

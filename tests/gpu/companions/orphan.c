@@ -27,7 +27,7 @@ static const swarm_op op = {sizeof(swarm_op), "op", 1, SWARM_OP_DETERMINISTIC, "
 static const swarm_op *const ops[] = {&op};
 
 static const swarm_plugin plugin = {SWARM_PLUGIN_ABI_VERSION, sizeof(swarm_plugin), "org.swarm.test.nosuch",
-                                    "0.0.1", NULL, ops, 1, NULL, 0, SWARM_PLUGIN_COMPANION};
+                                    "0.0.1", NULL, ops, 1, NULL, 0, SWARM_PLUGIN_COMPANION, NULL, 0};
 
 SWARM_PLUGIN_EXPORT const swarm_plugin *swarm_plugin_entry(void)
 {

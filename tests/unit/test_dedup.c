@@ -1,0 +1,955 @@
+/* test_dedup.c — the dedup plugin (plugins/dedup/, compiled in here).
+ *
+ * 1. The parts: the normalization's rules, the reduction mod 2^61 - 1 against 128-bit division, splitmix64
+ *    and the permutations it draws, shingling, the estimated Jaccard similarity and LSH's candidate
+ *    probability 1 - (1 - s^R)^B on pairs of known similarity, union-find.
+ * 2. The ops, called through their variants' infer and run with a minimal host table (errors kept,
+ *    scratch from malloc) and outputs allocated as infer says: exact and near keep first occurrences,
+ *    find planted near duplicates and leave unrelated documents alone, give the same bytes for any
+ *    number of threads, write a report that parses and agrees with itself, read a JSON field, refuse
+ *    bad records and bad params. */
+#include "dedup/dedup.c"
+#include "dedup/docs.c"
+#include "dedup/exact.c"
+#include "dedup/fold.c"
+#include "dedup/lsh.c"
+#include "dedup/normalize.c"
+#include "dedup/parallel.c"
+#include "dedup/report.c"
+#include "dedup/shingle.c"
+
+#include "tap.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- A minimal host ------------------------------------------------------------------------------ */
+
+struct swarm_call {
+    int code;
+    char msg[512];
+    void *blocks[4096];
+    size_t nblocks;
+};
+
+static int th_set_error(swarm_call *call, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(call->msg, sizeof call->msg, fmt, ap);
+    va_end(ap);
+    call->code = code;
+    return code;
+}
+
+static void *th_alloc_scratch(swarm_call *call, size_t size)
+{
+    if (call->nblocks == sizeof call->blocks / sizeof *call->blocks)
+        return NULL;
+    return call->blocks[call->nblocks++] = malloc(size ? size : 1);
+}
+
+static char th_log_line[512];
+
+static void th_log(swarm_call *call, int level, const char *msg)
+{
+    (void)call;
+    (void)level;
+    snprintf(th_log_line, sizeof th_log_line, "%s", msg);
+}
+
+static const swarm_host th_host = {SWARM_PLUGIN_ABI_VERSION,
+                                   sizeof(swarm_host),
+                                   th_set_error,
+                                   th_alloc_scratch,
+                                   th_log,
+                                   NULL,
+                                   NULL,
+                                   NULL,
+                                   NULL,
+                                   NULL,
+                                   NULL};
+
+static void call_end(swarm_call *call)
+{
+    for (size_t i = 0; i < call->nblocks; i++)
+        free(call->blocks[i]);
+    call->nblocks = 0;
+}
+
+/* malloc as a dd_alloc, freed with the call. */
+static void *test_alloc_fn(void *ctx, size_t size)
+{
+    return th_alloc_scratch(ctx, size);
+}
+
+/* ---- Batches and calls --------------------------------------------------------------------------- */
+
+/* A batch of n documents (NUL-terminated strings), copied. */
+typedef struct {
+    swarm_records r;
+} batch;
+
+static batch make_batch(const char *const *docs, size_t n)
+{
+    batch b;
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += strlen(docs[i]);
+    b.r.count = n;
+    b.r.offsets = malloc((n + 1) * sizeof(uint64_t));
+    b.r.bytes = malloc(total ? total : 1);
+    b.r.nbytes = total;
+    b.r.offsets[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(docs[i]);
+        memcpy(b.r.bytes + b.r.offsets[i], docs[i], len);
+        b.r.offsets[i + 1] = b.r.offsets[i] + len;
+    }
+    return b;
+}
+
+static void free_batch(batch *b)
+{
+    free(b->r.offsets);
+    free(b->r.bytes);
+}
+
+/* The params of near (and exact: field, output). */
+typedef struct {
+    const char *field;
+    int64_t shingle, bands, rows, seed;
+    double threshold;
+    int64_t output;
+} cfg;
+
+static cfg near_defaults(void)
+{
+    cfg c = {"", 5, 14, 8, 1, 0.0, DD_OUT_KEPT};
+    return c;
+}
+
+/* An op's result: the code, the error, and the output records (malloc'd). */
+typedef struct {
+    int rc;
+    char msg[512];
+    uint64_t infer_count, infer_nbytes;
+    swarm_records out;
+} result;
+
+static void free_result(result *r)
+{
+    free(r->out.offsets);
+    free(r->out.bytes);
+    r->out.offsets = NULL;
+    r->out.bytes = NULL;
+}
+
+/* Calls op (exact or near) on the batch: infer, allocate as it says, run. */
+static result call_op(const swarm_op *op, const cfg *c, const swarm_records *in)
+{
+    swarm_param_value pv[7];
+    swarm_value iv, ov;
+    swarm_call call;
+    result res;
+    memset(&res, 0, sizeof res);
+    memset(&call, 0, sizeof call);
+    memset(&iv, 0, sizeof iv);
+    memset(&ov, 0, sizeof ov);
+    if (op == &exact_op) {
+        pv[E_FIELD].s = c->field;
+        pv[E_OUTPUT].i = c->output;
+    } else {
+        pv[N_FIELD].s = c->field;
+        pv[N_SHINGLE].i = c->shingle;
+        pv[N_BANDS].i = c->bands;
+        pv[N_ROWS].i = c->rows;
+        pv[N_SEED].i = c->seed;
+        pv[N_THRESHOLD].f = c->threshold;
+        pv[N_OUTPUT].i = c->output;
+    }
+    iv.kind = SWARM_KIND_RECORDS;
+    iv.u.records = *in;
+    ov.kind = SWARM_KIND_RECORDS;
+    res.rc = op->variants[0]->infer(&th_host, &call, pv, &iv, &ov);
+    if (!res.rc) {
+        res.infer_count = ov.u.records.count;
+        res.infer_nbytes = ov.u.records.nbytes;
+        ov.u.records.offsets = malloc((ov.u.records.count + 1) * sizeof(uint64_t));
+        ov.u.records.bytes = malloc(ov.u.records.nbytes ? ov.u.records.nbytes : 1);
+        res.rc = op->variants[0]->run(&th_host, &call, pv, &iv, &ov);
+        res.out = ov.u.records;
+    }
+    snprintf(res.msg, sizeof res.msg, "%s", call.msg);
+    call_end(&call);
+    if (res.rc)
+        free_result(&res);
+    return res;
+}
+
+/* Whether the output of a "kept" run is exactly the documents of in at the indexes keep[0..n). */
+static int kept_is(const result *res, const swarm_records *in, const uint64_t *keep, size_t n)
+{
+    if (res->rc || res->out.count != n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t len = in->offsets[keep[i] + 1] - in->offsets[keep[i]];
+        if (res->out.offsets[i + 1] - res->out.offsets[i] != len ||
+            memcmp(res->out.bytes + res->out.offsets[i], in->bytes + in->offsets[keep[i]], (size_t)len))
+            return 0;
+    }
+    return 1;
+}
+
+/* The report of a "report" run, parsed (NULL when it is not one JSON object). */
+static json_t *parse_report(const result *res)
+{
+    json_error_t e;
+    if (res->rc || res->out.count != 1)
+        return NULL;
+    json_t *j = json_loadb((const char *)res->out.bytes, (size_t)res->out.offsets[1], 0, &e);
+    if (j && !json_is_object(j)) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* ---- Generated text ------------------------------------------------------------------------------ */
+
+static uint64_t rng_state = 42;
+
+static uint64_t rnd(void)
+{
+    return dd_splitmix64(&rng_state);
+}
+
+/* Word w of a vocabulary: 3 to 9 lowercase letters, a function of w. */
+static void vocab_word(uint64_t w, char *out)
+{
+    uint64_t s = w * 0x9e3779b97f4a7c15ULL + 12345, x = dd_splitmix64(&s);
+    int len = 3 + (int)(x % 7);
+    for (int i = 0; i < len; i++) {
+        x = dd_splitmix64(&s);
+        out[i] = (char)('a' + x % 26);
+    }
+    out[len] = 0;
+}
+
+/* A document of nwords words from ids (malloc'd). */
+static char *doc_of(const uint64_t *ids, size_t nwords)
+{
+    char *d = malloc(nwords * 11 + 1), w[16];
+    size_t len = 0;
+    for (size_t i = 0; i < nwords; i++) {
+        vocab_word(ids[i], w);
+        len += (size_t)sprintf(d + len, i ? " %s" : "%s", w);
+    }
+    d[len] = 0;
+    return d;
+}
+
+static void random_ids(uint64_t *ids, size_t n, uint64_t vocab)
+{
+    for (size_t i = 0; i < n; i++)
+        ids[i] = rnd() % vocab;
+}
+
+/* ---- 1. The parts -------------------------------------------------------------------------------- */
+
+static int norm_is(const char *in, const char *want)
+{
+    uint8_t out[256];
+    size_t n = dd_normalize((const uint8_t *)in, strlen(in), out);
+    return n == strlen(want) && !memcmp(out, want, n);
+}
+
+static void test_normalize(void)
+{
+    ok(norm_is("Hello, World!", "hello world"), "normalize: lowercase, punctuation to space, trimmed");
+    ok(norm_is("In 1999 and 2024: 3.14", "in 0000 and 0000 0 00"), "normalize: every digit becomes 0");
+    ok(norm_is("  a \t\n\r\v\f b  ", "a b"), "normalize: whitespace runs collapse, ends trimmed");
+    ok(norm_is("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~x!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~y~", "x y"),
+       "normalize: all 32 ASCII punctuation characters are separators");
+    ok(norm_is("", "") && norm_is("?!... --", ""), "normalize: empty and separators-only give empty");
+    ok(norm_is("a\xe2\x80\x94"
+               "b \xe2\x80\x9cq\xe2\x80\x9d \xe2\x80\xa6 c\xe2\x81\xaf"
+               "d",
+               "a b q c d"),
+       "normalize: U+2014, U+201C/D, U+2026, U+206F (General Punctuation) are separators");
+    ok(norm_is("a\xc2\xa0"
+               "b",
+               "a b"),
+       "normalize: U+00A0 is a separator");
+    ok(norm_is("\xc3\x89"
+               "COLE \xc3\x9c"
+               "BER",
+               "\xc3\x89"
+               "cole \xc3\x9c"
+               "ber"),
+       "normalize: only ASCII is lowercased (É, Ü unchanged)");
+    ok(norm_is("x\xe2\x81\xb0y \xe2\x82\xac", "x\xe2\x81\xb0y \xe2\x82\xac"),
+       "normalize: U+2070 and U+20AC (outside U+2000-U+206F) are kept");
+    ok(norm_is("A\xff\xe2\x80"
+               "B",
+               "a\xff\xe2\x80"
+               "b"),
+       "normalize: invalid UTF-8 bytes pass through");
+    ok(norm_is("a\x01"
+               "b\x7f",
+               "a\x01"
+               "b\x7f"),
+       "normalize: control characters other than whitespace are kept");
+    /* every byte alone between two letters, against the rules written out */
+    const char *punct = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
+    int bad = 0;
+    for (int c = 0; c < 256; c++) {
+        uint8_t in[3] = {'x', (uint8_t)c, 'y'}, out[3];
+        int sep = c == ' ' || (c >= '\t' && c <= '\r') || (c && strchr(punct, c));
+        uint8_t f = c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c >= '0' && c <= '9' ? '0' : (uint8_t)c;
+        size_t n = dd_normalize(in, 3, out);
+        bad += sep ? !(n == 3 && !memcmp(out, "x y", 3)) : !(n == 3 && out[0] == 'x' && out[1] == f && out[2] == 'y');
+    }
+    ok(!bad && strlen(punct) == 32, "normalize: each of the 256 bytes alone as the rules say");
+    /* the edges of the multi-byte separators */
+    ok(norm_is("a\xe2\x80\x80"
+               "b\xe2\x81\xaf"
+               "c",
+               "a b c") &&
+           norm_is("a\xe2\x81\xb0"
+                   "b",
+                   "a\xe2\x81\xb0"
+                   "b") &&
+           norm_is("a\xe2\x80\x7f"
+                   "b",
+                   "a\xe2\x80\x7f"
+                   "b") &&
+           norm_is("a\xe2\x82\x80"
+                   "b",
+                   "a\xe2\x82\x80"
+                   "b") &&
+           norm_is("a\xc2\xa1"
+                   "b",
+                   "a\xc2\xa1"
+                   "b") &&
+           norm_is("a\xc2", "a\xc2") && norm_is("a\xe2\x80", "a\xe2\x80"),
+       "normalize: U+2000 and U+206F are separators, their neighbours and truncated sequences are not");
+}
+
+static uint64_t mod_ref(uint64_t x)
+{
+    return (uint64_t)((unsigned __int128)x % DD_P);
+}
+
+static void test_modp(void)
+{
+    const uint64_t edge[] = {0,
+                             1,
+                             6,
+                             7,
+                             8,
+                             DD_P - 1,
+                             DD_P,
+                             DD_P + 1,
+                             DD_P + 7,
+                             2 * DD_P - 1,
+                             2 * DD_P,
+                             2 * DD_P + 1,
+                             (uint64_t)1 << 61,
+                             ((uint64_t)1 << 62) - 1,
+                             (uint64_t)1 << 63,
+                             7 * DD_P,
+                             8 * DD_P,
+                             UINT64_MAX - 1,
+                             UINT64_MAX};
+    int bad = 0;
+    for (size_t i = 0; i < sizeof edge / sizeof *edge; i++)
+        bad += dd_mod_p(edge[i]) != mod_ref(edge[i]);
+    ok(!bad, "mod 2^61-1: equals 128-bit x %% P at 0, P-1, P, P+1, 2P, 2^61, 2^63, 2^64-1 and others");
+    uint64_t s = 7;
+    bad = 0;
+    for (int i = 0; i < 1000000; i++) {
+        uint64_t x = dd_splitmix64(&s);
+        bad += dd_mod_p(x) != mod_ref(x) || dd_mod_p(x >> (i % 64)) != mod_ref(x >> (i % 64));
+    }
+    ok(!bad, "mod 2^61-1: equals 128-bit x %% P for 2,000,000 random values");
+    bad = 0;
+    for (int i = 0; i < 100000; i++) {
+        uint64_t a = dd_splitmix64(&s) % (DD_P - 1) + 1, b = dd_splitmix64(&s) % DD_P, h = dd_splitmix64(&s);
+        uint64_t want = (uint64_t)((unsigned __int128)(uint64_t)(a * h + b) % DD_P);
+        bad += dd_permute(h, a, b) != want || dd_permute(h, a, b) >= DD_P;
+    }
+    ok(!bad, "permute: ((a*h + b) wrapping at 64 bits) mod P, below P");
+}
+
+static void test_permutations(void)
+{
+    uint64_t s = 0, a[1024], b[1024], a2[1024], b2[1024];
+    uint64_t x0 = dd_splitmix64(&s), x1 = dd_splitmix64(&s);
+    ok(x0 == 0xe220a8397b1dcdafULL && x1 == 0x6e789e6aa1b965f4ULL, "splitmix64 from 0: the reference's first outputs");
+    dd_draw_permutations(1, 1024, a, b);
+    s = 1;
+    int bad = 0, range = 0;
+    for (int i = 0; i < 1024; i++) {
+        uint64_t xa = dd_splitmix64(&s), xb = dd_splitmix64(&s);
+        bad += a[i] != xa % (DD_P - 1) + 1 || b[i] != xb % DD_P;
+        range += a[i] < 1 || a[i] >= DD_P || b[i] >= DD_P;
+    }
+    ok(!bad && !range, "permutations: a = x %% (P-1) + 1, b = y %% P from consecutive splitmix64 outputs, in range");
+    dd_draw_permutations(1, 112, a2, b2);
+    ok(!memcmp(a, a2, 112 * 8) && !memcmp(b, b2, 112 * 8), "permutations: the first K of 1024 are those of K");
+    dd_draw_permutations(2, 112, a2, b2);
+    bad = 0;
+    for (int i = 0; i < 112; i++)
+        bad += a[i] == a2[i] || b[i] == b2[i];
+    ok(!bad, "permutations: another seed draws other pairs");
+}
+
+static void test_shingles(void)
+{
+    uint64_t a[4], b[4], sig[4], want[4], ring[8];
+    size_t *r = (size_t *)ring;
+    const char *t = "aa bb cc dd";
+    dd_draw_permutations(9, 4, a, b);
+    ok(dd_signature((const uint8_t *)t, strlen(t), 2, 4, a, b, sig, r, dd_fold_scalar) == 3,
+       "shingles: 4 words, 2 per shingle: 3");
+    for (int i = 0; i < 4; i++) {
+        uint64_t h1 = XXH64("aa bb", 5, 0), h2 = XXH64("bb cc", 5, 0), h3 = XXH64("cc dd", 5, 0);
+        uint64_t v1 = dd_permute(h1, a[i], b[i]), v2 = dd_permute(h2, a[i], b[i]), v3 = dd_permute(h3, a[i], b[i]);
+        want[i] = v1 < v2 ? (v1 < v3 ? v1 : v3) : (v2 < v3 ? v2 : v3);
+    }
+    ok(!memcmp(sig, want, sizeof sig),
+       "shingles: the signature is the minimum over XXH64 of \"aa bb\", \"bb cc\", \"cc dd\"");
+    ok(dd_signature((const uint8_t *)t, strlen(t), 5, 4, a, b, sig, r, dd_fold_scalar) == 1 &&
+           sig[0] == dd_permute(XXH64(t, strlen(t), 0), a[0], b[0]),
+       "shingles: fewer words than shingle: one shingle, the whole text");
+    ok(dd_signature((const uint8_t *)"x", 1, 1000000, 4, a, b, sig, r, dd_fold_scalar) == 1 &&
+           dd_ring_len(1, 1000000) == 1,
+       "shingles: a huge shingle needs a ring no longer than the text's words");
+    ok(dd_signature((const uint8_t *)"", 0, 5, 4, a, b, sig, r, dd_fold_scalar) == 0 && sig[0] == UINT64_MAX &&
+           sig[3] == UINT64_MAX,
+       "shingles: an empty text has none, its signature all UINT64_MAX");
+    ok(dd_signature((const uint8_t *)t, strlen(t), 1, 4, a, b, sig, r, dd_fold_scalar) == 4,
+       "shingles: 1 word per shingle: 4");
+}
+
+/* The block folds against folding one hash at a time: scalar and AVX2 (where this CPU has it), for
+ * blocks of every length around the vector width and the block size, and hashes near the edges. */
+static void test_fold(void)
+{
+    enum { KMAX = 1024, MMAX = 600 };
+    static uint64_t a[KMAX], b[KMAX], h[MMAX], s0[KMAX], s1[KMAX], s2[KMAX];
+    const int ks[] = {1, 3, 112, 1024}, ms[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 63, 255, 256, 257, 511, 600};
+    dd_fold_fn avx2 = dd_fold_avx2();
+    uint64_t st = 99;
+    int bad_block = 0, bad_avx2 = 0;
+    dd_draw_permutations(3, KMAX, a, b);
+    for (int i = 0; i < MMAX; i++)
+        h[i] = i % 7 == 0 ? (uint64_t)i : i % 7 == 1 ? UINT64_MAX - (uint64_t)i : dd_splitmix64(&st);
+    for (size_t x = 0; x < sizeof ks / sizeof *ks; x++)
+        for (size_t y = 0; y < sizeof ms / sizeof *ms; y++) {
+            int k = ks[x], m = ms[y];
+            for (int i = 0; i < k; i++)
+                s0[i] = s1[i] = s2[i] = i % 5 ? UINT64_MAX : dd_splitmix64(&st) % DD_P;
+            for (int j = 0; j < m; j++)
+                dd_minhash_fold(s0, a, b, k, h[j]);
+            dd_fold_scalar(s1, a, b, k, h, m);
+            bad_block += memcmp(s0, s1, (size_t)k * 8) != 0;
+            if (avx2) {
+                avx2(s2, a, b, k, h, m);
+                bad_avx2 += memcmp(s0, s2, (size_t)k * 8) != 0;
+            }
+        }
+    ok(!bad_block, "fold: a block folds as its hashes one by one");
+    ok(!bad_avx2, "fold: AVX2 gives the scalar signatures bit for bit (%s)",
+       avx2 ? "AVX2 here" : "no AVX2 here: not run");
+    /* x = 2^64 - 8 + v = 7 * 2^61 + (P - 7 + v): (x & P) + (x >> 61) = P + v, so permuted with a = 1,
+     * b = 0 it takes the reduction's correction step to v */
+    uint64_t one = 1, zero = 0, sig[1], want_ok = 1;
+    for (uint64_t v = 0; v < 8; v++) {
+        uint64_t hh = UINT64_MAX - 7 + v;
+        sig[0] = UINT64_MAX;
+        dd_fold_scalar(sig, &one, &zero, 1, &hh, 1);
+        want_ok &= sig[0] == v && mod_ref(hh) == v;
+        if (avx2) {
+            uint64_t hs[4] = {hh, hh, hh, hh};
+            sig[0] = UINT64_MAX;
+            avx2(sig, &one, &zero, 1, hs, 4);
+            want_ok &= sig[0] == v;
+        }
+    }
+    ok(want_ok, "fold: permuted values 0 to 7 (the reduction's correction step) come out exact");
+}
+
+/* Pairs of documents of distinct words (shingle 1) sharing m of n words: Jaccard m / (2n - m) exactly. */
+static void test_probability(void)
+{
+    enum { K = 112, PAIRS = 400, N = 200 };
+    uint64_t a[K], b[K], sx[K], sy[K];
+    size_t ring[N + 2];
+    char *x, *y;
+    uint64_t ids[N], ids2[N];
+    struct {
+        int m;
+        double s;
+    } cases[] = {{N * 2 * 8 / 18, 0.8}, {N * 2 * 5 / 15, 0.5}, {N * 2 * 3 / 13, 0.3}};
+    dd_draw_permutations(1, K, a, b);
+    for (size_t c = 0; c < 3; c++) {
+        int m = cases[c].m, cand = 0;
+        double s = (double)m / (2.0 * N - m), sum = 0;
+        for (int p = 0; p < PAIRS; p++) {
+            uint64_t base = (uint64_t)p * 1000000 + c * 100000000;
+            for (int i = 0; i < N; i++) {
+                ids[i] = base + (uint64_t)i;
+                ids2[i] = i < m ? base + (uint64_t)i : base + 500000 + (uint64_t)i;
+            }
+            /* distinct words: vocab_word of distinct ids may collide, so use the ids themselves */
+            x = malloc(N * 21), y = malloc(N * 21);
+            size_t lx = 0, ly = 0;
+            for (int i = 0; i < N; i++) {
+                lx += (size_t)sprintf(x + lx, i ? " w%llu" : "w%llu", (unsigned long long)ids[i]);
+                ly += (size_t)sprintf(y + ly, i ? " w%llu" : "w%llu", (unsigned long long)ids2[i]);
+            }
+            dd_signature((const uint8_t *)x, lx, 1, K, a, b, sx, ring, dd_fold_best());
+            dd_signature((const uint8_t *)y, ly, 1, K, a, b, sy, ring, dd_fold_best());
+            sum += dd_estimated_jaccard(sx, sy, K);
+            int band = 0;
+            for (int j = 0; j < 14 && !band; j++)
+                band = !memcmp(sx + 8 * j, sy + 8 * j, 64);
+            cand += band;
+            free(x);
+            free(y);
+        }
+        double mean = sum / PAIRS, rate = (double)cand / PAIRS, want = 1 - pow(1 - pow(s, 8), 14);
+        ok(fabs(mean - s) < 0.02, "Jaccard %.3f: mean estimate over %d pairs %.3f", s, PAIRS, mean);
+        ok(fabs(rate - want) < 0.06, "Jaccard %.3f: candidate rate %.3f, 1 - (1 - s^8)^14 = %.3f", s, rate, want);
+    }
+}
+
+static void test_union_find(void)
+{
+    uint64_t p[10];
+    for (int i = 0; i < 10; i++)
+        p[i] = (uint64_t)i;
+    dd_uf_union(p, 9, 7);
+    dd_uf_union(p, 7, 4);
+    dd_uf_union(p, 5, 6);
+    dd_uf_union(p, 6, 9);
+    dd_uf_union(p, 2, 2);
+    dd_uf_flatten(p, 10);
+    ok(p[9] == 4 && p[7] == 4 && p[5] == 4 && p[6] == 4 && p[4] == 4 && p[2] == 2 && p[8] == 8,
+       "union-find: a cluster's representative is its smallest index");
+}
+
+/* ---- 2. The ops ---------------------------------------------------------------------------------- */
+
+static void test_descriptor(void)
+{
+    const swarm_plugin *p = swarm_plugin_entry();
+    ok(p->abi_version == SWARM_PLUGIN_ABI_VERSION && !strcmp(p->id, "org.swarm.dedup") && p->n_ops == 2 &&
+           !strcmp(p->ops[0]->name, "exact") && !strcmp(p->ops[1]->name, "near"),
+       "plugin org.swarm.dedup: ops exact and near");
+    ok(p->ops[0]->flags == (SWARM_OP_DETERMINISTIC | SWARM_OP_WHOLE) &&
+           p->ops[1]->flags == (SWARM_OP_DETERMINISTIC | SWARM_OP_WHOLE) &&
+           !strcmp(p->ops[1]->variants[0]->numerics, "dedup-1") && p->ops[1]->n_params == 7 && p->ops[0]->n_params == 2,
+       "ops: deterministic, whole, numerics dedup-1, 2 and 7 params");
+}
+
+static void test_exact(void)
+{
+    const char *docs[] = {"Hello world 1", "hello, WORLD 2!",  "other text",   "Hello world", "",
+                          "!!!",           "HELLO -- world 7", "other   text."};
+    batch b = make_batch(docs, 8);
+    cfg c = near_defaults();
+    result r = call_op(&exact_op, &c, &b.r);
+    const uint64_t keep[] = {0, 2, 3, 4};
+    ok(r.infer_count == 8 && r.infer_nbytes == b.r.nbytes, "exact, kept: infer gives the input's count and bytes");
+    ok(kept_is(&r, &b.r, keep, 4), "exact: keeps first occurrences modulo case, digits, punctuation (0 2 3 4)");
+    ok(strstr(th_log_line, "exact: 8 documents, 4 kept, 4 removed") != NULL, "exact: logs %s", th_log_line);
+    free_result(&r);
+    c.output = DD_OUT_REPORT;
+    r = call_op(&exact_op, &c, &b.r);
+    json_t *j = parse_report(&r);
+    char *s = j ? json_dumps(json_object_get(j, "clusters"), JSON_COMPACT) : NULL;
+    ok(j && s &&
+           !strcmp(s, "[{\"keep\":0,\"removed\":[1,6]},{\"keep\":2,\"removed\":[7]},{\"keep\":4,\"removed\":[5]}]"),
+       "exact report: clusters %s", s ? s : "(none)");
+    ok(j && json_integer_value(json_object_get(j, "documents")) == 8 &&
+           json_integer_value(json_object_get(j, "kept")) == 4 &&
+           json_integer_value(json_object_get(j, "removed")) == 4 &&
+           !strcmp(json_string_value(json_object_get(j, "hash")), "xxh3_128") &&
+           !strcmp(json_string_value(json_object_get(j, "op")), "exact") &&
+           !strcmp(json_string_value(json_object_get(j, "normalization")), DD_NORMALIZATION) &&
+           !strcmp(json_string_value(json_object_get(json_object_get(j, "params"), "output")), "report"),
+       "exact report: counts, hash, op, normalization, params");
+    ok(r.infer_count == 1 && r.out.offsets[1] <= r.infer_nbytes, "exact report: one record within infer's bound");
+    free(s);
+    json_decref(j);
+    free_result(&r);
+    free_batch(&b);
+}
+
+/* n documents: i % 4 == 1 is a copy of i - 1 with one of its 200 words changed; the rest unrelated. */
+static char **near_corpus(size_t n, uint64_t vocab)
+{
+    char **d = malloc(n * sizeof *d);
+    uint64_t ids[200];
+    for (size_t i = 0; i < n; i++) {
+        if (i % 4 != 1)
+            random_ids(ids, 200, vocab);
+        else
+            ids[100 + rnd() % 50] = vocab + rnd() % 1000; /* a word no other document has */
+        d[i] = doc_of(ids, 200);
+    }
+    return d;
+}
+
+static void free_corpus(char **d, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(d[i]);
+    free(d);
+}
+
+static void test_near(void)
+{
+    enum { N = 40 };
+    char **d = near_corpus(N, 3000);
+    const char *docs[N + 4];
+    for (int i = 0; i < N; i++)
+        docs[i] = d[i];
+    char *upper = strdup(d[2]);
+    for (char *p = upper; *p; p++)
+        *p = *p == ' ' ? ',' : (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+    docs[N] = d[0];      /* identical */
+    docs[N + 1] = upper; /* the same after normalization */
+    docs[N + 2] = "";
+    docs[N + 3] = "";
+    batch b = make_batch(docs, N + 4);
+    cfg c = near_defaults();
+    result r = call_op(&near_op, &c, &b.r);
+    uint64_t keep[N + 4];
+    size_t nk = 0;
+    for (int i = 0; i < N; i++)
+        if (i % 4 != 1)
+            keep[nk++] = (uint64_t)i;
+    keep[nk++] = N + 2;
+    keep[nk++] = N + 3;
+    ok(kept_is(&r, &b.r, keep, nk),
+       "near: one word changed in 200 found (10 of 10), identical and case-changed copies found, unrelated kept, "
+       "empty documents kept");
+    free_result(&r);
+
+    c.output = DD_OUT_REPORT;
+    r = call_op(&near_op, &c, &b.r);
+    json_t *j = parse_report(&r), *cl = j ? json_object_get(j, "clusters") : NULL, *perms;
+    json_t *c0 = json_array_get(cl, 0);
+    char *s0 = c0 ? json_dumps(c0, JSON_COMPACT) : NULL;
+    ok(j && json_array_size(cl) == 11 && s0 && !strcmp(s0, "{\"keep\":0,\"removed\":[1,40]}"),
+       "near report: 11 clusters, the first {\"keep\":0,\"removed\":[1,40]}");
+    free(s0);
+    uint64_t a[112], bb[112];
+    dd_draw_permutations(1, 112, a, bb);
+    perms = j ? json_object_get(j, "permutations") : NULL;
+    int bad = !perms || json_array_size(perms) != 112;
+    for (size_t i = 0; !bad && i < 112; i++) {
+        json_t *pr = json_array_get(perms, i);
+        bad = json_array_size(pr) != 2 || (uint64_t)json_integer_value(json_array_get(pr, 0)) != a[i] ||
+              (uint64_t)json_integer_value(json_array_get(pr, 1)) != bb[i];
+    }
+    ok(!bad, "near report: the 112 permutations [a, b] of seed 1");
+    json_t *pp = j ? json_object_get(j, "params") : NULL;
+    ok(pp && json_object_size(pp) == 7 && json_integer_value(json_object_get(pp, "bands")) == 14 &&
+           json_integer_value(json_object_get(pp, "rows")) == 8 &&
+           json_integer_value(json_object_get(pp, "shingle")) == 5 &&
+           json_integer_value(json_object_get(pp, "seed")) == 1 &&
+           json_real_value(json_object_get(pp, "threshold")) == 0.0 &&
+           !strcmp(json_string_value(json_object_get(pp, "field")), "") &&
+           !strcmp(json_string_value(json_object_get(j, "hash")), "xxh64"),
+       "near report: every param, hash xxh64");
+    uint64_t removed = 0, prev_keep = 0;
+    int order = 1;
+    for (size_t i = 0; i < json_array_size(cl); i++) {
+        json_t *ci = json_array_get(cl, i), *rm = json_object_get(ci, "removed");
+        uint64_t k = (uint64_t)json_integer_value(json_object_get(ci, "keep"));
+        order &= (i == 0 || k > prev_keep) && json_array_size(rm) >= 1;
+        for (size_t x = 0; x < json_array_size(rm); x++)
+            order &= (uint64_t)json_integer_value(json_array_get(rm, x)) >
+                     (x ? (uint64_t)json_integer_value(json_array_get(rm, x - 1)) : k);
+        prev_keep = k;
+        removed += json_array_size(rm);
+    }
+    ok(j && order && removed == (uint64_t)json_integer_value(json_object_get(j, "removed")) &&
+           json_integer_value(json_object_get(j, "documents")) == N + 4 &&
+           json_integer_value(json_object_get(j, "kept")) + (json_int_t)removed == N + 4,
+       "near report: clusters ordered by keep, removed ascending, counts agree");
+    ok(r.out.offsets[1] <= r.infer_nbytes, "near report: %llu bytes within infer's bound %llu",
+       (unsigned long long)r.out.offsets[1], (unsigned long long)r.infer_nbytes);
+    result r2 = call_op(&near_op, &c, &b.r);
+    ok(!r2.rc && r2.out.offsets[1] == r.out.offsets[1] && !memcmp(r2.out.bytes, r.out.bytes, (size_t)r.out.offsets[1]),
+       "near report: the same bytes on a second run");
+    free_result(&r2);
+    c.seed = 2;
+    r2 = call_op(&near_op, &c, &b.r);
+    json_t *j2 = parse_report(&r2), *p2 = j2 ? json_array_get(json_object_get(j2, "permutations"), 0) : NULL;
+    ok(p2 && (uint64_t)json_integer_value(json_array_get(p2, 0)) != a[0] &&
+           json_integer_value(json_object_get(j2, "removed")) == json_integer_value(json_object_get(j, "removed")),
+       "near report, seed 2: other permutations, the same duplicates found");
+    json_decref(j2);
+    free_result(&r2);
+    json_decref(j);
+    free_result(&r);
+
+    /* threshold: the one-word changes have similarity about 0.95 */
+    c = near_defaults();
+    c.threshold = 1.0;
+    r = call_op(&near_op, &c, &b.r);
+    ok(!r.rc && r.out.count == N + 4 - 2, "near, threshold 1: only the identical and normalized-identical copies go");
+    free_result(&r);
+    c.threshold = 0.8;
+    r = call_op(&near_op, &c, &b.r);
+    ok(kept_is(&r, &b.r, keep, nk), "near, threshold 0.8: the same as without");
+    free_result(&r);
+
+    /* short documents: one shingle each */
+    const char *shorts[] = {"a b", "A, B!", "a b c", "b a", "a b"};
+    batch sb = make_batch(shorts, 5);
+    const uint64_t skeep[] = {0, 2, 3};
+    c = near_defaults();
+    r = call_op(&near_op, &c, &sb.r);
+    ok(kept_is(&r, &sb.r, skeep, 3), "near: documents shorter than a shingle match only when equal");
+    free_result(&r);
+    c.shingle = 1;
+    c.bands = 64;
+    c.rows = 1;
+    r = call_op(&near_op, &c, &sb.r);
+    const uint64_t skeep1[] = {0};
+    ok(kept_is(&r, &sb.r, skeep1, 1), "near, shingle 1, 64 bands of 1: word sets that overlap are candidates");
+    free_result(&r);
+    free_batch(&sb);
+
+    /* no records */
+    batch eb = make_batch(NULL, 0);
+    c = near_defaults();
+    r = call_op(&near_op, &c, &eb.r);
+    ok(!r.rc && r.out.count == 0 && r.out.offsets[0] == 0, "near: no records, none kept");
+    free_result(&r);
+    c.output = DD_OUT_REPORT;
+    r = call_op(&near_op, &c, &eb.r);
+    j = parse_report(&r);
+    ok(j && json_integer_value(json_object_get(j, "documents")) == 0 &&
+           json_array_size(json_object_get(j, "clusters")) == 0,
+       "near report: no records");
+    json_decref(j);
+    free_result(&r);
+    free_batch(&eb);
+
+    free_batch(&b);
+    free(upper);
+    free_corpus(d, N);
+}
+
+/* The signatures and clusters of a corpus with 1, 2, 3 and 7 threads, and the op's bytes with
+ * SWARM_DEDUP_THREADS 1 and 4. */
+static void test_threads(void)
+{
+    enum { N = 1000, K = 112 };
+    char **d = near_corpus(N, 2000);
+    batch b = make_batch((const char *const *)d, N);
+    uint64_t a[K], bb[K], *sig1 = NULL, *par1 = NULL;
+    uint64_t max_len;
+    char msg[256];
+    int same = 1;
+    dd_draw_permutations(1, K, a, bb);
+    dd_check_records(&b.r, &max_len, msg, sizeof msg);
+    for (int t = 1; t <= 7; t += t < 3 ? 1 : 4) {
+        swarm_call call;
+        memset(&call, 0, sizeof call);
+        dd_alloc al = {test_alloc_fn, &call};
+        dd_pass *p = calloc(1, sizeof *p);
+        uint64_t *parent = malloc(N * 8);
+        p->in = &b.r;
+        p->field = "";
+        p->shingle = 5;
+        p->k = K;
+        p->a = a;
+        p->b = bb;
+        p->sig = malloc(N * K * 8);
+        p->empty = malloc(N);
+        p->fold = t % 2 ? dd_fold_scalar : dd_fold_best();
+        int rc = dd_pass_run(p, t, max_len, &al, msg, sizeof msg);
+        rc |= dd_lsh_cluster(N, 14, 8, p->sig, p->empty, 0, parent, &al);
+        if (rc)
+            same = 0;
+        if (!sig1) {
+            sig1 = p->sig;
+            par1 = parent;
+        } else {
+            same &= !memcmp(sig1, p->sig, N * K * 8) && !memcmp(par1, parent, N * 8);
+            free(p->sig);
+            free(parent);
+        }
+        free(p->empty);
+        free(p);
+        call_end(&call);
+    }
+    ok(same, "signatures and clusters are the same with 1, 2, 3 and 7 threads, scalar and best fold");
+    ok(dd_kept_count(par1, N) == N - N / 4, "%d documents: the %d planted duplicates removed", N, N / 4);
+    free(sig1);
+    free(par1);
+
+    cfg c = near_defaults();
+    c.output = DD_OUT_REPORT;
+    setenv("SWARM_DEDUP_THREADS", "1", 1);
+    result r1 = call_op(&near_op, &c, &b.r);
+    ok(strstr(th_log_line, "removed, 1 thread") != NULL, "SWARM_DEDUP_THREADS=1: %s", th_log_line);
+    setenv("SWARM_DEDUP_THREADS", "4", 1);
+    result r4 = call_op(&near_op, &c, &b.r);
+    ok(strstr(th_log_line, "4 threads") != NULL, "SWARM_DEDUP_THREADS=4: %s", th_log_line);
+    ok(!r1.rc && !r4.rc && r1.out.offsets[1] == r4.out.offsets[1] &&
+           !memcmp(r1.out.bytes, r4.out.bytes, (size_t)r1.out.offsets[1]),
+       "near report: the same bytes with 1 and 4 threads");
+    free_result(&r1);
+    free_result(&r4);
+    c = near_defaults();
+    setenv("SWARM_DEDUP_THREADS", "3", 1);
+    r1 = call_op(&exact_op, &c, &b.r);
+    setenv("SWARM_DEDUP_THREADS", "1", 1);
+    r4 = call_op(&exact_op, &c, &b.r);
+    ok(!r1.rc && !r4.rc && r1.out.count == N && r4.out.count == N &&
+           !memcmp(r1.out.offsets, r4.out.offsets, (N + 1) * 8),
+       "exact: the same output with 3 and 1 threads");
+    free_result(&r1);
+    free_result(&r4);
+    unsetenv("SWARM_DEDUP_THREADS");
+    ok(dd_threads(10) == 1 && dd_threads(1000000) >= 1 && dd_threads(1000000) <= 16,
+       "threads: 1 for 10 documents, %d for a million", dd_threads(1000000));
+    free_batch(&b);
+    free_corpus(d, N);
+}
+
+static void test_field(void)
+{
+    const char *docs[] = {"{\"id\":1,\"text\":\"Hello World\"}", "{\"text\":\"hello, world!\",\"id\":2}",
+                          "{\"id\":3,\"text\":\"something else\"}", "{\"text\":\"Hello \\u0057orld\"}"};
+    batch b = make_batch(docs, 4);
+    cfg c = near_defaults();
+    c.field = "text";
+    const uint64_t keep[] = {0, 2};
+    result r = call_op(&exact_op, &c, &b.r);
+    ok(kept_is(&r, &b.r, keep, 2), "exact, field text: whole records kept, texts compared (\\u escapes decoded)");
+    free_result(&r);
+    r = call_op(&near_op, &c, &b.r);
+    ok(kept_is(&r, &b.r, keep, 2), "near, field text: whole records kept");
+    free_result(&r);
+
+    struct {
+        const char *bad, *want;
+    } cases[] = {{"not json", "record 2: not JSON"},
+                 {"[\"text\"]", "record 2: not a JSON object"},
+                 {"{\"id\":3}", "record 2: no string field \"text\""},
+                 {"{\"text\":5}", "record 2: no string field \"text\""},
+                 {"{\"text\":\"a\"} x", "record 2: not JSON"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *bd[] = {docs[0], docs[1], cases[i].bad, docs[3], "also bad"};
+        batch bb = make_batch(bd, 5);
+        result e = call_op(&exact_op, &c, &bb.r), n = call_op(&near_op, &c, &bb.r);
+        ok(e.rc == SWARM_E_BAD_INPUT && n.rc == SWARM_E_BAD_INPUT && strstr(e.msg, cases[i].want) &&
+               strstr(n.msg, cases[i].want),
+           "field: %s -> BAD_INPUT \"%s\"", cases[i].bad, n.msg);
+        free_result(&e);
+        free_result(&n);
+        free_batch(&bb);
+    }
+    /* many records on several threads: the first bad one is named */
+    {
+        enum { N = 2000 };
+        char **d = malloc(N * sizeof *d);
+        for (int i = 0; i < N; i++) {
+            d[i] = malloc(64);
+            snprintf(d[i], 64, i == 1200 || i == 1300 || i == 1900 ? "{\"txt\":\"%d\"}" : "{\"text\":\"doc %d\"}", i);
+        }
+        batch bb = make_batch((const char *const *)d, N);
+        setenv("SWARM_DEDUP_THREADS", "4", 1);
+        result e = call_op(&near_op, &c, &bb.r);
+        unsetenv("SWARM_DEDUP_THREADS");
+        ok(e.rc == SWARM_E_BAD_INPUT && strstr(e.msg, "record 1200:"),
+           "field, 4 threads: the first bad record named: %s", e.msg);
+        free_result(&e);
+        free_batch(&bb);
+        for (int i = 0; i < N; i++)
+            free(d[i]);
+        free(d);
+    }
+    free_batch(&b);
+}
+
+static void test_params(void)
+{
+    const char *docs[] = {"a b c d e f", "a b c d e f"};
+    batch b = make_batch(docs, 2);
+    struct {
+        int64_t shingle, bands, rows;
+        double t;
+        int bad;
+        const char *what;
+    } cases[] = {{0, 14, 8, 0, 1, "shingle 0"},
+                 {5, 0, 8, 0, 1, "bands 0"},
+                 {5, 14, 0, 0, 1, "rows 0"},
+                 {5, 14, -3, 0, 1, "rows -3"},
+                 {5, 1025, 1, 0, 1, "bands 1025"},
+                 {5, 33, 32, 0, 1, "33 x 32"},
+                 {5, 1, 1 << 30, 0, 1, "rows 2^30"},
+                 {5, 14, 8, -0.1, 1, "threshold -0.1"},
+                 {5, 14, 8, 1.5, 1, "threshold 1.5"},
+                 {5, 32, 32, 0, 0, "32 x 32"},
+                 {1, 1, 1, 1.0, 0, "1 x 1, threshold 1"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cfg c = near_defaults();
+        c.shingle = cases[i].shingle;
+        c.bands = cases[i].bands;
+        c.rows = cases[i].rows;
+        c.threshold = cases[i].t;
+        result r = call_op(&near_op, &c, &b.r);
+        if (cases[i].bad)
+            ok(r.rc == SWARM_E_BAD_INPUT && r.msg[0], "params: %s refused: %s", cases[i].what, r.msg);
+        else
+            ok(r.rc == 0 && r.out.count == 1, "params: %s accepted", cases[i].what);
+        free_result(&r);
+    }
+    cfg c = near_defaults();
+    c.field = "\xff";
+    result r = call_op(&near_op, &c, &b.r);
+    ok(r.rc == SWARM_E_BAD_INPUT, "params: a field that is not UTF-8 refused: %s", r.msg);
+    free_result(&r);
+
+    uint64_t bad_offsets[3] = {0, 9, 4};
+    swarm_records br = b.r;
+    br.offsets = bad_offsets;
+    c = near_defaults();
+    r = call_op(&near_op, &c, &br);
+    ok(r.rc == SWARM_E_BAD_INPUT && strstr(r.msg, "record 1: bad offsets"), "records: bad offsets refused: %s", r.msg);
+    free_result(&r);
+    free_batch(&b);
+}
+
+int main(void)
+{
+    test_normalize();
+    test_modp();
+    test_permutations();
+    test_shingles();
+    test_fold();
+    test_probability();
+    test_union_find();
+    test_descriptor();
+    test_exact();
+    test_near();
+    test_threads();
+    test_field();
+    test_params();
+    return tap_done();
+}
