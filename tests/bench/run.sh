@@ -102,3 +102,4 @@ bash "$here/pipeline.sh" "$(dirname "$swarm")"
 echo
 bash "$here/tokenize.sh" "$(dirname "$swarm")"
 bash "$here/quant.sh" "$(dirname "$swarm")"
+bash "$here/dedup.sh" "$(dirname "$swarm")"
