@@ -269,6 +269,21 @@ static int sw_seed_one(sw_tsession *s, sw_store *st, sw_catalog *cat, const char
     return r ? sw_error_wrap(r, "%s", ref) : 0;
 }
 
+/* Super seeds each of the n torrents (ids 1..n) while two or more peers download it, and seeds it plainly
+ * otherwise: a lone downloader gets the seeder's full speed, a crowd trades what the seeder sent once.
+ * on[id] is what was set last. A failure leaves the torrent as it was. */
+static void sw_seed_super(sw_tsession *s, char *on, size_t n)
+{
+    for (size_t id = 1; id <= n; id++) {
+        sw_tstatus ts;
+        if (sw_tsession_status(&ts, s, (int)id))
+            continue;
+        char want = ts.peers - ts.seeds >= 2;
+        if (want != on[id] && !sw_tsession_super_seed(s, (int)id, want))
+            on[id] = want;
+    }
+}
+
 int sw_cmd_seed(sw_cli *cli, int argc, char **argv)
 {
     sw_netopts o = {0};
@@ -313,6 +328,7 @@ int sw_cmd_seed(sw_cli *cli, int argc, char **argv)
                 sw_tsession_port(s));
     sw_catch_signals();
     double drawn = 0;
+    char *super = sw_calloc(refs.n + 1, 1);
     while (!sw_stop) {
         struct pollfd pfd = {sw_tsession_fd(s), POLLIN, 0};
         poll(&pfd, 1, 200);
@@ -321,6 +337,7 @@ int sw_cmd_seed(sw_cli *cli, int argc, char **argv)
         for (int i = 0; i < n; i++)
             if (ev[i].type == SW_TEV_ERROR || ev[i].type == SW_TEV_LISTEN_FAILED)
                 fprintf(stderr, "swarm: warning: %s\n", ev[i].msg);
+        sw_seed_super(s, super, refs.n);
         if (cli->progress && sw_now() - drawn >= 1) {
             uint64_t up = 0;
             int peers = 0, rate = 0;
@@ -338,6 +355,7 @@ int sw_cmd_seed(sw_cli *cli, int argc, char **argv)
             drawn = sw_now();
         }
     }
+    free(super);
     if (cli->progress)
         fputs("\r\033[K", stderr);
     sw_cli_note(cli, "stopped seeding");

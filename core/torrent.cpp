@@ -463,6 +463,20 @@ extern "C" int sw_tsession_add(int *id, sw_tsession *s, const void *torrent, siz
     });
 }
 
+extern "C" int sw_tsession_super_seed(sw_tsession *s, int id, int on)
+{
+    return guarded("setting super seeding", [&]() -> int {
+        lt::torrent_handle h;
+        if (int rc = find(&h, s, id))
+            return rc;
+        if (on)
+            h.set_flags(lt::torrent_flags::super_seeding);
+        else
+            h.unset_flags(lt::torrent_flags::super_seeding);
+        return 0;
+    });
+}
+
 extern "C" int sw_tsession_remove(sw_tsession *s, int id)
 {
     return guarded("removing a torrent", [&]() -> int {

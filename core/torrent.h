@@ -79,6 +79,11 @@ enum {
  * existing files there are checked piece by piece first, so pieces already present are not fetched. */
 int sw_tsession_add(int *id, sw_tsession *s, const void *torrent, size_t len, const char *save_dir, unsigned flags);
 int sw_tsession_remove(sw_tsession *s, int id);
+/* Turns libtorrent's super seeding of a complete torrent on or off: each peer is offered one piece at a
+ * time, and another once that piece has reached some other peer, so that the peers trade among
+ * themselves what the seeder sent once. It slows a lone downloader, so swarm seed turns it on only while
+ * two or more peers are downloading. */
+int sw_tsession_super_seed(sw_tsession *s, int id, int on);
 /* Adds a peer to dial (IPv4 or IPv6 literal). */
 int sw_tsession_connect(sw_tsession *s, int id, const char *host, int port);
 /* Announces to another tracker. */

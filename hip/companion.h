@@ -77,8 +77,8 @@ static int sw_gpu_probe(const swarm_host *host, swarm_call *call, int32_t device
 
 /* Refuses a tensor the host did not stage as this variant expects: on this kind of device, compact, and
  * aligned to align bytes. SWARM_E_UNSUPPORTED lets the host try the next variant. */
-static int sw_gpu_check(const swarm_host *host, swarm_call *call, const swarm_tensor *t, const char *name,
-                        uintptr_t align)
+static inline int sw_gpu_check(const swarm_host *host, swarm_call *call, const swarm_tensor *t, const char *name,
+                               uintptr_t align)
 {
     if (t->device.device_type != SW_GPU_DEVICE_TYPE)
         return host->set_error(call, SWARM_E_UNSUPPORTED, "%s must be in %s device memory", name, SW_GPU_API);
@@ -100,12 +100,12 @@ static int sw_gpu_finish(const swarm_host *host, swarm_call *call, sw_gpuError_t
     return SWARM_OK;
 }
 
-static const uint8_t *sw_gpu_in(const swarm_tensor *t)
+static inline const uint8_t *sw_gpu_in(const swarm_tensor *t)
 {
     return (const uint8_t *)t->data + t->byte_offset;
 }
 
-static uint8_t *sw_gpu_out(const swarm_tensor *t)
+static inline uint8_t *sw_gpu_out(const swarm_tensor *t)
 {
     return (uint8_t *)t->data + t->byte_offset;
 }

@@ -17,6 +17,7 @@ typedef hipError_t sw_gpuError_t;
 typedef hipDeviceProp_t sw_gpuDeviceProp;
 typedef hipEvent_t sw_gpuEvent_t;
 #define sw_gpuSuccess hipSuccess
+#define sw_gpuErrorInvalidValue hipErrorInvalidValue
 #define sw_gpuGetDeviceCount hipGetDeviceCount
 #define sw_gpuGetDeviceProperties hipGetDeviceProperties
 #define sw_gpuGetErrorString hipGetErrorString
@@ -44,6 +45,7 @@ typedef cudaError_t sw_gpuError_t;
 typedef cudaDeviceProp sw_gpuDeviceProp;
 typedef cudaEvent_t sw_gpuEvent_t;
 #define sw_gpuSuccess cudaSuccess
+#define sw_gpuErrorInvalidValue cudaErrorInvalidValue
 #define sw_gpuGetDeviceCount cudaGetDeviceCount
 #define sw_gpuGetDeviceProperties cudaGetDeviceProperties
 #define sw_gpuGetErrorString cudaGetErrorString

@@ -1,22 +1,26 @@
 /* dedup.c — the org.swarm.dedup plugin: deduplication of a whole dataset of records.
- *   exact  drops every document whose normalized text (normalize.c) an earlier one has (exact.c:
- *          XXH3_128bits of it), keeping first occurrences
- *   near   MinHash + LSH as datatrove's FineWeb setup (FORMATS.md): 5-word shingles (shingle.c), 14 x 8
- *          permutations mod 2^61 - 1 (minhash.h), documents sharing a band are candidates, union-find
- *          clusters keep their first document (lsh.c)
- * Both see every record of the stream in one call (SWARM_OP_WHOLE) and write, as param output says,
- * either the kept records in input order ("kept") or one JSON record describing the run and its clusters
- * ("report": op, params, hash, normalization, permutations for near, counts, and each cluster of two
- * documents or more as {"keep": i, "removed": [j, ...]} with indexes into the input).
+ *   exact    drops every document whose normalized text (normalize.c) an earlier one has (exact.c:
+ *            XXH3_128bits of it), keeping first occurrences
+ *   near     MinHash + LSH as datatrove's FineWeb setup (FORMATS.md): 5-word shingles (shingle.c), 14 x 8
+ *            permutations mod 2^61 - 1 (minhash.h), documents sharing a band are candidates, union-find
+ *            clusters keep their first document (lsh.c)
+ *   minhash  near's signatures themselves, one record of K little-endian uint64 per document (a mapped op,
+ *            called per batch; dedup_ops.h describes it, and hip/dedup_hip.cpp adds its GPU variant)
+ * exact and near see every record of the stream in one call (SWARM_OP_WHOLE) and write, as param output
+ * says, either the kept records in input order ("kept") or one JSON record describing the run and its
+ * clusters ("report": op, params, hash, normalization, permutations for near, counts, and each cluster of
+ * two documents or more as {"keep": i, "removed": [j, ...]} with indexes into the input). near and
+ * minhash sign documents with the same pass (dd_sign: docs.c, shingle.c), so minhash's records are near's
+ * signatures byte for byte.
  *
  * A record is the document's text, or, with param field set, a JSON object whose string member field is
- * (the whole record is kept or dropped). The per-document work (normalizing, hashing, signing) runs on
- * several threads (parallel.c); the result does not depend on how many. Temporary memory is the host's
+ * (for exact and near the whole record is kept or dropped). The per-document work (normalizing, hashing,
+ * signing) runs on several threads (parallel.c); the result does not depend on how many. Temporary memory is the host's
  * scratch; jansson allocates its own while parsing records and building a report. */
 #include "swarm_plugin.h"
 
-#include "common/utf8.h"
 #include "dd.h"
+#include "dedup_ops.h"
 #include "docs.h"
 #include "exact.h"
 #include "lsh.h"
@@ -29,12 +33,17 @@
 #include <stdio.h>
 #include <string.h>
 
-#define DD_NUMERICS "dedup-1"
-#define DD_MAX_PERMUTATIONS 1024
-
 enum { DD_OUT_KEPT = 0, DD_OUT_REPORT = 1 };
 enum { E_FIELD = 0, E_OUTPUT = 1 };
-enum { N_FIELD = 0, N_SHINGLE = 1, N_BANDS = 2, N_ROWS = 3, N_SEED = 4, N_THRESHOLD = 5, N_OUTPUT = 6 };
+enum {
+    N_FIELD = DD_P_FIELD,
+    N_SHINGLE = DD_P_SHINGLE,
+    N_BANDS = DD_P_BANDS,
+    N_ROWS = DD_P_ROWS,
+    N_SEED = DD_P_SEED,
+    N_THRESHOLD = 5,
+    N_OUTPUT = 6
+};
 
 static const char *const dd_output_choices[] = {"kept", "report", NULL};
 
@@ -59,14 +68,6 @@ static void *dd_scratch_fn(void *ctx, size_t size)
 {
     dd_scratch *s = ctx;
     return s->host->alloc_scratch(s->call, size);
-}
-
-/* The field param: any UTF-8 string ("" = records are plain text). */
-static int dd_check_field(const swarm_host *host, swarm_call *call, const char *field)
-{
-    if (field && !sw_utf8_valid((const uint8_t *)field, strlen(field)))
-        return host->set_error(call, SWARM_E_BAD_INPUT, "field is not valid UTF-8");
-    return SWARM_OK;
 }
 
 /* What infer says of the output: with "kept", at most all records and all bytes; with "report", one record
@@ -171,7 +172,7 @@ static int exact_run(const swarm_host *host, swarm_call *call, const swarm_param
     dd_scratch sc = {host, call};
     dd_alloc alloc = {dd_scratch_fn, &sc};
     char msg[256];
-    uint64_t max_len, *parent;
+    uint64_t max_len = 0, *parent;
     dd_pass *p;
     int nthreads = dd_threads(in->count), rc = dd_check_field(host, call, params[E_FIELD].s);
     if (rc)
@@ -196,23 +197,47 @@ static int exact_run(const swarm_host *host, swarm_call *call, const swarm_param
     return dd_finish(host, call, "exact", params[E_OUTPUT].i, report, parent, inputs, outputs, &alloc, nthreads);
 }
 
+/* ---- Signatures: near and minhash ---------------------------------------------------------------- */
+
+/* The one signature pass of near and minhash: draws the K = bands x rows permutations of params' seed
+ * into *a and *b (scratch) and signs each document of in (dd_check_records accepted it; max_len its
+ * longest record) into sig (in->count x K entries), marking empty[i] (when not NULL) for a document
+ * without shingles. SWARM_OK, or the call's failure. */
+static int dd_sign(const swarm_host *host, swarm_call *call, const swarm_param_value *params, const swarm_records *in,
+                   uint64_t max_len, int nthreads, const dd_alloc *alloc, uint64_t **a, uint64_t **b, uint64_t *sig,
+                   uint8_t *empty)
+{
+    char msg[256];
+    int k = dd_permutations(params), rc;
+    dd_pass *p = dd_alloc_array(alloc, 1, sizeof *p);
+    *a = dd_alloc_array(alloc, (uint64_t)k, 8);
+    *b = dd_alloc_array(alloc, (uint64_t)k, 8);
+    if (!p || !*a || !*b)
+        return dd_fail(host, call, -1, NULL);
+    memset(p, 0, sizeof *p);
+    dd_draw_permutations((uint64_t)params[DD_P_SEED].i, k, *a, *b);
+    p->in = in;
+    p->field = params[DD_P_FIELD].s;
+    p->shingle = (uint64_t)params[DD_P_SHINGLE].i;
+    p->k = k;
+    p->a = *a;
+    p->b = *b;
+    p->sig = sig;
+    p->empty = empty;
+    if ((rc = dd_pass_run(p, nthreads, max_len, alloc, msg, sizeof msg)))
+        return dd_fail(host, call, rc, msg);
+    return SWARM_OK;
+}
+
 /* ---- near ---------------------------------------------------------------------------------------- */
 
-/* The near op's params, checked: shingle, bands and rows at least 1, at most 1024 permutations, threshold
- * in [0, 1]. */
+/* The near op's params, checked: the signature's (dedup_ops.h), threshold in [0, 1], field. */
 static int near_check(const swarm_host *host, swarm_call *call, const swarm_param_value *params)
 {
-    int64_t shingle = params[N_SHINGLE].i, bands = params[N_BANDS].i, rows = params[N_ROWS].i;
     double t = params[N_THRESHOLD].f;
-    if (shingle < 1)
-        return host->set_error(call, SWARM_E_BAD_INPUT, "shingle %lld: a shingle has at least 1 word",
-                               (long long)shingle);
-    if (bands < 1 || rows < 1)
-        return host->set_error(call, SWARM_E_BAD_INPUT, "bands %lld, rows %lld: both must be at least 1",
-                               (long long)bands, (long long)rows);
-    if (bands > DD_MAX_PERMUTATIONS || rows > DD_MAX_PERMUTATIONS || bands * rows > DD_MAX_PERMUTATIONS)
-        return host->set_error(call, SWARM_E_BAD_INPUT, "bands %lld x rows %lld: at most %d permutations",
-                               (long long)bands, (long long)rows, DD_MAX_PERMUTATIONS);
+    int rc = dd_check_signature(host, call, params);
+    if (rc)
+        return rc;
     if (!(t >= 0.0 && t <= 1.0))
         return host->set_error(call, SWARM_E_BAD_INPUT, "threshold %g is not in [0, 1]", t);
     return dd_check_field(host, call, params[N_FIELD].s);
@@ -266,45 +291,65 @@ static int near_run(const swarm_host *host, swarm_call *call, const swarm_param_
     dd_scratch sc = {host, call};
     dd_alloc alloc = {dd_scratch_fn, &sc};
     char msg[256];
-    uint64_t max_len, *parent, *a, *b;
-    dd_pass *p;
+    uint64_t max_len = 0, *parent, *a, *b, *sig;
+    uint8_t *empty;
     int nthreads = dd_threads(in->count), rc = near_check(host, call, params), k;
     if (rc)
         return rc;
-    k = (int)(params[N_BANDS].i * params[N_ROWS].i);
+    k = dd_permutations(params);
     if (dd_check_records(in, &max_len, msg, sizeof msg))
         return host->set_error(call, SWARM_E_BAD_INPUT, "%s", msg);
-    p = dd_alloc_array(&alloc, 1, sizeof *p);
+    if (in->count && (uint64_t)k > UINT64_MAX / in->count)
+        return dd_fail(host, call, -1, NULL);
     parent = dd_alloc_array(&alloc, in->count, 8);
-    a = dd_alloc_array(&alloc, (uint64_t)k, 8);
-    b = dd_alloc_array(&alloc, (uint64_t)k, 8);
-    if (!p || !parent || !a || !b || (in->count && (uint64_t)k > UINT64_MAX / in->count))
+    sig = dd_alloc_array(&alloc, in->count * (uint64_t)k, 8);
+    empty = dd_alloc_array(&alloc, in->count, 1);
+    if (!parent || !sig || !empty)
         return dd_fail(host, call, -1, NULL);
-    memset(p, 0, sizeof *p);
-    dd_draw_permutations((uint64_t)params[N_SEED].i, k, a, b);
-    p->in = in;
-    p->field = params[N_FIELD].s;
-    p->shingle = (uint64_t)params[N_SHINGLE].i;
-    p->k = k;
-    p->a = a;
-    p->b = b;
-    p->sig = dd_alloc_array(&alloc, in->count * (uint64_t)k, 8);
-    p->empty = dd_alloc_array(&alloc, in->count, 1);
-    if (!p->sig || !p->empty)
-        return dd_fail(host, call, -1, NULL);
-    if ((rc = dd_pass_run(p, nthreads, max_len, &alloc, msg, sizeof msg)) ||
-        (rc = dd_lsh_cluster(in->count, (int)params[N_BANDS].i, (int)params[N_ROWS].i, p->sig, p->empty,
+    if ((rc = dd_sign(host, call, params, in, max_len, nthreads, &alloc, &a, &b, sig, empty)))
+        return rc;
+    if ((rc = dd_lsh_cluster(in->count, (int)params[N_BANDS].i, (int)params[N_ROWS].i, sig, empty,
                              params[N_THRESHOLD].f, parent, &alloc)))
-        return dd_fail(host, call, rc, msg);
+        return dd_fail(host, call, rc, NULL);
     json_t *report = params[N_OUTPUT].i == DD_OUT_REPORT ? near_report(params, a, b, k) : NULL;
     return dd_finish(host, call, "near", params[N_OUTPUT].i, report, parent, inputs, outputs, &alloc, nthreads);
 }
 
-/* ---- Descriptors --------------------------------------------------------------------------------- */
+/* ---- minhash ------------------------------------------------------------------------------------- */
 
-#define DD_FIELD_DOC                                                                                            \
-    "\"\": each record is a document's text; else each record is a JSON object and the text is its string "   \
-    "member of this name (the whole record is kept or dropped; a record without it is an error)"
+/* Signs the batch into the output: K entries per document, written in place when the output's bytes are
+ * aligned for uint64 (else through scratch), then the offsets of records of 8 K bytes. The entries are
+ * stored as this machine's uint64, which is little-endian on every machine swarm runs on. */
+static int minhash_run(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
+                       const swarm_value *inputs, swarm_value *outputs)
+{
+    const swarm_records *in = &inputs[0].u.records;
+    swarm_records *out = &outputs[0].u.records;
+    dd_scratch sc = {host, call};
+    dd_alloc alloc = {dd_scratch_fn, &sc};
+    char msg[256];
+    uint64_t max_len = 0, *a, *b, *sig;
+    int nthreads = dd_threads(in->count), rc = dd_minhash_check(host, call, params), k;
+    if (rc)
+        return rc;
+    k = dd_permutations(params);
+    if (dd_check_records(in, &max_len, msg, sizeof msg))
+        return host->set_error(call, SWARM_E_BAD_INPUT, "%s", msg);
+    if (out->count < in->count || in->count > out->nbytes / 8 / (uint64_t)k)
+        return host->set_error(call, SWARM_E_INTERNAL, "the output is smaller than infer asked");
+    sig = (uintptr_t)out->bytes % 8 == 0 ? (uint64_t *)(void *)out->bytes
+                                         : dd_alloc_array(&alloc, in->count * (uint64_t)k, 8);
+    if (!sig)
+        return dd_fail(host, call, -1, NULL);
+    if ((rc = dd_sign(host, call, params, in, max_len, nthreads, &alloc, &a, &b, sig, NULL)))
+        return rc;
+    if ((void *)sig != (void *)out->bytes && in->count)
+        memcpy(out->bytes, sig, (size_t)(in->count * (uint64_t)k * 8));
+    dd_minhash_offsets(out, in->count, k);
+    return SWARM_OK;
+}
+
+/* ---- Descriptors --------------------------------------------------------------------------------- */
 #define DD_OUTPUT_DOC(PERMS)                                                                                    \
     "kept: the records to keep, in input order; report: one JSON record with the params, " PERMS "the counts "  \
     "and each cluster of two or more as {\"keep\": i, \"removed\": [j, ...]} (input indexes)"
@@ -314,18 +359,17 @@ static const swarm_param exact_params[] = {
     {"output", SWARM_PARAM_ENUM, "kept", DD_OUTPUT_DOC(""), dd_output_choices},
 };
 static const swarm_param near_params[] = {
-    {"field", SWARM_PARAM_STRING, "", DD_FIELD_DOC, NULL},
-    {"shingle", SWARM_PARAM_INT, "5", "words per shingle (a shorter document is one shingle)", NULL},
-    {"bands", SWARM_PARAM_INT, "14", "LSH bands: documents with an equal band are candidates", NULL},
-    {"rows", SWARM_PARAM_INT, "8", "signature entries per band (bands x rows permutations, at most 1024)", NULL},
-    {"seed", SWARM_PARAM_INT, "1", "seeds splitmix64, which draws the permutations (a, b)", NULL},
+    DD_PARAM_FIELD(DD_FIELD_DOC),
+    DD_PARAM_SHINGLE,
+    DD_PARAM_BANDS,
+    DD_PARAM_ROWS,
+    DD_PARAM_SEED,
     {"threshold", SWARM_PARAM_FLOAT, "0",
      "0: every candidate pair is a duplicate (datatrove); above: only pairs whose signatures agree in at least "
      "this fraction of entries",
      NULL},
     {"output", SWARM_PARAM_ENUM, "kept", DD_OUTPUT_DOC("the permutations [a, b], "), dd_output_choices},
 };
-static const swarm_port dd_in[] = {{"in", SWARM_KIND_RECORDS, "documents: text, or JSON objects when field is set"}};
 static const swarm_port dd_out[] = {{"out", SWARM_KIND_RECORDS, "the kept records in input order, or one JSON report"}};
 
 static const swarm_variant exact_cpu = {sizeof(swarm_variant), SWARM_DEVICE_CPU, DD_NUMERICS, dd_probe, exact_infer,
@@ -334,6 +378,9 @@ static const swarm_variant *const exact_variants[] = {&exact_cpu};
 static const swarm_variant near_cpu = {sizeof(swarm_variant), SWARM_DEVICE_CPU, DD_NUMERICS, dd_probe, near_infer,
                                        near_run};
 static const swarm_variant *const near_variants[] = {&near_cpu};
+static const swarm_variant minhash_cpu = {sizeof(swarm_variant), SWARM_DEVICE_CPU, DD_NUMERICS, dd_probe,
+                                          dd_minhash_infer, minhash_run};
+static const swarm_variant *const minhash_variants[] = {&minhash_cpu};
 
 static const swarm_op exact_op = {
     .struct_size = sizeof(swarm_op),
@@ -344,7 +391,7 @@ static const swarm_op exact_op = {
            "punctuation to space, whitespace collapsed), compared by XXH3-128.",
     .params = exact_params,
     .n_params = sizeof exact_params / sizeof *exact_params,
-    .inputs = dd_in,
+    .inputs = dd_docs_in,
     .n_inputs = 1,
     .outputs = dd_out,
     .n_outputs = 1,
@@ -361,22 +408,23 @@ static const swarm_op near_op = {
            "each cluster keeps its first document.",
     .params = near_params,
     .n_params = sizeof near_params / sizeof *near_params,
-    .inputs = dd_in,
+    .inputs = dd_docs_in,
     .n_inputs = 1,
     .outputs = dd_out,
     .n_outputs = 1,
     .variants = near_variants,
     .n_variants = 1,
 };
-static const swarm_op *const dd_ops[] = {&exact_op, &near_op};
+static const swarm_op minhash_op = DD_MINHASH_OP(minhash_variants);
+static const swarm_op *const dd_ops[] = {&exact_op, &near_op, &minhash_op};
 
 static const swarm_plugin dd_plugin = {
     .abi_version = SWARM_PLUGIN_ABI_VERSION,
     .struct_size = sizeof(swarm_plugin),
-    .id = "org.swarm.dedup",
-    .version = "0.1.0",
+    .id = DD_PLUGIN_ID,
+    .version = DD_VERSION,
     .ops = dd_ops,
-    .n_ops = 2,
+    .n_ops = sizeof dd_ops / sizeof *dd_ops,
 };
 
 SWARM_PLUGIN_EXPORT const swarm_plugin *swarm_plugin_entry(void)

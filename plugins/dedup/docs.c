@@ -11,33 +11,6 @@
 #include <jansson.h>
 #include <stdio.h>
 
-int dd_check_records(const swarm_records *in, uint64_t *max_len, char *msg, size_t cap)
-{
-    uint64_t most = 0;
-    if (!in->count && (!in->offsets || !in->offsets[0])) {
-        *max_len = 0;
-        return 0;
-    }
-    if (!in->offsets || in->offsets[0] != 0) {
-        snprintf(msg, cap, "record 0: offsets do not start at 0");
-        return 1;
-    }
-    for (uint64_t i = 0; i < in->count; i++) {
-        uint64_t a = in->offsets[i], b = in->offsets[i + 1];
-        if (b < a || b > in->nbytes) {
-            snprintf(msg, cap, "record %llu: bad offsets", (unsigned long long)i);
-            return 1;
-        }
-        most = b - a > most ? b - a : most;
-    }
-    if (most > SIZE_MAX / 2) {
-        snprintf(msg, cap, "a record of %llu bytes is too large", (unsigned long long)most);
-        return 1;
-    }
-    *max_len = most;
-    return 0;
-}
-
 /* The text of record i: its bytes, or the field of its JSON object (*hold then owns the parsed object,
  * to be released once the text is used). 0, or 1 with the reason in th->msg. */
 static int dd_doc_text(const dd_pass *p, dd_pass_thread *th, uint64_t i, json_t **hold, const uint8_t **t, size_t *n)
@@ -92,9 +65,12 @@ static void dd_pass_slice(void *ctx, int t, uint64_t lo, uint64_t hi)
         json_decref(hold);
         if (p->hash)
             p->hash[i] = dd_exact_hash(th->buf, n);
-        else
-            p->empty[i] =
-                !dd_signature(th->buf, n, p->shingle, p->k, p->a, p->b, p->sig + i * (uint64_t)p->k, th->ring, p->fold);
+        else {
+            uint64_t shingles = dd_signature(th->buf, n, p->shingle, p->k, p->a, p->b, p->sig + i * (uint64_t)p->k,
+                                             th->ring, p->fold);
+            if (p->empty)
+                p->empty[i] = !shingles;
+        }
     }
 }
 

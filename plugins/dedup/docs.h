@@ -4,6 +4,7 @@
 #define SW_DEDUP_DOCS_H
 
 #include "dd.h"
+#include "dedup_ops.h"
 #include "exact.h"
 #include "fold.h"
 #include "parallel.h"
@@ -21,9 +22,9 @@ typedef struct {
     char msg[256];
 } dd_pass_thread;
 
-/* A pass over a batch. Set in, field, and either hash (exact) or shingle, k, a, b, sig and empty (near):
- * hash receives in->count hashes, sig in->count signatures of k entries back to back, empty a 1 for each
- * document without shingles. */
+/* A pass over a batch. Set in, field, and either hash (exact) or shingle, k, a, b, sig and empty (near,
+ * minhash): hash receives in->count hashes, sig in->count signatures of k entries back to back, empty (when
+ * not NULL) a 1 for each document without shingles. */
 typedef struct {
     const swarm_records *in;
     const char *field; /* "" or NULL: a record is the text; else the name of a JSON string field */
@@ -37,11 +38,7 @@ typedef struct {
     dd_pass_thread th[DD_MAX_THREADS];
 } dd_pass;
 
-/* Checks a batch's offsets (from 0, never decreasing, within nbytes): 0 and the longest record's length
- * in *max_len, or 1 with the reason in msg. */
-int dd_check_records(const swarm_records *in, uint64_t *max_len, char *msg, size_t cap);
-
-/* Runs the pass on nthreads threads over a batch dd_check_records accepted. Returns 0; 1 when a record
+/* Runs the pass on nthreads threads over a batch dd_check_records (dedup_ops.h) accepted. Returns 0; 1 when a record
  * is bad (a field that is not there), with the first bad record's reason in msg; -1 when memory runs
  * out. */
 int dd_pass_run(dd_pass *p, int nthreads, uint64_t max_len, const dd_alloc *alloc, char *msg, size_t cap);

@@ -2,8 +2,9 @@
  * permutations, applying one to a shingle's 64-bit base hash, the reduction mod P = 2^61 - 1, and folding
  * a shingle into a signature. Header-only with SW_NUM_FN (plugins/common/numerics.h), so a GPU kernel
  * compiles the same functions for the device and gives the CPU's values; integer arithmetic only, so
- * there is nothing for a compiler or a device to round differently. The base hash of a shingle (XXH64)
- * and the shingling itself stay host-side (minhash.c). */
+ * there is nothing for a compiler or a device to round differently. The base hash of a shingle is
+ * xxh64.h's, the normalization's byte rules norm_rules.h's (both SW_NUM_FN too); the CPU's shingling is
+ * shingle.c, the GPU's hip/dedup_kernels.h. */
 #ifndef SW_DEDUP_MINHASH_H
 #define SW_DEDUP_MINHASH_H
 

@@ -18,46 +18,10 @@
  * input, has no leading, trailing or double spaces, and is empty for a text of separators only. */
 #include "normalize.h"
 
-/* What each byte is, for the loop below: 0 a byte to copy (through dd_norm_byte), 1 a one-byte separator
- * (ASCII whitespace and punctuation), 2 the lead byte C2 (U+00A0 is C2 A0), 3 the lead byte E2 (U+2000-U+206F
- * are E2 80 80 - E2 81 AF). */
-static const uint8_t dd_kind[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1,
-    1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1,
-    1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-};
+#include "norm_rules.h"
 
-/* Length of the multi-byte separator starting at s[0] (a byte of kind 2 or 3, n >= 1 bytes left): 2 for
- * U+00A0, 3 for U+2000-U+206F, 0 when it is none. */
-static size_t dd_separator_utf8(const uint8_t *s, size_t n)
-{
-    if (s[0] == 0xc2)
-        return n >= 2 && s[1] == 0xa0 ? 2 : 0;
-    return n >= 3 && ((s[1] == 0x80 && s[2] >= 0x80 && s[2] <= 0xbf) || (s[1] == 0x81 && s[2] >= 0x80 && s[2] <= 0xaf))
-               ? 3
-               : 0;
-}
-
-/* What a copied byte becomes: A-Z lowercased, 0-9 to '0', the rest unchanged. */
-static uint8_t dd_norm_byte(uint8_t c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return (uint8_t)(c - 'A' + 'a');
-    return c >= '0' && c <= '9' ? (uint8_t)'0' : c;
-}
+/* What each byte is (norm_rules.h). */
+static const uint8_t dd_kind[256] = DD_KIND_TABLE;
 
 /* One pass: separators only set a pending space, written before the next run of other bytes (so none
  * leads, trails or doubles); the bytes of a run are lowercased (ASCII), digit-folded or copied. */
@@ -66,7 +30,7 @@ size_t dd_normalize(const uint8_t *in, size_t n, uint8_t *out)
     size_t w = 0, i = 0;
     int space = 0;
     while (i < n) {
-        size_t sep = dd_kind[in[i]] == 0 ? 0 : dd_kind[in[i]] == 1 ? 1 : dd_separator_utf8(in + i, n - i);
+        size_t sep = dd_separator_len(dd_kind, in + i, n - i);
         if (sep) {
             space = w > 0;
             i += sep;

@@ -44,7 +44,7 @@ typedef struct {
 
 static void *dd_slice_main(void *arg)
 {
-    dd_slice *s = arg;
+    dd_slice *s = (dd_slice *)arg; /* a cast, so that C++ (the GPU benchmark) compiles this file too */
     s->fn(s->ctx, s->t, s->lo, s->hi);
     return NULL;
 }

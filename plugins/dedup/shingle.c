@@ -7,10 +7,11 @@
  * from its first word's start to its last word's end, hashed in place. A text of fewer than s words (one
  * at least) has one shingle, all of it; an empty text has none, so its signature stays all UINT64_MAX
  * and the LSH step (lsh.c) never lets it match anything: it is always kept. Repeated shingles count once
- * (a minimum does not see repeats). The base hash of a shingle is XXH64 of its bytes with seed 0. */
+ * (a minimum does not see repeats). The base hash of a shingle is XXH64 of its bytes with seed 0 (xxh64.h,
+ * the GPU kernel's own function; equal to libxxhash's). */
 #include "shingle.h"
 
-#include <xxhash.h>
+#include "xxh64.h"
 
 /* A text of m bytes has at most m / 2 + 1 words, so a ring of min(s, max_len / 2 + 1) starts holds the
  * last s word starts of any text of up to max_len bytes (below s words, indexes j % s = j stay below the
@@ -46,7 +47,7 @@ uint64_t dd_signature(const uint8_t *t, size_t n, uint64_t s, int k, const uint6
         words++;
         if (words >= s) {
             size_t first = ring[slot]; /* (words - s) % s, the same slot once s words are in */
-            block[nb++] = XXH64(t + first, pos - first, 0);
+            block[nb++] = dd_xxh64(t + first, pos - first, 0);
             shingles++;
             if (nb == DD_HASH_BLOCK) {
                 fold(sig, a, b, k, block, nb);
@@ -56,7 +57,7 @@ uint64_t dd_signature(const uint8_t *t, size_t n, uint64_t s, int k, const uint6
         pos++; /* the space after the word, or past the end */
     }
     if (!shingles) {
-        block[nb++] = XXH64(t, n, 0);
+        block[nb++] = dd_xxh64(t, n, 0);
         shingles = 1;
     }
     if (nb)

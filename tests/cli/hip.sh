@@ -16,7 +16,7 @@ cd "$T" || exit 1
 
 # --- the build: every target compiled in, nothing but the entry exported, no ROCm in swarm ----------------
 targets=$(sed -n 's/^HIP_TARGETS := //p' "$ROOT/Makefile")
-for so in convert quant; do
+for so in convert quant dedup; do
     is "$so.hip.so holds code for every target in HIP_TARGETS" \
         "$(strings "$B/plugins/$so.hip.so" | grep -o 'amdgcn-amd-amdhsa--gfx[0-9a-z]*' | sed 's/.*--//' | sort -u | tr '\n' ' ')" \
         "$(printf '%s\n' $targets | sort | tr '\n' ' ')"
@@ -25,7 +25,7 @@ for so in convert quant; do
 done
 is "swarm does not link a GPU runtime" "$(readelf -d "$B/swarm" | grep -c -E 'amdhip|cudart|hiprtc')" "0"
 is "the CPU plugins do not either" \
-    "$(for p in convert quant; do readelf -d "$B/plugins/$p.so"; done | grep -c -E 'amdhip|cudart')" "0"
+    "$(for p in convert quant dedup; do readelf -d "$B/plugins/$p.so"; done | grep -c -E 'amdhip|cudart')" "0"
 
 # --- ls and info: the companions merged, their variants shown with the probe's reason ---------------------
 run "$SWARM" plugin ls
@@ -40,9 +40,12 @@ like "convert is listed with its companion" "$out" \
     "^org\.swarm\.convert 0\.1\.0  $B/plugins/convert\.so \+ $B/plugins/convert\.hip\.so$"
 like "quant is listed with its companion" "$out" \
     "^org\.swarm\.quant 0\.1\.0  $B/plugins/quant\.so \+ $B/plugins/quant\.hip\.so$"
+like "dedup is listed with its companion" "$out" \
+    "^org\.swarm\.dedup 0\.1\.0  $B/plugins/dedup\.so \+ $B/plugins/dedup\.hip\.so$"
+like "dedup's whole-dataset ops have the CPU variant alone" "$out" "^  near v1  cpu:100$"
 if [ "$gpu" = 0 ]; then
     like "cast: a cpu and a hip variant, the hip one 'no device'" "$out" "^  cast v1  cpu:100 hip:0 \(no device\)$"
-    for op in quantize dequantize int8_rows row_absmax int8_dequantize; do
+    for op in quantize dequantize int8_rows row_absmax int8_dequantize minhash; do
         like "$op: a hip variant, 'no device'" "$out" "^  $op v1  cpu:100 hip:0 \(no device\)$"
     done
 fi
@@ -83,6 +86,37 @@ if [ "$gpu" = 0 ]; then
     fails "an unknown device is refused" 1 "$SWARM" pipeline run "$CONVERT" --set input=ck.safetensors \
         --set output=x.safetensors --set device=tpu
     like "... naming the choices" "$err" "device 'tpu' is not auto, cpu or hip"
+fi
+
+# --- dedup's minhash (a records op with a GPU variant) through a pipeline ------------------------------------
+printf '%s\n' 'Hello, World! Hello again.' 'hello world hello AGAIN' '' 'one two three four five six seven' \
+    '!!! ...' 'x' 'Ãcole â æ¥æ¬ 1999' >docs.txt
+cat >minhash.lua <<'LUA'
+local swarm = require "swarm"
+local P = swarm.params { input = "text, one document a line", output = "signatures", device = { "auto", "device" } }
+local sig = swarm.op("dedup/minhash", swarm.read("lines", swarm.input(P.input)), {}, { name = "minhash", device = P.device })
+-- binary records of 896 bytes: written as llm.c's uint32 "tokens" (a 1024-byte header, then EOT and a record)
+swarm.write("llmc", sig, { path = P.output, header = "llama3" })
+LUA
+ok "minhash on the CPU" "$SWARM" pipeline run minhash.lua --set input=docs.txt --set output=cpu.sig --set device=cpu
+ok "... whose records are 7 signatures of 112 uint64: equal for equal normalized texts, all ones for none" \
+    python3 -c '
+import struct, sys
+b = open("cpu.sig", "rb").read()
+assert len(b) == 1024 + 7 * 900 and struct.unpack_from("<3i", b) == (20240801, 7, 7 * 225), len(b)
+r = [b[1024 + i * 900 + 4:1024 + i * 900 + 900] for i in range(7)]
+v = [struct.unpack("<112Q", x) for x in r]
+assert r[0] == r[1] and r[2] == r[4] == b"\xff" * 896, "equal texts"
+assert all(max(v[i]) < 2**61 - 1 for i in (0, 3, 5, 6)), "below P"
+assert len(set(r)) == 5'
+if [ "$gpu" = 0 ]; then
+    ok "minhash, device auto" "$SWARM" pipeline run minhash.lua --set input=docs.txt --set output=auto.sig --force minhash
+    is "... gives the CPU's bytes" "$(cmp auto.sig cpu.sig && echo same)" "same"
+    is "... with one note saying why the GPU was not used" "$(printf '%s\n' "$err" | grep 'note:')" \
+        "swarm: note: org.swarm.dedup op minhash runs on the CPU: its hip variant cannot run here (no device)"
+    fails "minhash, device hip, fails" 1 "$SWARM" pipeline run minhash.lua --set input=docs.txt --set output=hip.sig \
+        --set device=hip --force minhash
+    like "... saying no GPU variant can run" "$err" "org\.swarm\.dedup op minhash: no hip \(GPU\) variant can run here: no device"
 fi
 
 # --- broken companions are skipped with a reason; the CPU plugin keeps working -----------------------------

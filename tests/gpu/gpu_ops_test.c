@@ -3,7 +3,10 @@
  * their GPU companions from the build folder the Makefile names, checks that each companion merged and
  * that its variants' probes found the device, then runs every op with a GPU variant twice through
  * sw_op_call — the CPU variant, then the GPU one (inputs staged from host buffers that start at odd byte
- * offsets, outputs copied back) — and compares dtype, shape and bytes. TAP; exit 1 on any difference. */
+ * offsets, outputs copied back) — and compares dtype, shape and bytes (for records: count, offsets and
+ * bytes). TAP; exit 1 on any difference. org.swarm.dedup's minhash is compared when dedup.so is built (it
+ * needs jansson and libxxhash, which a bare GPU machine may lack; gpu_test compares its kernel with the
+ * plugin's own code either way). */
 #include "error.h"
 #include "gpu_stage.h"
 #include "opcall.h"
@@ -192,6 +195,104 @@ static void test_quant(const sw_plugin *p)
     }
 }
 
+
+/* ---- Records: dedup's minhash ------------------------------------------------------------------------- */
+
+/* A host record batch whose bytes start one byte into their buffer. */
+typedef struct {
+    uint64_t *offsets;
+    uint8_t *buf;
+    swarm_value v;
+} host_records;
+
+static void host_records_init(host_records *r, const char *const *docs, size_t n)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += strlen(docs[i]);
+    r->offsets = sw_malloc((n + 1) * sizeof(uint64_t));
+    r->buf = sw_malloc(total + 2);
+    r->offsets[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(r->buf + 1 + r->offsets[i], docs[i], strlen(docs[i]));
+        r->offsets[i + 1] = r->offsets[i] + strlen(docs[i]);
+    }
+    r->v.kind = SWARM_KIND_RECORDS;
+    r->v.u.records = (swarm_records){n, r->offsets, r->buf + 1, total};
+}
+
+static void host_records_free(host_records *r)
+{
+    free(r->offsets);
+    free(r->buf);
+}
+
+/* Runs a records op on both variants with params pv and compares output 0's count, offsets and bytes.
+ * gpu_rc: what the GPU variant's call must return (0, or SW_ERETRY when it leaves the call to the CPU). */
+static void compare_records(const sw_plugin *p, const char *op_name, const swarm_param_value *pv, const swarm_value *in,
+                            const char *label, int gpu_rc)
+{
+    size_t op = 0;
+    while (op < p->desc->n_ops && strcmp(p->desc->ops[op]->name, op_name))
+        op++;
+    int kc = op < p->desc->n_ops ? variant_of(p, op, 0) : -1, kg = kc >= 0 ? variant_of(p, op, 1) : -1;
+    if (kc < 0 || kg < 0) {
+        check(0, "%s %s: no CPU or no runnable GPU variant", p->desc->id, op_name);
+        return;
+    }
+    sw_op_outputs a, b;
+    sw_op_outputs_init(&a, p->desc->ops[op]);
+    sw_op_outputs_init(&b, p->desc->ops[op]);
+    int ra = sw_op_call(&a, p, op, (size_t)kc, pv, in, &sw_heap_allocator, 0);
+    if (ra)
+        printf("# cpu: %s\n", sw_error_last());
+    int rb = sw_op_call(&b, p, op, (size_t)kg, pv, in, &sw_heap_allocator, 0);
+    if (rb && !gpu_rc)
+        printf("# gpu: %s\n", sw_error_last());
+    const swarm_records *x = &a.v[0].u.records, *y = &b.v[0].u.records;
+    if (gpu_rc) {
+        check(!ra && rb == gpu_rc, "%s %s %s: the GPU variant leaves it to the CPU (%s)", p->desc->id, op_name, label,
+              rb ? sw_error_last() : "it ran");
+    } else {
+        int ok = !ra && !rb && x->count == y->count &&
+                 !memcmp(x->offsets, y->offsets, (size_t)(x->count + 1) * sizeof(uint64_t)) &&
+                 !memcmp(x->bytes, y->bytes, (size_t)x->offsets[x->count]);
+        check(ok, "%s %s %s: the GPU variant gives the CPU variant's %llu records, %llu bytes", p->desc->id, op_name,
+              label, (unsigned long long)x->count, (unsigned long long)(ra ? 0 : x->offsets[x->count]));
+    }
+    sw_op_outputs_free(&a, &sw_heap_allocator);
+    sw_op_outputs_free(&b, &sw_heap_allocator);
+}
+
+static void test_dedup(const sw_plugin *p)
+{
+    static const char *const docs[] = {
+        "", "Hello, World! Hello again, world: the same words twice over.", "x", "two words", "!!! \xe2\x80\x94 ...",
+        "\xc3\x89" "cole \xc3\x9c" "BER stra\xc3\x9f"
+        "e \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e \xe2\x80\x9cquoted\xe2\x80\x9d 1999",
+        "a\xe2\x80\x94" "b\xe2\x80" "c\xe2\x81\xaf" "d\xc2" "e \xff\xfe broken",
+        "The quick brown fox jumps over the lazy dog",
+        "the QUICK brown fox jumped over the lazy dog.", ""};
+    static const char *const json[] = {"{\"text\":\"Hello world, again and again\"}", "{\"id\":2,\"text\":\"\"}"};
+    host_records r, j;
+    host_records_init(&r, docs, sizeof docs / sizeof *docs);
+    host_records_init(&j, json, 2);
+    static const int64_t cases[][4] = {{5, 14, 8, 1}, {5, 14, 8, 2}, {1, 64, 1, 3}, {2, 20, 40, 4}, {3, 1024, 1, 5}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        swarm_param_value pv[5] = {
+            {.s = ""}, {.i = cases[i][0]}, {.i = cases[i][1]}, {.i = cases[i][2]}, {.i = cases[i][3]}};
+        char label[96];
+        snprintf(label, sizeof label, "of %zu documents, shingle %lld, %lld x %lld, seed %lld",
+                 sizeof docs / sizeof *docs, (long long)cases[i][0], (long long)cases[i][1], (long long)cases[i][2],
+                 (long long)cases[i][3]);
+        compare_records(p, "minhash", pv, &r.v, label, 0);
+    }
+    swarm_param_value pf[5] = {{.s = "text"}, {.i = 5}, {.i = 14}, {.i = 8}, {.i = 1}};
+    compare_records(p, "minhash", pf, &j.v, "with field text (JSON)", SW_ERETRY);
+    host_records_free(&r);
+    host_records_free(&j);
+}
+
 int main(void)
 {
     sw_plugins *ps = sw_plugins_load(NULL, 0, 0);
@@ -201,6 +302,12 @@ int main(void)
     const sw_plugin *cv = sw_plugins_find(ps, "org.swarm.convert"), *qt = sw_plugins_find(ps, "org.swarm.quant");
     check(cv && cv->ncompanions == 1, "org.swarm.convert loaded with its companion");
     check(qt && qt->ncompanions == 1, "org.swarm.quant loaded with its companion");
+    const sw_plugin *dd = sw_plugins_find(ps, "org.swarm.dedup");
+    if (dd)
+        check(dd->ncompanions == 1, "org.swarm.dedup loaded with its companion");
+    else
+        printf("# org.swarm.dedup is not built here (dedup.so needs jansson and libxxhash): its minhash is compared "
+               "by gpu_test alone\n");
     if (cv && cv->ncompanions) {
         const sw_plugin_probe *pr = &cv->probes[0][cv->desc->ops[0]->n_variants - 1];
         if (!pr->score) {
@@ -214,6 +321,8 @@ int main(void)
     }
     if (qt && qt->ncompanions)
         test_quant(qt);
+    if (dd && dd->ncompanions)
+        test_dedup(dd);
     sw_plugins_free(ps);
     printf("1..%d\n", tests);
     return failed ? 1 : 0;

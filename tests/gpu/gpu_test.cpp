@@ -1,20 +1,32 @@
-/* gpu_test.cpp — make gpu-test: every GPU kernel (hip/convert_kernels.h, hip/quant_kernels.h) against the
- * CPU, byte for byte, on the GPU at hand (HIP or CUDA, compat.h). The CPU side is twice over: plugins/common/numerics.h's functions in
- * plain loops, and the CPU plugins themselves (convert.so, quant.so from the directory given, called
- * through their ABI), whose vector paths must agree too. Sizes: empty, odd, not multiples of 32 or of
- * 256 threads, and large; values: random bits, NaNs with payloads, infinities, subnormals, zero blocks,
- * rounding ties. Every case runs twice: with the launchers' grid, and with a grid of 7 blocks so that each
- * grid-stride loop goes round many times. TAP output; exit 1 when any case differs. */
+/* gpu_test.cpp — make gpu-test: every GPU kernel (hip/convert_kernels.h, hip/quant_kernels.h,
+ * hip/dedup_kernels.h) against the CPU, byte for byte, on the GPU at hand (HIP or CUDA, compat.h). The CPU
+ * side is twice over: plugins/common/numerics.h's functions in plain loops, and the CPU plugins themselves
+ * (convert.so, quant.so from the directory given, called through their ABI), whose vector paths must agree
+ * too. For MinHash the first is the dedup plugin's own per-document code, compiled in here (normalize.c,
+ * shingle.c, minhash.h, xxh64.h: what its near and minhash ops run for each document, and nothing of
+ * jansson or libxxhash, so this test stays standalone); the second, dedup.so, is used when the directory
+ * has it (it needs jansson and libxxhash, which a bare GPU machine may lack). Sizes: empty, odd, not
+ * multiples of 32 or of 256 threads, and large; values: random bits, NaNs with payloads, infinities,
+ * subnormals, zero blocks, rounding ties; for MinHash, documents empty, of separators only, shorter than a
+ * shingle, of 100,000 words, in several scripts and with invalid UTF-8, and batches past the grid's cap.
+ * Every case runs twice: with the launchers' grid, and with a grid of 7 blocks so that each grid-stride
+ * loop goes round many times. TAP output; exit 1 when any case differs. */
 #include "convert_kernels.h"
+#include "dedup_kernels.h"
 #include "quant_kernels.h"
 
 #include "quant/quant_ops.h"
+
+/* The dedup plugin's per-document code, the CPU reference of the MinHash kernel. */
+#include "dedup/normalize.c"
+#include "dedup/shingle.c"
 
 #include <dlfcn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <string>
 #include <vector>
 
 static int tests, failed;
@@ -194,9 +206,9 @@ static void host_log(swarm_call *call, int level, const char *msg)
 }
 
 static const swarm_host host = {SWARM_PLUGIN_ABI_VERSION, sizeof(swarm_host), host_set_error, host_alloc_scratch,
-                                host_log, NULL, NULL, NULL};
+                                host_log, NULL, NULL, NULL, NULL, NULL, NULL};
 
-static const swarm_plugin *convert_cpu, *quant_cpu;
+static const swarm_plugin *convert_cpu, *quant_cpu, *dedup_cpu;
 
 static const swarm_plugin *load_plugin(const char *dir, const char *name)
 {
@@ -473,6 +485,219 @@ static void test_rows(int ndim, uint64_t rows, uint64_t cols, int kind)
     GPU_OK(sw_gpuFree(dy));
 }
 
+
+/* ---- MinHash ----------------------------------------------------------------------------------------- */
+
+/* A batch of documents as a record batch: offsets (count + 1) and bytes. */
+struct doc_batch {
+    std::vector<uint64_t> offsets;
+    std::vector<uint8_t> bytes;
+};
+
+static doc_batch make_batch(const std::vector<std::string> &docs)
+{
+    doc_batch b;
+    b.offsets.push_back(0);
+    for (const std::string &d : docs) {
+        b.bytes.insert(b.bytes.end(), d.begin(), d.end());
+        b.offsets.push_back(b.bytes.size());
+    }
+    return b;
+}
+
+/* Runs dedup.so's minhash op (its CPU variant) on a batch through the ABI: the output's bytes, or nothing
+ * when it fails. Each record must be 8 k bytes at offset i x 8 k. */
+static std::vector<uint8_t> cpu_minhash_op(const doc_batch &b, uint64_t s, int64_t bands, int64_t rows, uint64_t seed)
+{
+    const swarm_op *op = NULL;
+    for (size_t i = 0; i < dedup_cpu->n_ops; i++)
+        if (!strcmp(dedup_cpu->ops[i]->name, "minhash"))
+            op = dedup_cpu->ops[i];
+    std::vector<uint8_t> y;
+    if (!op) {
+        printf("# dedup.so has no op minhash\n");
+        return y;
+    }
+    uint64_t count = b.offsets.size() - 1;
+    std::vector<uint8_t> bytes(b.bytes.size() + 1);
+    memcpy(bytes.data(), b.bytes.data(), b.bytes.size());
+    swarm_value in, out;
+    memset(&in, 0, sizeof in);
+    memset(&out, 0, sizeof out);
+    in.kind = out.kind = SWARM_KIND_RECORDS;
+    in.u.records.count = count;
+    in.u.records.offsets = (uint64_t *)b.offsets.data();
+    in.u.records.bytes = bytes.data();
+    in.u.records.nbytes = b.bytes.size();
+    swarm_param_value pv[5];
+    pv[0].s = "";
+    pv[1].i = (int64_t)s;
+    pv[2].i = bands;
+    pv[3].i = rows;
+    pv[4].i = (int64_t)seed;
+    swarm_call call = {{0}};
+    const swarm_variant *var = op->variants[0];
+    if (var->infer(&host, &call, pv, &in, &out)) {
+        printf("# minhash infer: %s\n", call.msg);
+        return y;
+    }
+    std::vector<uint64_t> offs(out.u.records.count + 1);
+    y.assign(out.u.records.nbytes + 1, 0);
+    out.u.records.offsets = offs.data();
+    out.u.records.bytes = y.data();
+    int rc = var->run(&host, &call, pv, &in, &out);
+    for (void *p : scratch)
+        free(p);
+    scratch.clear();
+    bool sound = !rc && out.u.records.count == count;
+    for (uint64_t i = 0; sound && i <= count; i++)
+        sound = offs[i] == i * 8 * (uint64_t)(bands * rows);
+    if (!sound) {
+        printf("# minhash run: %s\n", rc ? call.msg : "records of the wrong size");
+        y.clear();
+        return y;
+    }
+    y.resize(count * 8 * (uint64_t)(bands * rows));
+    return y;
+}
+
+/* The signatures of a batch (k = bands x rows permutations of seed, shingles of s words) on the GPU,
+ * against the plugin's per-document code (dd_normalize, dd_signature), and against dd_signature through
+ * dedup.so's minhash op when it is loaded; the output's offsets too. */
+static void test_minhash(const std::vector<std::string> &docs, const char *what, uint64_t s, int64_t bands,
+                         int64_t rows, uint64_t seed)
+{
+    int k = (int)(bands * rows);
+    doc_batch b = make_batch(docs);
+    uint64_t count = docs.size(), nbytes = b.bytes.size();
+    std::vector<uint64_t> a(k), bb(k), ref(count * k);
+    dd_draw_permutations(seed, k, a.data(), bb.data());
+    for (uint64_t i = 0; i < count; i++) {
+        size_t len = docs[i].size();
+        std::vector<uint8_t> t(len + 1);
+        std::vector<size_t> ring(dd_ring_len(len, s) + 1);
+        size_t n = dd_normalize((const uint8_t *)docs[i].data(), len, t.data());
+        dd_signature(t.data(), n, s, k, a.data(), bb.data(), ref.data() + i * k, ring.data(), dd_minhash_fold_block);
+    }
+    std::vector<uint8_t> want(count * k * 8);
+    memcpy(want.data(), ref.data(), want.size());
+    void *doff = dev_copy(b.offsets.data(), b.offsets.size() * 8), *dbytes = dev_copy(b.bytes.data(), nbytes);
+    void *dsig = dev_dirty(want.size()), *dout = dev_dirty((count + 1) * 8);
+    void *dscratch = dev_dirty(sw_gpu_minhash_scratch(count, nbytes));
+    char name[200];
+    snprintf(name, sizeof name,
+             "minhash %s: %llu documents, %llu bytes, shingle %llu, %lld x %lld, seed %llu, grid cap %u", what,
+             (unsigned long long)count, (unsigned long long)nbytes, (unsigned long long)s, (long long)bands,
+             (long long)rows, (unsigned long long)seed, sw_gpu_max_blocks);
+    GPU_OK(sw_gpu_minhash((uint64_t *)dsig, (uint64_t *)dout, (const uint64_t *)doff, (const uint8_t *)dbytes, count,
+                          nbytes, s, k, seed, dscratch));
+    std::vector<uint8_t> got = dev_fetch(dsig, want.size()), offs = dev_fetch(dout, (count + 1) * 8);
+    same(got, want, "normalize.c + shingle.c", name);
+    bool offsets_ok = true;
+    for (uint64_t i = 0; i <= count; i++) {
+        uint64_t o;
+        memcpy(&o, offs.data() + 8 * i, 8);
+        offsets_ok = offsets_ok && o == i * 8 * (uint64_t)k;
+    }
+    check(offsets_ok, "%s: the output's offsets are i x %d", name, 8 * k);
+    if (dedup_cpu && nbytes < (64u << 20))
+        same(got, cpu_minhash_op(b, s, bands, rows, seed), "dedup.so's minhash", name);
+    GPU_OK(sw_gpuFree(doff));
+    GPU_OK(sw_gpuFree(dbytes));
+    GPU_OK(sw_gpuFree(dsig));
+    GPU_OK(sw_gpuFree(dout));
+    GPU_OK(sw_gpuFree(dscratch));
+}
+
+/* A word of 1 to 12 bytes: mostly ASCII letters, sometimes capitals, digits, or a non-ASCII character
+ * (Latin-1 letters, CJK, Cyrillic, an emoji), rarely a stray byte of invalid UTF-8. */
+static std::string rnd_word(void)
+{
+    static const char *const odd[] = {"\xc3\xa9",         "\xc3\x89",     "\xc3\x9f",     "\xe6\x97\xa5",
+                                      "\xe6\x9c\xac",     "\xd0\xbf",     "\xf0\x9f\x98\x80", "\xe2\x81\xb0",
+                                      "\xe2\x82\xac",     "\xc2\xa1",     "\xff",         "\xe2\x80"};
+    std::string w;
+    int n = 1 + (int)(rnd() % 12);
+    for (int i = 0; i < n; i++) {
+        uint32_t r = rnd() % 40;
+        if (r < 30)
+            w += (char)('a' + rnd() % 26);
+        else if (r < 33)
+            w += (char)('A' + rnd() % 26);
+        else if (r < 35)
+            w += (char)('0' + rnd() % 10);
+        else
+            w += odd[rnd() % (sizeof odd / sizeof *odd)];
+    }
+    return w;
+}
+
+/* What goes between words: mostly one space, sometimes punctuation, runs of whitespace, U+00A0, or a
+ * General Punctuation character (U+2014, U+201C, U+2026, U+206F). */
+static std::string rnd_gap(void)
+{
+    static const char *const gaps[] = {", ", ". ", "  ", "\t", "\n\n", " - ", "!", "\xc2\xa0", "\xe2\x80\x94",
+                                       " \xe2\x80\x9c", "\xe2\x80\xa6 ", "\xe2\x81\xaf", "\"", "(", ") "};
+    return rnd() % 4 ? std::string(" ") : std::string(gaps[rnd() % (sizeof gaps / sizeof *gaps)]);
+}
+
+/* A document of n words (and punctuation around them now and then). */
+static std::string rnd_doc(uint64_t n)
+{
+    std::string d = rnd() % 8 ? "" : rnd_gap();
+    for (uint64_t i = 0; i < n; i++) {
+        if (i)
+            d += rnd_gap();
+        d += rnd_word();
+    }
+    if (rnd() % 8 == 0)
+        d += rnd_gap();
+    return d;
+}
+
+static void run_minhash(void)
+{
+    /* short documents of every kind, an odd count */
+    std::vector<std::string> docs = {"", "   ", "!!! ... \xe2\x80\x94 \xc2\xa0", "x", "Two words", "one two three four",
+                                     "Five words are exactly here", "Six words: one more than five",
+                                     "\xc3\x89" "cole \xc3\x9c" "BER stra\xc3\x9f"
+                                     "e \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e "
+                                     "\xd0\xbf\xd1\x80\xd0\xb8 \xe2\x80\x9cquoted\xe2\x80\x9d 1999 \xf0\x9f\x98\x80",
+                                     "a\xe2\x80\x94" "b\xe2\x80" "c\xe2\x81\xaf" "d\xc2" "e \xff\xfe broken \xe2\x81",
+                                     std::string("nul\0inside text", 15)};
+    for (int i = 0; i < 290; i++)
+        docs.push_back(rnd_doc(rnd() % (i % 10 ? 300 : 3000)));
+    docs.push_back("");
+    static const struct {
+        uint64_t s;
+        int64_t bands, rows;
+        uint64_t seed;
+    } params[] = {{5, 14, 8, 1}, {5, 14, 8, 2}, {5, 14, 8, 0xdeadbeefcafef00dull}, {1, 64, 1, 7},  {3, 9, 13, 5},
+                  {40, 1, 1, 0}, {2, 16, 16, 3}, {5, 257, 1, 4}, {4, 32, 32, 11}, {1000000, 3, 5, 9},
+                  {5, 129, 1, 6}};
+    for (auto &p : params)
+        test_minhash(docs, "mixed", p.s, p.bands, p.rows, p.seed);
+    std::vector<std::string> one = {docs[8]}, none, empties = {"", "", " "};
+    test_minhash(one, "one document", 5, 14, 8, 1);
+    test_minhash(none, "no documents", 5, 14, 8, 1);
+    test_minhash(empties, "empty documents", 5, 14, 8, 1);
+}
+
+/* Long documents: 100k words each (many chunks of the normalization, many tiles of shingles), beside short
+ * ones; and many documents, past the grid's cap. */
+static void run_minhash_large(void)
+{
+    std::vector<std::string> docs;
+    for (int i = 0; i < 5; i++)
+        docs.push_back(rnd_doc(i == 2 ? 7 : 100000));
+    test_minhash(docs, "long", 5, 14, 8, 1);
+    test_minhash(docs, "long", 3, 32, 32, 77);
+    std::vector<std::string> many;
+    for (int i = 0; i < 70001; i++)
+        many.push_back(rnd_doc(rnd() % 60));
+    test_minhash(many, "many", 5, 14, 8, 1);
+}
+
 /* ---- main -------------------------------------------------------------------------------------------- */
 
 static void run_all(void)
@@ -501,6 +726,7 @@ static void run_all(void)
         for (auto &sh : row_shapes)
             test_rows(2, sh[0], sh[1], kind);
     }
+    run_minhash();
 }
 
 int main(int argc, char **argv)
@@ -517,6 +743,7 @@ int main(int argc, char **argv)
     if (argc > 1) {
         convert_cpu = load_plugin(argv[1], "convert");
         quant_cpu = load_plugin(argv[1], "quant");
+        dedup_cpu = load_plugin(argv[1], "dedup");
     }
     run_all();
     sw_gpu_max_blocks = 7;
@@ -529,6 +756,7 @@ int main(int argc, char **argv)
     test_blocks(1 << 14, 4096 + 64, SW_QK_BF16, 1);
     test_rows(2, 70000, 1000, SW_QK_F32);
     test_rows(2, 1 << 20, 7, SW_QK_BF16);
+    run_minhash_large();
     printf("1..%d\n", tests);
     if (failed)
         printf("# %d of %d failed\n", failed, tests);

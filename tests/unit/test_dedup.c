@@ -7,7 +7,10 @@
  *    scratch from malloc) and outputs allocated as infer says: exact and near keep first occurrences,
  *    find planted near duplicates and leave unrelated documents alone, give the same bytes for any
  *    number of threads, write a report that parses and agrees with itself, read a JSON field, refuse
- *    bad records and bad params. */
+ *    bad records and bad params.
+ * 3. minhash and what the GPU kernel shares with the CPU: xxh64.h against libxxhash's XXH64, the parallel
+ *    normalization rule (norm_rules.h's dd_norm_kept) against dd_normalize, and the minhash op's records
+ *    against near's signatures (the same pass) and against per-document dd_normalize + dd_signature. */
 #include "dedup/dedup.c"
 #include "dedup/docs.c"
 #include "dedup/exact.c"
@@ -549,9 +552,20 @@ static void test_union_find(void)
 static void test_descriptor(void)
 {
     const swarm_plugin *p = swarm_plugin_entry();
-    ok(p->abi_version == SWARM_PLUGIN_ABI_VERSION && !strcmp(p->id, "org.swarm.dedup") && p->n_ops == 2 &&
-           !strcmp(p->ops[0]->name, "exact") && !strcmp(p->ops[1]->name, "near"),
-       "plugin org.swarm.dedup: ops exact and near");
+    ok(p->abi_version == SWARM_PLUGIN_ABI_VERSION && !strcmp(p->id, "org.swarm.dedup") && p->n_ops == 3 &&
+           !strcmp(p->ops[0]->name, "exact") && !strcmp(p->ops[1]->name, "near") &&
+           !strcmp(p->ops[2]->name, "minhash"),
+       "plugin org.swarm.dedup: ops exact, near and minhash");
+    const swarm_op *m = p->ops[2];
+    int same_params = m->n_params == 5;
+    for (size_t i = 0; same_params && i < 5; i++)
+        same_params = !strcmp(m->params[i].name, p->ops[1]->params[i].name) &&
+                      m->params[i].type == p->ops[1]->params[i].type &&
+                      !strcmp(m->params[i].default_value, p->ops[1]->params[i].default_value);
+    ok(m->flags == SWARM_OP_DETERMINISTIC && m->op_version == 1 && !strcmp(m->variants[0]->numerics, "dedup-1") &&
+           same_params && m->n_inputs == 1 && m->inputs[0].kind == SWARM_KIND_RECORDS && m->n_outputs == 1 &&
+           !strcmp(m->outputs[0].name, "out") && m->outputs[0].kind == SWARM_KIND_RECORDS,
+       "minhash: deterministic, mapped (not whole), numerics dedup-1, near's first 5 params, records in and out");
     ok(p->ops[0]->flags == (SWARM_OP_DETERMINISTIC | SWARM_OP_WHOLE) &&
            p->ops[1]->flags == (SWARM_OP_DETERMINISTIC | SWARM_OP_WHOLE) &&
            !strcmp(p->ops[1]->variants[0]->numerics, "dedup-1") && p->ops[1]->n_params == 7 && p->ops[0]->n_params == 2,
@@ -760,7 +774,7 @@ static void test_threads(void)
     char **d = near_corpus(N, 2000);
     batch b = make_batch((const char *const *)d, N);
     uint64_t a[K], bb[K], *sig1 = NULL, *par1 = NULL;
-    uint64_t max_len;
+    uint64_t max_len = 0;
     char msg[256];
     int same = 1;
     dd_draw_permutations(1, K, a, bb);
@@ -936,6 +950,332 @@ static void test_params(void)
     free_batch(&b);
 }
 
+
+/* ---- 3. minhash, and what the GPU shares with the CPU -------------------------------------------------- */
+
+/* xxh64.h's dd_xxh64 against libxxhash's XXH64: every length 0 to 300 (each tail of 8, 4 and 1 byte reads,
+ * one and several 32-byte stripes), then random lengths up to 5000, at every alignment, with seed 0 (the
+ * one shingles use) and other seeds, on random bytes and on runs of one byte. */
+static void test_xxh64(void)
+{
+    enum { MAX = 5000 + 8 };
+    static uint8_t buf[MAX];
+    uint64_t st = 5;
+    int bad = 0, n = 0;
+    for (int i = 0; i < MAX; i++)
+        buf[i] = (uint8_t)dd_splitmix64(&st);
+    const uint64_t seeds[] = {0, 1, 0x9e3779b97f4a7c15ULL, UINT64_MAX, (uint64_t)1 << 63};
+    for (size_t s = 0; s < sizeof seeds / sizeof *seeds; s++)
+        for (size_t len = 0; len <= 300; len++)
+            for (size_t off = 0; off < 8; off++, n++)
+                bad += dd_xxh64(buf + off, len, seeds[s]) != XXH64(buf + off, len, seeds[s]);
+    ok(!bad, "xxh64.h: equals libxxhash's XXH64 for every length 0 to 300, alignments 0 to 7, 5 seeds (%d cases)", n);
+    bad = n = 0;
+    for (int i = 0; i < 20000; i++, n++) {
+        size_t len = (size_t)(dd_splitmix64(&st) % (i % 10 ? 64 : 5001)), off = (size_t)(dd_splitmix64(&st) % 8);
+        uint64_t seed = i % 3 ? 0 : dd_splitmix64(&st);
+        if (i % 7 == 0)
+            memset(buf + off, i % 256, len);
+        bad += dd_xxh64(buf + off, len, seed) != XXH64(buf + off, len, seed);
+        if (i % 7 == 0)
+            for (size_t j = 0; j < len; j++)
+                buf[off + j] = (uint8_t)dd_splitmix64(&st);
+    }
+    ok(!bad, "xxh64.h: equals libxxhash's XXH64 on %d random inputs (lengths to 5000, seeds 0 and random)", n);
+    ok(dd_xxh64((const uint8_t *)"", 0, 0) == 0xef46db3751d8e999ULL && dd_xxh64(NULL, 0, 0) == 0xef46db3751d8e999ULL,
+       "xxh64.h: XXH64 of nothing, seed 0, is ef46db3751d8e999 (the reference's)");
+}
+
+/* The GPU's normalization, serially: each byte kept or not by dd_norm_kept alone (no scan state), kept
+ * runs mapped by dd_norm_byte and joined by one space. */
+static size_t norm_parallel_rule(const uint8_t *in, size_t n, uint8_t *out)
+{
+    size_t w = 0;
+    int prev = 0;
+    for (size_t j = 0; j < n; j++) {
+        int kept = dd_norm_kept(dd_kind, in, n, j);
+        if (kept && !prev && w)
+            out[w++] = ' ';
+        if (kept)
+            out[w++] = dd_norm_byte(in[j]);
+        prev = kept;
+    }
+    return w;
+}
+
+static void test_norm_rule(void)
+{
+    /* bytes around the multi-byte separators, so that their sequences (whole, truncated, overlapping,
+     * at the ends) turn up often */
+    static const uint8_t alphabet[] = {0xc2, 0xa0, 0xa1, 0xe2, 0x80, 0x81, 0x82, 0xaf, 0xb0, 0xbf, 0x7f, ' ',
+                                       '\t', '.', '-', 'a', 'Z', '5', 0xc3, 0x89, 0x00, 0xff};
+    uint8_t in[64], a[64], b[64];
+    uint64_t st = 77;
+    int bad = 0, cases = 0;
+    for (int i = 0; i < 200000; i++, cases++) {
+        size_t n = (size_t)(dd_splitmix64(&st) % 40);
+        for (size_t j = 0; j < n; j++) {
+            uint64_t x = dd_splitmix64(&st);
+            in[j] = x % 4 ? alphabet[x / 4 % sizeof alphabet] : (uint8_t)(x >> 32);
+        }
+        size_t na = dd_normalize(in, n, a), nb = norm_parallel_rule(in, n, b);
+        bad += na != nb || memcmp(a, b, na);
+    }
+    ok(!bad, "norm_rules.h: the per-byte rule (dd_norm_kept) gives dd_normalize's bytes on %d texts rich in "
+             "C2 A0 / E2 80 xx / E2 81 xx sequences",
+       cases);
+}
+
+/* A minhash call on in with cfg c, its output bytes at byte offset off of their buffer (off 1: not
+ * aligned for uint64). */
+static result call_minhash(const cfg *c, const swarm_records *in, size_t off)
+{
+    swarm_param_value pv[5];
+    swarm_value iv, ov;
+    swarm_call call;
+    result res;
+    uint8_t *base = NULL;
+    memset(&res, 0, sizeof res);
+    memset(&call, 0, sizeof call);
+    memset(&iv, 0, sizeof iv);
+    memset(&ov, 0, sizeof ov);
+    pv[DD_P_FIELD].s = c->field;
+    pv[DD_P_SHINGLE].i = c->shingle;
+    pv[DD_P_BANDS].i = c->bands;
+    pv[DD_P_ROWS].i = c->rows;
+    pv[DD_P_SEED].i = c->seed;
+    iv.kind = ov.kind = SWARM_KIND_RECORDS;
+    iv.u.records = *in;
+    res.rc = minhash_op.variants[0]->infer(&th_host, &call, pv, &iv, &ov);
+    if (!res.rc) {
+        res.infer_count = ov.u.records.count;
+        res.infer_nbytes = ov.u.records.nbytes;
+        ov.u.records.offsets = calloc(ov.u.records.count + 1, sizeof(uint64_t));
+        base = malloc(ov.u.records.nbytes + off + 1);
+        ov.u.records.bytes = base + off;
+        res.rc = minhash_op.variants[0]->run(&th_host, &call, pv, &iv, &ov);
+        res.out = ov.u.records;
+        if (!res.rc) { /* keep the bytes in a buffer of their own, for free_result */
+            res.out.bytes = malloc(res.out.nbytes + 1);
+            memcpy(res.out.bytes, base + off, (size_t)res.out.nbytes);
+        }
+        free(base);
+    }
+    snprintf(res.msg, sizeof res.msg, "%s", call.msg);
+    call_end(&call);
+    if (res.rc) {
+        res.out.bytes = NULL;
+        free_result(&res);
+    }
+    return res;
+}
+
+/* near's signatures of a batch: the pass near_run makes (dd_pass_run), K entries per document. */
+static uint64_t *near_signatures(const cfg *c, const swarm_records *in, int threads)
+{
+    int k = (int)(c->bands * c->rows);
+    uint64_t *a = malloc((size_t)k * 8), *b = malloc((size_t)k * 8), max_len = 0;
+    uint64_t *sig = malloc(in->count * (size_t)k * 8 + 8);
+    char msg[256];
+    swarm_call call;
+    memset(&call, 0, sizeof call);
+    dd_alloc al = {test_alloc_fn, &call};
+    dd_pass *p = calloc(1, sizeof *p);
+    dd_draw_permutations((uint64_t)c->seed, k, a, b);
+    dd_check_records(in, &max_len, msg, sizeof msg);
+    p->in = in;
+    p->field = c->field;
+    p->shingle = (uint64_t)c->shingle;
+    p->k = k;
+    p->a = a;
+    p->b = b;
+    p->sig = sig;
+    p->empty = malloc(in->count + 1);
+    if (dd_pass_run(p, threads, max_len, &al, msg, sizeof msg)) {
+        free(sig);
+        sig = NULL;
+    }
+    free(p->empty);
+    free(p);
+    free(a);
+    free(b);
+    call_end(&call);
+    return sig;
+}
+
+/* Each document alone: dd_normalize, then dd_signature with the scalar fold. */
+static uint64_t *doc_signatures(const cfg *c, const swarm_records *in)
+{
+    int k = (int)(c->bands * c->rows);
+    uint64_t *a = malloc((size_t)k * 8), *b = malloc((size_t)k * 8);
+    uint64_t *sig = malloc(in->count * (size_t)k * 8 + 8);
+    dd_draw_permutations((uint64_t)c->seed, k, a, b);
+    for (uint64_t i = 0; i < in->count; i++) {
+        size_t len = (size_t)(in->offsets[i + 1] - in->offsets[i]);
+        uint8_t *t = malloc(len + 1);
+        size_t *ring = malloc((dd_ring_len(len, (uint64_t)c->shingle) + 1) * sizeof *ring);
+        size_t n = dd_normalize(in->bytes + in->offsets[i], len, t);
+        dd_signature(t, n, (uint64_t)c->shingle, k, a, b, sig + i * (uint64_t)k, ring, dd_fold_scalar);
+        free(t);
+        free(ring);
+    }
+    free(a);
+    free(b);
+    return sig;
+}
+
+/* Whether a minhash result holds sig (count x k) as records of 8 k little-endian bytes. */
+static int minhash_is(const result *r, const uint64_t *sig, uint64_t count, int k)
+{
+    if (r->rc || r->out.count != count || !sig)
+        return 0;
+    for (uint64_t i = 0; i <= count; i++)
+        if (r->out.offsets[i] != i * 8 * (uint64_t)k)
+            return 0;
+    for (uint64_t i = 0; i < count * (uint64_t)k; i++) {
+        uint64_t v = 0;
+        for (int byte = 7; byte >= 0; byte--)
+            v = v << 8 | r->out.bytes[i * 8 + (uint64_t)byte];
+        if (v != sig[i])
+            return 0;
+    }
+    return 1;
+}
+
+static void test_minhash(void)
+{
+    enum { N = 301 };
+    char **d = near_corpus(N, 4000);
+    const char *docs[N + 9];
+    for (int i = 0; i < N; i++)
+        docs[i] = d[i];
+    char *longdoc = malloc(100000 * 11 + 1);
+    {
+        uint64_t *ids = malloc(100000 * sizeof *ids);
+        random_ids(ids, 100000, 50000);
+        char *t = doc_of(ids, 100000);
+        strcpy(longdoc, t);
+        free(t);
+        free(ids);
+    }
+    docs[N] = "";
+    docs[N + 1] = "!!! ... \xe2\x80\x94 \xc2\xa0";  /* separators only: empty once normalized */
+    docs[N + 2] = "Two words";                      /* shorter than a shingle */
+    docs[N + 3] = "\xc3\x89" "cole \xc3\x9c" "BER stra\xc3\x9f" "e \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e "
+                  "\xd0\xbf\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 \xe2\x80\x9cquoted\xe2\x80\x9d 1999 "
+                  "\xf0\x9f\x98\x80";
+    docs[N + 4] = "a\xe2\x80\x94" "b\xe2\x80" "c\xe2\x81\xaf" "d\xc2" "e \xff\xfe broken";
+    docs[N + 5] = longdoc;
+    docs[N + 6] = "x";
+    docs[N + 7] = "";
+    docs[N + 8] = "ONE two THREE four FIVE six";
+    batch b = make_batch(docs, N + 9);
+    const uint64_t count = N + 9;
+
+    struct {
+        int64_t shingle, bands, rows, seed;
+    } cases[] = {{5, 14, 8, 1}, {5, 14, 8, 2}, {1, 64, 1, 7}, {3, 9, 13, -5}, {40, 1, 1, 0}, {5, 32, 32, 123456789}};
+    for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
+        cfg c = near_defaults();
+        c.shingle = cases[ci].shingle;
+        c.bands = cases[ci].bands;
+        c.rows = cases[ci].rows;
+        c.seed = cases[ci].seed;
+        int k = (int)(c.bands * c.rows);
+        result r = call_minhash(&c, &b.r, 0);
+        uint64_t *ns = near_signatures(&c, &b.r, 3), *ds = doc_signatures(&c, &b.r);
+        ok(r.infer_count == count && r.infer_nbytes == count * 8 * (uint64_t)k && minhash_is(&r, ns, count, k),
+           "minhash, shingle %lld, %lld x %lld, seed %lld: %llu records of %d bytes, near's signatures",
+           (long long)c.shingle, (long long)c.bands, (long long)c.rows, (long long)c.seed,
+           (unsigned long long)count, 8 * k);
+        ok(minhash_is(&r, ds, count, k), "... and each document's dd_normalize + dd_signature");
+        if (ci == 0) {
+            int empty_max = 1, others = 1;
+            for (int j = 0; j < k; j++) {
+                empty_max &= ns[(uint64_t)N * k + j] == UINT64_MAX && ns[(uint64_t)(N + 1) * k + j] == UINT64_MAX &&
+                             ns[(uint64_t)(N + 7) * k + j] == UINT64_MAX;
+                others &= ns[(uint64_t)(N + 2) * k + j] < DD_P && ns[(uint64_t)(N + 5) * k + j] < DD_P;
+            }
+            ok(empty_max && others, "minhash: an empty or separators-only document is all UINT64_MAX, others below P");
+            result u = call_minhash(&c, &b.r, 1);
+            ok(minhash_is(&u, ns, count, k), "minhash: output bytes not aligned for uint64: the same records");
+            free_result(&u);
+            setenv("SWARM_DEDUP_THREADS", "1", 1);
+            u = call_minhash(&c, &b.r, 0);
+            unsetenv("SWARM_DEDUP_THREADS");
+            ok(minhash_is(&u, ns, count, k), "minhash: the same records on 1 thread");
+            free_result(&u);
+        }
+        free(ns);
+        free(ds);
+        free_result(&r);
+    }
+
+    /* field: the text of a JSON string member */
+    const char *jd[] = {"{\"id\":1,\"text\":\"Hello World, again and again\"}", "{\"text\":\"\\u00c9cole \\u2014 x\"}",
+                        "{\"text\":\"\"}"};
+    const char *td[] = {"Hello World, again and again", "\xc3\x89" "cole \xe2\x80\x94 x", ""};
+    batch jb = make_batch(jd, 3), tb = make_batch(td, 3);
+    cfg c = near_defaults();
+    result rt = call_minhash(&c, &tb.r, 0);
+    c.field = "text";
+    result rj = call_minhash(&c, &jb.r, 0);
+    ok(!rj.rc && !rt.rc && rj.out.count == 3 && !memcmp(rj.out.bytes, rt.out.bytes, 3 * 112 * 8),
+       "minhash, field text: the signatures of the members' decoded text");
+    free_result(&rj);
+    const char *bad[] = {jd[0], "{\"id\":2}"};
+    batch bb = make_batch(bad, 2);
+    rj = call_minhash(&c, &bb.r, 0);
+    ok(rj.rc == SWARM_E_BAD_INPUT && strstr(rj.msg, "record 1: no string field \"text\""),
+       "minhash, field text: a record without it refused: %s", rj.msg);
+    free_result(&rj);
+    free_result(&rt);
+    free_batch(&bb);
+    free_batch(&jb);
+    free_batch(&tb);
+
+    /* params: near's checks */
+    c = near_defaults();
+    const int64_t bad_params[][3] = {{0, 14, 8}, {5, 0, 8}, {5, 14, -1}, {5, 33, 32}, {5, 1025, 1}};
+    int refused = 1;
+    for (size_t i = 0; i < sizeof bad_params / sizeof *bad_params; i++) {
+        c.shingle = bad_params[i][0];
+        c.bands = bad_params[i][1];
+        c.rows = bad_params[i][2];
+        result r = call_minhash(&c, &b.r, 0);
+        result n = call_op(&near_op, &c, &b.r);
+        refused &= r.rc == SWARM_E_BAD_INPUT && n.rc == SWARM_E_BAD_INPUT && !strcmp(r.msg, n.msg);
+        free_result(&r);
+        free_result(&n);
+    }
+    c = near_defaults();
+    c.field = "\xff";
+    result r = call_minhash(&c, &b.r, 0);
+    refused &= r.rc == SWARM_E_BAD_INPUT;
+    free_result(&r);
+    ok(refused, "minhash: refuses the params near refuses, with near's messages");
+
+    /* no records; bad offsets */
+    batch eb = make_batch(NULL, 0);
+    c = near_defaults();
+    r = call_minhash(&c, &eb.r, 0);
+    ok(!r.rc && r.infer_count == 0 && r.infer_nbytes == 0 && r.out.count == 0 && r.out.offsets[0] == 0,
+       "minhash: no records, none written");
+    free_result(&r);
+    free_batch(&eb);
+    uint64_t bad_offsets[3] = {0, 9, 4};
+    swarm_records br = b.r;
+    br.count = 2;
+    br.offsets = bad_offsets;
+    r = call_minhash(&c, &br, 0);
+    ok(r.rc == SWARM_E_BAD_INPUT && strstr(r.msg, "record 1: bad offsets"), "minhash: bad offsets refused: %s", r.msg);
+    free_result(&r);
+
+    free_batch(&b);
+    free(longdoc);
+    free_corpus(d, N);
+}
+
 int main(void)
 {
     test_normalize();
@@ -951,5 +1291,8 @@ int main(void)
     test_threads();
     test_field();
     test_params();
+    test_xxh64();
+    test_norm_rule();
+    test_minhash();
     return tap_done();
 }
