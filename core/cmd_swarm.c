@@ -54,16 +54,18 @@ typedef struct {
     int no_dht, no_lsd;
     long up_limit, down_limit; /* bytes per second, 0 = none */
     double timeout; /* get: seconds, 0 = none */
+    int super_seed; /* seed: super seed while two or more peers download */
 } sw_netopts;
 
 enum { SW_OPT_LISTEN = 0x2001, SW_OPT_PEER, SW_OPT_TRACKER, SW_OPT_NO_DHT, SW_OPT_NO_LSD, SW_OPT_TIMEOUT,
-       SW_OPT_UP, SW_OPT_DOWN, SW_OPT_V1 };
+       SW_OPT_UP, SW_OPT_DOWN, SW_OPT_V1, SW_OPT_SUPER };
 
 static const struct option sw_net_opts[] = {
     {"listen", required_argument, NULL, SW_OPT_LISTEN}, {"peer", required_argument, NULL, SW_OPT_PEER},
     {"tracker", required_argument, NULL, SW_OPT_TRACKER}, {"no-dht", no_argument, NULL, SW_OPT_NO_DHT},
     {"no-lsd", no_argument, NULL, SW_OPT_NO_LSD}, {"timeout", required_argument, NULL, SW_OPT_TIMEOUT},
     {"upload-limit", required_argument, NULL, SW_OPT_UP}, {"download-limit", required_argument, NULL, SW_OPT_DOWN},
+    {"super-seed", no_argument, NULL, SW_OPT_SUPER},
     SW_CLI_COMMON_OPTS, {0}};
 
 /* Parses a rate: bytes per second with an optional K, M or G (binary) suffix. Returns -1 when bad. */
@@ -111,6 +113,11 @@ static int sw_netopts_parse(sw_netopts *o, sw_cli *cli, int argc, char **argv, c
             *(c == SW_OPT_UP ? &o->up_limit : &o->down_limit) = v;
             break;
         }
+        case SW_OPT_SUPER:
+            if (get)
+                return sw_cli_usage(usage, "--super-seed is for seed");
+            o->super_seed = 1;
+            break;
         case SW_OPT_TIMEOUT: {
             char *end;
             o->timeout = strtod(optarg, &end);
@@ -269,9 +276,11 @@ static int sw_seed_one(sw_tsession *s, sw_store *st, sw_catalog *cat, const char
     return r ? sw_error_wrap(r, "%s", ref) : 0;
 }
 
-/* Super seeds each of the n torrents (ids 1..n) while two or more peers download it, and seeds it plainly
- * otherwise: a lone downloader gets the seeder's full speed, a crowd trades what the seeder sent once.
- * on[id] is what was set last. A failure leaves the torrent as it was. */
+/* With --super-seed: super seeds each of the n torrents (ids 1..n) while two or more peers download it,
+ * and seeds it plainly otherwise, so a lone downloader gets the seeder's full speed and a crowd trades
+ * what the seeder sent once. Opt-in: a peer gets one piece at a time from a super seeder, which starves
+ * peers that cannot reach one another (behind NAT, or told only of the seeder). on[id] is what was set
+ * last. A failure leaves the torrent as it was. */
 static void sw_seed_super(sw_tsession *s, char *on, size_t n)
 {
     for (size_t id = 1; id <= n; id++) {
@@ -337,7 +346,8 @@ int sw_cmd_seed(sw_cli *cli, int argc, char **argv)
         for (int i = 0; i < n; i++)
             if (ev[i].type == SW_TEV_ERROR || ev[i].type == SW_TEV_LISTEN_FAILED)
                 fprintf(stderr, "swarm: warning: %s\n", ev[i].msg);
-        sw_seed_super(s, super, refs.n);
+        if (o.super_seed)
+            sw_seed_super(s, super, refs.n);
         if (cli->progress && sw_now() - drawn >= 1) {
             uint64_t up = 0;
             int peers = 0, rate = 0;

@@ -38,7 +38,7 @@ int sw_cmd_pipeline(sw_cli *cli, int argc, char **argv);
 #define SW_USAGE_REMOTE "swarm remote [ls | add NAME URL [--tracker URL]...]"
 #define SW_USAGE_PUSH "swarm push [REMOTE]"
 #define SW_USAGE_PULL "swarm pull [REMOTE]"
-#define SW_USAGE_SEED "swarm seed [NAME@VERSION...] [--listen HOST:PORT] [--tracker URL]... [--peer HOST:PORT]... [--upload-limit RATE] [--no-dht] [--no-lsd]"
+#define SW_USAGE_SEED "swarm seed [NAME@VERSION...] [--listen HOST:PORT] [--tracker URL]... [--peer HOST:PORT]... [--upload-limit RATE] [--super-seed] [--no-dht] [--no-lsd]"
 #define SW_USAGE_GET "swarm get NAME@VERSION|MAGNET|FILE.torrent [--peer HOST:PORT]... [--tracker URL]... [--timeout S] [--listen HOST:PORT] [--download-limit RATE] [--no-dht] [--no-lsd]"
 #define SW_USAGE_TORRENT "swarm torrent NAME@VERSION [-o FILE] [--v1]"
 #define SW_USAGE_MAGNET "swarm magnet NAME@VERSION"

@@ -1,5 +1,5 @@
-/* compress.c — records files' compression (see compress.h), through libarchive's raw format and its
- * filters: libarchive finds the compression by magic when reading, and compresses when writing. */
+/* compress.c — records files' compression (see compress.h): zlib inflates gzip, libarchive's raw format
+ * with one filter reads zstd, xz and bzip2 and writes gzip and zstd. */
 #include "compress.h"
 #include "error.h"
 #include "util.h"
@@ -7,6 +7,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <limits.h>
+#include <zlib.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,47 +42,112 @@ sw_compress sw_compress_of_name(const char *name)
 
 /* ---- Reading ------------------------------------------------------------------------------------------- */
 
+/* Compressions read by file name. gzip goes through zlib, which checks each member's CRC-32 and length
+ * (libarchive's raw reader does not); zstd, xz and bzip2 through libarchive, with only that one filter
+ * registered, so that nothing inside is decompressed a second time and no external program ever runs. */
+typedef enum { SW_UNPACK_RAW = 0, SW_UNPACK_GZIP, SW_UNPACK_ARCHIVE } sw_unpack_kind;
+
 struct sw_unpack {
-    struct archive *a; /* NULL: the bytes are not compressed and are served as they are */
+    sw_unpack_kind kind;
+    struct archive *a;
+    z_stream z;
+    int end; /* gzip: the last member ended */
     const uint8_t *p;
-    size_t n, at;
+    size_t n, at; /* at: the input fed to zlib so far, or served raw */
 };
 
-/* Whether the bytes start with the magic of a compressor libarchive undoes. */
-static int sw_compressed(const uint8_t *p, size_t n)
+/* A filter registered for a name's suffix: 1 and *reg for the libarchive ones, 2 for gzip, 0 for none. */
+static int sw_unpack_kind_of(const char *name, int (**reg)(struct archive *))
 {
     static const struct {
-        const char *magic;
-        size_t len;
-    } m[] = {{"\x1f\x8b", 2}, {"\x28\xb5\x2f\xfd", 4}, {"\xfd" "7zXZ\0", 6}, {"BZh", 3}};
-    for (size_t i = 0; i < sizeof m / sizeof *m; i++)
-        if (n >= m[i].len && !memcmp(p, m[i].magic, m[i].len))
+        const char *suffix;
+        int (*reg)(struct archive *);
+    } k[] = {{".zst", archive_read_support_filter_zstd}, {".xz", archive_read_support_filter_xz},
+             {".bz2", archive_read_support_filter_bzip2}};
+    size_t len = strlen(name);
+    if (len > 3 && !strcmp(name + len - 3, ".gz"))
+        return 2;
+    for (size_t i = 0; i < sizeof k / sizeof *k; i++) {
+        size_t sl = strlen(k[i].suffix);
+        if (len > sl && !strcmp(name + len - sl, k[i].suffix)) {
+            *reg = k[i].reg;
             return 1;
+        }
+    }
     return 0;
 }
 
-int sw_unpack_open(sw_unpack **out, const uint8_t *p, size_t n)
+static const char *sw_archive_msg(struct archive *a)
+{
+    const char *m = a ? archive_error_string(a) : NULL;
+    return m ? m : "unknown error";
+}
+
+int sw_unpack_open(sw_unpack **out, const uint8_t *p, size_t n, const char *name)
 {
     sw_unpack *u = sw_calloc(1, sizeof *u);
-    *u = (sw_unpack){NULL, p, n, 0};
-    if (sw_compressed(p, n)) {
-        struct archive_entry *e;
-        u->a = archive_read_new();
-        if (!u->a || archive_read_support_filter_all(u->a) != ARCHIVE_OK ||
-            archive_read_support_format_raw(u->a) != ARCHIVE_OK ||
-            archive_read_open_memory(u->a, p, n) != ARCHIVE_OK || archive_read_next_header(u->a, &e) != ARCHIVE_OK) {
-            int r = sw_error(SW_EINVALID, "cannot decompress: %s", u->a ? archive_error_string(u->a) : "out of memory");
-            sw_unpack_free(u);
-            return r;
+    int (*reg)(struct archive *) = NULL;
+    int kind = sw_unpack_kind_of(name, &reg);
+    u->p = p;
+    u->n = n;
+    *out = u;
+    if (kind == 2) {
+        u->kind = SW_UNPACK_GZIP;
+        if (inflateInit2(&u->z, 16 + MAX_WBITS) != Z_OK)
+            sw_oom(NULL);
+        return 0;
+    }
+    if (kind == 0)
+        return 0;
+    u->kind = SW_UNPACK_ARCHIVE;
+    struct archive_entry *e;
+    u->a = archive_read_new();
+    int ok = u->a && reg(u->a) == ARCHIVE_OK && archive_read_support_format_raw(u->a) == ARCHIVE_OK &&
+             archive_read_open_memory(u->a, p, n) == ARCHIVE_OK && archive_read_next_header(u->a, &e) == ARCHIVE_OK;
+    if (ok && archive_filter_count(u->a) != 2)
+        ok = 0, archive_set_error(u->a, EINVAL, "not %s data, or compressed twice", name + strlen(name) - 3);
+    if (!ok) {
+        int r = sw_error(SW_EINVALID, "cannot decompress: %s", sw_archive_msg(u->a));
+        sw_unpack_free(u);
+        *out = NULL;
+        return r;
+    }
+    return 0;
+}
+
+/* Inflates gzip members, one after another, into buf. */
+static int64_t sw_gunzip(sw_unpack *u, void *buf, size_t cap)
+{
+    u->z.next_out = buf;
+    u->z.avail_out = cap > UINT_MAX ? UINT_MAX : (uInt)cap;
+    uInt want = u->z.avail_out;
+    while (u->z.avail_out == want && !u->end) {
+        if (!u->z.avail_in && u->at < u->n) {
+            size_t k = u->n - u->at < ((size_t)1 << 30) ? u->n - u->at : (size_t)1 << 30;
+            u->z.next_in = (Bytef *)(uintptr_t)(u->p + u->at);
+            u->z.avail_in = (uInt)k;
+            u->at += k;
+        }
+        int rc = inflate(&u->z, Z_NO_FLUSH);
+        if (rc == Z_STREAM_END) {
+            if (!u->z.avail_in && u->at == u->n)
+                u->end = 1;
+            else if (inflateReset(&u->z) != Z_OK)
+                return sw_error(SW_EINVALID, "cannot decompress: a gzip member does not follow");
+        } else if (rc == Z_BUF_ERROR && !u->z.avail_in && u->at == u->n) {
+            return sw_error(SW_EINVALID, "cannot decompress: the gzip data is truncated");
+        } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            return sw_error(SW_EINVALID, "cannot decompress: gzip: %s", u->z.msg ? u->z.msg : "corrupt data");
         }
     }
-    *out = u;
-    return 0;
+    return (int64_t)(want - u->z.avail_out);
 }
 
 int64_t sw_unpack_read(sw_unpack *u, void *buf, size_t cap)
 {
-    if (!u->a) {
+    if (u->kind == SW_UNPACK_GZIP)
+        return sw_gunzip(u, buf, cap);
+    if (u->kind == SW_UNPACK_RAW) {
         size_t k = u->n - u->at < cap ? u->n - u->at : cap;
         memcpy(buf, u->p + u->at, k);
         u->at += k;
@@ -88,7 +155,7 @@ int64_t sw_unpack_read(sw_unpack *u, void *buf, size_t cap)
     }
     la_ssize_t got = archive_read_data(u->a, buf, cap);
     if (got < 0)
-        return sw_error(SW_EINVALID, "cannot decompress: %s", archive_error_string(u->a));
+        return sw_error(SW_EINVALID, "cannot decompress: %s", sw_archive_msg(u->a));
     return got;
 }
 
@@ -98,6 +165,8 @@ void sw_unpack_free(sw_unpack *u)
         return;
     if (u->a)
         archive_read_free(u->a);
+    if (u->kind == SW_UNPACK_GZIP)
+        inflateEnd(&u->z);
     free(u);
 }
 
@@ -123,7 +192,7 @@ static la_ssize_t sw_pack_out(struct archive *a, void *ctx, const void *buf, siz
 /* libarchive's failure, or the writer's when it was the one that failed. */
 static int sw_pack_error(sw_pack *pk)
 {
-    return pk->failed ? SW_ERROR : sw_error(SW_ERROR, "cannot compress: %s", archive_error_string(pk->a));
+    return pk->failed ? SW_ERROR : sw_error(SW_ERROR, "cannot compress: %s", sw_archive_msg(pk->a));
 }
 
 int sw_pack_open(sw_pack **out, sw_compress c, sw_fwriter *w)

@@ -88,6 +88,7 @@ static int sw_host_add_meta(swarm_call *call, const char *key, const char *value
 /* A failure of the runner's side of a records format's call, as the call's error. */
 static int sw_host_io_fail(swarm_call *call, int code)
 {
+    call->io_failed = 1;
     return sw_host_set_error(call, code, "%s", sw_error_last());
 }
 
@@ -110,6 +111,8 @@ static int64_t sw_host_read_bytes(swarm_call *call, void *buf, size_t cap)
 {
     if (!call->io || !call->io->pull)
         return sw_host_set_error(call, SWARM_E_INTERNAL, "read_bytes outside a records format's read");
+    if (!cap || !buf)
+        return sw_host_set_error(call, SWARM_E_INTERNAL, "read_bytes into no buffer");
     int64_t n = call->io->pull(call->io->ctx, buf, cap);
     return n < 0 ? sw_host_io_fail(call, SWARM_E_BAD_INPUT) : n;
 }
@@ -702,6 +705,8 @@ static int sw_rformat_call(const sw_plugin *p, const swarm_records_format *f, co
     sw_call_begin(&call, p->desc->id, what, verbosity);
     call.io = io;
     int rc = writing ? f->write(&sw_host, &call, params) : f->read(&sw_host, &call, params);
+    if (!rc && call.io_failed) /* the plugin went on after a host function failed: its message stands */
+        rc = call.code ? call.code : SWARM_E_INTERNAL;
     if (rc)
         rc = sw_call_fail(&call, rc);
     sw_call_end(&call);

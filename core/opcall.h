@@ -36,6 +36,7 @@ struct swarm_call {
     uint8_t *header;
     size_t hlen, hcap;
     const struct sw_rio *io; /* a records format's read or write: where bytes and records go */
+    int io_failed;           /* a host function of io failed: the call fails whatever the plugin returns */
 };
 void sw_call_begin(swarm_call *call, const char *plugin, const char *what, int verbosity);
 void sw_call_end(swarm_call *call);

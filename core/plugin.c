@@ -324,6 +324,14 @@ static int sw_check_records_formats(const swarm_plugin *d)
             return sw_error(SW_EINVALID, "format '%s': extension is not [a-z][a-z0-9_]* (at most 64)", f->name);
         if (sw_check_params(f->params, f->n_params))
             return sw_error_wrap(SW_EINVALID, "format '%s'", f->name);
+        /* swarm.read and swarm.write take a records format's params beside their own options. */
+        static const char *const taken[] = {"name", "path", "publish", "file", "meta", "shard_records", "shard_bytes",
+                                            "compress"};
+        for (size_t k = 0; k < f->n_params; k++)
+            for (size_t j = 0; j < sizeof taken / sizeof *taken; j++)
+                if (!strcmp(f->params[k].name, taken[j]))
+                    return sw_error(SW_EINVALID, "format '%s': param '%s' has the name of an option of swarm.read "
+                                    "or swarm.write", f->name, taken[j]);
         if (!f->read || !f->write)
             return sw_error(SW_EINVALID, "format '%s': %s is NULL", f->name, !f->read ? "read" : "write");
     }

@@ -37,15 +37,27 @@ void sw_fwriter_init(sw_fwriter *w, int fd)
     w->buf = sw_malloc(w->cap);
 }
 
+/* Writes data to the file, then hashes it. A failed write is sticky: the writer refuses everything after
+ * it, so what it hashed is always what the file holds. */
+static int sw_fwriter_out(sw_fwriter *w, const void *data, size_t len)
+{
+    if (w->failed)
+        return sw_error(SW_ERROR, "cannot write to the store: an earlier write failed");
+    if (sw_write_all(w->fd, data, len) < 0) {
+        w->failed = 1;
+        return sw_error_errno(SW_ERROR, "cannot write to the store");
+    }
+    sw_sha256_update(w->sha, data, len);
+    return 0;
+}
+
 static int sw_fwriter_flush(sw_fwriter *w)
 {
     if (!w->n)
-        return 0;
-    sw_sha256_update(w->sha, w->buf, w->n);
-    if (sw_write_all(w->fd, w->buf, w->n) < 0)
-        return sw_error_errno(SW_ERROR, "cannot write to the store");
+        return w->failed ? sw_fwriter_out(w, NULL, 0) : 0;
+    int r = sw_fwriter_out(w, w->buf, w->n);
     w->n = 0;
-    return 0;
+    return r;
 }
 
 int sw_fwriter_put(sw_fwriter *w, const void *data, size_t len)
@@ -54,8 +66,7 @@ int sw_fwriter_put(sw_fwriter *w, const void *data, size_t len)
     if (len >= w->cap) {
         if (sw_fwriter_flush(w))
             return SW_ERROR;
-        sw_sha256_update(w->sha, data, len);
-        return sw_write_all(w->fd, data, len) < 0 ? sw_error_errno(SW_ERROR, "cannot write to the store") : 0;
+        return sw_fwriter_out(w, data, len);
     }
     if (w->n + len > w->cap && sw_fwriter_flush(w))
         return SW_ERROR;

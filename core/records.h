@@ -26,6 +26,7 @@ typedef struct {
     uint8_t *buf;
     size_t n, cap;
     uint64_t total;
+    int failed; /* a write failed: every later call fails too */
 } sw_fwriter;
 void sw_fwriter_init(sw_fwriter *w, int fd);
 /* Appends bytes; 0 or SW_ERROR (errno's message). */

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -721,7 +722,7 @@ static void sw_rread_task(void *arg)
     sw_fwriter_init(&w, fd);
     r = sw_map_open(&m, f->disk);
     if (!r)
-        r = sw_unpack_open(&ctx.u, m.p, m.len);
+        r = sw_unpack_open(&ctx.u, m.p, m.len, f->rel);
     if (!r) {
         sw_rio io = {.pull = sw_rread_pull, .put_record = sw_rread_put, .ctx = &ctx};
         r = sw_rformat_read(sg->plugin, sg->rformat, sg->params, &io, run->o->verbosity);
@@ -1035,6 +1036,12 @@ static int sw_write_tensors(sw_run *run, const sw_stage *sg, const sw_tensors *c
     return r;
 }
 
+/* A JSON number, or null when there is none (have is 0) or it is not finite (a sum of huge f64 values). */
+static json_t *sw_json_finite(int have, double v)
+{
+    return have && isfinite(v) ? json_real(v) : json_null();
+}
+
 /* The built-in "stats" writer: a JSON manifest of a tensor collection, each tensor with its dtype,
  * shape, byte count, SHA-256 and statistics of its elements (core/tstats.h: count, NaN and Inf counts,
  * and min, max, mean and standard deviation over the finite elements, null when there are none or the
@@ -1078,10 +1085,10 @@ static int sw_stats_tensor(json_t **out, sw_run *run, const sw_tref *t)
         json_object_set_new(o, "nan", json_integer((json_int_t)st->nan));
         json_object_set_new(o, "inf", json_integer((json_int_t)st->inf));
     }
-    json_object_set_new(o, "min", have ? json_real(st->min) : json_null());
-    json_object_set_new(o, "max", have ? json_real(st->max) : json_null());
-    json_object_set_new(o, "mean", have ? json_real(st->mean) : json_null());
-    json_object_set_new(o, "std", have ? json_real(sw_tstats_std(st)) : json_null());
+    json_object_set_new(o, "min", sw_json_finite(have, st->min));
+    json_object_set_new(o, "max", sw_json_finite(have, st->max));
+    json_object_set_new(o, "mean", sw_json_finite(have, st->mean));
+    json_object_set_new(o, "std", sw_json_finite(have, sw_tstats_std(st)));
     free(st);
     *out = o;
     return 0;
@@ -1395,8 +1402,9 @@ static int sw_save_file(sw_run *run, const sw_rfile *f, const char *dest)
     return r;
 }
 
-/* Whether name is a shard of this stage's naming (PREFIX_ then digits then a dot) that the run did not
- * write: one left in the folder by an earlier run with more shards. */
+/* Whether name is a shard of exactly this stage's naming (PREFIX_, six or more digits, then the stage's
+ * extension and compression suffix) that the run did not write: one left in the folder by an earlier run
+ * with more shards. */
 static int sw_stale_shard(const sw_stage *sg, const sw_srun *s, const char *name)
 {
     size_t n = strlen(sg->file_name), d = 0;
@@ -1404,7 +1412,10 @@ static int sw_stale_shard(const sw_stage *sg, const sw_srun *s, const char *name
         return 0;
     while (name[n + 1 + d] >= '0' && name[n + 1 + d] <= '9')
         d++;
-    if (d < 6 || name[n + 1 + d] != '.')
+    char *tail = sw_shard_name(sg, 0); /* PREFIX_000000.EXT[.gz|.zst]: its part after the digits */
+    int same = d >= 6 && !strcmp(name + n + 1 + d, tail + n + 7);
+    free(tail);
+    if (!same)
         return 0;
     for (size_t k = 0; k < s->nfiles; k++)
         if (!strcmp(s->files[k].rel, name))
@@ -1590,7 +1601,7 @@ static int sw_op_parts(json_t **out, sw_run *run, const sw_stage *sg)
     free(order);
     json_t *parts = sw_parts_new("op", sg->plugin->desc->id, "op", op->name, op->op_version);
     json_object_set_new(parts, "numerics", json_string(op->variants[best]->numerics));
-    if (run->g->v[sg->inputs[0]].out == SW_VAL_RECORDS)
+    if (run->g->v[sg->inputs[0]].out == SW_VAL_RECORDS && !(op->flags & SWARM_OP_WHOLE))
         json_object_set_new(parts, "batch", json_integer((json_int_t)sg->batch));
     *out = parts;
     return sw_params_part(parts, run, op->params, op->n_params, sg->param_text);
@@ -1637,6 +1648,7 @@ static int sw_write_parts(json_t **out, sw_run *run, const sw_stage *sg)
         snprintf(n, sizeof n, "%llu", (unsigned long long)sg->shard_bytes);
         sw_parts_param(parts, "write.shard_bytes", "write", n);
         sw_parts_param(parts, "write.file", "write", sg->file_name);
+        sw_parts_param(parts, "write.ext", "write", sg->rformat ? sg->rformat->extension : "txt");
     }
     return r;
 }

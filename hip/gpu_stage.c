@@ -117,8 +117,9 @@ int sw_gpu_stage_fetch(sw_gpu_stage *st, swarm_value *host, const swarm_value *d
         } else {
             swarm_records *h = &host[i].u.records;
             const swarm_records *d = &dev[i].u.records;
-            if (d->count < h->count)
-                h->count = d->count; /* run dropped records (ABI 1.2); a raised count is refused later */
+            if (d->count > h->count)
+                return sw_error(SW_EPLUGIN, "run raised the count of a records output above what infer said");
+            h->count = d->count; /* run may drop records (ABI 1.2) */
             if ((rc = sw_gpu_to_host(st->rt, h->offsets, d->offsets, (h->count + 1) * sizeof(uint64_t))))
                 return rc;
             uint64_t used = h->offsets[h->count] < h->nbytes ? h->offsets[h->count] : h->nbytes;

@@ -524,22 +524,17 @@ static int sw_l_write(lua_State *L)
     static const char *const records_opts[] = {"path", "publish", "file", "name", "shard_records", "shard_bytes",
                                                "compress", NULL};
     const char *path = sw_opt_string(L, opts, "path"), *publish = sw_opt_string(L, opts, "publish");
-    const char *file = sw_opt_string(L, opts, "file");
-    char *pname = NULL, *pversion = NULL;
+    const char *file = sw_opt_string(L, opts, "file"), *name = sw_opt_string(L, opts, "name");
     if (path)
         sw_check_path(L, path, "output");
-    if (publish && sw_ref_parse(&pname, &pversion, publish, 0))
-        return luaL_error(L, "publish: %s", sw_error_last());
-    if (file && sw_path_check(file)) {
-        free(pname);
-        free(pversion);
+    if (file && sw_path_check(file))
         return luaL_error(L, "file: %s", sw_error_last());
-    }
     size_t from = in->index;
     sw_valkind kind = in->out;
-    sw_stage *s = sw_add_stage(L, SW_STAGE_WRITE, sw_opt_string(L, opts, "name"), "write");
-    s->publish_name = pname;
-    s->publish_version = pversion;
+    sw_stage *s = sw_add_stage(L, SW_STAGE_WRITE, name, "write");
+    /* The stage owns what is parsed into it, so nothing leaks when a later check raises. */
+    if (publish && sw_ref_parse(&s->publish_name, &s->publish_version, publish, 0))
+        return luaL_error(L, "publish: %s", sw_error_last());
     sw_set_format(L, s, format);
     int tensors = s->format || sw_stage_stats(s);
     if (kind != (tensors ? SW_VAL_TENSORS : SW_VAL_RECORDS))
@@ -551,6 +546,8 @@ static int sw_l_write(lua_State *L)
     if (!tensors)
         sw_opt_shards(L, opts, s, path, file);
     s->save_path = path ? sw_strdup(path) : NULL;
+    if (file && (s->shard_records || s->shard_bytes) && strchr(file, '/'))
+        return luaL_error(L, "file: '%s' names shards in the folder at path: a prefix, without '/'", file);
     if (file) {
         s->file_name = sw_strdup(file);
     } else if (s->shard_records || s->shard_bytes) {

@@ -212,40 +212,47 @@ sw a -q push
 shared=$(stat -c %s "$dir/shared.bin")
 rm -f "$dir/shared.bin"
 npeers=8
-for i in $(seq "$npeers"); do pull_home "p$i"; done
-p3=$(free_port)
-seeder a "$dir/seed3.log" shared@v1 --listen "127.0.0.1:$p3"
-seed3=$seeder_pid
-ports=()
-for i in $(seq "$npeers"); do ports[i]=$(free_port); done
-getters=()
-s=$(date +%s.%N)
-for i in $(seq "$npeers"); do
-    peers=(--peer "127.0.0.1:$p3")
-    for j in $(seq "$npeers"); do [ "$j" = "$i" ] || peers+=(--peer "127.0.0.1:${ports[j]}"); done
-    (
-        timeout 300 "$swarm" --home "$dir/p$i" --json get shared@v1 --listen "127.0.0.1:${ports[i]}" \
-            "${peers[@]}" --timeout 240 >"$dir/p$i.json" 2>"$dir/p$i.err"
-        echo $? >"$dir/p$i.rc"
-        date +%s.%N >"$dir/p$i.end"
-    ) &
-    getters+=("$!")
-    pids+=("$!")
-done
-for g in "${getters[@]}"; do wait "$g" || true; done
-swarm_down=0 first="" last=""
-for i in $(seq "$npeers"); do
-    [ "$(cat "$dir/p$i.rc")" = 0 ] || { echo "peer $i failed:" >&2; cat "$dir/p$i.err" >&2; exit 1; }
-    swarm_down=$((swarm_down + $(jnum "$dir/p$i.json" downloaded)))
-    t=$(echo "$(cat "$dir/p$i.end") - $s" | bc)
-    if [ -z "$first" ] || [ "$(echo "$t < $first" | bc)" = 1 ]; then first=$t; fi
-    if [ -z "$last" ] || [ "$(echo "$t > $last" | bc)" = 1 ]; then last=$t; fi
-done
-sleep 1.5 # the seeder redraws its count every second
-seed_up_str=$(uploaded "$dir/seed3.log")
-[ -n "$seed_up_str" ] || { echo "the seeder reported no upload:" >&2; tail -c 300 "$dir/seed3.log" >&2; exit 1; }
-seed_up=$(bytes_of "$seed_up_str")
-stop "$seed3"
+# swarm_round [SEED OPTION]: the 8 fresh homes get shared@v1 at once; sets seed_up_str, seed_up,
+# swarm_down, first and last.
+swarm_round() {
+    for i in $(seq "$npeers"); do pull_home "p$i"; done
+    p3=$(free_port)
+    seeder a "$dir/seed3.log" shared@v1 --listen "127.0.0.1:$p3" "$@"
+    seed3=$seeder_pid
+    ports=()
+    for i in $(seq "$npeers"); do ports[i]=$(free_port); done
+    getters=()
+    s=$(date +%s.%N)
+    for i in $(seq "$npeers"); do
+        peers=(--peer "127.0.0.1:$p3")
+        for j in $(seq "$npeers"); do [ "$j" = "$i" ] || peers+=(--peer "127.0.0.1:${ports[j]}"); done
+        (
+            timeout 300 "$swarm" --home "$dir/p$i" --json get shared@v1 --listen "127.0.0.1:${ports[i]}" \
+                "${peers[@]}" --timeout 240 >"$dir/p$i.json" 2>"$dir/p$i.err"
+            echo $? >"$dir/p$i.rc"
+            date +%s.%N >"$dir/p$i.end"
+        ) &
+        getters+=("$!")
+        pids+=("$!")
+    done
+    for g in "${getters[@]}"; do wait "$g" || true; done
+    swarm_down=0 first="" last=""
+    for i in $(seq "$npeers"); do
+        [ "$(cat "$dir/p$i.rc")" = 0 ] || { echo "peer $i failed:" >&2; cat "$dir/p$i.err" >&2; exit 1; }
+        swarm_down=$((swarm_down + $(jnum "$dir/p$i.json" downloaded)))
+        t=$(echo "$(cat "$dir/p$i.end") - $s" | bc)
+        if [ -z "$first" ] || [ "$(echo "$t < $first" | bc)" = 1 ]; then first=$t; fi
+        if [ -z "$last" ] || [ "$(echo "$t > $last" | bc)" = 1 ]; then last=$t; fi
+    done
+    sleep 1.5 # the seeder redraws its count every second
+    seed_up_str=$(uploaded "$dir/seed3.log")
+    [ -n "$seed_up_str" ] || { echo "the seeder reported no upload:" >&2; tail -c 300 "$dir/seed3.log" >&2; exit 1; }
+    seed_up=$(bytes_of "$seed_up_str")
+    stop "$seed3"
+}
+swarm_round
+plain_up_str=$seed_up_str plain_up=$seed_up plain_down=$swarm_down plain_first=$first plain_last=$last
+swarm_round --super-seed
 
 # ---- report ----------------------------------------------------------------------------------------
 verdict() { [ "$(echo "$1" | bc)" = 1 ] && echo met || echo MISSED; } # verdict BC-CONDITION
@@ -274,10 +281,12 @@ delta_row "256 MiB ckpt: $ckpt_regions of $ntensors tensors new" "$ckpt_changed"
 
 echo "p2p swarming: $npeers peers get $(human "$shared") at once from one seeder, each told of all the others"
 echo "  (a get exits once complete, so late finishers have fewer partners: that is part of the measurement)"
-printf '  %-34s %s = %.1fx the bundle (target <= 2.5x: %s)\n' "seeder uploaded" "$seed_up_str" \
-    "$(ratio "$seed_up" "$shared")" "$(verdict "$seed_up <= 2.5 * $shared")"
-printf '  %-34s %s MiB = %sx the bundle, ~%s%% of it from one another\n' "peers downloaded, together" \
-    "$(mib "$swarm_down")" "$(ratio "$swarm_down" "$shared")" \
-    "$(echo "scale=0; (100 * ($swarm_down - $seed_up)) / $swarm_down" | bc)"
-printf '  %-34s first done after %ss, last after %ss: %s MB/s delivered in all\n' "time" "$(secs "$first")" \
-    "$(secs "$last")" "$(mbs "$((shared * npeers))" "$last")"
+# round LABEL UP_STR UP DOWN FIRST LAST
+round() {
+    printf '  %-34s seeder uploaded %s = %.1fx the bundle (target <= 2.5x: %s)\n' "$1" "$2" "$(ratio "$3" "$shared")" \
+        "$(verdict "$3 <= 2.5 * $shared")"
+    printf '  %-34s peers got ~%s%% from one another; first done after %ss, last after %ss: %s MB/s in all\n' "" \
+        "$(echo "scale=0; (100 * ($4 - $3)) / $4" | bc)" "$(secs "$5")" "$(secs "$6")" "$(mbs "$((shared * npeers))" "$6")"
+}
+round "swarm seed" "$plain_up_str" "$plain_up" "$plain_down" "$plain_first" "$plain_last"
+round "swarm seed --super-seed" "$seed_up_str" "$seed_up" "$swarm_down" "$first" "$last"

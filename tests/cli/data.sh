@@ -83,10 +83,10 @@ is "... 100 in the first" "$(zstd -dc sh/part_000000.jsonl.zst | wc -l)" 100
 ok "... published as one version" "$SWARM" checkout docs-sharded@v1 co
 is "... of the three files" "$(ls co | tr '\n' ' ')" "part_000000.jsonl.zst part_000001.jsonl.zst part_000002.jsonl.zst "
 ok "... byte for byte" cmp co/part_000002.jsonl.zst sh/part_000002.jsonl.zst
-touch sh/other.txt
+touch sh/other.txt sh/part_000009.txt
 ok "shard_records=200: two shards" "$SWARM" pipeline run shard.lua --set input=docs.jsonl --set output=sh --set n=200
 is "... the stale third shard is gone, other files stay" "$(ls sh | tr '\n' ' ')" \
-    "other.txt part_000000.jsonl.zst part_000001.jsonl.zst "
+    "other.txt part_000000.jsonl.zst part_000001.jsonl.zst part_000009.txt "
 run "$SWARM" pipeline run shard.lua --set input=docs.jsonl --set output=sh --set n=200
 like "... a rerun is cached" "$err" "^cached +write"
 cat >bytes.lua <<'LUA'
@@ -265,6 +265,26 @@ swarm.read("jsonl", swarm.input("docs.jsonl"), { fild = "text" })
 LUA
 fails "an unknown format param is refused at its line" 1 "$SWARM" pipeline run typo.lua
 like "... naming the params and options" "$err" "typo.lua:2: format jsonl has no param or option 'fild' \(params: field; options: name\)"
+python3 -c '
+import gzip, sys
+b = bytearray(gzip.compress(b"{\"text\": \"hello\"}\n", compresslevel=0, mtime=0))
+b[b.index(b"hello")] = ord("J")
+open("crc.jsonl.gz", "wb").write(bytes(b))'
+fails "a .gz whose CRC does not match is refused" 1 "$SWARM" pipeline run raw.lua --set input=crc.jsonl.gz --set output=x.jsonl
+like "... saying so" "$err" "gzip"
+zstd -q -c docs.jsonl.zst >twice.jsonl.zst
+fails "data compressed twice is refused" 1 "$SWARM" pipeline run raw.lua --set input=twice.jsonl.zst --set output=x.jsonl
+python3 -c '
+import struct
+open("magic.bin", "wb").write(struct.pack("<6H", 35615, 8, 50256, 7, 9, 50256))'
+cat >nano2.lua <<'LUA'
+local swarm = require "swarm"
+local P = swarm.params { input = "bin", output = "out" }
+swarm.write("nanogpt", swarm.read("nanogpt", swarm.input(P.input)), { path = P.output })
+LUA
+ok "a raw token file that starts with gzip's magic bytes is read as it is" "$SWARM" pipeline run nano2.lua \
+    --set input=magic.bin --set output=magic2.bin
+ok "... and written back the same" cmp magic.bin magic2.bin
 printf 'abc' >odd.bin
 cat >nano.lua <<'LUA'
 local swarm = require "swarm"

@@ -85,6 +85,28 @@ wait $getters
 is "three peers fetch at once" "$(cat "$T/c.rc" "$T/d.rc" "$T/e.rc" | tr -d '\n')" "000"
 ok "all three verify" bash -c "for h in c d e; do '$SWARM' --home '$T/'\$h verify tiny@v1 || exit 1; done"
 
+# --- a super seeder and three peers that know one another ---------------------------------------------
+ps_=$(free_port)
+seed a "$ps_" tiny@v1 --super-seed
+for h in s1 s2 s3; do sw "$h" remote add origin "$T/cat.git" && sw "$h" -q pull; done
+sp1=$(free_port) sp2=$(free_port) sp3=$(free_port)
+getters=""
+for k in 1 2 3; do
+    others=""
+    for j in 1 2 3; do [ "$j" = "$k" ] || others="$others --peer 127.0.0.1:$(eval echo "\$sp$j")"; done
+    # shellcheck disable=SC2086
+    ( "$SWARM" --home "$T/s$k" -q get tiny@v1 --listen "127.0.0.1:$(eval echo "\$sp$k")" --peer "127.0.0.1:$ps_" \
+        $others --timeout 120 >"$T/s$k.out" 2>&1
+      echo $? >"$T/s$k.rc" ) &
+    getters="$getters $!"
+done
+wait $getters
+is "three peers that know one another fetch at once from a super seeder" \
+    "$(cat "$T/s1.rc" "$T/s2.rc" "$T/s3.rc" | tr -d '\n')" "000"
+ok "... and verify" bash -c "for h in s1 s2 s3; do '$SWARM' --home '$T/'\$h verify tiny@v1 || exit 1; done"
+run "$SWARM" --home "$T/a" get tiny@v1 --super-seed
+is "--super-seed is for seed: a usage error for get" "$rc" 2
+
 # --- a corrupt seeder --------------------------------------------------------------------------------
 # libtorrent's seed mode hashes each piece the first time a peer asks for it, so a seeder never sends a
 # piece that is bad on disk before that. To make c serve bad data, c first serves the whole version
