@@ -227,9 +227,10 @@ typedef struct swarm_host {
      * them to the file it writes. */
     int (*emit)(swarm_call *call, const void *data, size_t len);
     /* 1.2: records formats. */
-    /* [in call] A records format's read pulls the file's next bytes, decompressed (the host undoes gzip, zstd
-     * and xz, found by their magic): at most cap bytes into buf. Returns how many, 0 at the end of the file,
-     * or a negative SWARM_E_* code with the error set (return it). */
+    /* [in call] A records format's read pulls the file's next bytes, decompressed (the host undoes gzip, zstd,
+     * xz and bzip2 for files named .gz, .zst, .xz, .bz2): at most cap (at least 1) bytes into buf. Returns
+     * how many, 0 at the end of the file, or a negative SWARM_E_* code with the error set (return it: a
+     * call whose host function failed fails whatever it returns). */
     int64_t (*read_bytes)(swarm_call *call, void *buf, size_t cap);
     /* [in call] A records format's read reports the file's next record (the host copies it). */
     int (*add_record)(swarm_call *call, const void *data, size_t len);

@@ -96,7 +96,7 @@ for k in 1 2 3; do
     for j in 1 2 3; do [ "$j" = "$k" ] || others="$others --peer 127.0.0.1:$(eval echo "\$sp$j")"; done
     # shellcheck disable=SC2086
     ( "$SWARM" --home "$T/s$k" -q get tiny@v1 --listen "127.0.0.1:$(eval echo "\$sp$k")" --peer "127.0.0.1:$ps_" \
-        $others --timeout 120 >"$T/s$k.out" 2>&1
+        $others --timeout 300 >"$T/s$k.out" 2>&1
       echo $? >"$T/s$k.rc" ) &
     getters="$getters $!"
 done
