@@ -122,7 +122,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CXX) $(ALL_LDFLAGS) $^ $(PKG_LIBS) -o $@
 
-$(BUILD)/tools/%: tests/tools/%.c
+$(BUILD)/tools/%: tests/tools/%.c plugins/swarm_plugin.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< $(ALL_LDFLAGS) -lm -o $@
 
