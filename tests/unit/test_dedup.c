@@ -21,40 +21,17 @@
 #include "dedup/report.c"
 #include "dedup/shingle.c"
 
+#include "opcall.h"
 #include "tap.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- A minimal host ------------------------------------------------------------------------------ */
+/* ---- The host ----------------------------------------------------------------------------------- */
 
-struct swarm_call {
-    int code;
-    char msg[512];
-    void *blocks[4096];
-    size_t nblocks;
-};
-
-static int th_set_error(swarm_call *call, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(call->msg, sizeof call->msg, fmt, ap);
-    va_end(ap);
-    call->code = code;
-    return code;
-}
-
-static void *th_alloc_scratch(swarm_call *call, size_t size)
-{
-    if (call->nblocks == sizeof call->blocks / sizeof *call->blocks)
-        return NULL;
-    return call->blocks[call->nblocks++] = malloc(size ? size : 1);
-}
-
+/* swarm's own host table (core/opcall.c), with log lines kept for the tests to read. */
 static char th_log_line[512];
 
 static void th_log(swarm_call *call, int level, const char *msg)
@@ -64,29 +41,20 @@ static void th_log(swarm_call *call, int level, const char *msg)
     snprintf(th_log_line, sizeof th_log_line, "%s", msg);
 }
 
-static const swarm_host th_host = {SWARM_PLUGIN_ABI_VERSION,
-                                   sizeof(swarm_host),
-                                   th_set_error,
-                                   th_alloc_scratch,
-                                   th_log,
-                                   NULL,
-                                   NULL,
-                                   NULL,
-                                   NULL,
-                                   NULL,
-                                   NULL};
-
-static void call_end(swarm_call *call)
+static const swarm_host *th(void)
 {
-    for (size_t i = 0; i < call->nblocks; i++)
-        free(call->blocks[i]);
-    call->nblocks = 0;
+    static swarm_host h;
+    if (!h.abi_version) {
+        h = *sw_host_table();
+        h.log = th_log;
+    }
+    return &h;
 }
 
-/* malloc as a dd_alloc, freed with the call. */
+/* Scratch memory of the call, as a dd_alloc; freed by sw_call_end. */
 static void *test_alloc_fn(void *ctx, size_t size)
 {
-    return th_alloc_scratch(ctx, size);
+    return sw_host_table()->alloc_scratch(ctx, size);
 }
 
 /* ---- Batches and calls --------------------------------------------------------------------------- */
@@ -177,17 +145,17 @@ static result call_op(const swarm_op *op, const cfg *c, const swarm_records *in)
     iv.kind = SWARM_KIND_RECORDS;
     iv.u.records = *in;
     ov.kind = SWARM_KIND_RECORDS;
-    res.rc = op->variants[0]->infer(&th_host, &call, pv, &iv, &ov);
+    res.rc = op->variants[0]->infer(th(), &call, pv, &iv, &ov);
     if (!res.rc) {
         res.infer_count = ov.u.records.count;
         res.infer_nbytes = ov.u.records.nbytes;
         ov.u.records.offsets = malloc((ov.u.records.count + 1) * sizeof(uint64_t));
         ov.u.records.bytes = malloc(ov.u.records.nbytes ? ov.u.records.nbytes : 1);
-        res.rc = op->variants[0]->run(&th_host, &call, pv, &iv, &ov);
+        res.rc = op->variants[0]->run(th(), &call, pv, &iv, &ov);
         res.out = ov.u.records;
     }
     snprintf(res.msg, sizeof res.msg, "%s", call.msg);
-    call_end(&call);
+    sw_call_end(&call);
     if (res.rc)
         free_result(&res);
     return res;
@@ -808,7 +776,7 @@ static void test_threads(void)
         }
         free(p->empty);
         free(p);
-        call_end(&call);
+        sw_call_end(&call);
     }
     ok(same, "signatures and clusters are the same with 1, 2, 3 and 7 threads, scalar and best fold");
     ok(dd_kept_count(par1, N) == N - N / 4, "%d documents: the %d planted duplicates removed", N, N / 4);
@@ -1046,14 +1014,14 @@ static result call_minhash(const cfg *c, const swarm_records *in, size_t off)
     pv[DD_P_SEED].i = c->seed;
     iv.kind = ov.kind = SWARM_KIND_RECORDS;
     iv.u.records = *in;
-    res.rc = minhash_op.variants[0]->infer(&th_host, &call, pv, &iv, &ov);
+    res.rc = minhash_op.variants[0]->infer(th(), &call, pv, &iv, &ov);
     if (!res.rc) {
         res.infer_count = ov.u.records.count;
         res.infer_nbytes = ov.u.records.nbytes;
         ov.u.records.offsets = calloc(ov.u.records.count + 1, sizeof(uint64_t));
         base = malloc(ov.u.records.nbytes + off + 1);
         ov.u.records.bytes = base + off;
-        res.rc = minhash_op.variants[0]->run(&th_host, &call, pv, &iv, &ov);
+        res.rc = minhash_op.variants[0]->run(th(), &call, pv, &iv, &ov);
         res.out = ov.u.records;
         if (!res.rc) { /* keep the bytes in a buffer of their own, for free_result */
             res.out.bytes = malloc(res.out.nbytes + 1);
@@ -1062,7 +1030,7 @@ static result call_minhash(const cfg *c, const swarm_records *in, size_t off)
         free(base);
     }
     snprintf(res.msg, sizeof res.msg, "%s", call.msg);
-    call_end(&call);
+    sw_call_end(&call);
     if (res.rc) {
         res.out.bytes = NULL;
         free_result(&res);
@@ -1099,7 +1067,7 @@ static uint64_t *near_signatures(const cfg *c, const swarm_records *in, int thre
     free(p);
     free(a);
     free(b);
-    call_end(&call);
+    sw_call_end(&call);
     return sig;
 }
 
