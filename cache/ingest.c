@@ -2,7 +2,9 @@
  *
  * Two threads split the work about evenly on two cores. The caller's thread fills 4 MiB blocks from the
  * source, hands each to the chunk worker, writes it to a temp file in tmp/ and feeds it to the SHA-256 of
- * the whole stream. The chunk worker finds the cut points of each block in order and hashes every chunk.
+ * the whole stream. The chunk worker finds the cut points of each block in order and hashes every chunk;
+ * when the cut points are known already (a fetched file's manifest lists them) it only hashes, and the
+ * chunks must then come out exactly as listed.
  * A ring of blocks bounds memory (SW_NBLOCKS x SW_BLOCK) whatever the input size; a stream that fits in
  * one block is handled inline, without a thread. Dirty pages are pushed to disk as the write goes
  * (sync_file_range), so the final fsync does not stall on a whole file's writeback. */
@@ -37,6 +39,8 @@ typedef struct {
 
     sw_sha256 *file_sha;  /* whole-stream hash (the caller's thread) */
     sw_chunker chunker;   /* cut-point state across blocks (the chunk worker) */
+    const sw_chunk *cuts; /* known chunks, or NULL to find the cut points */
+    size_t ncuts;
     sw_sha256 *chunk_sha; /* current chunk's hash (the chunk worker) */
     uint64_t pos, chunk_start;
     sw_chunk *chunks;
@@ -53,13 +57,30 @@ static void sw_ingest_close_chunk(sw_ingest *in)
     in->chunk_start = in->pos;
 }
 
+/* How many of the next len bytes belong to the current chunk, by the known chunk list (the manifest's
+ * tiles the file: sw_parse_chunks checks it); *cut says whether the chunk ends there. Bytes past the
+ * list's end stay in one last chunk, which then fails the comparison with the list. */
+static size_t sw_ingest_known_cut(const sw_ingest *in, size_t len, int *cut)
+{
+    *cut = 0;
+    if (in->nchunks >= in->ncuts)
+        return len;
+    const sw_chunk *c = &in->cuts[in->nchunks];
+    uint64_t left = c->offset + c->length - in->pos;
+    if (left > len)
+        return len;
+    *cut = 1;
+    return (size_t)left;
+}
+
 /* Cuts a block into (the rest of) chunks and hashes them. */
 static void sw_ingest_chunk_block(sw_ingest *in, const sw_block *b)
 {
     size_t off = 0;
     while (off < b->len) {
         int cut;
-        size_t n = sw_chunker_scan(&in->chunker, b->data + off, b->len - off, &cut);
+        size_t n = in->cuts ? sw_ingest_known_cut(in, b->len - off, &cut)
+                            : sw_chunker_scan(&in->chunker, b->data + off, b->len - off, &cut);
         sw_sha256_update(in->chunk_sha, b->data + off, n);
         in->pos += n;
         off += n;
@@ -125,11 +146,14 @@ static int sw_ingest_fill(sw_block *b, sw_reader rd, void *rctx)
     return 0;
 }
 
-/* Streams the source once: hashes it whole and chunks it, and when fd >= 0 also writes it there. On
- * success out holds the hash, size and chunk list (owned by out). */
-static int sw_ingest_stream(sw_object *out, sw_reader rd, void *rctx, int fd, sw_progress_fn prog, void *pctx)
+/* Streams the source once: hashes it whole and chunks it (at the known cuts when cuts is not NULL), and
+ * when fd >= 0 also writes it there. On success out holds the hash, size and chunk list (owned by out). */
+static int sw_ingest_stream(sw_object *out, sw_reader rd, void *rctx, int fd, const sw_chunk *cuts, size_t ncuts,
+                            sw_progress_fn prog, void *pctx)
 {
     sw_ingest in = {0};
+    in.cuts = cuts;
+    in.ncuts = ncuts;
     pthread_mutex_init(&in.mu, NULL);
     pthread_cond_init(&in.cv, NULL);
     in.file_sha = sw_sha256_new();
@@ -211,7 +235,7 @@ int sw_store_put(sw_object *out, sw_store *st, sw_reader rd, void *rctx, sw_prog
     int fd;
     if (sw_store_tmpfile(&tmp, &fd, st))
         return SW_ERROR;
-    int r = sw_ingest_stream(out, rd, rctx, fd, prog, pctx);
+    int r = sw_ingest_stream(out, rd, rctx, fd, NULL, 0, prog, pctx);
     if (!r)
         r = sw_ingest_finish(out, st, fd, tmp);
     close(fd);
@@ -251,26 +275,42 @@ int sw_store_put_file(sw_object *out, sw_store *st, const char *path, sw_progres
     return r;
 }
 
-int sw_store_adopt(sw_object *out, sw_store *st, const char *path, const sw_hash *expect, sw_progress_fn prog,
-                   void *pctx)
+/* Whether o's chunks are exactly the list cuts (places, lengths, hashes); when not, *at is the first
+ * chunk that differs. */
+static int sw_ingest_same_chunks(size_t *at, const sw_object *o, const sw_chunk *cuts, size_t ncuts)
+{
+    for (size_t k = 0; k < o->nchunks || k < ncuts; k++)
+        if (k >= o->nchunks || k >= ncuts || o->chunks[k].offset != cuts[k].offset ||
+            o->chunks[k].length != cuts[k].length || !sw_hash_eq(&o->chunks[k].hash, &cuts[k].hash)) {
+            *at = k;
+            return 0;
+        }
+    return 1;
+}
+
+int sw_store_hash(sw_object *out, sw_reader rd, void *rctx, const sw_chunk *cuts, size_t ncuts)
 {
     memset(out, 0, sizeof *out);
-    sw_fd_reader f = {open(path, O_RDONLY | O_CLOEXEC), path};
-    if (f.fd < 0)
-        return sw_error_errno(errno == ENOENT ? SW_ENOTFOUND : SW_ERROR, "cannot open %s", path);
-    posix_fadvise(f.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    int r = sw_ingest_stream(out, sw_fd_read, &f, -1, prog, pctx);
-    if (!r && !sw_hash_eq(&out->hash, expect)) {
+    return sw_ingest_stream(out, rd, rctx, -1, cuts, ncuts, NULL, NULL);
+}
+
+int sw_store_adopt(sw_store *st, const char *path, sw_object *obj, const sw_hash *expect, const sw_chunk *cuts,
+                   size_t ncuts)
+{
+    size_t k;
+    if (!sw_hash_eq(&obj->hash, expect)) {
         char want[SW_HEX_LEN + 1], got[SW_HEX_LEN + 1];
         sw_hash_hex(want, expect);
-        sw_hash_hex(got, &out->hash);
-        r = sw_error(SW_EINVALID, "%s has SHA-256 %.16s..., not the expected %.16s...", path, got, want);
+        sw_hash_hex(got, &obj->hash);
+        return sw_error(SW_EINVALID, "%s has SHA-256 %.16s..., not the expected %.16s...", path, got, want);
     }
-    if (!r)
-        r = sw_ingest_finish(out, st, f.fd, path);
-    close(f.fd);
-    if (r)
-        sw_object_clear(out);
+    if (cuts && !sw_ingest_same_chunks(&k, obj, cuts, ncuts))
+        return sw_error(SW_EINVALID, "%s: chunk %zu does not match the chunk list it came with", path, k);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return sw_error_errno(errno == ENOENT ? SW_ENOTFOUND : SW_ERROR, "cannot open %s", path);
+    int r = sw_ingest_finish(obj, st, fd, path);
+    close(fd);
     return r;
 }
 
@@ -285,8 +325,8 @@ int sw_store_reindex(sw_store *st, const sw_hash *h)
         return r;
     }
     posix_fadvise(f.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    sw_object o = {0};
-    r = sw_ingest_stream(&o, sw_fd_read, &f, -1, NULL, NULL);
+    sw_object o;
+    r = sw_store_hash(&o, sw_fd_read, &f, NULL, 0);
     close(f.fd);
     if (!r && !sw_hash_eq(&o.hash, h))
         r = sw_error(SW_EINVALID, "%s does not match its name", path);

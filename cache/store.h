@@ -66,12 +66,17 @@ int sw_store_put(sw_object *out, sw_store *st, sw_reader rd, void *rctx, sw_prog
 /* sw_store_put over a file's bytes. */
 int sw_store_put_file(sw_object *out, sw_store *st, const char *path, sw_progress_fn prog, void *pctx);
 
-/* Takes the file at path into the store without copying it: hashes and chunks it in place, and when
- * its SHA-256 is expect, makes it read-only, fsyncs it and renames it into objects/ (the file must be
- * on the store's filesystem; when the object exists already the file is removed). A file that does
- * not match is left where it is and SW_EINVALID returned. */
-int sw_store_adopt(sw_object *out, sw_store *st, const char *path, const sw_hash *expect, sw_progress_fn prog,
-                   void *pctx);
+/* Hashes a stream whole and into chunks, storing nothing; out as for sw_store_put. With cuts not NULL
+ * the chunks are cut where that list says (a manifest's, which tiles the file) instead of where the
+ * chunker would: they are hashed, not searched for. */
+int sw_store_hash(sw_object *out, sw_reader rd, void *rctx, const sw_chunk *cuts, size_t ncuts);
+/* Takes the file at path, whose bytes sw_store_hash hashed into obj, into the store without copying
+ * it: when obj's SHA-256 is expect and (cuts not NULL) its chunks are exactly cuts, the file is made
+ * read-only, fsync'd, renamed into objects/ (it must be on the store's filesystem; when the object
+ * exists already the file is removed instead) and its chunks indexed. A file that does not match is
+ * left where it is and SW_EINVALID returned. */
+int sw_store_adopt(sw_store *st, const char *path, sw_object *obj, const sw_hash *expect, const sw_chunk *cuts,
+                   size_t ncuts);
 
 /* Creates an empty temp file in the store's tmp/ for an object being written (caller owns and frees
  * *path, closes *fd). */

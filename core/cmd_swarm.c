@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "error.h"
+#include "getcheck.h"
 #include "names.h"
 #include "progress.h"
 #include "torrent.h"
@@ -484,9 +485,13 @@ static int sw_get_prefill(sw_store *st, const sw_mfile *f, const char *path, uin
     return r;
 }
 
-/* Waits for the torrent to finish, drawing progress; fails on timeout, interrupt or error. */
-static int sw_get_wait(sw_cli *cli, sw_tsession *s, int id, const sw_netopts *o, sw_tstatus *ts)
+/* Waits for the torrent to finish, drawing progress and telling the checker how far the verified data
+ * reaches; fails on timeout, interrupt or error. While every connected peer is a seed, pieces are asked
+ * for in order: rarest-first only pays where peers trade with one another, and in order the checker
+ * hashes each file while the rest arrives. With other downloaders around it is rarest-first again. */
+static int sw_get_wait(sw_cli *cli, sw_tsession *s, int id, const sw_netopts *o, sw_tstatus *ts, sw_getcheck *gc)
 {
+    int in_order = 0;
     sw_progress p;
     sw_tsession_status(ts, s, id);
     sw_progress_begin(&p, cli->progress, "get", ts->total);
@@ -507,6 +512,12 @@ static int sw_get_wait(sw_cli *cli, sw_tsession *s, int id, const sw_netopts *o,
         }
         if (sw_tsession_status(ts, s, id) == 0 && ts->state == SW_TS_SEEDING)
             finished = 1;
+        int want_order = ts->peers > 0 && ts->seeds == ts->peers;
+        if (want_order != in_order && sw_tsession_sequential(s, id, want_order) == 0)
+            in_order = want_order;
+        uint64_t verified;
+        if (sw_tsession_prefix(&verified, s, id) == 0)
+            sw_getcheck_advance(gc, verified);
         p.done = 0;
         p.peers = ts->peers;
         sw_progress_step(&p, ts->done);
@@ -519,28 +530,6 @@ static int sw_get_wait(sw_cli *cli, sw_tsession *s, int id, const sw_netopts *o,
                          ts->peers == 1 ? "" : "s", (unsigned long long)ts->failed);
     }
     sw_progress_end(&p);
-    return r;
-}
-
-/* Moves the finished files into the store, each checked against its SHA-256. A file that does not
- * match is deleted, never admitted; the first failure is returned. */
-static int sw_get_admit(sw_store *st, const sw_manifest *m, const char *root)
-{
-    int r = 0;
-    for (size_t i = 0; i < m->nfiles; i++) {
-        if (sw_store_stat(st, &m->files[i].hash, NULL) == 0)
-            continue; /* held already (another file with the same bytes) */
-        char *path = sw_sprintf("%s/%s/%s", root, m->name, m->files[i].path);
-        sw_object obj;
-        int e = sw_store_adopt(&obj, st, path, &m->files[i].hash, NULL, NULL);
-        if (e) {
-            r = r ? r : e;
-            unlink(path);
-        } else {
-            sw_object_clear(&obj);
-        }
-        free(path);
-    }
     return r;
 }
 
@@ -564,6 +553,7 @@ int sw_cmd_get(sw_cli *cli, int argc, char **argv)
     char *root = NULL;
     uint64_t reused = 0;
     sw_tstatus ts = {0};
+    sw_getcheck *gc = NULL;
     if (sw_cli_open(cli, &st, &cat)) {
         rc = 1;
         goto done;
@@ -596,17 +586,19 @@ int sw_cmd_get(sw_cli *cli, int argc, char **argv)
         free(dir);
         free(path);
     }
+    if (!rc && sw_getcheck_start(&gc, m, root, st))
+        rc = sw_cli_fail();
     if (!rc && m->torrent_v1[0]) {
         int id;
         sw_catch_signals();
         if (sw_catalog_read_torrent(&t, &tlen, cat, m->name, m->version) ||
             sw_netopts_session(&s, &o, "0.0.0.0:0") || sw_tsession_add(&id, s, t, tlen, root, 0) ||
-            sw_netopts_apply(s, id, &o) || sw_get_wait(cli, s, id, &o, &ts))
+            sw_netopts_apply(s, id, &o) || sw_get_wait(cli, s, id, &o, &ts, gc))
             rc = sw_cli_fail();
         sw_tsession_free(s); /* closes the files before they move into the store */
         s = NULL;
     }
-    if (!rc && sw_get_admit(st, m, root)) {
+    if (!rc && sw_getcheck_finish(gc, st)) {
         sw_error_wrap(SW_EINVALID, "refused %s@%s", m->name, m->version);
         rc = sw_cli_fail();
     }
@@ -624,6 +616,7 @@ int sw_cmd_get(sw_cli *cli, int argc, char **argv)
                     sw_fmt_bytes(a, sizeof a, ts.downloaded), sw_fmt_bytes(b, sizeof b, reused));
     }
 done:
+    sw_getcheck_free(gc);
     sw_tsession_free(s);
     free(t);
     free(root);

@@ -463,16 +463,47 @@ extern "C" int sw_tsession_add(int *id, sw_tsession *s, const void *torrent, siz
     });
 }
 
-extern "C" int sw_tsession_super_seed(sw_tsession *s, int id, int on)
+/* Sets or clears one of a torrent's flags. */
+static int set_torrent_flag(sw_tsession *s, int id, lt::torrent_flags_t flag, int on, const char *what)
 {
-    return guarded("setting super seeding", [&]() -> int {
+    return guarded(what, [&]() -> int {
         lt::torrent_handle h;
         if (int rc = find(&h, s, id))
             return rc;
         if (on)
-            h.set_flags(lt::torrent_flags::super_seeding);
+            h.set_flags(flag);
         else
-            h.unset_flags(lt::torrent_flags::super_seeding);
+            h.unset_flags(flag);
+        return 0;
+    });
+}
+
+extern "C" int sw_tsession_super_seed(sw_tsession *s, int id, int on)
+{
+    return set_torrent_flag(s, id, lt::torrent_flags::super_seeding, on, "setting super seeding");
+}
+
+extern "C" int sw_tsession_sequential(sw_tsession *s, int id, int on)
+{
+    return set_torrent_flag(s, id, lt::torrent_flags::sequential_download, on, "setting the piece order");
+}
+
+extern "C" int sw_tsession_prefix(uint64_t *out, sw_tsession *s, int id)
+{
+    *out = 0;
+    return guarded("reading the pieces held", [&]() -> int {
+        lt::torrent_handle h;
+        if (int rc = find(&h, s, id))
+            return rc;
+        lt::torrent_status st = h.status(lt::torrent_handle::query_pieces | lt::torrent_handle::query_torrent_file);
+        auto ti = st.torrent_file.lock();
+        if (!ti)
+            return 0;
+        int held = 0;
+        while (held < st.pieces.size() && st.pieces[lt::piece_index_t(held)])
+            held++;
+        std::int64_t bytes = std::int64_t(held) * ti->piece_length();
+        *out = (uint64_t)std::min(bytes, ti->total_size());
         return 0;
     });
 }

@@ -84,6 +84,10 @@ int sw_tsession_remove(sw_tsession *s, int id);
  * themselves what the seeder sent once. It slows a lone downloader, so swarm seed turns it on only while
  * two or more peers are downloading. */
 int sw_tsession_super_seed(sw_tsession *s, int id, int on);
+/* Asks for pieces in order (on) or rarest first (off, libtorrent's default). */
+int sw_tsession_sequential(sw_tsession *s, int id, int on);
+/* How many bytes from the start of the torrent's data are held and verified, with no gap. */
+int sw_tsession_prefix(uint64_t *out, sw_tsession *s, int id);
 /* Adds a peer to dial (IPv4 or IPv6 literal). */
 int sw_tsession_connect(sw_tsession *s, int id, const char *host, int port);
 /* Announces to another tracker. */

@@ -44,6 +44,15 @@ static size_t count_dir(const char *home, const char *sub)
     return n;
 }
 
+/* Whether two chunk lists are the same, field by field (sw_chunk has padding). */
+static int same_chunks(const sw_chunk *a, const sw_chunk *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i].offset != b[i].offset || a[i].length != b[i].length || !sw_hash_eq(&a[i].hash, &b[i].hash))
+            return 0;
+    return 1;
+}
+
 static int put(sw_object *o, sw_store *st, const uint8_t *p, size_t n)
 {
     memsrc m = {p, n, 0, 0};
@@ -103,10 +112,8 @@ int main(void)
     ok(tiles && at == n, "%zu chunks tile the object and hash their bytes", o.nchunks);
     sw_chunk *rows;
     size_t nrows;
-    int same = sw_index_get_chunks(&rows, &nrows, sw_store_index(st), &o.hash) == 0 && nrows == o.nchunks;
-    for (size_t i = 0; same && i < nrows; i++)
-        same = rows[i].offset == o.chunks[i].offset && rows[i].length == o.chunks[i].length &&
-               sw_hash_eq(&rows[i].hash, &o.chunks[i].hash);
+    int same = sw_index_get_chunks(&rows, &nrows, sw_store_index(st), &o.hash) == 0 && nrows == o.nchunks &&
+               same_chunks(rows, o.chunks, nrows);
     ok(same, "the index holds the same chunk list");
     free(rows);
     sw_hash where;
@@ -117,6 +124,52 @@ int main(void)
     sw_hash big_hash = o.hash;
     sw_object_clear(&o);
 
+    /* Adopting a downloaded file: hashed at the cuts its manifest lists, checked, then moved in. */
+    big[n / 2] ^= 0x5a; /* another object than big's */
+    sw_object found, known;
+    memsrc m1 = {big, n, 0, 0}, m2 = {big, n, 0, 0};
+    ok(sw_store_hash(&found, mem_read, &m1, NULL, 0) == 0 && found.nchunks > 3, "hash a stream, chunker's cuts");
+    ok(sw_store_hash(&known, mem_read, &m2, found.chunks, found.nchunks) == 0 && sw_hash_eq(&known.hash, &found.hash) &&
+           known.nchunks == found.nchunks && same_chunks(known.chunks, found.chunks, found.nchunks),
+       "hashing at known cuts gives the same object");
+    ok(count_dir(home, "tmp") == 0 && sw_store_stat(st, &found.hash, NULL) == SW_ENOTFOUND, "hashing stores nothing");
+    char *dl = sw_sprintf("%s/downloaded", home);
+    FILE *f = fopen(dl, "w");
+    ok(f && fwrite(big, 1, n, f) == n && fclose(f) == 0, "write the downloaded file");
+    sw_chunk *cuts = sw_malloc(found.nchunks * sizeof *cuts);
+    memcpy(cuts, found.chunks, found.nchunks * sizeof *cuts);
+    cuts[2].hash.b[7] ^= 1;
+    ok(sw_store_adopt(st, dl, &known, &found.hash, cuts, found.nchunks) == SW_EINVALID &&
+           strstr(sw_error_last(), "chunk 2 does not match"),
+       "a chunk list with a wrong hash is refused: %s", sw_error_last());
+    cuts[2].hash.b[7] ^= 1;
+    cuts[1].length += 1, cuts[2].offset += 1, cuts[2].length -= 1; /* still tiles the file */
+    sw_object shifted;
+    memsrc m3 = {big, n, 0, 0};
+    ok(sw_store_hash(&shifted, mem_read, &m3, cuts, found.nchunks) == 0 &&
+           sw_store_adopt(st, dl, &shifted, &found.hash, cuts, found.nchunks) == SW_EINVALID &&
+           strstr(sw_error_last(), "chunk 1 does not match"),
+       "so is one with a cut moved by a byte");
+    sw_object_clear(&shifted);
+    ok(sw_store_adopt(st, dl, &known, &big_hash, found.chunks, found.nchunks) == SW_EINVALID &&
+           strstr(sw_error_last(), "not the expected"),
+       "and a file whose SHA-256 is not the one expected");
+    ok(access(dl, F_OK) == 0 && sw_store_stat(st, &found.hash, NULL) == SW_ENOTFOUND,
+       "a refused file stays where it is, outside the store");
+    ok(sw_store_adopt(st, dl, &known, &found.hash, found.chunks, found.nchunks) == 0 && known.added &&
+           access(dl, F_OK) != 0 && sw_store_stat(st, &found.hash, NULL) == 0,
+       "a matching file is moved into the store");
+    ok(sw_index_get_chunks(&rows, &nrows, sw_store_index(st), &found.hash) == 0 && nrows == found.nchunks &&
+           same_chunks(rows, found.chunks, nrows),
+       "with its chunk rows");
+    free(rows);
+    free(cuts);
+    free(dl);
+    sw_hash adopted = found.hash;
+    sw_object_clear(&found);
+    sw_object_clear(&known);
+    big[n / 2] ^= 0x5a;
+
     /* A failing source leaves nothing behind. */
     memsrc bad = {big, n, 0, 9u << 20};
     big[0] ^= 1;
@@ -126,14 +179,14 @@ int main(void)
 
     /* fsck: corrupt an object, drop another's chunk rows. */
     sw_fsck_report rep;
-    ok(sw_store_fsck(st, &rep, NULL, NULL) == 0 && rep.corrupt == 0 && rep.reindexed == 0 && rep.objects == 2,
+    ok(sw_store_fsck(st, &rep, NULL, NULL) == 0 && rep.corrupt == 0 && rep.reindexed == 0 && rep.objects == 3,
        "fsck of a healthy store finds nothing");
     sw_index_drop_object(sw_store_index(st), &big_hash);
     sw_hash small;
     sw_sha256_buf(&small, text, strlen(text));
     char *small_path = sw_store_object_path(st, &small);
     chmod(small_path, 0644);
-    FILE *f = fopen(small_path, "r+");
+    f = fopen(small_path, "r+");
     fputc('H', f);
     fclose(f);
     free(small_path);
@@ -157,7 +210,8 @@ int main(void)
     ok(put(&o, excl, (const uint8_t *)"garbage", 7) == 0, "put an unreferenced object");
     sw_object_clear(&o);
     uint64_t removed, bytes, temps;
-    int gc = sw_store_gc(excl, &big_hash, 1, &removed, &bytes, &temps);
+    sw_hash keep[2] = {big_hash, adopted};
+    int gc = sw_store_gc(excl, keep, 2, &removed, &bytes, &temps);
     ok(gc == 0 && removed == 1 && bytes == 7, "gc removes only the unreferenced object (%llu removed, %llu bytes)",
        (unsigned long long)removed, (unsigned long long)bytes);
     ok(sw_store_stat(excl, &pinned, NULL) == 0 && sw_store_stat(excl, &big_hash, NULL) == 0,
