@@ -44,7 +44,7 @@ CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) $(SANFLAGS) \
              -Icore -Icache -Ilua -Iplugins -Ihip $(PKG_CFLAGS)
-# core/torrent.cpp, the libtorrent shim, is the only C++: it is why swarm and the tests link with $(CXX).
+# core/torrent.cpp and torrent_disk.cpp, the libtorrent shim, are the only C++: it is why swarm and the tests link with $(CXX).
 ALL_CXXFLAGS = -std=c++17 -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) $(SANFLAGS) -Icore -Icache \
                $(TORRENT_CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)

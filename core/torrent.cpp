@@ -6,6 +6,7 @@
  * bumps from its network thread; sw_tsession_poll drains the eventfd, pops the alerts and translates
  * the few kinds swarm cares about into sw_tevent structs, queued until the caller takes them. */
 #include "torrent.h"
+#include "torrent_disk.hpp"
 
 extern "C" {
 #include "error.h"
@@ -18,7 +19,6 @@ extern "C" {
 #include <libtorrent/create_torrent.hpp>
 #include <libtorrent/ip_filter.hpp>
 #include <libtorrent/magnet_uri.hpp>
-#include <libtorrent/posix_disk_io.hpp>
 #include <libtorrent/session.hpp>
 #include <libtorrent/settings_pack.hpp>
 #include <libtorrent/torrent_info.hpp>
@@ -373,7 +373,7 @@ extern "C" int sw_tsession_new(sw_tsession **out, const char *const *settings)
             return sw_error_errno(SW_ERROR, "eventfd");
         try {
             lt::session_params params(std::move(pack));
-            params.disk_io_constructor = lt::posix_disk_io_constructor;
+            params.disk_io_constructor = sw_disk_io_constructor;
             s->ses = std::make_unique<lt::session>(std::move(params));
             put_all_peers_in_global_class(*s->ses);
             int efd = s->efd;

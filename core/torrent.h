@@ -1,4 +1,5 @@
-/* torrent.h — swarm's C API over libtorrent-rasterbar 2.0. torrent.cpp is the only C++ in the project.
+/* torrent.h — swarm's C API over libtorrent-rasterbar 2.0. torrent.cpp and its disk I/O, torrent_disk.cpp,
+ * are the only C++ in the project.
  *
  * A session is opaque; torrents in it are small integer ids; settings are passed by libtorrent's own
  * names ("name=value"); events are copied into plain C structs by a poll call (no callbacks into C),
@@ -6,9 +7,10 @@
  * and returns 0 or a negative SW_E* code with the message in the thread's error slot (error.h).
  *
  * Defaults every session gets before the caller's settings (facts measured with libtorrent 2.0.8 are
- * in ../shared/ARCHITECTURE.md): the posix disk backend (mmap drives the downloader's RSS up to the file
- * size), max_retry_port_bind=0 and listen_system_port_fallback off (a busy port is an error, not port+1
- * or a port the OS picks), allow_multiple_connections_per_ip (several local peers), uTP off (11-15 MB/s
+ * in ../shared/ARCHITECTURE.md): the shim's own disk I/O, torrent_disk.cpp (libtorrent's mmap backend
+ * drives the downloader's RSS up to the file size, its posix one does all disk work on the network
+ * thread), max_retry_port_bind=0 and listen_system_port_fallback off (a busy port is an error, not
+ * port+1 or a port the OS picks), allow_multiple_connections_per_ip (several local peers), uTP off (11-15 MB/s
  * to hand-added peers against 300+ MB/s over TCP), stop_tracker_timeout=1 (shutdown waits for tracker
  * goodbyes that long), torrents added unmanaged (the queue would pause them), alerts for errors, status,
  * storage and peers.
