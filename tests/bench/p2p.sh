@@ -239,7 +239,9 @@ swarm_round() {
     swarm_down=0 first="" last=""
     for i in $(seq "$npeers"); do
         [ "$(cat "$dir/p$i.rc")" = 0 ] || { echo "peer $i failed:" >&2; cat "$dir/p$i.err" >&2; exit 1; }
-        swarm_down=$((swarm_down + $(jnum "$dir/p$i.json" downloaded)))
+        d=$(jnum "$dir/p$i.json" downloaded)
+        [ -n "$d" ] || { echo "peer $i reported no download count:" >&2; cat "$dir/p$i.json" "$dir/p$i.err" >&2; exit 1; }
+        swarm_down=$((swarm_down + d))
         t=$(echo "$(cat "$dir/p$i.end") - $s" | bc)
         if [ -z "$first" ] || [ "$(echo "$t < $first" | bc)" = 1 ]; then first=$t; fi
         if [ -z "$last" ] || [ "$(echo "$t > $last" | bc)" = 1 ]; then last=$t; fi
@@ -255,7 +257,7 @@ plain_up_str=$seed_up_str plain_up=$seed_up plain_down=$swarm_down plain_first=$
 swarm_round --super-seed
 
 # ---- report ----------------------------------------------------------------------------------------
-verdict() { [ "$(echo "$1" | bc)" = 1 ] && echo met || echo MISSED; } # verdict BC-CONDITION
+verdict() { [ "$(echo "scale=4; $1" | bc)" = 1 ] && echo met || echo MISSED; } # verdict BC-CONDITION
 echo
 echo "p2p: $(human "$bytes") over 127.0.0.1 from one swarm seeder (best of 2 runs; higher MB/s is better)"
 row() { printf '  %-34s %7ss  %5s MB/s%s\n' "$1" "$(secs "$2")" "$(mbs "$bytes" "$2")" "${3:-}"; }

@@ -67,7 +67,7 @@ median() {
 }
 ms() { printf '%.1f' "$(echo "$1 * 1000" | bc)"; }
 ratio() { printf '%.2f' "$(echo "scale=4; $1 / $2" | bc)"; }
-verdict() { [ "$(echo "$1" | bc)" = 1 ] && echo met || echo MISSED; } # verdict BC-CONDITION
+verdict() { [ "$(echo "scale=4; $1" | bc)" = 1 ] && echo met || echo MISSED; } # verdict BC-CONDITION
 sw() { "$swarm" --home "$dir/$1" "${@:2}"; }                          # sw HOME ARGS...
 bad=""                                                                # what came out wrong, reported at the end
 
