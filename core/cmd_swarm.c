@@ -444,37 +444,76 @@ static int sw_get_resolve(sw_manifest **out, sw_catalog *cat, const char *what)
     return r;
 }
 
-/* Writes every chunk the store holds into a new incoming file at its offset; adds reused bytes. */
+/* Copies len bytes of the object obj at offset from into fd at offset to; whether all were copied. */
+static int sw_get_copy(sw_store *st, const sw_hash *obj, uint64_t from, int fd, uint64_t to, size_t len)
+{
+    char *src = sw_store_object_path(st, obj);
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    free(src);
+    if (in < 0)
+        return 0; /* a stale index row: the bytes will be downloaded */
+    loff_t f = (loff_t)from, t = (loff_t)to;
+    while (len) {
+        ssize_t n = copy_file_range(in, &f, fd, &t, len, 0);
+        if (n <= 0)
+            break;
+        len -= (size_t)n;
+    }
+    close(in);
+    return len == 0;
+}
+
+/* Where a held chunk's bytes are: in object obj at offset off (found is 0 when no object holds it). */
+typedef struct {
+    int found;
+    sw_hash obj;
+    uint64_t off;
+} sw_held;
+
+/* Guesses the bytes of a run of chunks [i, j) that no object holds from the held chunks around it. An
+ * edit rarely fills its chunks: the bytes before it most likely continue the held chunk before the run
+ * (forward from it), and the bytes after it most likely precede the held chunk after the run (backward
+ * from it, which also holds after an insertion or a deletion). With both held, each gives half of the
+ * run. Only a guess: libtorrent checks every piece before counting it and downloads what the guess got
+ * wrong, but the pieces that straddle an edit's unchanged neighbours no longer travel. */
+static void sw_get_guess(sw_store *st, const sw_mfile *f, const sw_held *held, size_t i, size_t j, int fd)
+{
+    const sw_held *prev = i > 0 ? &held[i - 1] : NULL, *next = j < f->nchunks ? &held[j] : NULL;
+    uint64_t from = f->chunks[i].offset, to = j < f->nchunks ? f->chunks[j].offset : f->size;
+    uint64_t mid = prev ? (next ? from + (to - from) / 2 : to) : from;
+    if (prev)
+        sw_get_copy(st, &prev->obj, prev->off + f->chunks[i - 1].length, fd, from, (size_t)(mid - from));
+    if (next && next->off >= to - mid)
+        sw_get_copy(st, &next->obj, next->off - (to - mid), fd, mid, (size_t)(to - mid));
+}
+
+/* Writes every chunk the store holds into a new incoming file at its offset (adding their bytes to
+ * *reused), then guesses the runs of chunks between them (sw_get_guess). */
 static int sw_get_prefill(sw_store *st, const sw_mfile *f, const char *path, uint64_t *reused)
 {
     uint64_t before = *reused;
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
         return errno == EEXIST ? 0 : sw_error_errno(SW_ERROR, "cannot create %s", path); /* resuming */
-    int r = 0;
-    for (size_t k = 0; k < f->nchunks && !r; k++) {
+    sw_held *held = sw_calloc(f->nchunks ? f->nchunks : 1, sizeof *held);
+    for (size_t k = 0; k < f->nchunks; k++) {
         const sw_chunk *c = &f->chunks[k];
-        sw_hash obj;
-        uint64_t off;
-        if (sw_index_find_chunk(&obj, &off, sw_store_index(st), &c->hash))
-            continue;
-        char *src = sw_store_object_path(st, &obj);
-        int in = open(src, O_RDONLY | O_CLOEXEC);
-        free(src);
-        if (in < 0)
-            continue; /* a stale index row: the bytes will be downloaded */
-        loff_t from = (loff_t)off, to = (loff_t)c->offset;
-        size_t left = c->length;
-        while (left) {
-            ssize_t n = copy_file_range(in, &from, fd, &to, left, 0);
-            if (n <= 0)
-                break;
-            left -= (size_t)n;
-        }
-        if (!left)
+        sw_held *h = &held[k];
+        h->found = sw_index_find_chunk(&h->obj, &h->off, sw_store_index(st), &c->hash) == 0 &&
+                   sw_get_copy(st, &h->obj, h->off, fd, c->offset, c->length);
+        if (h->found)
             *reused += c->length;
-        close(in);
     }
+    for (size_t k = 0; k < f->nchunks && *reused > before;) { /* each run of chunks not held */
+        size_t end = k;
+        while (end < f->nchunks && !held[end].found)
+            end++;
+        if (end > k)
+            sw_get_guess(st, f, held, k, end, fd);
+        k = end + 1;
+    }
+    free(held);
+    int r = 0;
     if (ftruncate(fd, (off_t)f->size) < 0)
         r = sw_error_errno(SW_ERROR, "cannot size %s", path);
     close(fd);

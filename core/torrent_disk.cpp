@@ -25,6 +25,7 @@
 #include <libtorrent/peer_request.hpp>
 #include <libtorrent/storage_defs.hpp>
 #include <libtorrent/torrent_flags.hpp>
+#include <libtorrent/torrent_info.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
 
@@ -81,6 +82,10 @@ public:
     ~storage() { release(); }
 
     lt::file_storage const &files() const { return files_; }
+
+    /* A torrent added as a seed from the store: its piece hashes are taken as they are (see
+     * async_hash). NULL for every other torrent. */
+    std::shared_ptr<const lt::torrent_info> trusted;
 
     /* Reads len bytes at (piece, start) into buf; a short file or a missing one is an error (eof or
      * ENOENT), which libtorrent takes for "this piece is not here" while checking. */
@@ -271,7 +276,11 @@ public:
         return exceeded;
     }
 
-    /* SHA-1 of the piece (v1) and SHA-256 of each of its 16 KiB blocks (v2, when asked for). */
+    /* SHA-1 of the piece (v1) and SHA-256 of each of its 16 KiB blocks (v2, when asked for). A seed's
+     * pieces are not read: libtorrent's seed mode hashes each piece before it first sends it, but a
+     * swarm seed serves read-only store objects, named by their SHA-256 and checked by fsck, so the
+     * torrent's own hash is the answer (a corrupt object costs the receiver a rejected piece, and the
+     * seeder a ban). That saves the seeder a SHA-1 pass over everything it serves. */
     void async_hash(lt::storage_index_t idx, lt::piece_index_t piece, lt::span<lt::sha256_hash> v2,
                     lt::disk_job_flags_t flags,
                     std::function<void(lt::piece_index_t, lt::sha1_hash const &, lt::storage_error const &)> handler)
@@ -279,6 +288,11 @@ public:
     {
         enqueue([this, st = torrents_.at(idx), piece, v2, v1 = bool(flags & lt::disk_interface::v1_hash),
                  h = std::move(handler)]() mutable {
+            if (st->trusted && v1 && v2.empty()) {
+                lt::sha1_hash hash = st->trusted->hash_for_piece(piece);
+                lt::post(ios_, [piece, hash, h = std::move(h)] { h(piece, hash, lt::storage_error()); });
+                return;
+            }
             lt::file_storage const &fs = st->files();
             int len = v1 ? fs.piece_size(piece) : 0;
             int len2 = v2.empty() ? 0 : fs.piece_size2(piece);
@@ -338,7 +352,9 @@ public:
         lt::aux::vector<lt::download_priority_t, lt::file_index_t> prio;
         if (rd)
             prio.assign(rd->file_priorities.begin(), rd->file_priorities.end());
-        enqueue([this, st = torrents_.at(idx), seed, prio, h = std::move(handler)]() mutable {
+        std::shared_ptr<const lt::torrent_info> ti = seed ? rd->ti : nullptr;
+        enqueue([this, st = torrents_.at(idx), seed, ti, prio, h = std::move(handler)]() mutable {
+            st->trusted = ti;
             bool found = false;
             lt::storage_error e;
             if (!seed && !(e = st->any_file(&found)))
