@@ -10,7 +10,7 @@
 # The seeders run under `script` (a pty): swarm seed draws its payload upload count only on a
 # terminal, and that count is the only figure of what it sent (its sockets do not show in /proc/PID/io).
 # Everything listens on 127.0.0.1; every process started here is killed by its PID at exit. Scratch
-# space: ${BENCH_DIR:-$TMPDIR}/swarm-bench-p2p (about 3 GiB), removed at exit. run.sh calls this last;
+# space: ${BENCH_DIR:-$TMPDIR}/swarm-bench-p2p (8 GiB for a moment, then about 3 GiB), removed at exit. run.sh calls this last;
 # alone: bash tests/bench/p2p.sh BUILD (a few minutes on two cores).
 set -euo pipefail
 build=${1:-build}
@@ -112,8 +112,11 @@ measure() {
     done
 }
 
-echo "warming memory (3 GiB written and removed) ..."
-dd if=/dev/zero of="$dir/warm" bs=4M count=768 status=none && rm "$dir/warm"
+# On a virtual machine the first write into a page of guest memory costs far more than later ones (a
+# 1 GiB get took 6.3-7.2 s after a 3 GiB warm-up, 4.4 s after this one), so the page cache is filled
+# once with more than the whole bench writes, and every contender finds touched memory.
+echo "warming memory (8 GiB written and removed) ..."
+dd if=/dev/zero of="$dir/warm" bs=4M count=2048 status=none && rm "$dir/warm"
 
 # ---- 1. 1 GiB from one seeder: swarm get vs aria2c vs cp -------------------------------------------
 echo "p2p 1/3: 1 GiB from one seeder (swarm get, aria2c, cp) ..."
