@@ -11,8 +11,9 @@
  * orderings libtorrent relies on: a block is written before it is read or its piece hashed, and a
  * torrent's jobs finish before the files are released.
  *
- * What swarm does not use is refused with operation_not_supported: moving storage, renaming and
- * deleting files. Pad files read as zeros and are never written. */
+ * A torrent added as a seed is trusted: its piece checks are answered from the torrent, not by reading
+ * (see async_hash). What swarm does not use is refused with operation_not_supported: moving storage,
+ * renaming and deleting files. Pad files read as zeros and are never written. */
 #include "torrent_disk.hpp"
 
 #include <libtorrent/add_torrent_params.hpp>
