@@ -549,14 +549,13 @@ static int sw_get_wait(sw_cli *cli, sw_tsession *s, int id, const sw_netopts *o,
             else if (ev[i].type == SW_TEV_PEER_BANNED && cli->verbosity > 0)
                 fprintf(stderr, "swarm: note: banned peer %s (sent bad data)\n", ev[i].msg);
         }
-        if (sw_tsession_status(ts, s, id) == 0 && ts->state == SW_TS_SEEDING)
-            finished = 1;
+        if (sw_tsession_status(ts, s, id) == 0) {
+            finished = finished || ts->state == SW_TS_SEEDING;
+            sw_getcheck_advance(gc, ts->prefix);
+        }
         int want_order = ts->peers > 0 && ts->seeds == ts->peers;
         if (want_order != in_order && sw_tsession_sequential(s, id, want_order) == 0)
             in_order = want_order;
-        uint64_t verified;
-        if (sw_tsession_prefix(&verified, s, id) == 0)
-            sw_getcheck_advance(gc, verified);
         p.done = 0;
         p.peers = ts->peers;
         sw_progress_step(&p, ts->done);

@@ -488,26 +488,6 @@ extern "C" int sw_tsession_sequential(sw_tsession *s, int id, int on)
     return set_torrent_flag(s, id, lt::torrent_flags::sequential_download, on, "setting the piece order");
 }
 
-extern "C" int sw_tsession_prefix(uint64_t *out, sw_tsession *s, int id)
-{
-    *out = 0;
-    return guarded("reading the pieces held", [&]() -> int {
-        lt::torrent_handle h;
-        if (int rc = find(&h, s, id))
-            return rc;
-        lt::torrent_status st = h.status(lt::torrent_handle::query_pieces | lt::torrent_handle::query_torrent_file);
-        auto ti = st.torrent_file.lock();
-        if (!ti)
-            return 0;
-        int held = 0;
-        while (held < st.pieces.size() && st.pieces[lt::piece_index_t(held)])
-            held++;
-        std::int64_t bytes = std::int64_t(held) * ti->piece_length();
-        *out = (uint64_t)std::min(bytes, ti->total_size());
-        return 0;
-    });
-}
-
 extern "C" int sw_tsession_remove(sw_tsession *s, int id)
 {
     return guarded("removing a torrent", [&]() -> int {
@@ -551,6 +531,21 @@ extern "C" int sw_tsession_add_tracker(sw_tsession *s, int id, const char *url)
 }
 
 /* An error outranks the paused flag (libtorrent pauses a torrent that fails), which outranks the state. */
+/* How many bytes from the start of the torrent's data are held and verified, with no gap (status
+ * carries the pieces held and the torrent file by default). */
+static uint64_t verified_prefix(const lt::torrent_status &st)
+{
+    auto ti = st.torrent_file.lock();
+    if (!ti)
+        return 0;
+    if (st.is_seeding)
+        return (uint64_t)ti->total_size();
+    int held = 0;
+    while (held < st.pieces.size() && st.pieces[lt::piece_index_t(held)])
+        held++;
+    return (uint64_t)std::min(std::int64_t(held) * ti->piece_length(), ti->total_size());
+}
+
 extern "C" int sw_tsession_status(sw_tstatus *out, sw_tsession *s, int id)
 {
     memset(out, 0, sizeof *out);
@@ -585,6 +580,7 @@ extern "C" int sw_tsession_status(sw_tstatus *out, sw_tsession *s, int id)
         }
         out->total = (uint64_t)st.total_wanted;
         out->done = (uint64_t)st.total_wanted_done;
+        out->prefix = verified_prefix(st);
         out->downloaded = (uint64_t)st.total_payload_download;
         out->uploaded = (uint64_t)st.total_payload_upload;
         out->failed = (uint64_t)st.total_failed_bytes;

@@ -88,8 +88,6 @@ int sw_tsession_remove(sw_tsession *s, int id);
 int sw_tsession_super_seed(sw_tsession *s, int id, int on);
 /* Asks for pieces in order (on) or rarest first (off, libtorrent's default). */
 int sw_tsession_sequential(sw_tsession *s, int id, int on);
-/* How many bytes from the start of the torrent's data are held and verified, with no gap. */
-int sw_tsession_prefix(uint64_t *out, sw_tsession *s, int id);
 /* Adds a peer to dial (IPv4 or IPv6 literal). */
 int sw_tsession_connect(sw_tsession *s, int id, const char *host, int port);
 /* Announces to another tracker. */
@@ -100,6 +98,7 @@ typedef struct {
     int state;              /* SW_TS_* */
     uint64_t total;         /* bytes wanted */
     uint64_t done;          /* bytes held and verified */
+    uint64_t prefix;        /* bytes from the start of the data held and verified, with no gap */
     uint64_t downloaded;    /* payload bytes received by this session for this torrent (all, incl. failed) */
     uint64_t uploaded;      /* payload bytes sent by this session for this torrent */
     uint64_t failed;        /* bytes that failed their piece hash */

@@ -231,7 +231,8 @@ int main(void)
     int id, id2;
     sw_tstatus st;
     ok(sw_tsession_add(&id, s, t1, len1, home, SW_TADD_PAUSED) == 0 && id == 1, "add a torrent paused");
-    ok(sw_tsession_status(&st, s, id) == 0 && st.state == SW_TS_PAUSED && st.done == 0, "it is paused");
+    ok(sw_tsession_status(&st, s, id) == 0 && st.state == SW_TS_PAUSED && st.done == 0 && st.prefix == 0,
+       "it is paused, nothing held");
     rc = sw_tsession_add(&id2, s, t1, len1, home, 0);
     ok(rc == SW_EEXISTS, "adding it twice: %s", sw_error_last());
     ok(sw_tsession_add(&id2, s, "xyz", 3, home, 0) == SW_EINVALID, "adding garbage is refused");
@@ -274,8 +275,8 @@ int main(void)
     ok(same_file(got_a, data, n1) && same_file(got_b, data + n1, n2), "the files arrive byte for byte");
     free(got_a), free(got_b);
     rc = s ? sw_tsession_status(&st, s, id) : SW_ERROR;
-    ok(rc == 0 && st.state == SW_TS_SEEDING && st.total == total && st.done == total && st.downloaded >= total &&
-           st.failed == 0,
+    ok(rc == 0 && st.state == SW_TS_SEEDING && st.total == total && st.done == total && st.prefix == total &&
+           st.downloaded >= total && st.failed == 0,
        "status: seeding, %llu of %llu bytes held, %llu downloaded", (unsigned long long)st.done,
        (unsigned long long)st.total, (unsigned long long)st.downloaded);
     ok(tl.tracker_errors > 0 && tl.wrong_id == 0, "the dead tracker is reported; every event names torrent %d",
@@ -304,6 +305,8 @@ int main(void)
     ok(rc == 0 && st.failed > 0 && st.done < total,
        "status: %llu bytes failed, %llu of %llu held", (unsigned long long)st.failed, (unsigned long long)st.done,
        (unsigned long long)st.total);
+    ok(rc == 0 && st.prefix <= n1 / 2 && st.prefix <= st.done,
+       "the verified prefix stops before the bad byte at %zu: %llu", n1 / 2, (unsigned long long)st.prefix);
     sw_tsession_free(s);
     stop_seeder(pid);
 
