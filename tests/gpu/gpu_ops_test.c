@@ -81,10 +81,11 @@ static int variant_of(const sw_plugin *p, size_t op, int gpu)
     return -1;
 }
 
-/* Runs op on both variants and compares output 0. Returns the CPU output's bytes (caller frees) so a case
- * can feed the next op. */
-static uint8_t *compare(const sw_plugin *p, const char *op_name, int64_t param, host_tensor *in, size_t nin,
-                        const char *label, sw_op_outputs *keep)
+/* Runs op_name on its CPU variant (into *a, return in *ra) and on its first runnable GPU variant (*b, *rb);
+ * a GPU failure is printed unless quiet_gpu. Returns 0, or -1 (a failed check) when the plugin lacks
+ * either variant; a and b are then not initialized. */
+static int run_both(sw_op_outputs *a, int *ra, sw_op_outputs *b, int *rb, const sw_plugin *p, const char *op_name,
+                    const swarm_param_value *pv, const swarm_value *in, int quiet_gpu)
 {
     size_t op = 0;
     while (op < p->desc->n_ops && strcmp(p->desc->ops[op]->name, op_name))
@@ -92,21 +93,32 @@ static uint8_t *compare(const sw_plugin *p, const char *op_name, int64_t param, 
     int kc = op < p->desc->n_ops ? variant_of(p, op, 0) : -1, kg = kc >= 0 ? variant_of(p, op, 1) : -1;
     if (kc < 0 || kg < 0) {
         check(0, "%s %s: no CPU or no runnable GPU variant", p->desc->id, op_name);
-        return NULL;
+        return -1;
     }
+    sw_op_outputs_init(a, p->desc->ops[op]);
+    sw_op_outputs_init(b, p->desc->ops[op]);
+    *ra = sw_op_call(a, p, op, (size_t)kc, pv, in, &sw_heap_allocator, 0);
+    if (*ra)
+        printf("# cpu: %s\n", sw_error_last());
+    *rb = sw_op_call(b, p, op, (size_t)kg, pv, in, &sw_heap_allocator, 0);
+    if (*rb && !quiet_gpu)
+        printf("# gpu: %s\n", sw_error_last());
+    return 0;
+}
+
+/* Runs op on both variants and compares output 0. Returns the CPU output's bytes (caller frees) so a case
+ * can feed the next op. */
+static uint8_t *compare(const sw_plugin *p, const char *op_name, int64_t param, host_tensor *in, size_t nin,
+                        const char *label, sw_op_outputs *keep)
+{
     swarm_value v[2];
     for (size_t i = 0; i < nin; i++)
         v[i] = in[i].v;
     swarm_param_value pv[1] = {{.i = param}};
     sw_op_outputs a, b;
-    sw_op_outputs_init(&a, p->desc->ops[op]);
-    sw_op_outputs_init(&b, p->desc->ops[op]);
-    int ra = sw_op_call(&a, p, op, (size_t)kc, pv, v, &sw_heap_allocator, 0);
-    if (ra)
-        printf("# cpu: %s\n", sw_error_last());
-    int rb = sw_op_call(&b, p, op, (size_t)kg, pv, v, &sw_heap_allocator, 0);
-    if (rb)
-        printf("# gpu: %s\n", sw_error_last());
+    int ra, rb;
+    if (run_both(&a, &ra, &b, &rb, p, op_name, pv, v, 0))
+        return NULL;
     const swarm_tensor *x = &a.v[0].u.tensor, *y = &b.v[0].u.tensor;
     uint64_t nx = 0, ny = 0;
     int ok = !ra && !rb && x->ndim == y->ndim && !memcmp(&x->dtype, &y->dtype, sizeof x->dtype);
@@ -232,23 +244,10 @@ static void host_records_free(host_records *r)
 static void compare_records(const sw_plugin *p, const char *op_name, const swarm_param_value *pv, const swarm_value *in,
                             const char *label, int gpu_rc)
 {
-    size_t op = 0;
-    while (op < p->desc->n_ops && strcmp(p->desc->ops[op]->name, op_name))
-        op++;
-    int kc = op < p->desc->n_ops ? variant_of(p, op, 0) : -1, kg = kc >= 0 ? variant_of(p, op, 1) : -1;
-    if (kc < 0 || kg < 0) {
-        check(0, "%s %s: no CPU or no runnable GPU variant", p->desc->id, op_name);
-        return;
-    }
     sw_op_outputs a, b;
-    sw_op_outputs_init(&a, p->desc->ops[op]);
-    sw_op_outputs_init(&b, p->desc->ops[op]);
-    int ra = sw_op_call(&a, p, op, (size_t)kc, pv, in, &sw_heap_allocator, 0);
-    if (ra)
-        printf("# cpu: %s\n", sw_error_last());
-    int rb = sw_op_call(&b, p, op, (size_t)kg, pv, in, &sw_heap_allocator, 0);
-    if (rb && !gpu_rc)
-        printf("# gpu: %s\n", sw_error_last());
+    int ra, rb;
+    if (run_both(&a, &ra, &b, &rb, p, op_name, pv, in, gpu_rc != 0))
+        return;
     const swarm_records *x = &a.v[0].u.records, *y = &b.v[0].u.records;
     if (gpu_rc) {
         check(!ra && rb == gpu_rc, "%s %s %s: the GPU variant leaves it to the CPU (%s)", p->desc->id, op_name, label,
