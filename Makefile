@@ -122,7 +122,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CXX) $(ALL_LDFLAGS) $^ $(PKG_LIBS) -o $@
 
-$(BUILD)/tools/%: tests/tools/%.c plugins/swarm_plugin.h
+$(BUILD)/tools/%: tests/tools/%.c tests/tools/plugin_load.h plugins/swarm_plugin.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< $(ALL_LDFLAGS) -lm -o $@
 
@@ -219,7 +219,8 @@ GPU_NAMES := $(patsubst hip/%_hip.cpp,%,$(wildcard hip/*_hip.cpp))
 GPU_CPU_NAMES := $(filter-out dedup,$(GPU_NAMES)) \
                  $(if $(shell pkg-config --exists jansson libxxhash 2>/dev/null && echo y),$(filter dedup,$(GPU_NAMES)))
 GPU_PLUGINS := $(GPU_CPU_NAMES:%=$(GPU_BUILD)/plugins/%.so) $(GPU_NAMES:%=$(GPU_BUILD)/plugins/%.hip.so)
-GPU_DEPS := $(wildcard hip/*.h plugins/*/*.h plugins/common/*.h plugins/dedup/*.c) plugins/swarm_plugin.h
+GPU_DEPS := $(wildcard hip/*.h plugins/*/*.h plugins/common/*.h plugins/dedup/*.c) plugins/swarm_plugin.h \
+            tests/tools/plugin_load.h
 GPU_HOST_SRC := tests/gpu/gpu_ops_test.c core/plugin.c core/opcall.c core/util.c core/error.c hip/gpu_runtime.c \
                 hip/gpu_stage.c
 

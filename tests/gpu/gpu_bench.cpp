@@ -13,6 +13,7 @@
  * through its ABI. The GPU figure is the kernel alone (the input already on the device, the permutations'
  * copy included), the median of 10 runs after 2. The issue's target is 20 x the CPU. Prints no pass or
  * fail, but says whether the GPU's signatures equal the CPU's. */
+#include "../tools/plugin_load.h"
 #include "convert_kernels.h"
 #include "dedup_kernels.h"
 #include "quant_kernels.h"
@@ -167,15 +168,10 @@ static double mh_op_ms(const char *dir, const std::vector<uint64_t> &offsets, st
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/dedup.so", dir);
-    void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    swarm_plugin_entry_fn entry = lib ? (swarm_plugin_entry_fn)dlsym(lib, "swarm_plugin_entry") : NULL;
-    const swarm_plugin *p = entry ? entry() : NULL;
-    const swarm_op *op = NULL;
-    for (size_t i = 0; p && i < p->n_ops; i++)
-        if (!strcmp(p->ops[i]->name, "minhash"))
-            op = p->ops[i];
+    const swarm_plugin *p = tool_load_plugin(path);
+    const swarm_op *op = tool_find_op(p, "minhash");
     if (!op) {
-        printf("  (no minhash op in %s: %s)\n", path, lib ? "not in the plugin" : dlerror());
+        printf("  (no minhash op in %s: %s)\n", path, p ? "not in the plugin" : dlerror());
         return -1;
     }
     static const swarm_host host = {SWARM_PLUGIN_ABI_VERSION, sizeof(swarm_host), mh_set_error, mh_alloc, mh_log,

@@ -11,6 +11,7 @@
  * shingle, of 100,000 words, in several scripts and with invalid UTF-8, and batches past the grid's cap.
  * Every case runs twice: with the launchers' grid, and with a grid of 7 blocks so that each grid-stride
  * loop goes round many times. TAP output; exit 1 when any case differs. */
+#include "../tools/plugin_load.h"
 #include "convert_kernels.h"
 #include "dedup_kernels.h"
 #include "quant_kernels.h"
@@ -214,13 +215,10 @@ static const swarm_plugin *load_plugin(const char *dir, const char *name)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s.so", dir, name);
-    void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    swarm_plugin_entry_fn entry = lib ? (swarm_plugin_entry_fn)dlsym(lib, "swarm_plugin_entry") : NULL;
-    if (!entry) {
+    const swarm_plugin *p = tool_load_plugin(path);
+    if (!p)
         printf("# no CPU plugin %s (%s): comparing with numerics.h only\n", path, dlerror());
-        return NULL;
-    }
-    return entry();
+    return p;
 }
 
 /* Runs op (its CPU variant, the first) of plugin p on inputs and returns output 0's bytes. The input
@@ -228,10 +226,7 @@ static const swarm_plugin *load_plugin(const char *dir, const char *name)
 static std::vector<uint8_t> cpu_op(const swarm_plugin *p, const char *op_name, const swarm_tensor *in, size_t nin,
                                    const std::vector<uint8_t> *bytes, int64_t param)
 {
-    const swarm_op *op = NULL;
-    for (size_t i = 0; i < p->n_ops; i++)
-        if (!strcmp(p->ops[i]->name, op_name))
-            op = p->ops[i];
+    const swarm_op *op = tool_find_op(p, op_name);
     swarm_value v[2], out;
     std::vector<uint8_t> held[2];
     for (size_t i = 0; i < nin; i++) {

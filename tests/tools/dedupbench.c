@@ -31,6 +31,7 @@
  * the recall LSH predicts: the mean over the planted pairs of their candidate probability 1 - (1 - s^8)^14
  * (1 for copies). A duplicate can be found without being a candidate of its source itself (through another
  * duplicate of the same source), so the measured recall may exceed the prediction slightly. */
+#include "plugin_load.h"
 #include "swarm_plugin.h"
 
 #include <dlfcn.h>
@@ -444,11 +445,12 @@ static int db_clusters(const char *s, uint64_t n, uint64_t *cl)
 
 static const swarm_op *db_op(const swarm_plugin *p, const char *name)
 {
-    for (size_t i = 0; p && i < p->n_ops; i++)
-        if (!strcmp(p->ops[i]->name, name))
-            return p->ops[i];
-    fprintf(stderr, "dedupbench: no %s op\n", name);
-    exit(1);
+    const swarm_op *op = tool_find_op(p, name);
+    if (!op) {
+        fprintf(stderr, "dedupbench: no %s op\n", name);
+        exit(1);
+    }
+    return op;
 }
 
 int main(int argc, char **argv)
@@ -462,9 +464,7 @@ int main(int argc, char **argv)
         setenv("SWARM_DEDUP_THREADS", argv[3], 1);
     if (n < 1)
         return 2;
-    void *so = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
-    swarm_plugin_entry_fn entry = so ? (swarm_plugin_entry_fn)dlsym(so, "swarm_plugin_entry") : NULL;
-    const swarm_plugin *p = entry ? entry() : NULL;
+    const swarm_plugin *p = tool_load_plugin(argv[1]);
     if (!p) {
         fprintf(stderr, "dedupbench: cannot load %s: %s\n", argv[1], dlerror());
         return 1;

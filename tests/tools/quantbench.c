@@ -5,6 +5,7 @@
  *
  * Prints "memcpy GB/s", "quantize GB/s" (f32 bytes in per second) and their ratio; best of 3 runs each.
  * Calls the op's infer and run directly through a minimal host table: what is measured is the kernel. */
+#include "plugin_load.h"
 #include "swarm_plugin.h"
 
 #include <dlfcn.h>
@@ -95,13 +96,7 @@ int main(int argc, char **argv)
     int nthreads = atoi(argv[3]), q4 = argc > 4 && !strcmp(argv[4], "q4_0");
     if (mib < 1 || nthreads < 1 || nthreads > 64)
         return 2;
-    void *so = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
-    swarm_plugin_entry_fn entry = so ? (swarm_plugin_entry_fn)dlsym(so, "swarm_plugin_entry") : NULL;
-    const swarm_plugin *p = entry ? entry() : NULL;
-    const swarm_op *op = NULL;
-    for (size_t i = 0; p && i < p->n_ops; i++)
-        if (!strcmp(p->ops[i]->name, "quantize"))
-            op = p->ops[i];
+    const swarm_op *op = tool_find_op(tool_load_plugin(argv[1]), "quantize");
     if (!op) {
         fprintf(stderr, "quantbench: no quantize op in %s\n", argv[1]);
         return 1;

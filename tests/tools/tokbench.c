@@ -10,6 +10,7 @@
  *     bytes=N docs=N ids=N load_s=S encode_s=S decode_s=S roundtrip=ok|FAILED
  * where load_s is the first call (the vocabulary loads) and encode_s the rest of the encoding (best of
  * three passes). Exits 1 on any failure. */
+#include "plugin_load.h"
 #include "swarm_plugin.h"
 
 #include <dlfcn.h>
@@ -154,12 +155,10 @@ int main(int argc, char **argv)
     if (argc < 5)
         die("usage: tokbench PLUGIN.so VOCAB CORPUS IDS_OUT [BATCH]");
     size_t bsz = argc > 5 ? (size_t)strtoul(argv[5], NULL, 10) : 1024, len, ids = 0;
-    void *so = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
-    swarm_plugin_entry_fn entry = so ? (swarm_plugin_entry_fn)(uintptr_t)dlsym(so, "swarm_plugin_entry") : NULL;
-    const swarm_plugin *p = entry ? entry() : NULL;
-    if (!p || p->n_ops < 2)
-        die("cannot load %s: %s", argv[1], so ? "no text ops" : dlerror());
-    const swarm_op *enc = p->ops[0], *dec = p->ops[1];
+    const swarm_plugin *p = tool_load_plugin(argv[1]);
+    const swarm_op *enc = tool_find_op(p, "gpt2_encode"), *dec = tool_find_op(p, "gpt2_decode");
+    if (!enc || !dec)
+        die("cannot load %s: %s", argv[1], p ? "no gpt2_encode and gpt2_decode ops" : dlerror());
     swarm_param_value eparams[2], dparams[1];
     eparams[0].s = argv[2];
     eparams[1].i = 0;
