@@ -30,14 +30,16 @@ const char *sw_compress_name(sw_compress c)
     return c == SW_COMPRESS_GZIP ? "gz" : c == SW_COMPRESS_ZSTD ? "zst" : "none";
 }
 
+/* Whether name ends in suffix, with something before it. */
+static int sw_has_suffix(const char *name, const char *suffix)
+{
+    size_t n = strlen(name), k = strlen(suffix);
+    return n > k && !strcmp(name + n - k, suffix);
+}
+
 sw_compress sw_compress_of_name(const char *name)
 {
-    size_t n = strlen(name);
-    if (n > 3 && !strcmp(name + n - 3, ".gz"))
-        return SW_COMPRESS_GZIP;
-    if (n > 4 && !strcmp(name + n - 4, ".zst"))
-        return SW_COMPRESS_ZSTD;
-    return SW_COMPRESS_NONE;
+    return sw_has_suffix(name, ".gz") ? SW_COMPRESS_GZIP : sw_has_suffix(name, ".zst") ? SW_COMPRESS_ZSTD : SW_COMPRESS_NONE;
 }
 
 /* ---- Reading ------------------------------------------------------------------------------------------- */
@@ -56,25 +58,22 @@ struct sw_unpack {
     size_t n, at; /* at: the input fed to zlib so far, or served raw */
 };
 
-/* A filter registered for a name's suffix: 1 and *reg for the libarchive ones, 2 for gzip, 0 for none. */
-static int sw_unpack_kind_of(const char *name, int (**reg)(struct archive *))
+/* The libarchive filters read by file name (gzip is zlib's). */
+typedef struct {
+    const char *suffix;
+    int (*reg)(struct archive *);
+} sw_unpack_filter;
+static const sw_unpack_filter sw_unpack_filters[] = {{".zst", archive_read_support_filter_zstd},
+                                                     {".xz", archive_read_support_filter_xz},
+                                                     {".bz2", archive_read_support_filter_bzip2}};
+
+/* The libarchive filter for a name's suffix, or NULL (gzip, or no compression). */
+static const sw_unpack_filter *sw_unpack_filter_of(const char *name)
 {
-    static const struct {
-        const char *suffix;
-        int (*reg)(struct archive *);
-    } k[] = {{".zst", archive_read_support_filter_zstd}, {".xz", archive_read_support_filter_xz},
-             {".bz2", archive_read_support_filter_bzip2}};
-    size_t len = strlen(name);
-    if (len > 3 && !strcmp(name + len - 3, ".gz"))
-        return 2;
-    for (size_t i = 0; i < sizeof k / sizeof *k; i++) {
-        size_t sl = strlen(k[i].suffix);
-        if (len > sl && !strcmp(name + len - sl, k[i].suffix)) {
-            *reg = k[i].reg;
-            return 1;
-        }
-    }
-    return 0;
+    for (size_t i = 0; i < sizeof sw_unpack_filters / sizeof *sw_unpack_filters; i++)
+        if (sw_has_suffix(name, sw_unpack_filters[i].suffix))
+            return &sw_unpack_filters[i];
+    return NULL;
 }
 
 static const char *sw_archive_msg(struct archive *a)
@@ -86,26 +85,25 @@ static const char *sw_archive_msg(struct archive *a)
 int sw_unpack_open(sw_unpack **out, const uint8_t *p, size_t n, const char *name)
 {
     sw_unpack *u = sw_calloc(1, sizeof *u);
-    int (*reg)(struct archive *) = NULL;
-    int kind = sw_unpack_kind_of(name, &reg);
+    const sw_unpack_filter *f = sw_unpack_filter_of(name);
     u->p = p;
     u->n = n;
     *out = u;
-    if (kind == 2) {
+    if (sw_compress_of_name(name) == SW_COMPRESS_GZIP) {
         u->kind = SW_UNPACK_GZIP;
         if (inflateInit2(&u->z, 16 + MAX_WBITS) != Z_OK)
             sw_oom(NULL);
         return 0;
     }
-    if (kind == 0)
+    if (!f)
         return 0;
     u->kind = SW_UNPACK_ARCHIVE;
     struct archive_entry *e;
     u->a = archive_read_new();
-    int ok = u->a && reg(u->a) == ARCHIVE_OK && archive_read_support_format_raw(u->a) == ARCHIVE_OK &&
+    int ok = u->a && f->reg(u->a) == ARCHIVE_OK && archive_read_support_format_raw(u->a) == ARCHIVE_OK &&
              archive_read_open_memory(u->a, p, n) == ARCHIVE_OK && archive_read_next_header(u->a, &e) == ARCHIVE_OK;
     if (ok && archive_filter_count(u->a) != 2)
-        ok = 0, archive_set_error(u->a, EINVAL, "not %s data, or compressed twice", name + strlen(name) - 3);
+        ok = 0, archive_set_error(u->a, EINVAL, "not %s data, or compressed twice", f->suffix);
     if (!ok) {
         int r = sw_error(SW_EINVALID, "cannot decompress: %s", sw_archive_msg(u->a));
         sw_unpack_free(u);
