@@ -296,6 +296,9 @@ static int sw_format_name_taken(const swarm_plugin *d, const char *name, size_t 
     return 0;
 }
 
+const char *const sw_records_options[] = {"name", "path", "publish", "file", "shard_records", "shard_bytes", "compress",
+                                          NULL};
+
 /* A plugin's records formats (1.2): names unique among all its formats, a version, an extension, a
  * param schema, read and write. */
 static int sw_check_records_formats(const swarm_plugin *d)
@@ -324,14 +327,11 @@ static int sw_check_records_formats(const swarm_plugin *d)
             return sw_error(SW_EINVALID, "format '%s': extension is not [a-z][a-z0-9_]* (at most 64)", f->name);
         if (sw_check_params(f->params, f->n_params))
             return sw_error_wrap(SW_EINVALID, "format '%s'", f->name);
-        /* swarm.read and swarm.write take a records format's params beside their own options. */
-        static const char *const taken[] = {"name", "path", "publish", "file", "meta", "shard_records", "shard_bytes",
-                                            "compress"};
         for (size_t k = 0; k < f->n_params; k++)
-            for (size_t j = 0; j < sizeof taken / sizeof *taken; j++)
-                if (!strcmp(f->params[k].name, taken[j]))
+            for (size_t j = 0; sw_records_options[j]; j++)
+                if (!strcmp(f->params[k].name, sw_records_options[j]))
                     return sw_error(SW_EINVALID, "format '%s': param '%s' has the name of an option of swarm.read "
-                                    "or swarm.write", f->name, taken[j]);
+                                    "or swarm.write", f->name, sw_records_options[j]);
         if (!f->read || !f->write)
             return sw_error(SW_EINVALID, "format '%s': %s is NULL", f->name, !f->read ? "read" : "write");
     }

@@ -59,6 +59,9 @@ const sw_plugin_skip *sw_plugins_skipped(const sw_plugins *ps, size_t i);
 
 /* A plugin's records formats (ABI 1.2), none for a descriptor whose struct_size predates them. */
 const swarm_records_format *const *sw_plugin_records_formats(const swarm_plugin *d, size_t *n);
+/* The options swarm.read and swarm.write take beside a records format's params (NULL-terminated): the
+ * loader refuses a format with a param of one of these names. */
+extern const char *const sw_records_options[];
 
 /* Names for the ABI's codes, for output: "cpu"/"hip"/"cuda", "tensor"/"records", "bool"/"int"/...; "?"
  * when unknown. */

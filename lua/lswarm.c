@@ -521,8 +521,6 @@ static int sw_l_write(lua_State *L)
     int opts = sw_opts_arg(L, 3);
     static const char *const tensor_opts[] = {"path", "publish", "file", "name", "meta", NULL};
     static const char *const stats_opts[] = {"path", "publish", "file", "name", NULL};
-    static const char *const records_opts[] = {"path", "publish", "file", "name", "shard_records", "shard_bytes",
-                                               "compress", NULL};
     const char *path = sw_opt_string(L, opts, "path"), *publish = sw_opt_string(L, opts, "publish");
     const char *file = sw_opt_string(L, opts, "file"), *name = sw_opt_string(L, opts, "name");
     if (path)
@@ -540,7 +538,7 @@ static int sw_l_write(lua_State *L)
     if (kind != (tensors ? SW_VAL_TENSORS : SW_VAL_RECORDS))
         return luaL_error(L, "format %s writes %s, not %s", s->format_name, tensors ? "tensors" : "records",
                           sw_valkind_name(kind));
-    sw_format_opts(L, s, opts, s->format ? tensor_opts : tensors ? stats_opts : records_opts, "swarm.write");
+    sw_format_opts(L, s, opts, s->format ? tensor_opts : tensors ? stats_opts : sw_records_options, "swarm.write");
     s->out = SW_VAL_FILES;
     sw_opt_meta(L, opts, s);
     if (!tensors)

@@ -28,7 +28,9 @@ like "default that does not parse" "$(skip param_default)" \
     "op 'op': param 'factor': default: '1\.0x' is not a finite number$"
 like "id that is not reverse-DNS" "$(skip bad_id)" "id 'Swarm Test' is not reverse-DNS"
 like "op_version 0" "$(skip bad_op_version)" "op 'op': op_version is 0"
-is "one line per broken plugin" "$(printf '%s\n' "$out" | grep -c '^skipped: ')" "10"
+like "a records format param named like a swarm.write option" "$(skip rformat_option)" \
+    "format 'fmt': param 'compress' has the name of an option of swarm\.read or swarm\.write$"
+is "one line per broken plugin" "$(printf '%s\n' "$out" | grep -c '^skipped: ')" "11"
 like "the example loads from the build tree" "$out" "^org\.swarm\.example 0\.1\.0  $B/plugins/example\.so$"
 like "ops with versions and variants with scores" "$out" "^  scale v1  cpu:100$"
 like "a variant that cannot run scores 0, with its reason" "$out" "^  every_type v3  hip:0 \(no ROCm device 0\) cpu:50$"
@@ -40,7 +42,7 @@ ok "ls --json is JSON with plugins and skipped" python3 -c '
 import json, sys
 d = json.loads(sys.argv[1])
 assert {p["id"] for p in d["plugins"]} >= {"org.swarm.example", "org.swarm.test.dup", "org.swarm.test.types", "org.swarm.pipetest", "org.swarm.convert", "org.swarm.safetensors"}
-assert len(d["skipped"]) == 10 and all(s["path"] and s["reason"] for s in d["skipped"])' "$out"
+assert len(d["skipped"]) == 11 and all(s["path"] and s["reason"] for s in d["skipped"])' "$out"
 
 mkdir -p "$T/junk"
 echo "not a shared object" >"$T/junk/junk.so"
@@ -52,7 +54,7 @@ is "only *.so files are tried" "$(printf '%s\n' "$out" | grep -c readme)" "0"
 like "a --plugin-path that does not exist is reported" "$out" \
     "^skipped: $T/missing: cannot read the directory: No such file"
 run "$SWARM" plugin ls --plugin-path "$TP" --plugin-path "$TP/" --plugin-path "$TP/../plugins"
-is "a directory is searched once however it is named" "$(printf '%s\n' "$out" | grep -c '^skipped: ')" "10"
+is "a directory is searched once however it is named" "$(printf '%s\n' "$out" | grep -c '^skipped: ')" "11"
 
 # --- the search path: --plugin-path, then $SWARM_PLUGIN_PATH, then the build tree ------------------
 mkdir -p "$T/env" "$T/cli"

@@ -3,7 +3,8 @@
  *     TEST_ABI         the descriptor's abi_version (default: this header's)
  *     TEST_ID          the plugin id (required)
  *     TEST_OP_VERSION  the op's op_version (default 1)
- *     TEST_PARAMS      the op's param schema, swarm_param initializers (default: one valid int param) */
+ *     TEST_PARAMS      the op's param schema, swarm_param initializers (default: one valid int param)
+ *     TEST_RFORMAT_PARAMS  when defined, the plugin also has a records format "fmt" with this param schema */
 #include "swarm_plugin.h"
 
 #ifndef TEST_ABI
@@ -42,7 +43,24 @@ static const swarm_op test_op = {sizeof(swarm_op), "op", TEST_OP_VERSION, 0, "",
                                  sizeof test_params / sizeof *test_params, NULL, 0, test_outputs, 1,
                                  test_variants, 1};
 static const swarm_op *const test_ops[] = {&test_op};
-static const swarm_plugin test_plugin = {TEST_ABI, sizeof(swarm_plugin), TEST_ID, "0.0.1", NULL, test_ops, 1, NULL, 0, 0, NULL, 0};
+#ifdef TEST_RFORMAT_PARAMS
+static int test_rformat_io(const swarm_host *host, swarm_call *call, const swarm_param_value *params)
+{
+    (void)params;
+    return host->set_error(call, SWARM_E_INTERNAL, "a test plugin cannot read or write");
+}
+static const swarm_param test_rformat_params[] = {TEST_RFORMAT_PARAMS};
+static const swarm_records_format test_rformat = {sizeof(swarm_records_format), "fmt", 1, "", "fmt",
+                                                  test_rformat_params,
+                                                  sizeof test_rformat_params / sizeof *test_rformat_params,
+                                                  test_rformat_io, test_rformat_io};
+static const swarm_records_format *const test_rformats[] = {&test_rformat};
+#define TEST_RFORMATS test_rformats, 1
+#else
+#define TEST_RFORMATS NULL, 0
+#endif
+static const swarm_plugin test_plugin = {TEST_ABI, sizeof(swarm_plugin), TEST_ID, "0.0.1", NULL, test_ops, 1, NULL, 0, 0,
+                                         TEST_RFORMATS};
 
 SWARM_PLUGIN_EXPORT const swarm_plugin *swarm_plugin_entry(void)
 {
