@@ -339,7 +339,8 @@ typedef struct swarm_format {
 /* A file format holding records (1.2): JSONL, tar shards, token files. The host calls read once per input
  * file, in path order, and write once per output file (several when a write stage shards its records),
  * always on one thread per file. Both receive the format's params, bound from the options of
- * swarm.read and swarm.write (they go into the stage's cache key). Compression is the host's: read_bytes
+ * swarm.read and swarm.write (they go into the stage's cache key; no param may take the name of one of
+ * those calls' own options: name, path, publish, file, shard_records, shard_bytes, compress). Compression is the host's: read_bytes
  * gives the decompressed bytes, and what write emits is compressed when the stage asks for it. */
 typedef struct swarm_records_format {
     uint32_t struct_size;      /* sizeof(swarm_records_format) */
