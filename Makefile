@@ -43,14 +43,14 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread -ldl
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) $(SANFLAGS) \
-             -Icore -Icache -Ilua -Iplugins -Ihip $(PKG_CFLAGS)
-# core/torrent.cpp and torrent_disk.cpp, the libtorrent shim, are the only C++: it is why swarm and the tests link with $(CXX).
-ALL_CXXFLAGS = -std=c++17 -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) $(SANFLAGS) -Icore -Icache \
+             -Icore -I. -Iplugins $(PKG_CFLAGS)
+# core/net/torrent.cpp and torrent_disk.cpp, the libtorrent shim, are the only C++: it is why swarm and the tests link with $(CXX).
+ALL_CXXFLAGS = -std=c++17 -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) $(SANFLAGS) -Icore -I. \
                $(TORRENT_CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
-LIB_SRC := $(wildcard core/*.c core/*.cpp cache/*.c lua/*.c hip/*.c)
-LIB_SRC := $(filter-out core/main.c,$(LIB_SRC))
+LIB_SRC := $(wildcard core/*/*.c core/*/*.cpp cache/*.c lua/*.c)
+LIB_SRC := $(filter-out core/cli/main.c,$(LIB_SRC))
 LIB_OBJ := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(basename $(LIB_SRC))))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -100,16 +100,16 @@ $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(ALL_CXXFLAGS) -MMD -MP -c $< -o $@
 
-# The plugin search path's built-in folders are compiled into core/plugin.o, which is rebuilt when PREFIX
+# The plugin search path's built-in folders are compiled into core/host/plugin.o, which is rebuilt when PREFIX
 # changes ($(BUILD)/prefix holds the last one).
-$(BUILD)/obj/core/plugin.o: ALL_CFLAGS += -DSW_PLUGIN_BUILD_DIR='"$(abspath $(BUILD)/plugins)"' \
+$(BUILD)/obj/core/host/plugin.o: ALL_CFLAGS += -DSW_PLUGIN_BUILD_DIR='"$(abspath $(BUILD)/plugins)"' \
                                           -DSW_PLUGIN_PREFIX_DIR='"$(PREFIX)/lib/swarm/plugins"'
-$(BUILD)/obj/core/plugin.o: $(BUILD)/prefix
+$(BUILD)/obj/core/host/plugin.o: $(BUILD)/prefix
 $(BUILD)/prefix: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(PREFIX)' | cmp -s - $@ || echo '$(PREFIX)' >$@
 
-$(BUILD)/swarm: $(BUILD)/obj/core/main.o $(LIB_OBJ)
+$(BUILD)/swarm: $(BUILD)/obj/core/cli/main.o $(LIB_OBJ)
 	$(CXX) $(ALL_LDFLAGS) $^ $(PKG_LIBS) -o $@
 
 .SECONDARY: $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
@@ -198,7 +198,7 @@ install: $(BUILD)/swarm $(PLUGIN_SO) $(HIP_SO)
 # and make runs them. GPU=hip or cuda, by default the compiler that is there; CUDA_ARCH is nvcc's target
 # (native: the GPU of this machine). gpu_test compares every kernel with plugins/common/numerics.h and
 # with the CPU plugins' own loops, byte for byte; gpu_ops_test runs each op through swarm's loader and
-# staging (core/plugin.c, core/opcall.c, hip/*.c) with its CPU and its GPU variant and compares them.
+# staging (core/host/) with its CPU and its GPU variant and compares them.
 NVCC ?= $(or $(shell command -v nvcc 2>/dev/null),/usr/local/cuda/bin/nvcc)
 GPU ?= $(if $(shell command -v $(HIPCC) 2>/dev/null),hip,cuda)
 CUDA_ARCH ?= native
@@ -221,8 +221,8 @@ GPU_CPU_NAMES := $(filter-out dedup,$(GPU_NAMES)) \
 GPU_PLUGINS := $(GPU_CPU_NAMES:%=$(GPU_BUILD)/plugins/%.so) $(GPU_NAMES:%=$(GPU_BUILD)/plugins/%.hip.so)
 GPU_DEPS := $(wildcard hip/*.h plugins/*/*.h plugins/common/*.h plugins/dedup/*.c) plugins/swarm_plugin.h \
             tests/tools/plugin_load.h
-GPU_HOST_SRC := tests/gpu/gpu_ops_test.c core/plugin.c core/opcall.c core/util.c core/error.c hip/gpu_runtime.c \
-                hip/gpu_stage.c
+GPU_HOST_SRC := tests/gpu/gpu_ops_test.c core/host/plugin.c core/host/opcall.c core/base/util.c core/base/error.c \
+                core/host/gpu_runtime.c core/host/gpu_stage.c
 
 gpu-test: $(GPU_BUILD)/gpu_test $(GPU_BUILD)/gpu_ops_test $(GPU_PLUGINS)
 	$(GPU_BUILD)/gpu_test $(GPU_BUILD)/plugins
@@ -235,9 +235,9 @@ $(GPU_BUILD)/gpu_%: tests/gpu/gpu_%.cpp $(GPU_DEPS)
 	@mkdir -p $(dir $@)
 	$(GPU_CC) $< -o $@ -ldl
 
-$(GPU_BUILD)/gpu_ops_test: $(GPU_HOST_SRC) $(GPU_DEPS) $(wildcard core/*.h hip/*.h)
+$(GPU_BUILD)/gpu_ops_test: $(GPU_HOST_SRC) $(GPU_DEPS) $(wildcard core/*/*.h hip/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Icore -Icache -Iplugins -Ihip \
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Icore -I. -Iplugins -Ihip \
 		-DSW_PLUGIN_BUILD_DIR='"$(abspath $(GPU_BUILD)/plugins)"' -DSW_PLUGIN_PREFIX_DIR='"/nonexistent"' \
 		$(GPU_HOST_SRC) -ldl -lpthread -lm -o $@
 

@@ -5,9 +5,9 @@
  * 2016) tests a harder mask (18 bits) before the average size and an easier one (14 bits) after it,
  * which narrows the size distribution around 64 KiB. Hashing starts 64 bytes before the minimum size so
  * the first possible cut already sees a full window: boundaries depend on content alone. */
-#include "chunker.h"
+#include "cache/chunker.h"
 
-#include "chunker_gear.h"
+#include "cache/chunker_gear.h"
 
 #define SW_MASK_S (~0ULL << (64 - 18))
 #define SW_MASK_L (~0ULL << (64 - 14))

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hash.h"
+#include "cache/hash.h"
 
 #define SW_CHUNKER_FORMAT "fastcdc-1"
 #define SW_CHUNK_MIN (16u * 1024)

@@ -1,7 +1,7 @@
 /* fsck.c — store check and garbage collection (see fsck.h). */
-#include "fsck.h"
-#include "error.h"
-#include "util.h"
+#include "cache/fsck.h"
+#include "base/error.h"
+#include "base/util.h"
 
 #include <dirent.h>
 #include <fcntl.h>

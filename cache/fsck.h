@@ -10,7 +10,7 @@
 #ifndef SW_FSCK_H
 #define SW_FSCK_H
 
-#include "store.h"
+#include "cache/store.h"
 
 typedef struct {
     uint64_t objects, bytes;  /* checked */

@@ -1,7 +1,7 @@
 /* hash.c — SHA-256 through OpenSSL's EVP interface (see hash.h). */
-#include "hash.h"
-#include "error.h"
-#include "util.h"
+#include "cache/hash.h"
+#include "base/error.h"
+#include "base/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

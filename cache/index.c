@@ -3,9 +3,9 @@
  * Schema version 1 (PRAGMA user_version): later versions add tables, never change these. Hashes are
  * stored as 32-byte blobs. WAL mode with synchronous=NORMAL survives a crash of the process at any
  * instant; a power loss may drop the last transactions, which `swarm fsck` rebuilds from the objects. */
-#include "index.h"
-#include "error.h"
-#include "util.h"
+#include "cache/index.h"
+#include "base/error.h"
+#include "base/util.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>

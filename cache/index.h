@@ -7,8 +7,8 @@
 
 #include <stddef.h>
 
-#include "chunker.h"
-#include "hash.h"
+#include "cache/chunker.h"
+#include "cache/hash.h"
 
 typedef struct sw_index sw_index;
 

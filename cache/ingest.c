@@ -8,9 +8,9 @@
  * A ring of blocks bounds memory (SW_NBLOCKS x SW_BLOCK) whatever the input size; a stream that fits in
  * one block is handled inline, without a thread. Dirty pages are pushed to disk as the write goes
  * (sync_file_range), so the final fsync does not stall on a whole file's writeback. */
-#include "error.h"
-#include "store.h"
-#include "util.h"
+#include "base/error.h"
+#include "cache/store.h"
+#include "base/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

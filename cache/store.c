@@ -1,7 +1,7 @@
 /* store.c — the store's layout, lock and object bookkeeping (see store.h; writing is in ingest.c). */
-#include "store.h"
-#include "error.h"
-#include "util.h"
+#include "cache/store.h"
+#include "base/error.h"
+#include "base/util.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -22,9 +22,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "chunker.h"
-#include "hash.h"
-#include "index.h"
+#include "cache/chunker.h"
+#include "cache/hash.h"
+#include "cache/index.h"
 
 typedef struct sw_store sw_store;
 

@@ -6,11 +6,11 @@
  * capped and a run that takes too long is stopped. Files: a pipeline names paths only through
  * swarm.input and swarm.write, and a path must be a --set value given by the user or a relative path
  * without "..": a pipeline from someone else cannot reach beyond what it is given. */
-#include "lswarm.h"
-#include "error.h"
-#include "compress.h"
-#include "names.h"
-#include "util.h"
+#include "lua/lswarm.h"
+#include "base/error.h"
+#include "pipeline/compress.h"
+#include "bundle/names.h"
+#include "base/util.h"
 
 #include <lauxlib.h>
 #include <lua.h>

@@ -8,8 +8,8 @@
 
 #include <stddef.h>
 
-#include "catalog.h"
-#include "graph.h"
+#include "bundle/catalog.h"
+#include "pipeline/graph.h"
 
 /* Evaluates the pipeline at file into out. sets are the --set KEY=VALUE pairs (keys[i], vals[i]); a key
  * the pipeline does not declare is an error. cat (may be NULL) is used to check that bundle inputs

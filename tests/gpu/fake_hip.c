@@ -1,5 +1,5 @@
 /* fake_hip.c — a stand-in for the HIP runtime (libamdhip64) for tests on machines without a GPU: the
- * functions swarm's loader (hip/gpu_runtime.c) looks up, with "device" memory that is host memory.
+ * functions swarm's loader (core/host/gpu_runtime.c) looks up, with "device" memory that is host memory.
  * $SWARM_FAKE_HIP_LOG names a file that gets one line per call (malloc SIZE, free, memcpy KIND SIZE),
  * so a test can see what the host staged; $SWARM_FAKE_HIP_FAIL=malloc makes every allocation fail as
  * out of memory, =devices reports no device. */

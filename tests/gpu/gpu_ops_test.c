@@ -1,5 +1,5 @@
-/* gpu_ops_test.c — make gpu-test, the host's half: swarm's own loader and op calls (core/plugin.c,
- * core/opcall.c, hip/gpu_runtime.c, hip/gpu_stage.c) on a machine with a GPU. It loads the CPU plugins and
+/* gpu_ops_test.c — make gpu-test, the host's half: swarm's own loader and op calls (core/host/plugin.c,
+ * core/host/opcall.c, core/host/gpu_runtime.c, core/host/gpu_stage.c) on a machine with a GPU. It loads the CPU plugins and
  * their GPU companions from the build folder the Makefile names, checks that each companion merged and
  * that its variants' probes found the device, then runs every op with a GPU variant twice through
  * sw_op_call — the CPU variant, then the GPU one (inputs staged from host buffers that start at odd byte
@@ -7,11 +7,11 @@
  * bytes). TAP; exit 1 on any difference. org.swarm.dedup's minhash is compared when dedup.so is built (it
  * needs jansson and libxxhash, which a bare GPU machine may lack; gpu_test compares its kernel with the
  * plugin's own code either way). */
-#include "error.h"
-#include "gpu_stage.h"
-#include "opcall.h"
-#include "plugin.h"
-#include "util.h"
+#include "base/error.h"
+#include "host/gpu_stage.h"
+#include "host/opcall.h"
+#include "host/plugin.h"
+#include "base/util.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* plugin_load.h — how the standalone benchmark and GPU test tools reach a plugin without linking swarm:
  * dlopen its .so, call its entry point, find an op by name. Header-only (static functions), for C and
- * C++. swarm itself loads plugins through core/plugin.c, which also checks the ABI. */
+ * C++. swarm itself loads plugins through core/host/plugin.c, which also checks the ABI. */
 #ifndef SW_TOOLS_PLUGIN_LOAD_H
 #define SW_TOOLS_PLUGIN_LOAD_H
 

@@ -13,11 +13,11 @@
 #include "text/bpe.c"
 #include "text/parse.c"
 
-#include "error.h"
-#include "opcall.h"
-#include "plugin.h"
+#include "base/error.h"
+#include "host/opcall.h"
+#include "host/plugin.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <fcntl.h>
 #include <stdio.h>

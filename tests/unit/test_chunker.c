@@ -1,14 +1,14 @@
 /* test_chunker.c — the content-defined chunker: agreement with a byte-at-a-time reference, size bounds,
  * stability under insertion, and a golden value that pins the chunk format. */
-#include "chunker.h"
-#include "hash.h"
+#include "cache/chunker.h"
+#include "cache/hash.h"
 #include "tap.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../cache/chunker_gear.h"
+#include "cache/chunker_gear.h"
 
 static uint64_t rng = 0x1234567;
 static uint64_t next(void)

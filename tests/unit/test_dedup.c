@@ -21,7 +21,7 @@
 #include "dedup/report.c"
 #include "dedup/shingle.c"
 
-#include "opcall.h"
+#include "host/opcall.h"
 #include "tap.h"
 
 #include <math.h>
@@ -31,7 +31,7 @@
 
 /* ---- The host ----------------------------------------------------------------------------------- */
 
-/* swarm's own host table (core/opcall.c), with log lines kept for the tests to read. */
+/* swarm's own host table (core/host/opcall.c), with log lines kept for the tests to read. */
 static char th_log_line[512];
 
 static void th_log(swarm_call *call, int level, const char *msg)

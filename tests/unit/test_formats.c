@@ -1,12 +1,12 @@
 /* test_formats.c — the safetensors format plugin (every vector and rule of FORMATS.md, malformed headers,
  * byte-exact layout, round trips) and the convert plugin's cast op (rounding vectors, NaN rules, exhaustive
  * f16/bf16 checks, pass-through, odd lengths, the vector kernels against scalar references), both loaded
- * from the build tree through the host API of core/opcall.h. */
-#include "error.h"
-#include "opcall.h"
-#include "plugin.h"
+ * from the build tree through the host API of core/host/opcall.h. */
+#include "base/error.h"
+#include "host/opcall.h"
+#include "host/plugin.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <math.h>
 #include <stdint.h>

@@ -1,10 +1,10 @@
 /* test_manifest.c — manifests round-trip through canonical JSON, and the parser refuses every malformed
  * or hostile manifest; name and path rules. */
-#include "error.h"
-#include "manifest.h"
-#include "names.h"
+#include "base/error.h"
+#include "bundle/manifest.h"
+#include "bundle/names.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

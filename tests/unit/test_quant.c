@@ -2,13 +2,13 @@
  * ggml's reference code, the vector path against the scalar one on hostile blocks, ggml's error bound,
  * per-row int8, the dtype rule) and the gguf format (typed key-values, ggml's dimension order, alignment,
  * and every refusal of ggml's reader, truncations at every length included), both loaded from the build
- * tree through the host API of core/opcall.h. */
+ * tree through the host API of core/host/opcall.h. */
 #include "common/numerics.h"
-#include "error.h"
-#include "opcall.h"
-#include "plugin.h"
+#include "base/error.h"
+#include "host/opcall.h"
+#include "host/plugin.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <math.h>
 #include <stdint.h>

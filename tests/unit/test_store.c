@@ -1,10 +1,10 @@
 /* test_store.c — the object store: hashing, atomic puts, dedup, the chunk index, failure cleanup,
  * fsck's quarantine and re-indexing, gc and pins. */
-#include "error.h"
-#include "fsck.h"
-#include "store.h"
+#include "base/error.h"
+#include "cache/fsck.h"
+#include "cache/store.h"
 #include "tap.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <dirent.h>
 #include <stdlib.h>

@@ -1,10 +1,10 @@
 /* test_torrent.c — the libtorrent shim: deterministic torrent files, parsing and magnets, settings
  * checks, then real transfers over 127.0.0.1 between this process and a forked seeder: a clean one
  * that must finish byte-exact, and one whose file has a flipped byte, which must not. */
-#include "error.h"
+#include "base/error.h"
 #include "tap.h"
-#include "torrent.h"
-#include "util.h"
+#include "net/torrent.h"
+#include "base/util.h"
 
 #include <fcntl.h>
 #include <openssl/evp.h>

@@ -1,10 +1,10 @@
-/* test_tstats.c — streaming tensor statistics (core/tstats.c): known values, NaN and Inf excluded and
+/* test_tstats.c — streaming tensor statistics (core/pipeline/tstats.c): known values, NaN and Inf excluded and
  * counted, FORMATS.md's f16/bf16 vectors and Q8_0/Q4_0 blocks against statistics computed here from the
  * bytes, integer extremes, float8, determinism over random call splits, accuracy against a long double
  * reference, and refusals (bad byte counts, unsupported dtypes) that leave the state unchanged. */
-#include "error.h"
+#include "base/error.h"
 #include "tap.h"
-#include "tstats.h"
+#include "pipeline/tstats.h"
 
 #include <float.h>
 #include <math.h>

@@ -1,0 +1,354 @@
+/* util.c — allocation, string lists, paths and durable file operations (see util.h). */
+#include "base/util.h"
+#include "base/error.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+void *sw_oom(void *p)
+{
+    if (!p) {
+        fputs("swarm: error: out of memory\n", stderr);
+        exit(1);
+    }
+    return p;
+}
+
+void *sw_malloc(size_t n) { return sw_oom(malloc(n ? n : 1)); }
+void *sw_calloc(size_t n, size_t size) { return sw_oom(calloc(n ? n : 1, size ? size : 1)); }
+void *sw_realloc(void *p, size_t n) { return sw_oom(realloc(p, n ? n : 1)); }
+char *sw_strdup(const char *s) { return s ? sw_oom(strdup(s)) : NULL; }
+
+char *sw_sprintf(const char *fmt, ...)
+{
+    va_list ap;
+    char *s = NULL;
+    va_start(ap, fmt);
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    return sw_oom(n < 0 ? NULL : s);
+}
+
+void sw_grow(void *arr, size_t *cap, size_t need, size_t elem)
+{
+    void **p = arr;
+    if (need <= *cap)
+        return;
+    size_t c = *cap ? *cap : 8;
+    while (c < need)
+        c *= 2;
+    *p = sw_realloc(*p, c * elem);
+    *cap = c;
+}
+
+void sw_strlist_push(sw_strlist *l, const char *s)
+{
+    sw_grow(&l->v, &l->cap, l->n + 1, sizeof *l->v);
+    l->v[l->n++] = sw_strdup(s);
+}
+
+void sw_strlist_free(sw_strlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = l->cap = 0;
+}
+
+static int sw_strcmp_p(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+void sw_strlist_sort(sw_strlist *l)
+{
+    if (l->n > 1)
+        qsort(l->v, l->n, sizeof *l->v, sw_strcmp_p);
+}
+
+int sw_natcmp(const char *a, const char *b)
+{
+    while (*a && *b) {
+        if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+            while (*a == '0')
+                a++;
+            while (*b == '0')
+                b++;
+            size_t la = 0, lb = 0;
+            while (isdigit((unsigned char)a[la]))
+                la++;
+            while (isdigit((unsigned char)b[lb]))
+                lb++;
+            if (la != lb)
+                return la < lb ? -1 : 1;
+            int c = strncmp(a, b, la);
+            if (c)
+                return c;
+            a += la;
+            b += lb;
+        } else {
+            if (*a != *b)
+                return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+            a++;
+            b++;
+        }
+    }
+    return *a ? 1 : *b ? -1 : 0;
+}
+
+int sw_mkdir_p(const char *dir)
+{
+    char *p = sw_strdup(dir);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = 0;
+        if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+            int r = sw_error_errno(SW_ERROR, "cannot create %s", p);
+            free(p);
+            return r;
+        }
+        *s = '/';
+    }
+    int r = 0;
+    if (mkdir(p, 0755) < 0 && errno != EEXIST)
+        r = sw_error_errno(SW_ERROR, "cannot create %s", p);
+    free(p);
+    return r;
+}
+
+int sw_fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return sw_error_errno(SW_ERROR, "cannot open %s", dir);
+    int r = fsync(fd) < 0 ? sw_error_errno(SW_ERROR, "cannot sync %s", dir) : 0;
+    close(fd);
+    return r;
+}
+
+int sw_write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+ssize_t sw_read_full(int fd, void *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(fd, (char *)buf + got, len - got);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
+int sw_read_file(char **out, size_t *len, const char *path, size_t max)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return sw_error_errno(errno == ENOENT ? SW_ENOTFOUND : SW_ERROR, "cannot open %s", path);
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+        close(fd);
+        return sw_error(SW_EINVALID, "%s: not a regular file, or larger than %zu bytes", path, max);
+    }
+    char *buf = sw_malloc((size_t)st.st_size + 1);
+    ssize_t n = sw_read_full(fd, buf, (size_t)st.st_size);
+    close(fd);
+    if (n < 0) {
+        free(buf);
+        return sw_error_errno(SW_ERROR, "cannot read %s", path);
+    }
+    buf[n] = 0;
+    *out = buf;
+    if (len)
+        *len = (size_t)n;
+    return 0;
+}
+
+/* Splits path into its directory (caller frees). */
+static char *sw_dirname(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return sw_strdup(".");
+    if (slash == path)
+        return sw_strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
+/* The second half of an atomic write: fd (open on tmp, written) is given mode and fsync'd, closed,
+ * and tmp renamed to path, whose directory is then fsync'd. On failure tmp is removed. Frees tmp. */
+static int sw_commit_atomic(int fd, char *tmp, const char *path, mode_t mode, int r)
+{
+    if (!r && (fchmod(fd, mode) < 0 || fsync(fd) < 0))
+        r = sw_error_errno(SW_ERROR, "cannot write %s", path);
+    close(fd);
+    if (!r && rename(tmp, path) < 0)
+        r = sw_error_errno(SW_ERROR, "cannot rename to %s", path);
+    if (r)
+        unlink(tmp);
+    free(tmp);
+    if (!r) {
+        char *dir = sw_dirname(path);
+        r = sw_fsync_dir(dir);
+        free(dir);
+    }
+    return r;
+}
+
+int sw_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+    char *tmp = sw_sprintf("%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        int r = sw_error_errno(SW_ERROR, "cannot create a file beside %s", path);
+        free(tmp);
+        return r;
+    }
+    int r = sw_write_all(fd, data, len) < 0 ? sw_error_errno(SW_ERROR, "cannot write %s", path) : 0;
+    return sw_commit_atomic(fd, tmp, path, mode, r);
+}
+
+int sw_copy_file_atomic(const char *src, const char *path, mode_t mode)
+{
+    char *tmp = sw_sprintf("%s.tmp.%ld", path, (long)getpid());
+    unlink(tmp); /* left by a killed run of this same pid: never another's live file */
+    int r = sw_copy_file(src, tmp, mode, NULL, NULL);
+    if (r) {
+        free(tmp);
+        return r;
+    }
+    int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        r = sw_error_errno(SW_ERROR, "cannot write %s", path);
+        unlink(tmp);
+        free(tmp);
+        return r;
+    }
+    return sw_commit_atomic(fd, tmp, path, mode, 0);
+}
+
+int sw_copy_file(const char *src, const char *dst, mode_t mode, void (*progress)(void *, uint64_t), void *pctx)
+{
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return sw_error_errno(SW_ERROR, "cannot open %s", src);
+    int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0) {
+        int r = sw_error_errno(errno == EEXIST ? SW_EEXISTS : SW_ERROR, "cannot create %s", dst);
+        close(in);
+        return r;
+    }
+    int r = 0;
+    int use_cfr = 1;
+    char *buf = NULL;
+    for (;;) {
+        ssize_t n;
+        if (use_cfr) {
+            n = copy_file_range(in, NULL, out, NULL, 8 << 20, 0);
+            if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) {
+                use_cfr = 0;
+                continue;
+            }
+        } else {
+            if (!buf)
+                buf = sw_malloc(1 << 20);
+            n = read(in, buf, 1 << 20);
+            if (n > 0 && sw_write_all(out, buf, (size_t)n) < 0)
+                n = -1;
+        }
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            r = sw_error_errno(SW_ERROR, "cannot copy %s to %s", src, dst);
+            break;
+        }
+        if (n == 0)
+            break;
+        if (progress)
+            progress(pctx, (uint64_t)n);
+    }
+    free(buf);
+    if (!r && fchmod(out, mode) < 0)
+        r = sw_error_errno(SW_ERROR, "cannot write %s", dst);
+    close(in);
+    if (close(out) < 0 && !r)
+        r = sw_error_errno(SW_ERROR, "cannot write %s", dst);
+    if (r)
+        unlink(dst);
+    return r;
+}
+
+int sw_rm_rf(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? 0 : sw_error_errno(SW_ERROR, "cannot stat %s", path);
+    if (!S_ISDIR(st.st_mode))
+        return unlink(path) < 0 ? sw_error_errno(SW_ERROR, "cannot remove %s", path) : 0;
+    DIR *d = opendir(path);
+    if (!d)
+        return sw_error_errno(SW_ERROR, "cannot open %s", path);
+    struct dirent *e;
+    int r = 0;
+    while (!r && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char *sub = sw_sprintf("%s/%s", path, e->d_name);
+        r = sw_rm_rf(sub);
+        free(sub);
+    }
+    closedir(d);
+    if (!r && rmdir(path) < 0)
+        r = sw_error_errno(SW_ERROR, "cannot remove %s", path);
+    return r;
+}
+
+double sw_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+const char *sw_fmt_bytes(char *buf, size_t len, uint64_t bytes)
+{
+    static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    double v = (double)bytes;
+    int u = 0;
+    while (v >= 1024 && u < 5) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, len, "%llu B", (unsigned long long)bytes);
+    else
+        snprintf(buf, len, "%.1f %s", v, units[u]);
+    return buf;
+}

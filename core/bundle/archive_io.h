@@ -1,0 +1,20 @@
+/* archive_io.h — archives in and out of the store, through libarchive.
+ * Import reads .tar, .tar.gz, .tar.zst, .zip (any filter libarchive knows) member by member, streaming
+ * each regular file into the store; links, devices and unsafe paths are refused. Export writes a
+ * version as a reproducible pax tar compressed with zstd: files in path order, mtime = the version's
+ * time, uid/gid 0, no user names, so the same version always gives the same bytes. */
+#ifndef SW_ARCHIVE_IO_H
+#define SW_ARCHIVE_IO_H
+
+#include "bundle/manifest.h"
+#include "cache/store.h"
+
+/* Adds every regular file of the archive at path to the store and to m, and the bytes newly stored to
+ * *added. On failure m may hold some of the files (the caller discards it) and stored objects stay as
+ * unreferenced garbage for gc. */
+int sw_archive_import(sw_manifest *m, sw_store *st, const char *path, uint64_t *added, sw_progress_fn prog,
+                      void *pctx);
+/* Writes the version m (every object must be held) to out, atomically (temp file, then rename). */
+int sw_archive_export(sw_store *st, const sw_manifest *m, const char *out, sw_progress_fn prog, void *pctx);
+
+#endif

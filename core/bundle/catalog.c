@@ -1,0 +1,742 @@
+/* catalog.c — bundle versions as git commits and tags, through libgit2 (see catalog.h). */
+#include "bundle/catalog.h"
+#include "net/bundle_torrent.h"
+#include "base/error.h"
+#include "bundle/names.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <git2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SW_MANIFEST_FILE "manifest.json"
+#define SW_TORRENT_FILE "bundle.torrent"
+#define SW_TORRENT_MAX (64u << 20)
+#define SW_MANIFEST_MAX (256u << 20)
+
+struct sw_catalog {
+    git_repository *repo;
+    char *home;
+};
+
+/* Turns the last libgit2 error into ours. */
+static int sw_git_fail(const char *what)
+{
+    const git_error *e = git_error_last();
+    return sw_error(SW_ERROR, "%s: %s", what, e && e->message ? e->message : "git error");
+}
+
+static int sw_catalog_lock_home(const char *home);
+
+int sw_catalog_open(sw_catalog **out, const char *home)
+{
+    git_libgit2_init();
+    git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
+    char *path = sw_sprintf("%s/catalog", home);
+    git_repository *repo = NULL;
+    int r = git_repository_open_bare(&repo, path);
+    if (r == GIT_ENOTFOUND) {
+        /* First use: create it under the catalog lock, so two processes never both run git's init. */
+        int lock = sw_catalog_lock_home(home);
+        if (lock < 0) {
+            free(path);
+            git_libgit2_shutdown();
+            return SW_ERROR;
+        }
+        r = git_repository_open_bare(&repo, path);
+        if (r == GIT_ENOTFOUND)
+            r = git_repository_init(&repo, path, 1);
+        close(lock);
+    }
+    free(path);
+    if (r < 0) {
+        sw_git_fail("cannot open the catalog");
+        git_libgit2_shutdown();
+        return SW_ERROR;
+    }
+    sw_catalog *c = sw_calloc(1, sizeof *c);
+    c->repo = repo;
+    c->home = sw_strdup(home);
+    *out = c;
+    return 0;
+}
+
+void sw_catalog_free(sw_catalog *c)
+{
+    if (!c)
+        return;
+    git_repository_free(c->repo);
+    free(c->home);
+    free(c);
+    git_libgit2_shutdown();
+}
+
+/* Takes HOME/locks/catalog exclusively; returns the fd to close, or -1 with the error set. */
+static int sw_catalog_lock_home(const char *home)
+{
+    char *dir = sw_sprintf("%s/locks", home);
+    char *path = sw_sprintf("%s/catalog", dir);
+    int fd = -1;
+    if (!sw_mkdir_p(dir)) {
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+            sw_error_errno(SW_ERROR, "cannot lock %s", path);
+            if (fd >= 0)
+                close(fd);
+            fd = -1;
+        }
+    }
+    free(dir);
+    free(path);
+    return fd;
+}
+
+static int sw_catalog_lock(sw_catalog *c) { return sw_catalog_lock_home(c->home); }
+
+/* Creates the tag refs/tags/TAG at commit id. Called with the catalog lock held: no swarm process is
+ * writing the catalog, so a git lock file left for this ref is from a process killed mid-write, and is
+ * removed first (libgit2 would otherwise refuse the ref forever). */
+static int sw_catalog_tag(sw_catalog *c, const char *tag, const git_oid *id)
+{
+    char *lockfile = sw_sprintf("%s/refs/tags/%s.lock", git_repository_path(c->repo), tag);
+    unlink(lockfile);
+    free(lockfile);
+    char *ref = sw_sprintf("refs/tags/%s", tag);
+    git_reference *created = NULL;
+    int r = git_reference_create(&created, c->repo, ref, id, 0, "swarm") < 0 ? sw_git_fail("cannot tag the version")
+                                                                            : 0;
+    git_reference_free(created);
+    free(ref);
+    return r;
+}
+
+/* The commit a ref (full name) points at, peeled through annotated tags. */
+static int sw_ref_commit(git_commit **out, git_repository *repo, const char *refname)
+{
+    git_reference *ref = NULL;
+    git_object *obj = NULL;
+    int r = git_reference_lookup(&ref, repo, refname);
+    if (r == GIT_ENOTFOUND)
+        return SW_ENOTFOUND;
+    if (r < 0)
+        return sw_git_fail(refname);
+    r = git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT);
+    git_reference_free(ref);
+    if (r < 0)
+        return sw_error(SW_EINVALID, "%s does not point at a commit", refname);
+    *out = (git_commit *)obj;
+    return 0;
+}
+
+/* A file of a version commit's tree, at most max bytes: SW_ENOTFOUND when the tree has no such file. */
+static int sw_commit_blob(git_blob **out, git_commit *commit, const char *file, size_t max)
+{
+    git_tree *tree = NULL;
+    if (git_commit_tree(&tree, commit) < 0)
+        return sw_git_fail("cannot read a version's tree");
+    const git_tree_entry *e = git_tree_entry_byname(tree, file);
+    int r = 0;
+    if (!e)
+        r = sw_error(SW_ENOTFOUND, "the version's commit has no %s", file);
+    else if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
+        r = sw_error(SW_EINVALID, "the version's %s is not a file", file);
+    else if (git_blob_lookup(out, git_commit_owner(commit), git_tree_entry_id(e)) < 0)
+        r = sw_git_fail("cannot read a version's file");
+    else if (git_blob_rawsize(*out) > max) {
+        git_blob_free(*out);
+        r = sw_error(SW_EINVALID, "the version's %s is larger than %zu bytes", file, max);
+    }
+    git_tree_free(tree);
+    return r;
+}
+
+static int sw_commit_manifest_blob(git_blob **out, git_commit *commit)
+{
+    int r = sw_commit_blob(out, commit, SW_MANIFEST_FILE, SW_MANIFEST_MAX);
+    return r == SW_ENOTFOUND ? SW_EINVALID : r;
+}
+
+static int sw_commit_manifest(sw_manifest **out, git_commit *commit)
+{
+    git_blob *blob;
+    int r = sw_commit_manifest_blob(&blob, commit);
+    if (r)
+        return r;
+    r = sw_manifest_parse(out, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
+    git_blob_free(blob);
+    return r;
+}
+
+/* The commit of NAME@VERSION: SW_ENOTFOUND ("unknown version") when there is none. */
+static int sw_version_commit(git_commit **out, sw_catalog *c, const char *name, const char *version)
+{
+    char *ref = sw_sprintf("refs/tags/%s@%s", name, version);
+    int r = sw_ref_commit(out, c->repo, ref);
+    free(ref);
+    return r == SW_ENOTFOUND ? sw_error(SW_ENOTFOUND, "unknown version %s@%s", name, version) : r;
+}
+
+int sw_catalog_read(sw_manifest **out, sw_catalog *c, const char *name, const char *version)
+{
+    git_commit *commit;
+    int r = sw_version_commit(&commit, c, name, version);
+    if (r)
+        return r;
+    r = sw_commit_manifest(out, commit);
+    git_commit_free(commit);
+    if (r)
+        return sw_error_wrap(r, "%s@%s", name, version);
+    return 0;
+}
+
+int sw_catalog_read_torrent(unsigned char **out, size_t *len, sw_catalog *c, const char *name, const char *version)
+{
+    git_commit *commit;
+    git_blob *blob;
+    int r = sw_version_commit(&commit, c, name, version);
+    if (r)
+        return r;
+    r = sw_commit_blob(&blob, commit, SW_TORRENT_FILE, SW_TORRENT_MAX);
+    git_commit_free(commit);
+    if (r == SW_ENOTFOUND)
+        return sw_error(SW_ENOTFOUND, "%s@%s has no torrent (it holds no bytes)", name, version);
+    if (r)
+        return r;
+    *len = (size_t)git_blob_rawsize(blob);
+    *out = sw_malloc(*len ? *len : 1);
+    memcpy(*out, git_blob_rawcontent(blob), *len);
+    git_blob_free(blob);
+    return 0;
+}
+
+/* A version's torrent must describe exactly its manifest; a version with bytes must have one. */
+static int sw_commit_check_torrent(git_commit *commit, const sw_manifest *m)
+{
+    git_blob *blob;
+    int r = sw_commit_blob(&blob, commit, SW_TORRENT_FILE, SW_TORRENT_MAX);
+    if (r == SW_ENOTFOUND)
+        return m->torrent_v1[0] ? sw_error(SW_EINVALID, "the manifest names a torrent the version lacks") : 0;
+    if (r)
+        return r;
+    sw_torrent_info ti;
+    r = sw_torrent_parse(&ti, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
+    git_blob_free(blob);
+    if (r)
+        return r;
+    r = sw_bundle_torrent_check(&ti, m);
+    sw_torrent_info_free(&ti);
+    return r;
+}
+
+int sw_catalog_bundles(sw_strlist *out, sw_catalog *c)
+{
+    git_strarray tags = {0};
+    if (git_tag_list(&tags, c->repo) < 0)
+        return sw_git_fail("cannot list the catalog");
+    sw_strlist all = {0};
+    for (size_t i = 0; i < tags.count; i++) {
+        const char *at = strchr(tags.strings[i], '@');
+        if (!at)
+            continue;
+        char *name = strndup(tags.strings[i], (size_t)(at - tags.strings[i]));
+        sw_strlist_push(&all, name);
+        free(name);
+    }
+    git_strarray_dispose(&tags);
+    sw_strlist_sort(&all);
+    for (size_t i = 0; i < all.n; i++)
+        if (i == 0 || strcmp(all.v[i], all.v[i - 1]))
+            sw_strlist_push(out, all.v[i]);
+    sw_strlist_free(&all);
+    return 0;
+}
+
+typedef struct {
+    const char *version;
+    git_oid id;
+    size_t rank; /* position in the topological walk, parents first */
+} sw_vent;
+
+static int sw_vent_by_id(const void *a, const void *b)
+{
+    return git_oid_cmp(&((const sw_vent *)a)->id, &((const sw_vent *)b)->id);
+}
+
+static int sw_vent_by_rank(const void *a, const void *b)
+{
+    const sw_vent *x = a, *y = b;
+    if (x->rank != y->rank)
+        return x->rank < y->rank ? -1 : 1;
+    return sw_natcmp(x->version, y->version);
+}
+
+/* Orders a bundle's versions by their commits: a topological walk (a parent always before its
+ * children; unrelated commits by time), so the order is creation order even when versions share a
+ * timestamp (SOURCE_DATE_EPOCH). */
+int sw_catalog_versions(sw_strlist *out, sw_catalog *c, const char *name)
+{
+    char *pattern = sw_sprintf("%s@*", name);
+    git_strarray tags = {0};
+    int r = git_tag_list_match(&tags, pattern, c->repo);
+    free(pattern);
+    if (r < 0)
+        return sw_git_fail("cannot list the catalog");
+    sw_vent *v = sw_calloc(tags.count, sizeof *v);
+    size_t n = 0;
+    git_revwalk *walk = NULL;
+    r = git_revwalk_new(&walk, c->repo) < 0 ? sw_git_fail("cannot walk the catalog") : 0;
+    if (!r)
+        git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME | GIT_SORT_REVERSE);
+    for (size_t i = 0; !r && i < tags.count; i++) {
+        char *ref = sw_sprintf("refs/tags/%s", tags.strings[i]);
+        git_commit *commit;
+        if (sw_ref_commit(&commit, c->repo, ref) == 0) {
+            v[n].version = tags.strings[i] + strlen(name) + 1;
+            v[n].id = *git_commit_id(commit);
+            git_revwalk_push(walk, &v[n++].id);
+            git_commit_free(commit);
+        }
+        free(ref);
+    }
+    if (n > 1)
+        qsort(v, n, sizeof *v, sw_vent_by_id);
+    git_oid id;
+    for (size_t rank = 0; !r && n && git_revwalk_next(&id, walk) == 0; rank++) {
+        sw_vent key = {.id = id};
+        sw_vent *hit = bsearch(&key, v, n, sizeof *v, sw_vent_by_id);
+        /* Several tags may name one commit: rank them all. */
+        for (sw_vent *e = hit; e && e >= v && !git_oid_cmp(&e->id, &id); e--)
+            e->rank = rank;
+        for (sw_vent *e = hit; e && e < v + n && !git_oid_cmp(&e->id, &id); e++)
+            e->rank = rank;
+    }
+    if (n > 1)
+        qsort(v, n, sizeof *v, sw_vent_by_rank);
+    for (size_t i = 0; !r && i < n; i++)
+        sw_strlist_push(out, v[i].version);
+    git_revwalk_free(walk);
+    free(v);
+    git_strarray_dispose(&tags);
+    return r;
+}
+
+int sw_catalog_foreach(sw_catalog *c, int (*fn)(void *ctx, const char *name, const char *version), void *ctx)
+{
+    sw_strlist names = {0};
+    int r = sw_catalog_bundles(&names, c);
+    for (size_t i = 0; !r && i < names.n; i++) {
+        sw_strlist versions = {0};
+        r = sw_catalog_versions(&versions, c, names.v[i]);
+        for (size_t k = 0; !r && k < versions.n; k++)
+            r = fn(ctx, names.v[i], versions.v[k]);
+        sw_strlist_free(&versions);
+    }
+    sw_strlist_free(&names);
+    return r;
+}
+
+/* The next free "vN": one more than the largest N in use. */
+static char *sw_next_version(const sw_strlist *versions)
+{
+    unsigned long max = 0;
+    for (size_t i = 0; i < versions->n; i++) {
+        const char *s = versions->v[i];
+        char *end;
+        if (s[0] != 'v' || s[1] < '0' || s[1] > '9')
+            continue;
+        unsigned long k = strtoul(s + 1, &end, 10);
+        if (!*end && k > max)
+            max = k;
+    }
+    return sw_sprintf("v%lu", max + 1);
+}
+
+/* Splits "Name <email>" for a git signature; a bare string becomes the name. */
+static int sw_signature(git_signature **out, const char *author, git_time_t when)
+{
+    const char *lt = strchr(author, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+    char *name, *email;
+    if (lt && gt) {
+        size_t n = (size_t)(lt - author);
+        while (n && author[n - 1] == ' ')
+            n--;
+        name = strndup(author, n);
+        email = strndup(lt + 1, (size_t)(gt - lt - 1));
+    } else {
+        name = sw_strdup(author);
+        email = sw_strdup("");
+    }
+    /* libgit2 refuses an empty e-mail; the manifest keeps the author exactly as given. */
+    int r = git_signature_new(out, name && *name ? name : "swarm", email && *email ? email : "unknown", when, 0);
+    free(name);
+    free(email);
+    return r < 0 ? sw_git_fail("bad author") : 0;
+}
+
+static git_time_t sw_parse_time(const char *s)
+{
+    struct tm tm = {0};
+    const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return end && !*end ? (git_time_t)timegm(&tm) : 0;
+}
+
+/* Writes the version's tree and commit; the tag is made by the caller. */
+static int sw_catalog_commit(git_oid *out, sw_catalog *c, const sw_manifest *m, git_commit *parent,
+                             const unsigned char *torrent, size_t torrent_len)
+{
+    char *json = sw_manifest_to_json(m);
+    git_oid blob_id, tree_id, torrent_id;
+    git_treebuilder *tb = NULL;
+    git_tree *tree = NULL;
+    git_signature *sig = NULL;
+    int r = SW_ERROR;
+    if (git_blob_create_from_buffer(&blob_id, c->repo, json, strlen(json)) < 0 ||
+        git_treebuilder_new(&tb, c->repo, NULL) < 0 ||
+        git_treebuilder_insert(NULL, tb, SW_MANIFEST_FILE, &blob_id, GIT_FILEMODE_BLOB) < 0 ||
+        (torrent && (git_blob_create_from_buffer(&torrent_id, c->repo, torrent, torrent_len) < 0 ||
+                     git_treebuilder_insert(NULL, tb, SW_TORRENT_FILE, &torrent_id, GIT_FILEMODE_BLOB) < 0)) ||
+        git_treebuilder_write(&tree_id, tb) < 0 || git_tree_lookup(&tree, c->repo, &tree_id) < 0) {
+        sw_git_fail("cannot write to the catalog");
+        goto done;
+    }
+    if (sw_signature(&sig, m->author ? m->author : "", sw_parse_time(m->time)))
+        goto done;
+    char *msg = m->message && *m->message ? sw_sprintf("%s\n", m->message)
+                                          : sw_sprintf("%s@%s\n", m->name, m->version);
+    const git_commit *parents[1] = {parent};
+    if (git_commit_create(out, c->repo, NULL, sig, sig, NULL, msg, tree, parent ? 1 : 0, parents) < 0)
+        sw_git_fail("cannot commit to the catalog");
+    else
+        r = 0;
+    free(msg);
+done:
+    git_signature_free(sig);
+    git_tree_free(tree);
+    git_treebuilder_free(tb);
+    free(json);
+    return r;
+}
+
+int sw_catalog_add(sw_catalog *c, sw_manifest *m, const unsigned char *torrent, size_t torrent_len)
+{
+    int lock = sw_catalog_lock(c);
+    if (lock < 0)
+        return SW_ERROR;
+    sw_strlist versions = {0};
+    git_commit *parent = NULL;
+    int r = sw_catalog_versions(&versions, c, m->name);
+    if (r)
+        goto done;
+    if (!m->version)
+        m->version = sw_next_version(&versions);
+    for (size_t i = 0; i < versions.n; i++)
+        if (!strcmp(versions.v[i], m->version)) {
+            r = sw_error(SW_EEXISTS, "%s@%s exists already", m->name, m->version);
+            goto done;
+        }
+    free(m->parent);
+    m->parent = versions.n ? sw_strdup(versions.v[versions.n - 1]) : NULL;
+    if (m->parent) {
+        char *ref = sw_sprintf("refs/tags/%s@%s", m->name, m->parent);
+        r = sw_ref_commit(&parent, c->repo, ref);
+        free(ref);
+        if (r)
+            goto done;
+    }
+    git_oid id;
+    if ((r = sw_catalog_commit(&id, c, m, parent, torrent, torrent_len)))
+        goto done;
+    char *tag = sw_sprintf("%s@%s", m->name, m->version);
+    r = sw_catalog_tag(c, tag, &id);
+    free(tag);
+done:
+    git_commit_free(parent);
+    sw_strlist_free(&versions);
+    close(lock);
+    return r;
+}
+
+int sw_catalog_remote_add(sw_catalog *c, const char *name, const char *url, const sw_strlist *trackers)
+{
+    for (size_t i = 0; trackers && i < trackers->n; i++)
+        if (strncmp(trackers->v[i], "http://", 7) && strncmp(trackers->v[i], "https://", 8) &&
+            strncmp(trackers->v[i], "udp://", 6))
+            return sw_error(SW_EINVALID, "tracker '%s' is not an http://, https:// or udp:// URL", trackers->v[i]);
+    git_remote *remote = NULL;
+    int r = git_remote_create(&remote, c->repo, name, url);
+    git_remote_free(remote);
+    if (r == GIT_EEXISTS)
+        return sw_error(SW_EEXISTS, "remote '%s' exists already", name);
+    if (r == GIT_EINVALIDSPEC)
+        return sw_error(SW_EINVALID, "'%s' is not a valid remote name", name);
+    if (r < 0)
+        return sw_git_fail("cannot add the remote");
+    git_config *cfg = NULL;
+    char *key = sw_sprintf("remote.%s.tracker", name);
+    r = git_repository_config(&cfg, c->repo) < 0 ? sw_git_fail("cannot open the catalog's config") : 0;
+    for (size_t i = 0; !r && trackers && i < trackers->n; i++)
+        if (git_config_set_multivar(cfg, key, "^$", trackers->v[i]) < 0)
+            r = sw_git_fail("cannot record the tracker");
+    git_config_free(cfg);
+    free(key);
+    return r;
+}
+
+static int sw_collect_tracker(const git_config_entry *e, void *payload)
+{
+    sw_strlist *l = payload;
+    for (size_t i = 0; i < l->n; i++)
+        if (!strcmp(l->v[i], e->value))
+            return 0;
+    sw_strlist_push(l, e->value);
+    return 0;
+}
+
+int sw_catalog_trackers(sw_strlist *out, sw_catalog *c)
+{
+    git_config *cfg = NULL;
+    if (git_repository_config(&cfg, c->repo) < 0)
+        return sw_git_fail("cannot open the catalog's config");
+    int r = git_config_foreach_match(cfg, "^remote\\..*\\.tracker$", sw_collect_tracker, out);
+    git_config_free(cfg);
+    return r < 0 ? sw_git_fail("cannot read trackers") : 0;
+}
+
+int sw_catalog_remotes(sw_strlist *names, sw_strlist *urls, sw_catalog *c)
+{
+    git_strarray list = {0};
+    if (git_remote_list(&list, c->repo) < 0)
+        return sw_git_fail("cannot list remotes");
+    for (size_t i = 0; i < list.count; i++) {
+        git_remote *remote;
+        if (git_remote_lookup(&remote, c->repo, list.strings[i]) < 0)
+            continue;
+        sw_strlist_push(names, list.strings[i]);
+        if (urls)
+            sw_strlist_push(urls, git_remote_url(remote) ? git_remote_url(remote) : "");
+        git_remote_free(remote);
+    }
+    git_strarray_dispose(&list);
+    return 0;
+}
+
+int sw_catalog_default_remote(char **out, sw_catalog *c)
+{
+    sw_strlist names = {0};
+    int r = sw_catalog_remotes(&names, NULL, c);
+    if (r)
+        return r;
+    *out = NULL;
+    for (size_t i = 0; i < names.n; i++)
+        if (!strcmp(names.v[i], "origin"))
+            *out = sw_strdup("origin");
+    if (!*out && names.n == 1)
+        *out = sw_strdup(names.v[0]);
+    if (!*out)
+        r = sw_error(SW_EINVALID, names.n ? "several remotes and none is 'origin': name one"
+                                          : "no remote: add one with 'swarm remote add NAME URL'");
+    sw_strlist_free(&names);
+    return r;
+}
+
+static int sw_lookup_remote(git_remote **out, sw_catalog *c, const char *name)
+{
+    int r = git_remote_lookup(out, c->repo, name);
+    if (r == GIT_ENOTFOUND || r == GIT_EINVALIDSPEC)
+        return sw_error(SW_ENOTFOUND, "no remote named '%s'", name);
+    return r < 0 ? sw_git_fail("cannot read the remote") : 0;
+}
+
+static int sw_push_update(const char *refname, const char *status, void *payload)
+{
+    if (status) {
+        const char *tag = !strncmp(refname, "refs/tags/", 10) ? refname + 10 : refname;
+        char *line = sw_sprintf("%s: %s", tag, status);
+        sw_strlist_push(payload, line);
+        free(line);
+    }
+    return 0;
+}
+
+int sw_catalog_push(sw_catalog *c, const char *remote_name, size_t *pushed, sw_strlist *rejected)
+{
+    git_remote *remote;
+    int r = sw_lookup_remote(&remote, c, remote_name);
+    if (r)
+        return r;
+    git_strarray tags = {0};
+    if (git_tag_list(&tags, c->repo) < 0) {
+        git_remote_free(remote);
+        return sw_git_fail("cannot list the catalog");
+    }
+    git_push_options opts;
+    git_push_options_init(&opts, GIT_PUSH_OPTIONS_VERSION);
+    opts.callbacks.push_update_reference = sw_push_update;
+    opts.callbacks.payload = rejected;
+    /* Tags the remote already has are never sent: the same commit needs nothing, and a different one is
+     * refused here (libgit2 would fail the whole push, or move the tag when it is a fast-forward). */
+    const git_remote_head **heads = NULL;
+    size_t nheads = 0;
+    if (git_remote_connect(remote, GIT_DIRECTION_PUSH, &opts.callbacks, &opts.proxy_opts, NULL) < 0 ||
+        git_remote_ls(&heads, &nheads, remote) < 0)
+        r = sw_git_fail("push failed");
+    sw_strlist specs = {0};
+    for (size_t i = 0; !r && i < tags.count; i++) {
+        char *ref = sw_sprintf("refs/tags/%s", tags.strings[i]);
+        git_oid ours;
+        const git_remote_head *theirs = NULL;
+        for (size_t k = 0; k < nheads && !theirs; k++)
+            if (!strcmp(heads[k]->name, ref))
+                theirs = heads[k];
+        if (git_reference_name_to_id(&ours, c->repo, ref) < 0)
+            r = sw_git_fail("cannot read a version tag");
+        else if (theirs && !git_oid_equal(&theirs->oid, &ours))
+            sw_push_update(ref, "it holds a different version under that tag", rejected);
+        else if (!theirs) {
+            char *spec = sw_sprintf("%s:%s", ref, ref);
+            sw_strlist_push(&specs, spec);
+            free(spec);
+        }
+        free(ref);
+    }
+    git_strarray_dispose(&tags);
+    size_t before_push = rejected->n;
+    if (!r && specs.n) {
+        git_strarray arr = {specs.v, specs.n};
+        if (git_remote_push(remote, &arr, &opts) < 0)
+            r = sw_git_fail("push failed");
+    }
+    git_remote_disconnect(remote);
+    *pushed = r ? 0 : specs.n - (rejected->n - before_push);
+    sw_strlist_free(&specs);
+    git_remote_free(remote);
+    return r;
+}
+
+void sw_pull_report_free(sw_pull_report *r)
+{
+    sw_strlist_free(&r->added);
+    sw_strlist_free(&r->conflicts);
+    sw_strlist_free(&r->rejected);
+}
+
+static int sw_collect_ref(const char *name, void *payload)
+{
+    sw_strlist_push(payload, name);
+    return 0;
+}
+
+static void sw_reject(sw_pull_report *rep, const char *tag)
+{
+    char *line = sw_sprintf("%s: %s", tag, sw_error_last());
+    sw_strlist_push(&rep->rejected, line);
+    free(line);
+}
+
+/* Imports one fetched tag (refname under refs/swarm/remotes/R/tags/) as described in catalog.h. */
+static void sw_pull_one(sw_catalog *c, const char *refname, const char *tag, sw_pull_report *rep,
+                        int (*check)(void *, const sw_manifest *), void *check_ctx)
+{
+    char *name = NULL, *version = NULL, *local_ref = NULL;
+    git_commit *theirs = NULL, *ours = NULL;
+    git_blob *their_blob = NULL, *our_blob = NULL;
+    sw_manifest *m = NULL;
+    if (sw_ref_parse(&name, &version, tag, 0)) {
+        sw_reject(rep, tag);
+        goto done;
+    }
+    if (sw_ref_commit(&theirs, c->repo, refname) || sw_commit_manifest_blob(&their_blob, theirs) ||
+        sw_manifest_parse(&m, git_blob_rawcontent(their_blob), (size_t)git_blob_rawsize(their_blob))) {
+        sw_reject(rep, tag);
+        goto done;
+    }
+    if (strcmp(m->name, name) || strcmp(m->version, version)) {
+        sw_error(SW_EINVALID, "the manifest inside is %s@%s", m->name, m->version);
+        sw_reject(rep, tag);
+        goto done;
+    }
+    if (sw_commit_check_torrent(theirs, m)) {
+        sw_reject(rep, tag);
+        goto done;
+    }
+    local_ref = sw_sprintf("refs/tags/%s", tag);
+    int r = sw_ref_commit(&ours, c->repo, local_ref);
+    if (r == 0) {
+        if (sw_commit_manifest_blob(&our_blob, ours) == 0 &&
+            git_oid_equal(git_blob_id(our_blob), git_blob_id(their_blob)))
+            rep->unchanged++;
+        else
+            sw_strlist_push(&rep->conflicts, tag);
+        goto done;
+    }
+    /* A version built on a parent we hold differently would fork the bundle's history: refuse it. */
+    if (m->parent && git_commit_parentcount(theirs) > 0) {
+        char *parent_ref = sw_sprintf("refs/tags/%s@%s", m->name, m->parent);
+        git_oid parent_here;
+        int differs = git_reference_name_to_id(&parent_here, c->repo, parent_ref) == 0 &&
+                      !git_oid_equal(&parent_here, git_commit_parent_id(theirs, 0));
+        free(parent_ref);
+        if (differs) {
+            sw_error(SW_ECONFLICT, "its parent %s@%s differs here", m->name, m->parent);
+            sw_reject(rep, tag);
+            goto done;
+        }
+    }
+    if ((check && check(check_ctx, m)) || sw_catalog_tag(c, tag, git_commit_id(theirs)))
+        sw_reject(rep, tag);
+    else
+        sw_strlist_push(&rep->added, tag);
+done:
+    sw_manifest_free(m);
+    git_blob_free(their_blob);
+    git_blob_free(our_blob);
+    git_commit_free(theirs);
+    git_commit_free(ours);
+    free(local_ref);
+    free(name);
+    free(version);
+}
+
+int sw_catalog_pull(sw_catalog *c, const char *remote_name, sw_pull_report *rep,
+                    int (*check)(void *ctx, const sw_manifest *m), void *check_ctx)
+{
+    git_remote *remote;
+    int r = sw_lookup_remote(&remote, c, remote_name);
+    if (r)
+        return r;
+    char *prefix = sw_sprintf("refs/swarm/remotes/%s/tags/", remote_name);
+    char *spec = sw_sprintf("+refs/tags/*:%s*", prefix);
+    git_fetch_options opts;
+    git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
+    opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+    opts.prune = GIT_FETCH_PRUNE;
+    char *specs[] = {spec};
+    git_strarray arr = {specs, 1};
+    if (git_remote_fetch(remote, &arr, &opts, "swarm pull") < 0) {
+        r = sw_git_fail("fetch failed");
+        goto done;
+    }
+    int lock = sw_catalog_lock(c);
+    if (lock < 0) {
+        r = SW_ERROR;
+        goto done;
+    }
+    sw_strlist refs = {0};
+    char *glob = sw_sprintf("%s*", prefix);
+    if (git_reference_foreach_glob(c->repo, glob, sw_collect_ref, &refs) < 0)
+        r = sw_git_fail("cannot list fetched versions");
+    for (size_t i = 0; !r && i < refs.n; i++)
+        sw_pull_one(c, refs.v[i], refs.v[i] + strlen(prefix), rep, check, check_ctx);
+    free(glob);
+    sw_strlist_free(&refs);
+    close(lock);
+done:
+    free(spec);
+    free(prefix);
+    git_remote_free(remote);
+    return r;
+}

@@ -1,0 +1,67 @@
+/* catalog.h — the catalog of bundle versions: a bare git repository in HOME/catalog (libgit2).
+ *
+ * Each version is one commit whose tree holds manifest.json and, when the version has bytes, its torrent
+ * bundle.torrent (bundle_torrent.h), tagged NAME@VERSION (a lightweight tag);
+ * its parent commit is the bundle's previous version. Tags are the truth: a bundle's versions are the
+ * tags NAME@*, ordered by commit time, then by natural version order. Writers hold HOME/locks/catalog,
+ * so concurrent `swarm add`s of one bundle get distinct versions. libgit2 fsyncs what it writes.
+ *
+ * Pull fetches a remote's tags into refs/swarm/remotes/REMOTE/tags/, validates each version's manifest
+ * (sw_manifest_parse, the tag must match the manifest's name and version, and the torrent must describe
+ * exactly the manifest's files with the info-hash it records) and only then creates the local tag. It never moves an existing tag: a different manifest under a known tag is a conflict.
+ *
+ * Ownership: sw_catalog_open returns a catalog freed with sw_catalog_free (NULL is fine). */
+#ifndef SW_CATALOG_H
+#define SW_CATALOG_H
+
+#include "bundle/manifest.h"
+#include "base/util.h"
+
+typedef struct sw_catalog sw_catalog;
+
+int sw_catalog_open(sw_catalog **out, const char *home);
+void sw_catalog_free(sw_catalog *c);
+
+/* Bundle names, sorted. */
+int sw_catalog_bundles(sw_strlist *out, sw_catalog *c);
+/* A bundle's versions, oldest first; empty when the bundle is unknown. */
+int sw_catalog_versions(sw_strlist *out, sw_catalog *c, const char *name);
+/* Calls fn for every version of every bundle (bundles sorted, versions oldest first) until fn returns
+ * non-zero, which is passed on. */
+int sw_catalog_foreach(sw_catalog *c, int (*fn)(void *ctx, const char *name, const char *version), void *ctx);
+/* A version's manifest: SW_ENOTFOUND when there is no such version. */
+int sw_catalog_read(sw_manifest **out, sw_catalog *c, const char *name, const char *version);
+
+/* The torrent stored with a version (malloc'd); SW_ENOTFOUND when the version has none (no bytes). */
+int sw_catalog_read_torrent(unsigned char **out, size_t *len, sw_catalog *c, const char *name, const char *version);
+
+/* Commits m, with its torrent when torrent is not NULL, as a new version. When m->version is NULL the
+ * next free "vN" is assigned; m->parent is set to the bundle's latest version. SW_EEXISTS when the
+ * version is taken. */
+int sw_catalog_add(sw_catalog *c, sw_manifest *m, const unsigned char *torrent, size_t torrent_len);
+
+/* Remotes: plain git remotes of the catalog. A remote may list BitTorrent trackers (kept in the catalog's
+ * git config as remote.NAME.tracker); seed and get announce to the trackers of every remote. */
+int sw_catalog_remote_add(sw_catalog *c, const char *name, const char *url, const sw_strlist *trackers);
+int sw_catalog_trackers(sw_strlist *out, sw_catalog *c);
+int sw_catalog_remotes(sw_strlist *names, sw_strlist *urls, sw_catalog *c);
+/* The remote to use when none is named: "origin", else the only one. */
+int sw_catalog_default_remote(char **out, sw_catalog *c);
+
+typedef struct {
+    sw_strlist added;     /* NAME@VERSION newly known */
+    sw_strlist conflicts; /* "NAME@VERSION" whose remote manifest differs from ours */
+    sw_strlist rejected;  /* "NAME@VERSION: reason" refused by validation */
+    size_t unchanged;
+} sw_pull_report;
+void sw_pull_report_free(sw_pull_report *r);
+
+/* Pushes every version tag to the remote. *rejected lists "TAG: reason" for tags the remote refused
+ * (e.g. it holds a different version under that tag); the call still returns 0 then. */
+int sw_catalog_push(sw_catalog *c, const char *remote, size_t *pushed, sw_strlist *rejected);
+/* Fetches and imports the remote's versions (rules above). check, when not NULL, is asked about each
+ * new manifest after validation and may refuse it by returning non-zero with sw_error set. */
+int sw_catalog_pull(sw_catalog *c, const char *remote, sw_pull_report *rep,
+                    int (*check)(void *ctx, const sw_manifest *m), void *check_ctx);
+
+#endif

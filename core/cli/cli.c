@@ -1,0 +1,131 @@
+/* cli.c — helpers shared by the commands (see cli.h). */
+#include "cli/cli.h"
+#include "base/error.h"
+#include "bundle/names.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sw_cli_fail(void)
+{
+    fprintf(stderr, "swarm: error: %s\n", sw_error_last());
+    return 1;
+}
+
+int sw_cli_usage(const char *usage, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("swarm: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nusage: %s\n", usage);
+    return 2;
+}
+
+void sw_cli_note(const sw_cli *cli, const char *fmt, ...)
+{
+    if (cli->verbosity < 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+void sw_cli_print_json(json_t *v)
+{
+    json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    fputc('\n', stdout);
+    json_decref(v);
+}
+
+int sw_cli_common(sw_cli *cli, int c)
+{
+    switch (c) {
+    case SW_CLI_OPT_JSON:
+        cli->json = 1;
+        return 1;
+    case 'q':
+        cli->verbosity = -1;
+        cli->progress = 0;
+        return 1;
+    case 'v':
+        cli->verbosity = 1;
+        return 1;
+    }
+    return 0;
+}
+
+int sw_cli_getopt(sw_cli *cli, int argc, char **argv, const char *shortopts, const struct option *longopts,
+                  const char *usage)
+{
+    opterr = 0;
+    for (;;) {
+        int c = getopt_long(argc, argv, shortopts, longopts, NULL);
+        if (c == '?' || c == ':') {
+            const char *arg = argv[optind - 1];
+            /* optopt is the option's code when its value is missing: a short option's letter, or a
+             * long-only option's code (above any letter); it is 0 for an unknown long option. */
+            if (optopt && (optopt > 0xff || strchr(shortopts, optopt)) && !strchr(arg, '='))
+                sw_cli_usage(usage, "option '%s' needs a value", arg);
+            else
+                sw_cli_usage(usage, "unknown option '%s'", arg);
+            return '?';
+        }
+        if (c == -1 || !sw_cli_common(cli, c))
+            return c;
+    }
+}
+
+int sw_cli_operands(sw_cli *cli, int argc, char **argv, int min, int max, const char *usage)
+{
+    static const struct option opts[] = {SW_CLI_COMMON_OPTS, {0}};
+    int c;
+    optind = 0;
+    while ((c = sw_cli_getopt(cli, argc, argv, "qv", opts, usage)) != -1)
+        if (c == '?')
+            return 2;
+    int have = argc - optind;
+    if (have < min)
+        return sw_cli_usage(usage, "missing argument");
+    if (have > max)
+        return sw_cli_usage(usage, "too many arguments");
+    return 0;
+}
+
+int sw_cli_open(sw_cli *cli, sw_store **st, sw_catalog **cat)
+{
+    if (st && sw_store_open(st, cli->home, SW_STORE_SHARED))
+        return sw_cli_fail();
+    if (cat && sw_catalog_open(cat, cli->home)) {
+        if (st) {
+            sw_store_free(*st);
+            *st = NULL;
+        }
+        return sw_cli_fail();
+    }
+    return 0;
+}
+
+int sw_cli_manifest(sw_manifest **out, sw_catalog *cat, const char *ref)
+{
+    char *name, *version;
+    if (sw_ref_parse(&name, &version, ref, 0))
+        return sw_cli_fail();
+    int r = sw_catalog_read(out, cat, name, version);
+    free(name);
+    free(version);
+    return r ? sw_cli_fail() : 0;
+}
+
+size_t sw_cli_held_files(const sw_manifest *m, const sw_store *st)
+{
+    size_t held = 0;
+    for (size_t i = 0; i < m->nfiles; i++)
+        held += sw_store_stat(st, &m->files[i].hash, NULL) == 0;
+    return held;
+}

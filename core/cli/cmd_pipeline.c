@@ -1,0 +1,208 @@
+/* cmd_pipeline.c — swarm pipeline run and swarm pipeline graph: load the plugins, evaluate the pipeline
+ * file in the Lua sandbox (lua/lswarm.c), then run its graph (runner.c) or print it in DOT. */
+#include "cli/commands.h"
+#include "base/error.h"
+#include "lua/lswarm.h"
+#include "pipeline/runner.h"
+#include "base/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { SW_OPT_SET = 0x4001, SW_OPT_DRY, SW_OPT_EXPLAIN, SW_OPT_FORCE, SW_OPT_PPATH, SW_OPT_PEER,
+       SW_OPT_TRACKER, SW_OPT_LISTEN };
+
+typedef struct {
+    sw_cli *cli;
+    int explain;
+} sw_pipe_out;
+
+/* One line per finished stage: status, name, time, and with --explain why it ran. With --explain the
+ * lines are the command's result (stdout); otherwise they are notes (stderr, silenced by -q). */
+static void sw_pipe_report(void *ctx, const sw_graph *g, const sw_run_report *rep, size_t i)
+{
+    const sw_pipe_out *o = ctx;
+    const sw_stage_report *s = &rep->stages[i];
+    if (o->cli->json || (!o->explain && o->cli->verbosity < 0))
+        return;
+    FILE *out = o->explain ? stdout : stderr;
+    fprintf(out, "%-10s %-20s", s->status, g->v[i].name);
+    if (!strcmp(s->status, "ran") || !strcmp(s->status, "hashed"))
+        fprintf(out, " %7.2f s", s->seconds);
+    if (o->explain && s->reason)
+        fprintf(out, "  %s: %s", !strcmp(s->status, "ran") ? "because" : "would run because", s->reason);
+    fputc('\n', out);
+    fflush(out);
+}
+
+/* Fetches, through the data plane (swarm get), every bundle version the graph takes as input that the
+ * store does not hold whole; net holds get's options (--peer, --tracker, --listen). Returns an exit
+ * status. */
+static int sw_pipe_fetch(sw_cli *cli, const sw_graph *g, sw_store *st, sw_catalog *cat, const sw_strlist *net)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        const sw_stage *s = &g->v[i];
+        sw_manifest *m = NULL;
+        if (s->kind != SW_STAGE_INPUT || !s->bundle || sw_catalog_read(&m, cat, s->bundle, s->version))
+            continue;
+        int held = sw_cli_held_files(m, st) == m->nfiles;
+        sw_manifest_free(m);
+        if (held)
+            continue;
+        sw_strlist argv = {0};
+        char *ref = sw_sprintf("%s@%s", s->bundle, s->version);
+        sw_strlist_push(&argv, "get");
+        sw_strlist_push(&argv, ref);
+        for (size_t k = 0; k < net->n; k++)
+            sw_strlist_push(&argv, net->v[k]);
+        free(ref);
+        sw_cli_note(cli, "input %s@%s is not held here: fetching it", s->bundle, s->version);
+        int json = cli->json, rc;
+        cli->json = 0;
+        rc = sw_cmd_get(cli, (int)argv.n, argv.v);
+        cli->json = json;
+        sw_strlist_free(&argv);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static json_t *sw_pipe_json(const sw_graph *g, const sw_run_report *rep)
+{
+    json_t *stages = json_array();
+    for (size_t i = 0; i < rep->n; i++) {
+        const sw_stage_report *s = &rep->stages[i];
+        if (!s->status)
+            continue;
+        json_array_append_new(stages, json_pack("{s:s, s:s, s:s?, s:s?, s:f}", "name", g->v[i].name, "status",
+                                                s->status, "reason", s->reason, "output", s->output, "seconds",
+                                                s->seconds));
+    }
+    return json_pack("{s:o, s:I, s:I}", "stages", stages, "ran", (json_int_t)rep->ran, "cached",
+                     (json_int_t)rep->cached);
+}
+
+int sw_cmd_pipeline(sw_cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"set", required_argument, NULL, SW_OPT_SET},     {"jobs", required_argument, NULL, 'j'},
+        {"dry-run", no_argument, NULL, SW_OPT_DRY},       {"explain", no_argument, NULL, SW_OPT_EXPLAIN},
+        {"force", required_argument, NULL, SW_OPT_FORCE}, {"plugin-path", required_argument, NULL, SW_OPT_PPATH},
+        {"peer", required_argument, NULL, SW_OPT_PEER},   {"tracker", required_argument, NULL, SW_OPT_TRACKER},
+        {"listen", required_argument, NULL, SW_OPT_LISTEN},
+        SW_CLI_COMMON_OPTS,                               {0}};
+    sw_strlist keys = {0}, vals = {0}, dirs = {0}, net = {0};
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    sw_run_opts ro = {.jobs = ncpu > 0 ? (int)ncpu : 1, .verbosity = cli->verbosity, .progress = cli->progress};
+    int c, rc = 2;
+    optind = 0;
+    while ((c = sw_cli_getopt(cli, argc, argv, "j:qv", opts, SW_USAGE_PIPELINE)) != -1) {
+        char *end;
+        switch (c) {
+        case '?':
+            goto done;
+        case SW_OPT_SET: {
+            const char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg) {
+                sw_cli_usage(SW_USAGE_PIPELINE, "--set %s: expected KEY=VALUE", optarg);
+                goto done;
+            }
+            char *k = sw_sprintf("%.*s", (int)(eq - optarg), optarg);
+            for (size_t i = 0; i < keys.n; i++)
+                if (!strcmp(keys.v[i], k)) {
+                    sw_cli_usage(SW_USAGE_PIPELINE, "--set %s given twice", k);
+                    free(k);
+                    goto done;
+                }
+            sw_strlist_push(&keys, k);
+            sw_strlist_push(&vals, eq + 1);
+            free(k);
+            break;
+        }
+        case 'j':
+            ro.jobs = (int)strtol(optarg, &end, 10);
+            if (*end || ro.jobs < 1 || ro.jobs > 1024) {
+                sw_cli_usage(SW_USAGE_PIPELINE, "--jobs %s: expected a number from 1 to 1024", optarg);
+                goto done;
+            }
+            break;
+        case SW_OPT_DRY:
+            ro.dry_run = 1;
+            break;
+        case SW_OPT_EXPLAIN:
+            ro.explain = 1;
+            break;
+        case SW_OPT_FORCE:
+            ro.force = optarg;
+            break;
+        case SW_OPT_PPATH:
+            sw_strlist_push(&dirs, optarg);
+            break;
+        case SW_OPT_PEER:
+        case SW_OPT_TRACKER:
+        case SW_OPT_LISTEN:
+            sw_strlist_push(&net, c == SW_OPT_PEER ? "--peer" : c == SW_OPT_TRACKER ? "--tracker" : "--listen");
+            sw_strlist_push(&net, optarg);
+            break;
+        }
+    }
+    ro.verbosity = cli->verbosity;
+    ro.progress = cli->progress;
+    int n = argc - optind;
+    char **a = argv + optind;
+    int run = n == 2 && !strcmp(a[0], "run"), graph = n == 2 && !strcmp(a[0], "graph");
+    if (!run && !graph) {
+        sw_cli_usage(SW_USAGE_PIPELINE, n >= 1 && strcmp(a[0], "run") && strcmp(a[0], "graph")
+                                            ? "unknown subcommand '%s' (run or graph)"
+                                            : "expected 'run FILE.lua' or 'graph FILE.lua'%s",
+                     n >= 1 && strcmp(a[0], "run") && strcmp(a[0], "graph") ? a[0] : "");
+        goto done;
+    }
+    rc = 1;
+    sw_store *st = NULL;
+    sw_catalog *cat = NULL;
+    sw_plugins *ps = sw_plugins_load((const char *const *)dirs.v, dirs.n, cli->verbosity);
+    sw_graph g = {0};
+    sw_run_report rep = {0};
+    if (run && sw_cli_open(cli, &st, &cat))
+        goto out;
+    if (sw_pipeline_load(&g, a[1], ps, cat, (const char *const *)keys.v, (const char *const *)vals.v, keys.n)) {
+        rc = sw_cli_fail();
+        goto out;
+    }
+    if (graph) {
+        sw_graph_dot(stdout, &g);
+        rc = 0;
+        goto out;
+    }
+    if (!ro.dry_run && (rc = sw_pipe_fetch(cli, &g, st, cat, &net)))
+        goto out;
+    rc = 1;
+    sw_pipe_out po = {cli, ro.explain};
+    int r = sw_pipeline_run(&rep, &g, st, cat, &ro, sw_pipe_report, &po);
+    if (cli->json)
+        sw_cli_print_json(sw_pipe_json(&g, &rep));
+    if (r) {
+        rc = sw_cli_fail();
+        goto out;
+    }
+    if (!cli->json)
+        sw_cli_note(cli, "%s: %zu stage%s ran, %zu cached%s", a[1], rep.ran, rep.ran == 1 ? "" : "s", rep.cached,
+                    ro.dry_run ? " (dry run: nothing was run)" : "");
+    rc = 0;
+out:
+    sw_run_report_free(&rep);
+    sw_graph_free(&g);
+    sw_plugins_free(ps);
+    sw_catalog_free(cat);
+    sw_store_free(st);
+done:
+    sw_strlist_free(&keys);
+    sw_strlist_free(&vals);
+    sw_strlist_free(&dirs);
+    sw_strlist_free(&net);
+    return rc;
+}

@@ -1,0 +1,48 @@
+/* commands.h — the commands of the swarm program; each lives in a cmd_*.c file. */
+#ifndef SW_COMMANDS_H
+#define SW_COMMANDS_H
+
+#include "cli/cli.h"
+
+int sw_cmd_add(sw_cli *cli, int argc, char **argv);
+int sw_cmd_ls(sw_cli *cli, int argc, char **argv);
+int sw_cmd_log(sw_cli *cli, int argc, char **argv);
+int sw_cmd_show(sw_cli *cli, int argc, char **argv);
+int sw_cmd_diff(sw_cli *cli, int argc, char **argv);
+int sw_cmd_checkout(sw_cli *cli, int argc, char **argv);
+int sw_cmd_export(sw_cli *cli, int argc, char **argv);
+int sw_cmd_verify(sw_cli *cli, int argc, char **argv);
+int sw_cmd_fsck(sw_cli *cli, int argc, char **argv);
+int sw_cmd_gc(sw_cli *cli, int argc, char **argv);
+int sw_cmd_remote(sw_cli *cli, int argc, char **argv);
+int sw_cmd_push(sw_cli *cli, int argc, char **argv);
+int sw_cmd_pull(sw_cli *cli, int argc, char **argv);
+int sw_cmd_seed(sw_cli *cli, int argc, char **argv);
+int sw_cmd_get(sw_cli *cli, int argc, char **argv);
+int sw_cmd_torrent(sw_cli *cli, int argc, char **argv);
+int sw_cmd_magnet(sw_cli *cli, int argc, char **argv);
+int sw_cmd_plugin(sw_cli *cli, int argc, char **argv);
+int sw_cmd_pipeline(sw_cli *cli, int argc, char **argv);
+
+/* Usage lines, shared by main's help and the commands' own errors. */
+#define SW_USAGE_ADD "swarm add PATH... --name NAME[@VERSION] [-m MSG] [--unpack]"
+#define SW_USAGE_LS "swarm ls [--json]"
+#define SW_USAGE_LOG "swarm log NAME [--json]"
+#define SW_USAGE_SHOW "swarm show NAME@VERSION [--json]"
+#define SW_USAGE_DIFF "swarm diff NAME@A NAME@B [--json]"
+#define SW_USAGE_CHECKOUT "swarm checkout NAME@VERSION DIR [--verify]"
+#define SW_USAGE_EXPORT "swarm export NAME@VERSION OUT.tar.zst"
+#define SW_USAGE_VERIFY "swarm verify [NAME@VERSION]"
+#define SW_USAGE_FSCK "swarm fsck"
+#define SW_USAGE_GC "swarm gc"
+#define SW_USAGE_REMOTE "swarm remote [ls | add NAME URL [--tracker URL]...]"
+#define SW_USAGE_PUSH "swarm push [REMOTE]"
+#define SW_USAGE_PULL "swarm pull [REMOTE]"
+#define SW_USAGE_SEED "swarm seed [NAME@VERSION...] [--listen HOST:PORT] [--tracker URL]... [--peer HOST:PORT]... [--upload-limit RATE] [--super-seed] [--no-dht] [--no-lsd]"
+#define SW_USAGE_GET "swarm get NAME@VERSION|MAGNET|FILE.torrent [--peer HOST:PORT]... [--tracker URL]... [--timeout S] [--listen HOST:PORT] [--download-limit RATE] [--no-dht] [--no-lsd]"
+#define SW_USAGE_TORRENT "swarm torrent NAME@VERSION [-o FILE] [--v1]"
+#define SW_USAGE_MAGNET "swarm magnet NAME@VERSION"
+#define SW_USAGE_PIPELINE "swarm pipeline run FILE.lua [--set KEY=VALUE]... [--jobs N] [--dry-run] [--explain] [--force STAGE] [--plugin-path DIR]... [--peer HOST:PORT]... [--tracker URL]... [--listen HOST:PORT] | pipeline graph FILE.lua [--set KEY=VALUE]..."
+#define SW_USAGE_PLUGIN "swarm plugin [ls | info ID] [--plugin-path DIR]... [--json]"
+
+#endif

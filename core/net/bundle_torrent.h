@@ -1,0 +1,29 @@
+/* bundle_torrent.h — a bundle version as a BitTorrent torrent, made deterministically from its manifest.
+ *
+ * The torrent is v1, multi-file, rooted at a folder named after the bundle (not the version: the same
+ * content is the same torrent), files in manifest order (sorted by path), no pad files, no dates, and a
+ * fixed piece-size rule (sw_piece_size). So every peer derives the same info-hash for the same files,
+ * and stock clients (aria2, Transmission) can use it. */
+#ifndef SW_BUNDLE_TORRENT_H
+#define SW_BUNDLE_TORRENT_H
+
+#include "bundle/manifest.h"
+#include "cache/store.h"
+#include "net/torrent.h"
+
+/* The piece size for total bytes: the smallest power of two from 256 KiB up that keeps the torrent at
+ * 16384 pieces or fewer, capped at 16 MiB. Small pieces keep delta fetches precise (a changed region
+ * costs at most a piece on each side); the cap keeps .torrent files under about 330 KB up to 4 GiB. */
+uint32_t sw_piece_size(uint64_t total);
+
+/* Makes the version's torrent from its objects (all must be held), hashing pieces on two threads.
+ * trackers: NULL-terminated announce URLs or NULL. */
+int sw_bundle_torrent_make(unsigned char **out, size_t *len, char ih_hex[41], sw_store *st, const sw_manifest *m,
+                           const char *const *trackers);
+
+/* 0 when the torrent describes exactly the manifest's files (root folder = bundle name, same paths in
+ * the same order, same sizes, the piece size of the rule, and the info-hash the manifest records);
+ * otherwise SW_EINVALID saying what differs. */
+int sw_bundle_torrent_check(const sw_torrent_info *ti, const sw_manifest *m);
+
+#endif

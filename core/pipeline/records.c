@@ -1,0 +1,106 @@
+/* records.c — record framings: reading them from mapped bytes, writing them hashed (see records.h). */
+#include "pipeline/records.h"
+#include "base/error.h"
+#include "base/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int sw_rcursor_next(sw_rcursor *c, const uint8_t **rec, size_t *len)
+{
+    if (c->p >= c->end)
+        return 0;
+    if (c->framing == SW_FRAME_LINES) {
+        const uint8_t *nl = memchr(c->p, '\n', (size_t)(c->end - c->p));
+        *rec = c->p;
+        *len = (size_t)((nl ? nl : c->end) - c->p);
+        c->p = nl ? nl + 1 : c->end;
+        return 1;
+    }
+    if (c->end - c->p < 4)
+        return sw_error(SW_EINVALID, "a framed record stream ends inside a length");
+    uint32_t n = (uint32_t)c->p[0] | (uint32_t)c->p[1] << 8 | (uint32_t)c->p[2] << 16 | (uint32_t)c->p[3] << 24;
+    if ((size_t)(c->end - c->p - 4) < n)
+        return sw_error(SW_EINVALID, "a framed record stream ends inside a record");
+    *rec = c->p + 4;
+    *len = n;
+    c->p += 4 + (size_t)n;
+    return 1;
+}
+
+void sw_fwriter_init(sw_fwriter *w, int fd)
+{
+    memset(w, 0, sizeof *w);
+    w->fd = fd;
+    w->sha = sw_sha256_new();
+    w->cap = (size_t)1 << 20;
+    w->buf = sw_malloc(w->cap);
+}
+
+/* Writes data to the file, then hashes it. A failed write is sticky: the writer refuses everything after
+ * it, so what it hashed is always what the file holds. */
+static int sw_fwriter_out(sw_fwriter *w, const void *data, size_t len)
+{
+    if (w->failed)
+        return sw_error(SW_ERROR, "cannot write to the store: an earlier write failed");
+    if (sw_write_all(w->fd, data, len) < 0) {
+        w->failed = 1;
+        return sw_error_errno(SW_ERROR, "cannot write to the store");
+    }
+    sw_sha256_update(w->sha, data, len);
+    return 0;
+}
+
+static int sw_fwriter_flush(sw_fwriter *w)
+{
+    if (!w->n)
+        return w->failed ? sw_fwriter_out(w, NULL, 0) : 0;
+    int r = sw_fwriter_out(w, w->buf, w->n);
+    w->n = 0;
+    return r;
+}
+
+int sw_fwriter_put(sw_fwriter *w, const void *data, size_t len)
+{
+    w->total += len;
+    if (len >= w->cap) {
+        if (sw_fwriter_flush(w))
+            return SW_ERROR;
+        return sw_fwriter_out(w, data, len);
+    }
+    if (w->n + len > w->cap && sw_fwriter_flush(w))
+        return SW_ERROR;
+    memcpy(w->buf + w->n, data, len);
+    w->n += len;
+    return 0;
+}
+
+int sw_fwriter_record(sw_fwriter *w, sw_framing f, const void *rec, size_t len)
+{
+    if (f == SW_FRAME_LINES) {
+        if (memchr(rec, '\n', len))
+            return sw_error(SW_EINVALID, "a record holds a newline, so it cannot be written as a line");
+        return sw_fwriter_put(w, rec, len) || sw_fwriter_put(w, "\n", 1) ? SW_ERROR : 0;
+    }
+    if (len > UINT32_MAX)
+        return sw_error(SW_EINVALID, "a record over 4 GiB");
+    uint8_t n[4] = {(uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24)};
+    return sw_fwriter_put(w, n, 4) || sw_fwriter_put(w, rec, len) ? SW_ERROR : 0;
+}
+
+int sw_fwriter_finish(sw_fwriter *w, sw_hash *h)
+{
+    int r = sw_fwriter_flush(w);
+    if (!r)
+        sw_sha256_final(w->sha, h);
+    sw_fwriter_abort(w);
+    return r;
+}
+
+void sw_fwriter_abort(sw_fwriter *w)
+{
+    sw_sha256_free(w->sha);
+    free(w->buf);
+    w->sha = NULL;
+    w->buf = NULL;
+}

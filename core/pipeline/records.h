@@ -1,0 +1,40 @@
+/* records.h — record streams in their two framings (values.h): "lines" (records end at '\n'; a last
+ * record may lack it) and "framed" (u32 little-endian length, then the bytes). A cursor walks records
+ * in bytes mapped from a file; a writer frames records into a file while hashing what it writes. */
+#ifndef SW_RECORDS_H
+#define SW_RECORDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cache/hash.h"
+
+typedef enum { SW_FRAME_LINES = 1, SW_FRAME_FRAMED = 2 } sw_framing;
+
+typedef struct {
+    const uint8_t *p, *end;
+    sw_framing framing;
+} sw_rcursor;
+
+/* The next record: 1 and (rec, len), 0 at the end, SW_EINVALID for a truncated framed record. */
+int sw_rcursor_next(sw_rcursor *c, const uint8_t **rec, size_t *len);
+
+/* Buffered output to fd that hashes every byte it writes. */
+typedef struct {
+    int fd;
+    sw_sha256 *sha;
+    uint8_t *buf;
+    size_t n, cap;
+    uint64_t total;
+    int failed; /* a write failed: every later call fails too */
+} sw_fwriter;
+void sw_fwriter_init(sw_fwriter *w, int fd);
+/* Appends bytes; 0 or SW_ERROR (errno's message). */
+int sw_fwriter_put(sw_fwriter *w, const void *data, size_t len);
+/* Appends one record in framing f (lines: refuses a record holding '\n' with SW_EINVALID). */
+int sw_fwriter_record(sw_fwriter *w, sw_framing f, const void *rec, size_t len);
+/* Flushes and gives the hash of everything written; frees the writer's buffers either way. */
+int sw_fwriter_finish(sw_fwriter *w, sw_hash *h);
+void sw_fwriter_abort(sw_fwriter *w);
+
+#endif
