@@ -1,6 +1,5 @@
 /* catalog.c — bundle versions as git commits and tags, through libgit2 (see catalog.h). */
 #include "bundle/catalog.h"
-#include "net/bundle_torrent.h"
 #include "base/error.h"
 #include "bundle/names.h"
 
@@ -213,8 +212,9 @@ int sw_catalog_read_torrent(unsigned char **out, size_t *len, sw_catalog *c, con
     return 0;
 }
 
-/* A version's torrent must describe exactly its manifest; a version with bytes must have one. */
-static int sw_commit_check_torrent(git_commit *commit, const sw_manifest *m)
+/* A version with bytes must carry the torrent its manifest names; the caller's check says whether that
+ * torrent describes exactly the manifest. */
+static int sw_commit_check_torrent(git_commit *commit, const sw_manifest *m, const sw_pull_checks *checks)
 {
     git_blob *blob;
     int r = sw_commit_blob(&blob, commit, SW_TORRENT_FILE, SW_TORRENT_MAX);
@@ -222,13 +222,9 @@ static int sw_commit_check_torrent(git_commit *commit, const sw_manifest *m)
         return m->torrent_v1[0] ? sw_error(SW_EINVALID, "the manifest names a torrent the version lacks") : 0;
     if (r)
         return r;
-    sw_torrent_info ti;
-    r = sw_torrent_parse(&ti, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
+    if (checks && checks->torrent)
+        r = checks->torrent(checks->ctx, m, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
     git_blob_free(blob);
-    if (r)
-        return r;
-    r = sw_bundle_torrent_check(&ti, m);
-    sw_torrent_info_free(&ti);
     return r;
 }
 
@@ -639,7 +635,7 @@ static void sw_reject(sw_pull_report *rep, const char *tag)
 
 /* Imports one fetched tag (refname under refs/swarm/remotes/R/tags/) as described in catalog.h. */
 static void sw_pull_one(sw_catalog *c, const char *refname, const char *tag, sw_pull_report *rep,
-                        int (*check)(void *, const sw_manifest *), void *check_ctx)
+                        const sw_pull_checks *checks)
 {
     char *name = NULL, *version = NULL, *local_ref = NULL;
     git_commit *theirs = NULL, *ours = NULL;
@@ -659,7 +655,7 @@ static void sw_pull_one(sw_catalog *c, const char *refname, const char *tag, sw_
         sw_reject(rep, tag);
         goto done;
     }
-    if (sw_commit_check_torrent(theirs, m)) {
+    if (sw_commit_check_torrent(theirs, m, checks)) {
         sw_reject(rep, tag);
         goto done;
     }
@@ -686,7 +682,7 @@ static void sw_pull_one(sw_catalog *c, const char *refname, const char *tag, sw_
             goto done;
         }
     }
-    if ((check && check(check_ctx, m)) || sw_catalog_tag(c, tag, git_commit_id(theirs)))
+    if ((checks && checks->manifest && checks->manifest(checks->ctx, m)) || sw_catalog_tag(c, tag, git_commit_id(theirs)))
         sw_reject(rep, tag);
     else
         sw_strlist_push(&rep->added, tag);
@@ -701,8 +697,7 @@ done:
     free(version);
 }
 
-int sw_catalog_pull(sw_catalog *c, const char *remote_name, sw_pull_report *rep,
-                    int (*check)(void *ctx, const sw_manifest *m), void *check_ctx)
+int sw_catalog_pull(sw_catalog *c, const char *remote_name, sw_pull_report *rep, const sw_pull_checks *checks)
 {
     git_remote *remote;
     int r = sw_lookup_remote(&remote, c, remote_name);
@@ -730,7 +725,7 @@ int sw_catalog_pull(sw_catalog *c, const char *remote_name, sw_pull_report *rep,
     if (git_reference_foreach_glob(c->repo, glob, sw_collect_ref, &refs) < 0)
         r = sw_git_fail("cannot list fetched versions");
     for (size_t i = 0; !r && i < refs.n; i++)
-        sw_pull_one(c, refs.v[i], refs.v[i] + strlen(prefix), rep, check, check_ctx);
+        sw_pull_one(c, refs.v[i], refs.v[i] + strlen(prefix), rep, checks);
     free(glob);
     sw_strlist_free(&refs);
     close(lock);

@@ -59,9 +59,17 @@ void sw_pull_report_free(sw_pull_report *r);
 /* Pushes every version tag to the remote. *rejected lists "TAG: reason" for tags the remote refused
  * (e.g. it holds a different version under that tag); the call still returns 0 then. */
 int sw_catalog_push(sw_catalog *c, const char *remote, size_t *pushed, sw_strlist *rejected);
-/* Fetches and imports the remote's versions (rules above). check, when not NULL, is asked about each
- * new manifest after validation and may refuse it by returning non-zero with sw_error set. */
-int sw_catalog_pull(sw_catalog *c, const char *remote, sw_pull_report *rep,
-                    int (*check)(void *ctx, const sw_manifest *m), void *check_ctx);
+/* What the caller checks of each pulled version, from the layers above the catalog (the data plane knows
+ * torrents, the store knows objects). Each returns non-zero with sw_error set to refuse the version.
+ * torrent: asked about every validated manifest that names its torrent, with the version's torrent bytes
+ * (a version that names one it lacks is refused before). manifest: asked about each new manifest, last. */
+typedef struct {
+    int (*torrent)(void *ctx, const sw_manifest *m, const unsigned char *torrent, size_t len);
+    int (*manifest)(void *ctx, const sw_manifest *m);
+    void *ctx;
+} sw_pull_checks;
+
+/* Fetches and imports the remote's versions (rules above), asking checks (NULL: none) about each. */
+int sw_catalog_pull(sw_catalog *c, const char *remote, sw_pull_report *rep, const sw_pull_checks *checks);
 
 #endif

@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "base/error.h"
+#include "net/bundle_torrent.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +99,12 @@ int sw_cmd_push(sw_cli *cli, int argc, char **argv)
 }
 
 /* A pulled manifest must agree with the objects already held: same hash, same size. */
+static int sw_pull_check_torrent(void *ctx, const sw_manifest *m, const unsigned char *torrent, size_t len)
+{
+    (void)ctx;
+    return sw_bundle_torrent_check_bytes(m, torrent, len);
+}
+
 static int sw_pull_check(void *ctx, const sw_manifest *m)
 {
     sw_store *st = ctx;
@@ -119,7 +126,8 @@ int sw_cmd_pull(sw_cli *cli, int argc, char **argv)
     if (!rc && sw_cli_open(cli, &st, NULL))
         rc = 1;
     sw_pull_report rep = {0};
-    if (!rc && sw_catalog_pull(cat, remote, &rep, sw_pull_check, st))
+    sw_pull_checks checks = {sw_pull_check_torrent, sw_pull_check, st};
+    if (!rc && sw_catalog_pull(cat, remote, &rep, &checks))
         rc = sw_cli_fail();
     if (!rc) {
         for (size_t i = 0; i < rep.added.n; i++)

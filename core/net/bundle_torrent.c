@@ -147,3 +147,14 @@ int sw_bundle_torrent_check(const sw_torrent_info *ti, const sw_manifest *m)
                         m->torrent_v1[0] ? m->torrent_v1 : "(none)");
     return 0;
 }
+
+int sw_bundle_torrent_check_bytes(const sw_manifest *m, const unsigned char *torrent, size_t len)
+{
+    sw_torrent_info ti;
+    int r = sw_torrent_parse(&ti, torrent, len);
+    if (r)
+        return r;
+    r = sw_bundle_torrent_check(&ti, m);
+    sw_torrent_info_free(&ti);
+    return r;
+}

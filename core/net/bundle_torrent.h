@@ -25,5 +25,7 @@ int sw_bundle_torrent_make(unsigned char **out, size_t *len, char ih_hex[41], sw
  * the same order, same sizes, the piece size of the rule, and the info-hash the manifest records);
  * otherwise SW_EINVALID saying what differs. */
 int sw_bundle_torrent_check(const sw_torrent_info *ti, const sw_manifest *m);
+/* The same for a torrent's bytes (bencoded): SW_EINVALID when they do not parse or differ. */
+int sw_bundle_torrent_check_bytes(const sw_manifest *m, const unsigned char *torrent, size_t len);
 
 #endif
