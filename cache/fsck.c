@@ -1,5 +1,6 @@
 /* fsck.c — store check and garbage collection (see fsck.h). */
 #include "cache/fsck.h"
+#include "cache/home.h"
 #include "base/error.h"
 #include "base/util.h"
 
@@ -145,7 +146,7 @@ static void sw_fsck_stray(void *ctx, const char *path)
 /* Counts (or with remove, deletes) the files in tmp/, and their bytes when bytes is not NULL. */
 static int sw_tmp_files(sw_store *st, int remove, uint64_t *count, uint64_t *bytes)
 {
-    char *dir = sw_sprintf("%s/tmp", sw_store_home(st));
+    char *dir = sw_sprintf("%s/" SW_HOME_TMP, sw_store_home(st));
     DIR *d = opendir(dir);
     int r = 0;
     *count = 0;

@@ -33,7 +33,7 @@ int sw_index_pins(sw_hash **out, size_t *n, sw_index *ix);
 /* 1 when the object is pinned, 0 when not, or an error. */
 int sw_index_pinned(sw_index *ix, const sw_hash *object);
 
-/* The stage cache: a stage key's output (a value id, see core/values.h). get: SW_ENOTFOUND on a miss.
+/* The stage cache: a stage key's output (a value id, see core/pipeline/values.h). get: SW_ENOTFOUND on a miss.
  * put records the output and pins the objects it is made of (reason "stage"), in one transaction. */
 int sw_index_stage_get(char **output, sw_index *ix, const sw_hash *key);
 int sw_index_stage_put(sw_index *ix, const sw_hash *key, const char *output, const sw_hash *objects, size_t n);

@@ -1,5 +1,6 @@
 /* store.c — the store's layout, lock and object bookkeeping (see store.h; writing is in ingest.c). */
 #include "cache/store.h"
+#include "cache/home.h"
 #include "base/error.h"
 #include "base/util.h"
 
@@ -21,7 +22,7 @@ struct sw_store {
 
 int sw_store_open(sw_store **out, const char *home, int mode)
 {
-    static const char *dirs[] = {"objects", "tmp", "quarantine", "locks"};
+    static const char *dirs[] = {SW_HOME_OBJECTS, SW_HOME_TMP, SW_HOME_QUARANTINE, SW_HOME_LOCKS};
     for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
         char *d = sw_sprintf("%s/%s", home, dirs[i]);
         int r = sw_mkdir_p(d);
@@ -33,7 +34,7 @@ int sw_store_open(sw_store **out, const char *home, int mode)
     st->home = sw_strdup(home);
     st->lock_fd = -1;
 
-    char *lock = sw_sprintf("%s/locks/store", home);
+    char *lock = sw_sprintf("%s/" SW_HOME_LOCKS "/store", home);
     st->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     int r = 0;
     if (st->lock_fd < 0)
@@ -47,7 +48,7 @@ int sw_store_open(sw_store **out, const char *home, int mode)
     free(lock);
 
     if (!r) {
-        char *db = sw_sprintf("%s/index.db", home);
+        char *db = sw_sprintf("%s/" SW_HOME_INDEX, home);
         r = sw_index_open(&st->index, db);
         free(db);
     }
@@ -77,7 +78,7 @@ char *sw_store_object_path(const sw_store *st, const sw_hash *h)
 {
     char hex[SW_HEX_LEN + 1];
     sw_hash_hex(hex, h);
-    return sw_sprintf("%s/objects/%.2s/%s", st->home, hex, hex);
+    return sw_sprintf("%s/" SW_HOME_OBJECTS "/%.2s/%s", st->home, hex, hex);
 }
 
 int sw_store_stat(const sw_store *st, const sw_hash *h, uint64_t *size)
@@ -105,7 +106,7 @@ int sw_store_quarantine(sw_store *st, const sw_hash *h)
     char hex[SW_HEX_LEN + 1];
     sw_hash_hex(hex, h);
     char *from = sw_store_object_path(st, h);
-    char *to = sw_sprintf("%s/quarantine/%s", st->home, hex);
+    char *to = sw_sprintf("%s/" SW_HOME_QUARANTINE "/%s", st->home, hex);
     int r = rename(from, to) < 0 ? sw_error_errno(SW_ERROR, "cannot quarantine %s", from) : 0;
     free(from);
     free(to);
@@ -123,7 +124,7 @@ int sw_store_remove(sw_store *st, const sw_hash *h)
 int sw_store_foreach(sw_store *st, int (*fn)(void *ctx, const sw_hash *h, uint64_t size),
                      void (*bad)(void *ctx, const char *path), void *ctx)
 {
-    char *root = sw_sprintf("%s/objects", st->home);
+    char *root = sw_sprintf("%s/" SW_HOME_OBJECTS, st->home);
     DIR *d = opendir(root);
     if (!d) {
         int r = sw_error_errno(SW_ERROR, "cannot open %s", root);
@@ -173,7 +174,7 @@ int sw_store_foreach(sw_store *st, int (*fn)(void *ctx, const sw_hash *h, uint64
 
 int sw_store_tmpfile(char **path, int *fd, const sw_store *st)
 {
-    char *tmp = sw_sprintf("%s/tmp/put-XXXXXX", st->home);
+    char *tmp = sw_sprintf("%s/" SW_HOME_TMP "/put-XXXXXX", st->home);
     *fd = mkostemp(tmp, O_CLOEXEC);
     if (*fd < 0) {
         int r = sw_error_errno(SW_ERROR, "cannot create a temp file in the store");
@@ -193,13 +194,13 @@ int sw_store_commit(const sw_store *st, int fd, const char *tmp, const sw_hash *
     }
     char hex[SW_HEX_LEN + 1];
     sw_hash_hex(hex, h);
-    char *dir = sw_sprintf("%s/objects/%.2s", st->home, hex);
+    char *dir = sw_sprintf("%s/" SW_HOME_OBJECTS "/%.2s", st->home, hex);
     char *dst = sw_sprintf("%s/%s", dir, hex);
     int r = 0;
     if (fchmod(fd, 0444) < 0 || fsync(fd) < 0)
         r = sw_error_errno(SW_ERROR, "cannot write to the store");
     if (!r && mkdir(dir, 0755) == 0) {
-        char *objects = sw_sprintf("%s/objects", st->home);
+        char *objects = sw_sprintf("%s/" SW_HOME_OBJECTS, st->home);
         r = sw_fsync_dir(objects);
         free(objects);
     } else if (!r && errno != EEXIST) {

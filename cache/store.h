@@ -1,13 +1,6 @@
 /* store.h — the content-addressed store: objects named by the SHA-256 of their bytes.
  *
- * Layout of a home (created on first use):
- *   objects/XX/<64 hex>   immutable, read-only object files (XX = the first two hex digits)
- *   tmp/                  objects being written; anything here after a crash is garbage (gc)
- *   quarantine/           objects fsck found corrupt, kept for inspection
- *   index.db              chunk index and pins (index.h)
- *   catalog/              the git catalog of bundle versions (core/catalog.h)
- *   locks/                flock files: "store" (shared by users of objects, exclusive for gc),
- *                         "catalog" (exclusive while a version is committed)
+ * The layout of a home is declared in cache/home.h.
  *
  * Invariants: an object is written to tmp/, fsync'd, made read-only and renamed into place, then the
  * directory is fsync'd; so a name under objects/ always has its full bytes, and a crash (kill -9

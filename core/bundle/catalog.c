@@ -2,6 +2,7 @@
 #include "bundle/catalog.h"
 #include "base/error.h"
 #include "bundle/names.h"
+#include "cache/home.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,7 +36,7 @@ int sw_catalog_open(sw_catalog **out, const char *home)
 {
     git_libgit2_init();
     git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
-    char *path = sw_sprintf("%s/catalog", home);
+    char *path = sw_sprintf("%s/" SW_HOME_CATALOG, home);
     git_repository *repo = NULL;
     int r = git_repository_open_bare(&repo, path);
     if (r == GIT_ENOTFOUND) {
@@ -77,7 +78,7 @@ void sw_catalog_free(sw_catalog *c)
 /* Takes HOME/locks/catalog exclusively; returns the fd to close, or -1 with the error set. */
 static int sw_catalog_lock_home(const char *home)
 {
-    char *dir = sw_sprintf("%s/locks", home);
+    char *dir = sw_sprintf("%s/" SW_HOME_LOCKS, home);
     char *path = sw_sprintf("%s/catalog", dir);
     int fd = -1;
     if (!sw_mkdir_p(dir)) {

@@ -113,19 +113,5 @@ int sw_cli_open(sw_cli *cli, sw_store **st, sw_catalog **cat)
 
 int sw_cli_manifest(sw_manifest **out, sw_catalog *cat, const char *ref)
 {
-    char *name, *version;
-    if (sw_ref_parse(&name, &version, ref, 0))
-        return sw_cli_fail();
-    int r = sw_catalog_read(out, cat, name, version);
-    free(name);
-    free(version);
-    return r ? sw_cli_fail() : 0;
-}
-
-size_t sw_cli_held_files(const sw_manifest *m, const sw_store *st)
-{
-    size_t held = 0;
-    for (size_t i = 0; i < m->nfiles; i++)
-        held += sw_store_stat(st, &m->files[i].hash, NULL) == 0;
-    return held;
+    return sw_bundle_read(out, cat, ref) ? sw_cli_fail() : 0;
 }

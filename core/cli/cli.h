@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <jansson.h>
 
+#include "bundle/bundle.h"
 #include "bundle/catalog.h"
 #include "cache/store.h"
 
@@ -51,7 +52,5 @@ int sw_cli_operands(sw_cli *cli, int argc, char **argv, int min, int max, const 
 int sw_cli_open(sw_cli *cli, sw_store **st, sw_catalog **cat);
 /* Parses NAME@VERSION and reads its manifest; prints the error and returns 1 on failure. */
 int sw_cli_manifest(sw_manifest **out, sw_catalog *cat, const char *ref);
-/* How many of a manifest's files have their object in the store. */
-size_t sw_cli_held_files(const sw_manifest *m, const sw_store *st);
 
 #endif

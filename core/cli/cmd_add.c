@@ -93,7 +93,7 @@ static int sw_add_store(sw_cli *cli, sw_manifest *m, sw_store *st, const sw_file
     for (int i = 0; i < narchives && !r; i++)
         r = sw_archive_import(m, st, archives[i], added_bytes, sw_progress_step, &p);
     sw_progress_end(&p);
-    return r ? r : sw_manifest_sort(m);
+    return r;
 }
 
 int sw_cmd_add(sw_cli *cli, int argc, char **argv)
@@ -159,17 +159,11 @@ int sw_cmd_add(sw_cli *cli, int argc, char **argv)
     m->message = sw_strdup(message);
     sw_manifest_stamp(m);
     uint64_t added = 0;
-    unsigned char *torrent = NULL;
-    size_t torrent_len = 0;
     if (sw_add_store(cli, m, st, &l, unpack ? paths.v : NULL, unpack ? (int)paths.n : 0, &added) ||
-        (sw_manifest_size(m) &&
-         sw_bundle_torrent_make(&torrent, &torrent_len, m->torrent_v1, st, m, NULL)) ||
-        sw_catalog_add(cat, m, torrent, torrent_len)) {
-        free(torrent);
+        sw_bundle_commit(cat, st, m)) {
         rc = sw_cli_fail();
         goto done;
     }
-    free(torrent);
     if (cli->json) {
         sw_cli_print_json(json_pack("{s:s, s:s, s:I, s:I, s:I}", "name", m->name, "version", m->version, "files",
                                     (json_int_t)m->nfiles, "bytes", (json_int_t)sw_manifest_size(m), "new_bytes",

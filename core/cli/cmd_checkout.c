@@ -28,7 +28,7 @@ static int sw_open_held(sw_cli *cli, const char *ref, sw_store **st, sw_catalog 
         return 1;
     if (sw_cli_manifest(m, *cat, ref))
         return 1;
-    size_t held = sw_cli_held_files(*m, *st);
+    size_t held = sw_bundle_held_files(*m, *st);
     if (held != (*m)->nfiles) {
         sw_error(SW_ENOTFOUND, "%s is not held here (%zu of %zu files missing)", ref, (*m)->nfiles - held,
                  (*m)->nfiles);

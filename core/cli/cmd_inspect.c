@@ -39,7 +39,7 @@ int sw_cmd_ls(sw_cli *cli, int argc, char **argv)
             rc = sw_cli_fail();
             continue;
         }
-        size_t held = sw_cli_held_files(m, st);
+        size_t held = sw_bundle_held_files(m, st);
         char size[32];
         if (cli->json)
             json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:I, s:I, s:s}", "name", m->name, "latest",
@@ -121,7 +121,7 @@ int sw_cmd_show(sw_cli *cli, int argc, char **argv)
         sw_store_free(st);
         return 1;
     }
-    size_t held = sw_cli_held_files(m, st);
+    size_t held = sw_bundle_held_files(m, st);
     char hex[SW_HEX_LEN + 1], size[32];
     if (cli->json) {
         json_t *files = json_array();

@@ -37,33 +37,27 @@ static void sw_pipe_report(void *ctx, const sw_graph *g, const sw_run_report *re
     fflush(out);
 }
 
-/* Fetches, through the data plane (swarm get), every bundle version the graph takes as input that the
- * store does not hold whole; net holds get's options (--peer, --tracker, --listen). Returns an exit
- * status. */
-static int sw_pipe_fetch(sw_cli *cli, const sw_graph *g, sw_store *st, sw_catalog *cat, const sw_strlist *net)
+/* Fetches, through the data plane (as swarm get does), every bundle version the graph takes as input
+ * that the store does not hold whole, with get's peer options (--peer, --tracker, --listen) and the
+ * catalog's trackers. Returns an exit status. */
+static int sw_pipe_fetch(sw_cli *cli, const sw_graph *g, sw_store *st, sw_catalog *cat, sw_peer_opts *peers)
 {
+    if (sw_catalog_trackers(&peers->trackers, cat))
+        return sw_cli_fail();
     for (size_t i = 0; i < g->n; i++) {
         const sw_stage *s = &g->v[i];
         sw_manifest *m = NULL;
         if (s->kind != SW_STAGE_INPUT || !s->bundle || sw_catalog_read(&m, cat, s->bundle, s->version))
             continue;
-        int held = sw_cli_held_files(m, st) == m->nfiles;
+        int rc = 0;
+        if (!sw_bundle_held(m, st)) {
+            sw_cli_note(cli, "input %s@%s is not held here: fetching it", s->bundle, s->version);
+            int json = cli->json;
+            cli->json = 0;
+            rc = sw_cli_fetch(cli, st, cat, m, peers, 0);
+            cli->json = json;
+        }
         sw_manifest_free(m);
-        if (held)
-            continue;
-        sw_strlist argv = {0};
-        char *ref = sw_sprintf("%s@%s", s->bundle, s->version);
-        sw_strlist_push(&argv, "get");
-        sw_strlist_push(&argv, ref);
-        for (size_t k = 0; k < net->n; k++)
-            sw_strlist_push(&argv, net->v[k]);
-        free(ref);
-        sw_cli_note(cli, "input %s@%s is not held here: fetching it", s->bundle, s->version);
-        int json = cli->json, rc;
-        cli->json = 0;
-        rc = sw_cmd_get(cli, (int)argv.n, argv.v);
-        cli->json = json;
-        sw_strlist_free(&argv);
         if (rc)
             return rc;
     }
@@ -94,7 +88,8 @@ int sw_cmd_pipeline(sw_cli *cli, int argc, char **argv)
         {"peer", required_argument, NULL, SW_OPT_PEER},   {"tracker", required_argument, NULL, SW_OPT_TRACKER},
         {"listen", required_argument, NULL, SW_OPT_LISTEN},
         SW_CLI_COMMON_OPTS,                               {0}};
-    sw_strlist keys = {0}, vals = {0}, dirs = {0}, net = {0};
+    sw_strlist keys = {0}, vals = {0}, dirs = {0};
+    sw_peer_opts net = {0};
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     sw_run_opts ro = {.jobs = ncpu > 0 ? (int)ncpu : 1, .verbosity = cli->verbosity, .progress = cli->progress};
     int c, rc = 2;
@@ -142,10 +137,17 @@ int sw_cmd_pipeline(sw_cli *cli, int argc, char **argv)
             sw_strlist_push(&dirs, optarg);
             break;
         case SW_OPT_PEER:
+            if (!strrchr(optarg, ':')) {
+                sw_cli_usage(SW_USAGE_PIPELINE, "--peer wants HOST:PORT, not '%s'", optarg);
+                goto done;
+            }
+            sw_strlist_push(&net.peers, optarg);
+            break;
         case SW_OPT_TRACKER:
+            sw_strlist_push(&net.trackers, optarg);
+            break;
         case SW_OPT_LISTEN:
-            sw_strlist_push(&net, c == SW_OPT_PEER ? "--peer" : c == SW_OPT_TRACKER ? "--tracker" : "--listen");
-            sw_strlist_push(&net, optarg);
+            net.listen = optarg;
             break;
         }
     }
@@ -203,6 +205,6 @@ done:
     sw_strlist_free(&keys);
     sw_strlist_free(&vals);
     sw_strlist_free(&dirs);
-    sw_strlist_free(&net);
+    sw_peer_opts_free(&net);
     return rc;
 }

@@ -129,7 +129,7 @@ int sw_cmd_verify(sw_cli *cli, int argc, char **argv)
             rc = sw_cli_fail();
             continue;
         }
-        size_t held = sw_cli_held_files(m, st), bad = 0;
+        size_t held = sw_bundle_held_files(m, st), bad = 0;
         if (held < m->nfiles) {
             if (ref) {
                 sw_error(SW_ENOTFOUND, "%s@%s is not held here (%zu of %zu files missing)", m->name, m->version,

@@ -3,6 +3,7 @@
 #define SW_COMMANDS_H
 
 #include "cli/cli.h"
+#include "net/peers.h"
 
 int sw_cmd_add(sw_cli *cli, int argc, char **argv);
 int sw_cmd_ls(sw_cli *cli, int argc, char **argv);
@@ -23,6 +24,11 @@ int sw_cmd_torrent(sw_cli *cli, int argc, char **argv);
 int sw_cmd_magnet(sw_cli *cli, int argc, char **argv);
 int sw_cmd_plugin(sw_cli *cli, int argc, char **argv);
 int sw_cmd_pipeline(sw_cli *cli, int argc, char **argv);
+
+/* Fetches version m through the data plane as get does (progress, result line, note); used by get and by
+ * pipeline run for inputs not held here. timeout in seconds, 0 = none. Returns an exit status. */
+int sw_cli_fetch(sw_cli *cli, sw_store *st, sw_catalog *cat, const sw_manifest *m, const sw_peer_opts *peers,
+                 double timeout);
 
 /* Usage lines, shared by main's help and the commands' own errors. */
 #define SW_USAGE_ADD "swarm add PATH... --name NAME[@VERSION] [-m MSG] [--unpack]"

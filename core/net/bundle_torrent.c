@@ -158,3 +158,16 @@ int sw_bundle_torrent_check_bytes(const sw_manifest *m, const unsigned char *tor
     sw_torrent_info_free(&ti);
     return r;
 }
+
+int sw_bundle_commit(sw_catalog *cat, sw_store *st, sw_manifest *m)
+{
+    unsigned char *torrent = NULL;
+    size_t len = 0;
+    int r = sw_manifest_sort(m);
+    if (!r && sw_manifest_size(m))
+        r = sw_bundle_torrent_make(&torrent, &len, m->torrent_v1, st, m, NULL);
+    if (!r)
+        r = sw_catalog_add(cat, m, torrent, len);
+    free(torrent);
+    return r;
+}

@@ -7,6 +7,7 @@
 #ifndef SW_BUNDLE_TORRENT_H
 #define SW_BUNDLE_TORRENT_H
 
+#include "bundle/catalog.h"
 #include "bundle/manifest.h"
 #include "cache/store.h"
 #include "net/torrent.h"
@@ -27,5 +28,12 @@ int sw_bundle_torrent_make(unsigned char **out, size_t *len, char ih_hex[41], sw
 int sw_bundle_torrent_check(const sw_torrent_info *ti, const sw_manifest *m);
 /* The same for a torrent's bytes (bencoded): SW_EINVALID when they do not parse or differ. */
 int sw_bundle_torrent_check_bytes(const sw_manifest *m, const unsigned char *torrent, size_t len);
+
+/* Creates a bundle version: the one way to do it (swarm add, pipelines' publish). Sorts m's files,
+ * makes its torrent from the held objects (recording the info-hash in m; none for a version with no
+ * bytes) and commits manifest and torrent to the catalog (sw_catalog_add: its rules on names, parents
+ * and tags apply). It lives beside the torrents, not in core/bundle/, because a version carries its
+ * torrent and making one takes the libtorrent shim. */
+int sw_bundle_commit(sw_catalog *cat, sw_store *st, sw_manifest *m);
 
 #endif

@@ -1476,7 +1476,6 @@ static int sw_publish(sw_run *run, size_t i)
     m->version = sw_strdup(sg->publish_version);
     m->message = sw_sprintf("made by pipeline %s, stage %s", run->g->file, sg->name);
     sw_manifest_stamp(m);
-    uint64_t total = 0;
     for (size_t k = 0; !r && k < s->nfiles; k++) {
         const sw_rfile *f = &s->files[k];
         sw_chunk *chunks = NULL;
@@ -1491,7 +1490,6 @@ static int sw_publish(sw_run *run, size_t i)
         if (!r)
             sw_manifest_add_file(m, f->rel, f->size, 0644, &f->hash, chunks, n);
         free(chunks);
-        total += f->size;
     }
     if (r) {
         sw_manifest_free(m);
@@ -1508,14 +1506,7 @@ static int sw_publish(sw_run *run, size_t i)
                              "pipeline_sha256", hex, "stage", sg->name, "key", key, "inputs", inputs);
     m->provenance = sw_oom(json_dumps(prov, JSON_COMPACT | JSON_SORT_KEYS));
     json_decref(prov);
-    unsigned char *torrent = NULL;
-    size_t tlen = 0;
-    r = sw_manifest_sort(m);
-    if (!r && total)
-        r = sw_bundle_torrent_make(&torrent, &tlen, m->torrent_v1, run->st, m, NULL);
-    if (!r)
-        r = sw_catalog_add(run->cat, m, torrent, tlen);
-    free(torrent);
+    r = sw_bundle_commit(run->cat, run->st, m);
     sw_manifest_free(m);
     return r;
 }

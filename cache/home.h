@@ -1,0 +1,29 @@
+/* home.h — the folders and files of a swarm home, declared in one place.
+ *
+ *   objects/XX/<64 hex>   immutable, read-only object files (XX = the first two hex digits) (cache/store.c)
+ *   tmp/                  objects being written; anything here after a crash is garbage (gc, fsck)
+ *   quarantine/           objects fsck found corrupt, kept for inspection
+ *   index.db              chunk index, pins and the stage cache (cache/index.c)
+ *   catalog/              the git catalog of bundle versions (core/bundle/catalog.c)
+ *   locks/                flock files: "store" (shared by users of objects, exclusive for gc),
+ *                         "catalog" (exclusive while a version is committed)
+ *   seed/<info-hash>/     seeding views: hard links to a version's objects, remade by every seed
+ *                         (core/net/seed.c); they hold no bytes of their own
+ *   incoming/<info-hash>/ a get's files while they download (core/net/fetch.c); kept after an
+ *                         interrupted get, which the next get of that version resumes, removed when
+ *                         the version is in the store
+ *
+ * Every path below a home is built from these names, never spelled out elsewhere. */
+#ifndef SW_HOME_H
+#define SW_HOME_H
+
+#define SW_HOME_OBJECTS "objects"
+#define SW_HOME_TMP "tmp"
+#define SW_HOME_QUARANTINE "quarantine"
+#define SW_HOME_INDEX "index.db"
+#define SW_HOME_CATALOG "catalog"
+#define SW_HOME_LOCKS "locks"
+#define SW_HOME_SEED "seed"
+#define SW_HOME_INCOMING "incoming"
+
+#endif
