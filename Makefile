@@ -113,8 +113,8 @@ $(BUILD)/swarm: $(BUILD)/obj/core/cli/main.o $(LIB_OBJ)
 	$(CXX) $(ALL_LDFLAGS) $^ $(PKG_LIBS) -o $@
 
 .SECONDARY: $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
-# test_bpe compiles the text plugin's tokenizer in.
-$(BUILD)/tests/test_bpe: PKG_LIBS += $(PLUGIN_LIBS_text)
+# test_text compiles the text plugin's tokenizer in.
+$(BUILD)/tests/test_text: PKG_LIBS += $(PLUGIN_LIBS_text)
 # test_data and test_dedup compile the data and dedup plugins' sources in, likewise.
 $(BUILD)/tests/test_data: PKG_LIBS += $(PLUGIN_LIBS_data)
 $(BUILD)/tests/test_dedup: PKG_LIBS += $(PLUGIN_LIBS_dedup)

@@ -1,4 +1,4 @@
-/* test_bpe.c — the text plugin's GPT-2 byte-level BPE (plugins/text/).
+/* test_text.c — the text plugin's GPT-2 byte-level BPE (plugins/text/).
  *
  * 1. The core (bpe.c, parse.c, compiled in here): a small hand-made vocabulary built at run time (merge
  *    order, leftmost ties, tokens that are not their own BPE, special tokens, missing bytes), the pre-split
