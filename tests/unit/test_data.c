@@ -13,7 +13,10 @@
  * 4. llmc and nanogpt: FORMATS.md's header vector, Llama 3 headers, EOT placement, round trips, documents
  *    continued from a previous shard, and malformed files.
  * 5. shuffle against the permutation computed independently (Python, from the algorithm in shuffle.c's
- *    comment), filter's thresholds, the readers against mutated files, and the descriptor. */
+ *    comment), filter's thresholds, the readers against mutated files, and the descriptor.
+ *
+ * Over 850 lines: the tests of one plugin stay in one file named after it (tests/README.md); its
+ * numbered parts are independent of one another. */
 #define DT_READ_CHUNK ((size_t)4096)         /* small, so that the formats' own chunking is exercised */
 #define DT_JSONL_MAX_LINE ((size_t)1 << 16) /* small, so that the limit can be tested */
 #define DT_WDS_MAX ((uint64_t)1 << 20)

@@ -10,7 +10,10 @@
  *    bad records and bad params.
  * 3. minhash and what the GPU kernel shares with the CPU: xxh64.h against libxxhash's XXH64, the parallel
  *    normalization rule (norm_rules.h's dd_norm_kept) against dd_normalize, and the minhash op's records
- *    against near's signatures (the same pass) and against per-document dd_normalize + dd_signature. */
+ *    against near's signatures (the same pass) and against per-document dd_normalize + dd_signature.
+ *
+ * Over 850 lines: the tests of one plugin stay in one file named after it (tests/README.md); its
+ * numbered parts are independent of one another. */
 #include "dedup/dedup.c"
 #include "dedup/docs.c"
 #include "dedup/exact.c"

@@ -9,7 +9,10 @@
  *    (ids identical to gpt-3-encoder's), round trips, long pieces, and the same vocabulary as a
  *    tokenizer.json.
  * 3. The plugin's ops through the host (build/plugins/text.so): batches, errors naming the record, the
- *    vocab param, and the vocabulary cache noticing changed files. */
+ *    vocab param, and the vocabulary cache noticing changed files.
+ *
+ * Over 850 lines: the tests of one plugin stay in one file named after it (tests/README.md); its
+ * numbered parts are independent of one another. */
 #include "text/bpe.c"
 #include "text/parse.c"
 
