@@ -6,7 +6,9 @@
  *   index.db              chunk index, pins and the stage cache (cache/index.c)
  *   catalog/              the git catalog of bundle versions (core/bundle/catalog.c)
  *   locks/                flock files: "store" (shared by users of objects, exclusive for gc),
- *                         "catalog" (exclusive while a version is committed)
+ *                         "catalog" (exclusive while a version is committed), "owner-TOKEN" (one per
+ *                         process with the store open, locked while it lives: its temp files are
+ *                         tmp/put-TOKEN-*, removed by the next process once the owner is gone)
  *   seed/<info-hash>/     seeding views: hard links to a version's objects, remade by every seed
  *                         (core/net/seed.c); they hold no bytes of their own
  *   incoming/<info-hash>/ a get's files while they download (core/net/fetch.c); kept after an

@@ -18,7 +18,69 @@ struct sw_store {
     char *home;
     sw_index *index;
     int lock_fd;
+    int owner_fd;      /* flock'd while this store is open: locks/owner-TOKEN */
+    char owner[7];     /* TOKEN, which names this process's temp files: tmp/put-TOKEN-XXXXXX */
 };
+
+/* Takes this process's owner lock: a new file locks/owner-TOKEN, locked (flock) for as long as the store is
+ * open, so that any process can tell whether the writer of a temp file is still alive (a lock dies with
+ * its process, kill -9 included). It is made under another name and renamed once locked, so no sweeper
+ * ever sees it unlocked. */
+static int sw_store_own(sw_store *st)
+{
+    char *tmp = sw_sprintf("%s/" SW_HOME_LOCKS "/making-owner-XXXXXX", st->home);
+    int r = 0;
+    st->owner_fd = mkostemp(tmp, O_CLOEXEC);
+    if (st->owner_fd < 0 || flock(st->owner_fd, LOCK_EX) < 0) {
+        r = sw_error_errno(SW_ERROR, "cannot make a lock file in %s/" SW_HOME_LOCKS, st->home);
+    } else {
+        memcpy(st->owner, tmp + strlen(tmp) - 6, 7);
+        char *path = sw_sprintf("%s/" SW_HOME_LOCKS "/owner-%s", st->home, st->owner);
+        if (rename(tmp, path) < 0)
+            r = sw_error_errno(SW_ERROR, "cannot make %s", path);
+        free(path);
+    }
+    if (r)
+        unlink(tmp);
+    free(tmp);
+    return r;
+}
+
+/* Whether the owner TOKEN of a temp file is gone: its lock file is missing, or nobody holds its lock. */
+static int sw_owner_gone(const char *home, const char *token)
+{
+    char *path = sw_sprintf("%s/" SW_HOME_LOCKS "/owner-%.6s", home, token);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int gone = fd < 0 ? errno == ENOENT : flock(fd, LOCK_EX | LOCK_NB) == 0;
+    if (fd >= 0 && gone)
+        unlink(path); /* still locked by us: no live owner can hold it */
+    if (fd >= 0)
+        close(fd);
+    free(path);
+    return gone;
+}
+
+/* Removes the temp files of processes that died while writing them (tmp/put-TOKEN-XXXXXX whose owner is
+ * gone). Best effort: a file that cannot be removed is left for gc. */
+static void sw_store_sweep(sw_store *st)
+{
+    char *dir = sw_sprintf("%s/" SW_HOME_TMP, st->home);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        const char *n = e->d_name;
+        if (strncmp(n, "put-", 4) || strlen(n) != 17 || n[10] != '-' || !strncmp(n + 4, st->owner, 6))
+            continue;
+        if (sw_owner_gone(st->home, n + 4)) {
+            char *p = sw_sprintf("%s/%s", dir, n);
+            unlink(p);
+            free(p);
+        }
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+}
 
 int sw_store_open(sw_store **out, const char *home, int mode)
 {
@@ -33,6 +95,7 @@ int sw_store_open(sw_store **out, const char *home, int mode)
     sw_store *st = sw_calloc(1, sizeof *st);
     st->home = sw_strdup(home);
     st->lock_fd = -1;
+    st->owner_fd = -1;
 
     char *lock = sw_sprintf("%s/" SW_HOME_LOCKS "/store", home);
     st->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -47,6 +110,8 @@ int sw_store_open(sw_store **out, const char *home, int mode)
         r = sw_error_errno(SW_ERROR, "cannot lock %s", lock);
     free(lock);
 
+    if (!r && !(r = sw_store_own(st)))
+        sw_store_sweep(st);
     if (!r) {
         char *db = sw_sprintf("%s/" SW_HOME_INDEX, home);
         r = sw_index_open(&st->index, db);
@@ -65,6 +130,12 @@ void sw_store_free(sw_store *st)
     if (!st)
         return;
     sw_index_free(st->index);
+    if (st->owner_fd >= 0) {
+        char *path = sw_sprintf("%s/" SW_HOME_LOCKS "/owner-%s", st->home, st->owner);
+        unlink(path);
+        free(path);
+        close(st->owner_fd);
+    }
     if (st->lock_fd >= 0)
         close(st->lock_fd);
     free(st->home);
@@ -174,7 +245,7 @@ int sw_store_foreach(sw_store *st, int (*fn)(void *ctx, const sw_hash *h, uint64
 
 int sw_store_tmpfile(char **path, int *fd, const sw_store *st)
 {
-    char *tmp = sw_sprintf("%s/" SW_HOME_TMP "/put-XXXXXX", st->home);
+    char *tmp = sw_sprintf("%s/" SW_HOME_TMP "/put-%s-XXXXXX", st->home, st->owner);
     *fd = mkostemp(tmp, O_CLOEXEC);
     if (*fd < 0) {
         int r = sw_error_errno(SW_ERROR, "cannot create a temp file in the store");

@@ -4,6 +4,7 @@
 #include "bundle/names.h"
 #include "base/util.h"
 
+#include <git2.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,7 +299,28 @@ static char *sw_manifest_time(void)
     return sw_strdup(buf);
 }
 
-/* $SWARM_AUTHOR, else $GIT_AUTHOR_NAME <$GIT_AUTHOR_EMAIL>, else the login name. */
+/* git's user.name and user.email from the user's git configuration (global, XDG, system), as
+ * "NAME <EMAIL>", or NULL when there is no user.name. */
+static char *sw_git_config_author(void)
+{
+    git_config *cfg = NULL;
+    git_buf name = {0}, email = {0};
+    char *out = NULL;
+    git_libgit2_init();
+    if (git_config_open_default(&cfg) == 0 && git_config_get_string_buf(&name, cfg, "user.name") == 0 &&
+        name.ptr[0]) {
+        int have_email = git_config_get_string_buf(&email, cfg, "user.email") == 0;
+        out = sw_sprintf("%s <%s>", name.ptr, have_email ? email.ptr : "");
+    }
+    git_buf_dispose(&name);
+    git_buf_dispose(&email);
+    git_config_free(cfg);
+    git_libgit2_shutdown();
+    return out;
+}
+
+/* $SWARM_AUTHOR, else $GIT_AUTHOR_NAME <$GIT_AUTHOR_EMAIL>, else git's user.name <user.email>, else the
+ * login name. */
 static char *sw_manifest_author(void)
 {
     const char *a = getenv("SWARM_AUTHOR");
@@ -307,6 +329,9 @@ static char *sw_manifest_author(void)
     const char *n = getenv("GIT_AUTHOR_NAME"), *e = getenv("GIT_AUTHOR_EMAIL");
     if (n && *n)
         return sw_sprintf("%s <%s>", n, e ? e : "");
+    char *git = sw_git_config_author();
+    if (git)
+        return git;
     const char *u = getenv("USER");
     return sw_sprintf("%s <%s@localhost>", u && *u ? u : "swarm", u && *u ? u : "swarm");
 }

@@ -30,8 +30,8 @@ static int sw_open_held(sw_cli *cli, const char *ref, sw_store **st, sw_catalog 
         return 1;
     size_t held = sw_bundle_held_files(*m, *st);
     if (held != (*m)->nfiles) {
-        sw_error(SW_ENOTFOUND, "%s is not held here (%zu of %zu files missing)", ref, (*m)->nfiles - held,
-                 (*m)->nfiles);
+        sw_error(SW_ENOTFOUND, "%s is not held here (%zu of %zu files missing): fetch it with 'swarm get %s'", ref,
+                 (*m)->nfiles - held, (*m)->nfiles, ref);
         return sw_cli_fail();
     }
     return 0;

@@ -88,7 +88,7 @@ int sw_cmd_pipeline(sw_cli *cli, int argc, char **argv)
         {"peer", required_argument, NULL, SW_OPT_PEER},   {"tracker", required_argument, NULL, SW_OPT_TRACKER},
         {"listen", required_argument, NULL, SW_OPT_LISTEN},
         SW_CLI_COMMON_OPTS,                               {0}};
-    sw_strlist keys = {0}, vals = {0}, dirs = {0};
+    sw_strlist keys = {0}, vals = {0}, dirs = {0}, force = {0};
     sw_peer_opts net = {0};
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     sw_run_opts ro = {.jobs = ncpu > 0 ? (int)ncpu : 1, .verbosity = cli->verbosity, .progress = cli->progress};
@@ -131,7 +131,9 @@ int sw_cmd_pipeline(sw_cli *cli, int argc, char **argv)
             ro.explain = 1;
             break;
         case SW_OPT_FORCE:
-            ro.force = optarg;
+            sw_strlist_push(&force, optarg);
+            ro.force = (const char *const *)force.v;
+            ro.nforce = force.n;
             break;
         case SW_OPT_PPATH:
             sw_strlist_push(&dirs, optarg);
@@ -205,6 +207,7 @@ done:
     sw_strlist_free(&keys);
     sw_strlist_free(&vals);
     sw_strlist_free(&dirs);
+    sw_strlist_free(&force);
     sw_peer_opts_free(&net);
     return rc;
 }

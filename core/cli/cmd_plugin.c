@@ -264,11 +264,11 @@ int sw_cmd_plugin(sw_cli *cli, int argc, char **argv)
     if (ls) {
         sw_plugin_ls(cli, ps);
     } else {
-        const sw_plugin *pl = sw_plugins_find(ps, a[1]);
-        if (pl)
+        const sw_plugin *pl;
+        if (sw_plugins_lookup(&pl, ps, a[1], strlen(a[1])) == 0)
             sw_plugin_info(cli, pl);
         else
-            rc = (sw_error(SW_ENOTFOUND, "no plugin '%s' is loaded (see swarm plugin ls)", a[1]), sw_cli_fail());
+            rc = sw_cli_fail();
     }
     sw_plugins_free(ps);
     return rc;

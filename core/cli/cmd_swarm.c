@@ -204,6 +204,15 @@ static void sw_get_progress(void *ctx, const sw_tstatus *ts)
     sw_progress_step(&g->p, ts->done);
 }
 
+static void sw_get_lonely(void *ctx, const char *msg)
+{
+    sw_get_show *g = ctx;
+    if (g->begun)
+        sw_progress_end(&g->p); /* the note on its own line; the progress line starts again */
+    g->begun = 0;
+    sw_cli_note(g->cli, "%s", msg);
+}
+
 static void sw_get_banned(void *ctx, const char *peer)
 {
     const sw_get_show *g = ctx;
@@ -217,7 +226,7 @@ int sw_cli_fetch(sw_cli *cli, sw_store *st, sw_catalog *cat, const sw_manifest *
                  double timeout)
 {
     sw_get_show show = {cli, {0}, 0};
-    sw_fetch_opts fo = {peers, timeout, &sw_stop, sw_get_progress, sw_get_banned, &show};
+    sw_fetch_opts fo = {peers, timeout, &sw_stop, sw_get_progress, sw_get_banned, sw_get_lonely, &show};
     sw_fetch_report rep;
     sw_catch_signals();
     int r = sw_fetch(&rep, st, cat, m, &fo);

@@ -603,9 +603,18 @@ static const swarm_op *sw_op_merge(const sw_plugins *ps, sw_plugin *pl, size_t i
     return m;
 }
 
-/* Merges companion comp into the plugin it extends: a host-owned descriptor (kept) whose ops hold the
- * plugin's variants, then the companion's. A companion of no loaded plugin, or one that differs from it,
- * becomes a skip. */
+/* Whether two files lie in the same folder (their paths up to the last '/'). */
+static int sw_same_dir(const char *a, const char *b)
+{
+    const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+    size_t na = sa ? (size_t)(sa - a) : 0, nb = sb ? (size_t)(sb - b) : 0;
+    return na == nb && !strncmp(a, b, na);
+}
+
+/* Merges companion comp into the plugin it extends, which must have been loaded from the same folder (a
+ * companion beside a skipped duplicate would otherwise join another copy of its plugin): a host-owned descriptor (kept) whose ops hold the
+ * plugin's variants, then the companion's. A companion of no loaded plugin, of one loaded from another
+ * folder, or one that differs from it, becomes a skip. */
 static void sw_companion_merge(sw_plugins *ps, const sw_companion *comp)
 {
     const swarm_plugin *c = comp->desc;
@@ -616,6 +625,8 @@ static void sw_companion_merge(sw_plugins *ps, const sw_companion *comp)
             pl = &ps->v[i];
     if (!pl)
         reason = sw_sprintf("a companion of %s, which is not loaded", c->id);
+    else if (!sw_same_dir(comp->path, pl->path))
+        reason = sw_sprintf("a companion of %s, whose plugin in its folder was not loaded (%s was)", c->id, pl->path);
     else if (sw_companion_check(c, pl->desc))
         reason = sw_sprintf("companion of %s: %s", c->id, sw_error_last());
     if (reason) {
@@ -746,6 +757,34 @@ const sw_plugin *sw_plugins_find(const sw_plugins *ps, const char *id)
         if (!strcmp(ps->v[i].desc->id, id))
             return &ps->v[i];
     return NULL;
+}
+
+int sw_plugins_lookup(const sw_plugin **out, const sw_plugins *ps, const char *name, size_t len)
+{
+    const sw_plugin *found = NULL;
+    for (size_t i = 0; i < ps->n; i++) {
+        const char *id = ps->v[i].desc->id, *last = strrchr(id, '.');
+        if (strlen(id) == len && !strncmp(id, name, len)) {
+            *out = &ps->v[i];
+            return 0;
+        }
+        if (!last || strlen(last + 1) != len || strncmp(last + 1, name, len))
+            continue;
+        if (found) {
+            char *label = sw_sprintf("%.*s", (int)len, name);
+            int r = sw_error(SW_ECONFLICT, "both %s and %s end in '%s': use the full id", found->desc->id, id, label);
+            free(label);
+            return r;
+        }
+        found = &ps->v[i];
+    }
+    *out = found;
+    if (found)
+        return 0;
+    char *label = sw_sprintf("%.*s", (int)len, name);
+    int r = sw_error(SW_ENOTFOUND, "no plugin '%s' is loaded (see swarm plugin ls)", label);
+    free(label);
+    return r;
 }
 
 const sw_plugin_skip *sw_plugins_skipped(const sw_plugins *ps, size_t i)

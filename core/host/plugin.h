@@ -54,6 +54,10 @@ void sw_plugins_free(sw_plugins *ps);
 const sw_plugin *sw_plugins_get(const sw_plugins *ps, size_t i);
 /* The loaded plugin with this id, or NULL. */
 const sw_plugin *sw_plugins_find(const sw_plugins *ps, const char *id);
+/* The plugin a user names: its id, or the last label of exactly one plugin's id ("convert" for
+ * org.swarm.convert), given as the first len bytes of name. SW_ENOTFOUND when none is loaded,
+ * SW_ECONFLICT when two ids end in that label, with sw_error set. */
+int sw_plugins_lookup(const sw_plugin **out, const sw_plugins *ps, const char *name, size_t len);
 /* The i-th skipped file, in search order, or NULL past the end. */
 const sw_plugin_skip *sw_plugins_skipped(const sw_plugins *ps, size_t i);
 

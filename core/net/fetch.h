@@ -23,6 +23,8 @@
 #include "cache/store.h"
 #include "net/peers.h"
 
+#define SW_FETCH_LONELY_S 5.0
+
 typedef struct {
     const sw_peer_opts *peers;
     double timeout;                    /* seconds, 0 = none */
@@ -31,7 +33,10 @@ typedef struct {
     void (*progress)(void *ctx, const sw_tstatus *ts);
     /* Called for each peer banned for sending bad data ("ADDRESS:PORT"). */
     void (*banned)(void *ctx, const char *peer);
-    void *ctx; /* for both callbacks, which may be NULL */
+    /* Called once when no peer is connected SW_FETCH_LONELY_S seconds into the download, with a message
+     * naming the ways to give one. */
+    void (*lonely)(void *ctx, const char *msg);
+    void *ctx; /* for the callbacks, which may be NULL */
 } sw_fetch_opts;
 
 typedef struct {

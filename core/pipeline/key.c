@@ -107,7 +107,7 @@ int sw_lookup(sw_run *run, size_t i, json_t *parts)
     json_object_set_new(parts, "inputs", inputs);
     sw_key_hash(&s->key, parts);
     s->parts = sw_oom(json_dumps(parts, JSON_COMPACT | JSON_PRESERVE_ORDER));
-    int forced = run->o->force && !strcmp(run->o->force, sg->name);
+    int forced = sw_run_forced(run->o, sg->name);
     int nondet = sg->kind == SW_STAGE_OP && !(sw_stage_op(sg)->flags & SWARM_OP_DETERMINISTIC);
     char *out = NULL;
     if (nondet) {

@@ -7,6 +7,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The bundle versions the pipeline reads, as sorted unique NAME@VERSION strings (a JSON array). */
+static json_t *sw_publish_bundles(const sw_graph *g)
+{
+    sw_strlist refs = {0};
+    for (size_t i = 0; i < g->n; i++)
+        if (g->v[i].kind == SW_STAGE_INPUT && g->v[i].bundle) {
+            char *ref = sw_sprintf("%s@%s", g->v[i].bundle, g->v[i].version);
+            sw_strlist_push(&refs, ref);
+            free(ref);
+        }
+    sw_strlist_sort(&refs);
+    json_t *out = json_array();
+    for (size_t i = 0; i < refs.n; i++)
+        if (!i || strcmp(refs.v[i], refs.v[i - 1]))
+            json_array_append_new(out, json_string(refs.v[i]));
+    sw_strlist_free(&refs);
+    return out;
+}
+
 /* Publishes the written file as bundle version NAME@VERSION with the stage's provenance; a version
  * that exists with the same file is left as it is. */
 int sw_publish(sw_run *run, size_t i)
@@ -34,7 +53,9 @@ int sw_publish(sw_run *run, size_t i)
     m = sw_manifest_new();
     m->name = sw_strdup(sg->publish_name);
     m->version = sw_strdup(sg->publish_version);
-    m->message = sw_sprintf("made by pipeline %s, stage %s", run->g->file, sg->name);
+    const char *base = strrchr(run->g->file, '/');
+    base = base ? base + 1 : run->g->file; /* never a local path: the version goes to every peer */
+    m->message = sw_sprintf("made by pipeline %s, stage %s", base, sg->name);
     sw_manifest_stamp(m);
     for (size_t k = 0; !r && k < s->nfiles; k++) {
         const sw_rfile *f = &s->files[k];
@@ -58,12 +79,11 @@ int sw_publish(sw_run *run, size_t i)
     char hex[SW_HEX_LEN + 1], key[SW_HEX_LEN + 1];
     sw_hash_hex(hex, &run->g->file_hash);
     sw_hash_hex(key, &s->key);
-    const char *base = strrchr(run->g->file, '/');
     json_t *inputs = json_array();
     for (size_t k = 0; k < sg->ninputs; k++)
         json_array_append_new(inputs, json_string(run->s[sg->inputs[k]].id));
-    json_t *prov = json_pack("{s:s, s:s, s:s, s:s, s:o}", "pipeline", base ? base + 1 : run->g->file,
-                             "pipeline_sha256", hex, "stage", sg->name, "key", key, "inputs", inputs);
+    json_t *prov = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "pipeline", base, "pipeline_sha256", hex, "stage",
+                             sg->name, "key", key, "inputs", inputs, "bundles", sw_publish_bundles(run->g));
     m->provenance = sw_oom(json_dumps(prov, JSON_COMPACT | JSON_SORT_KEYS));
     json_decref(prov);
     r = sw_bundle_commit(run->cat, run->st, m);

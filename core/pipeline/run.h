@@ -71,6 +71,7 @@ typedef struct {
     int no_cache; /* the op is not deterministic, or an item fell back to a variant with another numerics
                      tag: the result is not recorded under the key */
     double t0;
+    char *label; /* what its work items are doing, for the crash report (base/crash.h) */
 } sw_srun;
 
 struct sw_run {

@@ -6,6 +6,7 @@
  * thread touches the index and the catalog; work items touch files only (sw_store_commit). What each
  * kind of stage does lives in its own file behind sw_stage_kind (run.h). */
 #include "pipeline/run.h"
+#include "base/crash.h"
 #include "base/error.h"
 #include "base/util.h"
 
@@ -23,6 +24,14 @@ void sw_run_report_free(sw_run_report *r)
     }
     free(r->stages);
     memset(r, 0, sizeof *r);
+}
+
+int sw_run_forced(const sw_run_opts *o, const char *name)
+{
+    for (size_t k = 0; k < o->nforce; k++)
+        if (!strcmp(o->force[k], name) || !strcmp(o->force[k], "all"))
+            return 1;
+    return 0;
 }
 
 static const sw_stage_kind *sw_kind_of(const sw_stage *sg)
@@ -48,7 +57,9 @@ typedef struct {
 static void sw_run_item(void *arg)
 {
     sw_job *j = arg;
+    sw_crash_doing(j->it->run->s[j->it->stage].label);
     j->fn(j->it);
+    sw_crash_doing(NULL);
     __atomic_store_n(&j->it->finished, 1, __ATOMIC_RELEASE);
     free(j);
 }
@@ -126,12 +137,26 @@ static int sw_prepare_keyed(sw_run *run, size_t i, sw_pool *pool, const sw_stage
     return r ? r : 1;
 }
 
+/* "stage 'NAME' (FILE:LINE), plugin ID op OP" (or format FORMAT): what a stage's items do, for the crash
+ * report. */
+static char *sw_stage_label(const sw_stage *sg)
+{
+    if (sg->kind == SW_STAGE_OP)
+        return sw_sprintf("stage '%s' (%s), plugin %s op %s", sg->name, sg->where, sg->plugin->desc->id,
+                          sw_stage_op(sg)->name);
+    if (sg->plugin)
+        return sw_sprintf("stage '%s' (%s), plugin %s format %s", sg->name, sg->where, sg->plugin->desc->id,
+                          sg->format_name);
+    return sw_sprintf("stage '%s' (%s)", sg->name, sg->where);
+}
+
 /* Returns 0 (complete), 1 (work queued) or an error. */
 static int sw_prepare(sw_run *run, size_t i, sw_pool *pool)
 {
     const sw_stage *sg = &run->g->v[i];
     sw_srun *s = &run->s[i];
     s->t0 = sw_now();
+    s->label = sw_stage_label(sg);
     for (size_t k = 0; k < sg->ninputs; k++)
         if (run->s[sg->inputs[k]].pending) {
             s->pending = 1;
@@ -201,6 +226,7 @@ static void sw_srun_clear(sw_srun *s)
     sw_tensors_free(&s->tensors);
     sw_tensors_free(&s->made);
     free(s->parts);
+    free(s->label);
     for (size_t k = 0; k < s->nitems; k++) {
         if (s->items[k].tmp)
             unlink(s->items[k].tmp); /* segments joined, committed or failed: never needed again */
@@ -216,8 +242,9 @@ int sw_pipeline_run(sw_run_report *rep, const sw_graph *g, sw_store *st, sw_cata
     memset(rep, 0, sizeof *rep);
     rep->n = g->n;
     rep->stages = sw_calloc(g->n, sizeof *rep->stages);
-    if (o->force && !sw_graph_find((sw_graph *)g, o->force))
-        return sw_error(SW_ENOTFOUND, "--force %s: the pipeline has no stage '%s'", o->force, o->force);
+    for (size_t k = 0; k < o->nforce; k++)
+        if (strcmp(o->force[k], "all") && !sw_graph_find((sw_graph *)g, o->force[k]))
+            return sw_error(SW_ENOTFOUND, "--force %s: the pipeline has no stage '%s'", o->force[k], o->force[k]);
     sw_run run = {g, st, cat, o, sw_calloc(g->n, sizeof(sw_srun)), rep};
     sw_pool *pool = o->dry_run ? NULL : sw_pool_new(o->jobs);
     size_t *wave = sw_malloc(g->n * sizeof *wave), *queued = sw_malloc(g->n * sizeof *queued);

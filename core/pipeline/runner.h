@@ -15,7 +15,8 @@ typedef struct {
     int jobs;          /* worker threads, at least 1 */
     int dry_run;       /* report what would run; run nothing, write nothing */
     int explain;       /* say for each stage why it ran */
-    const char *force; /* the name of a stage to run even when cached, or NULL */
+    const char *const *force; /* names of stages to run even when cached ("all": every stage) */
+    size_t nforce;
     int verbosity;     /* as sw_cli's */
     int progress;      /* draw a progress line on stderr */
 } sw_run_opts;
@@ -36,6 +37,9 @@ typedef struct {
     size_t ran, cached;
 } sw_run_report;
 void sw_run_report_free(sw_run_report *r);
+
+/* Whether o forces stage name to run. */
+int sw_run_forced(const sw_run_opts *o, const char *name);
 
 /* Runs g. Stage lines go to report(ctx, stage index) as each stage finishes (may be NULL). On failure
  * the error names the stage and its pipeline line; what finished before stays cached. */

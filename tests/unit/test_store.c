@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 typedef struct {
@@ -217,6 +218,39 @@ int main(void)
     ok(sw_store_stat(excl, &pinned, NULL) == 0 && sw_store_stat(excl, &big_hash, NULL) == 0,
        "kept and pinned objects survive");
     sw_store_free(excl);
+
+    /* Temp files of a process that died are swept by the next open; those of a live one are kept. */
+    sw_store *live, *next;
+    char *tmp_live = NULL, *tmp_dead = NULL;
+    int fd;
+    ok(sw_store_open(&live, home, SW_STORE_SHARED) == 0 && sw_store_tmpfile(&tmp_live, &fd, live) == 0,
+       "a live writer's temp file");
+    close(fd);
+    int pipefd[2];
+    ok(pipe(pipefd) == 0, "a pipe to hear from a child");
+    pid_t child = fork();
+    if (child == 0) { /* opens the store, starts a temp file, and dies without closing anything */
+        sw_store *cs;
+        char *t = NULL;
+        int cfd;
+        if (sw_store_open(&cs, home, SW_STORE_SHARED) == 0 && sw_store_tmpfile(&t, &cfd, cs) == 0)
+            sw_write_all(pipefd[1], t, strlen(t) + 1);
+        _exit(0);
+    }
+    char buf[4096] = {0};
+    close(pipefd[1]);
+    ok(child > 0 && sw_read_full(pipefd[0], buf, sizeof buf - 1) > 0 && waitpid(child, NULL, 0) == child,
+       "a child left a temp file and died");
+    close(pipefd[0]);
+    tmp_dead = buf;
+    ok(access(tmp_dead, F_OK) == 0, "its temp file is there");
+    ok(sw_store_open(&next, home, SW_STORE_SHARED) == 0, "the next open");
+    ok(access(tmp_dead, F_OK) != 0, "... removes the dead process's temp file");
+    ok(access(tmp_live, F_OK) == 0, "... and keeps the live store's");
+    sw_store_free(next);
+    unlink(tmp_live);
+    free(tmp_live);
+    sw_store_free(live);
 
     free(big);
     sw_rm_rf(home);

@@ -1,0 +1,149 @@
+/* help.c — the command table and the help texts (see help.h). */
+#include "cli/help.h"
+#include "cli/commands.h"
+
+#include <string.h>
+
+#define SW_NET_OPTS \
+    "  --listen HOST:PORT     where the session listens; on 127.0.0.1 DHT and local discovery are off\n" \
+    "  --peer HOST:PORT       connect to this peer (repeatable)\n" \
+    "  --tracker URL          announce to this tracker (repeatable; the remotes' trackers are added)\n" \
+    "  --no-dht, --no-lsd     turn off the DHT, or local peer discovery\n"
+
+static const sw_command sw_commands[] = {
+    {"add", sw_cmd_add, SW_USAGE_ADD, "add files, directories or archives as a new bundle version",
+     "  --name NAME[@VERSION]  the bundle, and the version (default: one more than the largest vN)\n"
+     "  -m, --message MSG      the version's message\n"
+     "  --unpack               add archives (.tar .tar.gz .tar.zst .zip) member by member\n"
+     "Reads every byte once: hashed, chunked and stored in one pass (about the speed of sha256sum).\n"},
+    {"ls", sw_cmd_ls, SW_USAGE_LS, "list bundles", NULL},
+    {"log", sw_cmd_log, SW_USAGE_LOG, "list a bundle's versions, newest first", NULL},
+    {"show", sw_cmd_show, SW_USAGE_SHOW, "a version's files, sizes and hashes", NULL},
+    {"diff", sw_cmd_diff, SW_USAGE_DIFF, "files added, removed and changed, and bytes B adds to A", NULL},
+    {"checkout", sw_cmd_checkout, SW_USAGE_CHECKOUT, "write a version's files into DIR",
+     "  --verify               re-hash every copy before it takes its name (costs about one more read)\n"},
+    {"export", sw_cmd_export, SW_USAGE_EXPORT, "write a version as a reproducible .tar.zst", NULL},
+    {"verify", sw_cmd_verify, SW_USAGE_VERIFY, "re-hash a version's files (all held versions by default)",
+     "Reads every byte of the versions it checks.\n"},
+    {"fsck", sw_cmd_fsck, SW_USAGE_FSCK, "check every object and chunk record; quarantine corrupt ones",
+     "Reads every byte of the store.\n"},
+    {"gc", sw_cmd_gc, SW_USAGE_GC, "remove objects no version or pin references", NULL},
+    {"remote", sw_cmd_remote, SW_USAGE_REMOTE, "list or add catalog remotes (git URLs)",
+     "  --tracker URL          a tracker that get and seed announce to for this remote (repeatable)\n"},
+    {"push", sw_cmd_push, SW_USAGE_PUSH, "push every version to a remote catalog", NULL},
+    {"pull", sw_cmd_pull, SW_USAGE_PULL, "fetch versions from a remote catalog", NULL},
+    {"seed", sw_cmd_seed, SW_USAGE_SEED, "seed held versions to other peers (BitTorrent)",
+     SW_NET_OPTS "  --upload-limit RATE    bytes per second, with K, M or G (e.g. 20M)\n"
+                 "  --super-seed           offer one piece at a time while two or more peers download\n"
+                 "Runs until Ctrl-C or SIGTERM.\n"},
+    {"get", sw_cmd_get, SW_USAGE_GET, "fetch a version from peers, reusing every chunk held here",
+     SW_NET_OPTS "  --download-limit RATE  bytes per second, with K, M or G\n"
+                 "  --timeout S            give up after S seconds (default: wait)\n"
+                 "Ctrl-C keeps what was downloaded; the same get resumes it.\n"},
+    {"torrent", sw_cmd_torrent, SW_USAGE_TORRENT, "write a version's .torrent, for stock clients",
+     "  -o, --output FILE      write it there (else to stdout, which must not be a terminal)\n"},
+    {"magnet", sw_cmd_magnet, SW_USAGE_MAGNET, "print a version's magnet link", NULL},
+    {"pipeline", sw_cmd_pipeline, SW_USAGE_PIPELINE, "run a Lua pipeline (stages cached in the store), or print its graph",
+     "  --set KEY=VALUE        a pipeline parameter (repeatable)\n"
+     "  -j, --jobs N           worker threads (default: the number of CPUs)\n"
+     "  --dry-run              say what would run; run and write nothing\n"
+     "  --explain              say for each stage why it ran, or that it was cached\n"
+     "  --force STAGE          run STAGE even when cached (repeatable; --force all runs every stage)\n"
+     "  --plugin-path DIR      look for plugins in DIR first (repeatable)\n"
+     "  --peer, --tracker, --listen   as for get, to fetch input versions not held here\n"},
+    {"plugin", sw_cmd_plugin, SW_USAGE_PLUGIN, "list op plugins, or show one's ops, params and variants",
+     "  --plugin-path DIR      look for plugins in DIR first (repeatable)\n"},
+};
+#define SW_NCOMMANDS (sizeof sw_commands / sizeof *sw_commands)
+
+const sw_command *sw_help_find(const char *name)
+{
+    for (size_t k = 0; k < SW_NCOMMANDS; k++)
+        if (!strcmp(name, sw_commands[k].name))
+            return &sw_commands[k];
+    return NULL;
+}
+
+void sw_help_all(FILE *f)
+{
+    fputs("usage: swarm [--home DIR] [--json] [-q|-v] COMMAND ...\n\ncommands:\n", f);
+    for (size_t i = 0; i < SW_NCOMMANDS; i++)
+        fprintf(f, "  %-9s %s\n", sw_commands[i].name, sw_commands[i].summary);
+    fputs("  help      this list, or one command's options: swarm help COMMAND\n"
+          "  version   print swarm's version\n"
+          "\nGlobal options, before or after the command: --home DIR (else $SWARM_HOME, else\n"
+          "${XDG_DATA_HOME:-~/.local/share}/swarm), --json (results as JSON), -q (no notes or progress),\n"
+          "-v (more detail).\n",
+          f);
+}
+
+int sw_help_json(const sw_command *c)
+{
+    static const char *const text_only[] = {"checkout", "export", "verify", "fsck", "push", "seed", "torrent",
+                                            "magnet", NULL};
+    for (size_t i = 0; text_only[i]; i++)
+        if (!strcmp(c->name, text_only[i]))
+            return 0;
+    return 1;
+}
+
+void sw_help_command(FILE *f, const sw_command *c)
+{
+    fprintf(f, "usage: %s\n%s\n", c->usage, c->summary);
+    if (c->options)
+        fprintf(f, "\n%s", c->options);
+}
+
+/* Levenshtein distance of a and b, stopping once it exceeds cap (then cap + 1). */
+static size_t sw_edits(const char *a, const char *b, size_t cap)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    if (na > 64 || nb > 64)
+        return cap + 1;
+    size_t row[65];
+    for (size_t j = 0; j <= nb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= na; i++) {
+        size_t diag = row[0], best = row[0] = i;
+        for (size_t j = 1; j <= nb; j++) {
+            size_t up = row[j];
+            size_t v = diag + (a[i - 1] != b[j - 1]);
+            v = v < up + 1 ? v : up + 1;
+            v = v < row[j - 1] + 1 ? v : row[j - 1] + 1;
+            row[j] = v;
+            diag = up;
+            best = v < best ? v : best;
+        }
+        if (best > cap)
+            return cap + 1;
+    }
+    return row[nb];
+}
+
+const char *sw_help_nearest(const char *name, const char *const *known, size_t n)
+{
+    const char *best = NULL;
+    size_t best_d = 3;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = sw_edits(name, known[i], 2);
+        if (d == 0)
+            return known[i];
+        if (strlen(name) >= 2 && !strncmp(known[i], name, strlen(name)))
+            d = 1; /* a prefix: "pip" -> "pipeline" */
+        if (d < best_d) {
+            best = known[i];
+            best_d = d;
+        }
+    }
+    return best;
+}
+
+const char *sw_help_nearest_command(const char *name)
+{
+    const char *names[SW_NCOMMANDS + 2];
+    for (size_t i = 0; i < SW_NCOMMANDS; i++)
+        names[i] = sw_commands[i].name;
+    names[SW_NCOMMANDS] = "help";
+    names[SW_NCOMMANDS + 1] = "version";
+    return sw_help_nearest(name, names, SW_NCOMMANDS + 2);
+}

@@ -1,0 +1,30 @@
+/* help.h — the command table, `swarm help [COMMAND]`, and suggestions for mistyped names. */
+#ifndef SW_HELP_H
+#define SW_HELP_H
+
+#include <stdio.h>
+
+#include "cli/cli.h"
+
+typedef struct {
+    const char *name;
+    sw_command_fn fn;
+    const char *usage;
+    const char *summary;
+    const char *options; /* one "  OPTION  what it does (units, costs)" line each, or NULL */
+} sw_command;
+
+/* The command called name, or NULL. */
+const sw_command *sw_help_find(const char *name);
+/* The list of commands and the global options. */
+void sw_help_all(FILE *f);
+/* Whether the command honours --json (the others refuse it: a usage error, not output in another form). */
+int sw_help_json(const sw_command *c);
+/* One command's usage, summary and options. */
+void sw_help_command(FILE *f, const sw_command *c);
+/* The known name nearest to name (at most 2 edits, or a prefix of it), or NULL: for "did you mean". */
+const char *sw_help_nearest(const char *name, const char *const *known, size_t n);
+/* The nearest command name, as sw_help_nearest. */
+const char *sw_help_nearest_command(const char *name);
+
+#endif
