@@ -42,10 +42,12 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread -ldl
 
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) $(SANFLAGS) \
+# No path of the build machine in what is built (debug info and __FILE__ name files from the tree's root).
+NOPATH := -ffile-prefix-map=$(CURDIR)=.
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(NOPATH) $(CFLAGS) $(SANFLAGS) \
              -Icore -I. -Iplugins $(PKG_CFLAGS)
 # core/net/torrent.cpp and torrent_disk.cpp, the libtorrent shim, are the only C++: it is why swarm and the tests link with $(CXX).
-ALL_CXXFLAGS = -std=c++17 -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) $(SANFLAGS) -Icore -I. \
+ALL_CXXFLAGS = -std=c++17 -D_FILE_OFFSET_BITS=64 $(WARN) $(NOPATH) $(CFLAGS) $(SANFLAGS) -Icore -I. \
                $(TORRENT_CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
@@ -53,7 +55,9 @@ LIB_SRC := $(wildcard core/*/*.c core/*/*.cpp cache/*.c lua/*.c)
 LIB_SRC := $(filter-out core/cli/main.c,$(LIB_SRC))
 LIB_OBJ := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(basename $(LIB_SRC))))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
-UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# Unit tests live in $(BUILD)/tests/unit/: swarm's library looks for plugins beside the program
+# (core/host/plugin.c), and $(BUILD)/tests/plugins holds the test-only ones.
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 CLI_TESTS := $(filter-out tests/cli/lib.sh,$(wildcard tests/cli/*.sh))
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
@@ -70,7 +74,7 @@ PLUGIN_LIBS_dedup = $(shell pkg-config --cflags --libs jansson libxxhash) -lpthr
 TEST_PLUGIN_SO := $(patsubst tests/plugins/%.c,$(BUILD)/tests/plugins/%.so,$(wildcard tests/plugins/*.c))
 # Plugins are C99 against plugins/swarm_plugin.h (and plugins/common/, numerics shared with the GPU
 # kernels), and export only swarm_plugin_entry. No FMA contraction: GPU variants must give the same bytes.
-PLUGIN_FLAGS = -std=c99 -pedantic $(WARN) $(CFLAGS) -ffp-contract=off $(SANFLAGS) -shared -fPIC -fvisibility=hidden -Iplugins \
+PLUGIN_FLAGS = -std=c99 -pedantic $(WARN) $(NOPATH) $(CFLAGS) -ffp-contract=off $(SANFLAGS) -shared -fPIC -fvisibility=hidden -Iplugins \
                -Wl,--version-script=plugins/plugin.map $(LDFLAGS)
 
 # GPU companions: hip/NAME_hip.cpp makes $(BUILD)/plugins/NAME.hip.so, the GPU variants of plugin NAME,
@@ -100,25 +104,16 @@ $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(ALL_CXXFLAGS) -MMD -MP -c $< -o $@
 
-# The plugin search path's built-in folders are compiled into core/host/plugin.o, which is rebuilt when PREFIX
-# changes ($(BUILD)/prefix holds the last one).
-$(BUILD)/obj/core/host/plugin.o: ALL_CFLAGS += -DSW_PLUGIN_BUILD_DIR='"$(abspath $(BUILD)/plugins)"' \
-                                          -DSW_PLUGIN_PREFIX_DIR='"$(PREFIX)/lib/swarm/plugins"'
-$(BUILD)/obj/core/host/plugin.o: $(BUILD)/prefix
-$(BUILD)/prefix: FORCE
-	@mkdir -p $(dir $@)
-	@echo '$(PREFIX)' | cmp -s - $@ || echo '$(PREFIX)' >$@
-
 $(BUILD)/swarm: $(BUILD)/obj/core/cli/main.o $(LIB_OBJ)
 	$(CXX) $(ALL_LDFLAGS) $^ $(PKG_LIBS) -o $@
 
 .SECONDARY: $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 # test_text compiles the text plugin's tokenizer in.
-$(BUILD)/tests/test_text: PKG_LIBS += $(PLUGIN_LIBS_text)
+$(BUILD)/tests/unit/test_text: PKG_LIBS += $(PLUGIN_LIBS_text)
 # test_data and test_dedup compile the data and dedup plugins' sources in, likewise.
-$(BUILD)/tests/test_data: PKG_LIBS += $(PLUGIN_LIBS_data)
-$(BUILD)/tests/test_dedup: PKG_LIBS += $(PLUGIN_LIBS_dedup)
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJ)
+$(BUILD)/tests/unit/test_data: PKG_LIBS += $(PLUGIN_LIBS_data)
+$(BUILD)/tests/unit/test_dedup: PKG_LIBS += $(PLUGIN_LIBS_dedup)
+$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CXX) $(ALL_LDFLAGS) $^ $(PKG_LIBS) -o $@
 
@@ -182,15 +177,23 @@ bench: deps-bench
 	@$(MAKE) --no-print-directory all $(TEST_PLUGIN_SO)
 	@bash tests/bench/run.sh $(BUILD)
 
-# Installs swarm, its plugins, the plugin header and swarm-plugin.pc, so that a plugin author needs only
+# Installs swarm, its plugins, the shipped pipelines, GPT-2's vocabulary (from make deps), the plugin
+# header and swarm-plugin.pc (its Version is the plugin ABI's), so that a plugin author needs only
 #     cc -shared $$(pkg-config --cflags swarm-plugin) myop.c -o myop.so
+# swarm finds its plugins and pipelines relative to its own program (PREFIX/bin/swarm), so a staged
+# install (DESTDIR) runs where it lies.
+ABI_VERSION = $(shell sed -n 's/^\#define SWARM_PLUGIN_ABI_MAJOR \([0-9]*\)/\1/p' plugins/swarm_plugin.h).$(shell \
+              sed -n 's/^\#define SWARM_PLUGIN_ABI_MINOR \([0-9]*\)/\1/p' plugins/swarm_plugin.h)
 install: $(BUILD)/swarm $(PLUGIN_SO) $(HIP_SO)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/swarm/plugins $(DESTDIR)$(PREFIX)/include/swarm \
-		$(DESTDIR)$(PREFIX)/lib/pkgconfig
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/swarm/pipelines $(DESTDIR)$(PREFIX)/share/swarm/gpt2
 	install -m 0755 $(BUILD)/swarm $(DESTDIR)$(PREFIX)/bin/swarm
 	install -m 0755 $(PLUGIN_SO) $(HIP_SO) $(DESTDIR)$(PREFIX)/lib/swarm/plugins/
+	install -m 0644 pipelines/*.lua $(DESTDIR)$(PREFIX)/share/swarm/pipelines/
+	install -m 0644 $(GPT2_DIR)/vocab.bpe $(GPT2_DIR)/encoder.json $(DESTDIR)$(PREFIX)/share/swarm/gpt2/
 	install -m 0644 plugins/swarm_plugin.h plugins/plugin.map $(DESTDIR)$(PREFIX)/include/swarm/
-	sed 's|@PREFIX@|$(PREFIX)|' plugins/swarm-plugin.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/swarm-plugin.pc
+	sed 's|@PREFIX@|$(PREFIX)|; s|@ABI_VERSION@|$(ABI_VERSION)|' plugins/swarm-plugin.pc.in \
+		>$(DESTDIR)$(PREFIX)/lib/pkgconfig/swarm-plugin.pc
 
 # ---- GPU tests and benchmarks ---------------------------------------------------------------------
 # Standalone: built from the kernels' source (hip/), the plugins and the loader's few host files, with no
@@ -238,7 +241,6 @@ $(GPU_BUILD)/gpu_%: tests/gpu/gpu_%.cpp $(GPU_DEPS)
 $(GPU_BUILD)/gpu_ops_test: $(GPU_HOST_SRC) $(GPU_DEPS) $(wildcard core/*/*.h hip/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Icore -I. -Iplugins -Ihip \
-		-DSW_PLUGIN_BUILD_DIR='"$(abspath $(GPU_BUILD)/plugins)"' -DSW_PLUGIN_PREFIX_DIR='"/nonexistent"' \
 		$(GPU_HOST_SRC) -ldl -lpthread -lm -o $@
 
 $(GPU_BUILD)/plugins/%.so: plugins/$$*/$$*.c $(GPU_DEPS) plugins/plugin.map

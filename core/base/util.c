@@ -352,3 +352,14 @@ const char *sw_fmt_bytes(char *buf, size_t len, uint64_t bytes)
         snprintf(buf, len, "%.1f %s", v, units[u]);
     return buf;
 }
+
+char *sw_exe_dir(void)
+{
+    char *path = realpath("/proc/self/exe", NULL);
+    if (!path)
+        return NULL;
+    char *slash = strrchr(path, '/');
+    if (slash && slash != path)
+        *slash = 0;
+    return path;
+}

@@ -53,6 +53,11 @@ int sw_copy_file(const char *src, const char *dst, mode_t mode, void (*progress)
 /* Removes a directory tree (files and folders); ok if it does not exist. */
 int sw_rm_rf(const char *path);
 
+/* The folder of the running program (/proc/self/exe, symbolic links resolved), caller frees; NULL when
+ * the kernel does not say. Installed data (plugins, pipelines) is found relative to it, so a build tree,
+ * an install under any prefix and a staged install (DESTDIR) each find their own. */
+char *sw_exe_dir(void);
+
 /* Monotonic seconds, for rates and progress. */
 double sw_now(void);
 /* Formats a byte count as "12.3 MiB" into buf. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum { SW_OPT_SET = 0x4001, SW_OPT_DRY, SW_OPT_EXPLAIN, SW_OPT_FORCE, SW_OPT_PPATH, SW_OPT_PEER,
@@ -62,6 +63,31 @@ static int sw_pipe_fetch(sw_cli *cli, const sw_graph *g, sw_store *st, sw_catalo
             return rc;
     }
     return 0;
+}
+
+/* The pipeline file a user names: a path as given, or the name of a shipped pipeline ("convert" or
+ * "convert.lua"), looked for beside the program: PREFIX/share/swarm/pipelines for an installed swarm,
+ * the source tree's pipelines/ for a built one. Caller frees. */
+static char *sw_pipe_file(const char *name)
+{
+    static const char *const dirs[] = {"../share/swarm/pipelines", "../pipelines"};
+    struct stat st;
+    if (strchr(name, '/') || stat(name, &st) == 0)
+        return sw_strdup(name);
+    char *exe = sw_exe_dir();
+    size_t n = strlen(name);
+    int has_ext = n > 4 && !strcmp(name + n - 4, ".lua");
+    for (size_t i = 0; exe && i < sizeof dirs / sizeof *dirs; i++) {
+        char *path = sw_sprintf("%s/%s/%s%s", exe, dirs[i], name, has_ext ? "" : ".lua");
+        char *real = realpath(path, NULL);
+        free(path);
+        if (real) {
+            free(exe);
+            return real;
+        }
+    }
+    free(exe);
+    return sw_strdup(name); /* not found: the loader says so, naming what was given */
 }
 
 static json_t *sw_pipe_json(const sw_graph *g, const sw_run_report *rep)
@@ -171,9 +197,11 @@ int sw_cmd_pipeline(sw_cli *cli, int argc, char **argv)
     sw_plugins *ps = sw_plugins_load((const char *const *)dirs.v, dirs.n, cli->verbosity);
     sw_graph g = {0};
     sw_run_report rep = {0};
+    char *file = NULL;
     if (run && sw_cli_open(cli, &st, &cat))
         goto out;
-    if (sw_pipeline_load(&g, a[1], ps, cat, (const char *const *)keys.v, (const char *const *)vals.v, keys.n)) {
+    file = sw_pipe_file(a[1]);
+    if (sw_pipeline_load(&g, file, ps, cat, (const char *const *)keys.v, (const char *const *)vals.v, keys.n)) {
         rc = sw_cli_fail();
         goto out;
     }
@@ -198,6 +226,7 @@ int sw_cmd_pipeline(sw_cli *cli, int argc, char **argv)
                     ro.dry_run ? " (dry run: nothing was run)" : "");
     rc = 0;
 out:
+    free(file);
     sw_run_report_free(&rep);
     sw_graph_free(&g);
     sw_plugins_free(ps);

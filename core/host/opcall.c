@@ -276,9 +276,10 @@ static void sw_note_fallback(const sw_plugin *p, const swarm_op *op, size_t op_i
 }
 
 /* The variants that can run (score > 0) on the chosen kind of device: the GPU ones, then the CPU ones,
- * each by score, best first (ties keep the plugin's order). With "auto", when a GPU variant cannot run
- * and the CPU does the work, a one-line note says why, once. */
-int sw_op_variants(size_t *order, size_t *n, const sw_plugin *p, size_t op_index, sw_device_choice dev)
+ * each by score, best first (ties keep the plugin's order). With "auto" and note set (the op is about
+ * to run), when a GPU variant cannot run and the CPU does the work, a one-line note says why, once per
+ * process. */
+int sw_op_variants(size_t *order, size_t *n, const sw_plugin *p, size_t op_index, sw_device_choice dev, int note)
 {
     const swarm_op *op = p->desc->ops[op_index];
     const char *why = NULL;
@@ -307,7 +308,8 @@ int sw_op_variants(size_t *order, size_t *n, const sw_plugin *p, size_t op_index
         order[at] = k;
     }
     if (*n) {
-        if (dev == SW_DEVICE_AUTO && gpu_out < op->n_variants && !sw_gpu_is_gpu(op->variants[order[0]]->device_type))
+        if (note && dev == SW_DEVICE_AUTO && gpu_out < op->n_variants &&
+            !sw_gpu_is_gpu(op->variants[order[0]]->device_type))
             sw_note_fallback(p, op, op_index, gpu_out);
         return 0;
     }

@@ -57,8 +57,9 @@ typedef enum { SW_DEVICE_AUTO = 0, SW_DEVICE_CPU, SW_DEVICE_HIP } sw_device_choi
 int sw_device_parse(sw_device_choice *out, const char *text);
 
 /* The variants of op i of plugin p to try for a device choice, best first (indexes into op->variants;
- * *n of them, at most SWARM ops' n_variants). Fails with a reason when no variant can run there. */
-int sw_op_variants(size_t *order, size_t *n, const sw_plugin *p, size_t op, sw_device_choice dev);
+ * *n of them, at most SWARM ops' n_variants). Fails with a reason when no variant can run there. With
+ * note (the op is about to run), says once per process when "auto" falls back to the CPU, and why. */
+int sw_op_variants(size_t *order, size_t *n, const sw_plugin *p, size_t op, sw_device_choice dev, int note);
 
 /* Allocates an output buffer of size bytes for a call (a tensor's data, a record batch's offsets or
  * bytes); returns NULL on failure. free is called with what alloc returned, and its size, once the

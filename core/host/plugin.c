@@ -15,13 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The Makefile defines both: $(BUILD)/plugins (absolute) and $(PREFIX)/lib/swarm/plugins. */
-#ifndef SW_PLUGIN_BUILD_DIR
-#error "SW_PLUGIN_BUILD_DIR must be defined"
-#endif
-#ifndef SW_PLUGIN_PREFIX_DIR
-#error "SW_PLUGIN_PREFIX_DIR must be defined"
-#endif
+/* The built-in plugin folders, relative to the program's folder: a build tree's swarm beside its
+ * plugins/, an installed PREFIX/bin/swarm with PREFIX/lib/swarm/plugins. No path is compiled in. */
+static const char *const sw_builtin_dirs[] = {"plugins", "../lib/swarm/plugins"};
 
 #define SW_ABI_MAJOR(v) ((unsigned)((v) >> 16))
 #define SW_ABI_MINOR(v) ((unsigned)((v)&0xffff))
@@ -47,6 +43,7 @@ struct sw_plugins {
     sw_companion *comps;
     size_t ncomps, compcap;
     sw_strlist dirs; /* real paths of the directories searched, so each is searched once */
+    sw_strlist dups; /* "ID FOLDER" of each plugin skipped as a duplicate: its companions there are too */
     int verbosity;
 };
 
@@ -519,6 +516,24 @@ static sw_plugin_probe sw_probe(const sw_plugins *ps, const swarm_plugin *d, con
     return r;
 }
 
+/* "ID FOLDER" for plugin id in the folder of path (the path up to its last '/'). Caller frees. */
+static char *sw_dup_key(const char *id, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return sw_sprintf("%s %.*s", id, slash ? (int)(slash - path) : 0, path);
+}
+
+/* Whether a copy of plugin id in the folder of path was skipped as a duplicate. */
+static int sw_dup_beside(const sw_plugins *ps, const char *id, const char *path)
+{
+    char *key = sw_dup_key(id, path);
+    int found = 0;
+    for (size_t i = 0; i < ps->dups.n && !found; i++)
+        found = !strcmp(ps->dups.v[i], key);
+    free(key);
+    return found;
+}
+
 /* Loads the plugin at path: dlopen, entry, ABI version, validation, duplicate id, then the probes.
  * Appends it to ps, or a skip saying why not. */
 static void sw_plugins_load_file(sw_plugins *ps, const char *path)
@@ -562,8 +577,12 @@ static void sw_plugins_load_file(sw_plugins *ps, const char *path)
         sw_grow(&ps->comps, &ps->compcap, ps->ncomps + 1, sizeof *ps->comps);
         ps->comps[ps->ncomps++] = (sw_companion){sw_strdup(path), d};
         return;
-    } else if ((first = sw_plugins_find(ps, d->id)))
+    } else if ((first = sw_plugins_find(ps, d->id))) {
         reason = sw_sprintf("duplicate id %s (already loaded from %s)", d->id, first->path);
+        char *key = sw_dup_key(d->id, path);
+        sw_strlist_push(&ps->dups, key);
+        free(key);
+    }
     if (reason) {
         sw_plugins_skip(ps, path, reason);
         free(reason);
@@ -603,18 +622,10 @@ static const swarm_op *sw_op_merge(const sw_plugins *ps, sw_plugin *pl, size_t i
     return m;
 }
 
-/* Whether two files lie in the same folder (their paths up to the last '/'). */
-static int sw_same_dir(const char *a, const char *b)
-{
-    const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
-    size_t na = sa ? (size_t)(sa - a) : 0, nb = sb ? (size_t)(sb - b) : 0;
-    return na == nb && !strncmp(a, b, na);
-}
-
-/* Merges companion comp into the plugin it extends, which must have been loaded from the same folder (a
- * companion beside a skipped duplicate would otherwise join another copy of its plugin): a host-owned descriptor (kept) whose ops hold the
- * plugin's variants, then the companion's. A companion of no loaded plugin, of one loaded from another
- * folder, or one that differs from it, becomes a skip. */
+/* Merges companion comp into the plugin it extends (but not when a copy of that plugin beside it was
+ * skipped as a duplicate: it belongs to that copy, not to the one loaded): a host-owned descriptor (kept) whose ops hold the
+ * plugin's variants, then the companion's. A companion of no loaded plugin, of a skipped copy, or one
+ * that differs from it, becomes a skip. */
 static void sw_companion_merge(sw_plugins *ps, const sw_companion *comp)
 {
     const swarm_plugin *c = comp->desc;
@@ -625,8 +636,9 @@ static void sw_companion_merge(sw_plugins *ps, const sw_companion *comp)
             pl = &ps->v[i];
     if (!pl)
         reason = sw_sprintf("a companion of %s, which is not loaded", c->id);
-    else if (!sw_same_dir(comp->path, pl->path))
-        reason = sw_sprintf("a companion of %s, whose plugin in its folder was not loaded (%s was)", c->id, pl->path);
+    else if (sw_dup_beside(ps, c->id, comp->path))
+        reason = sw_sprintf("a companion of the copy of %s beside it, which was skipped (%s is loaded)", c->id,
+                            pl->path);
     else if (sw_companion_check(c, pl->desc))
         reason = sw_sprintf("companion of %s: %s", c->id, sw_error_last());
     if (reason) {
@@ -708,8 +720,14 @@ sw_plugins *sw_plugins_load(const char *const *dirs, size_t ndirs, int verbosity
         }
         env += n + (env[n] == ':');
     }
-    sw_plugins_load_dir(ps, SW_PLUGIN_BUILD_DIR, 0);
-    sw_plugins_load_dir(ps, SW_PLUGIN_PREFIX_DIR, 0);
+    char *exe = sw_exe_dir();
+    for (size_t i = 0; exe && i < sizeof sw_builtin_dirs / sizeof *sw_builtin_dirs; i++) {
+        char *dir = sw_sprintf("%s/%s", exe, sw_builtin_dirs[i]), *real = realpath(dir, NULL);
+        sw_plugins_load_dir(ps, real ? real : dir, 0);
+        free(real);
+        free(dir);
+    }
+    free(exe);
     for (size_t i = 0; i < ps->ncomps; i++) {
         sw_companion_merge(ps, &ps->comps[i]);
         free(ps->comps[i].path);
@@ -743,6 +761,7 @@ void sw_plugins_free(sw_plugins *ps)
     free(ps->v);
     free(ps->skips);
     sw_strlist_free(&ps->dirs);
+    sw_strlist_free(&ps->dups);
     free(ps);
 }
 

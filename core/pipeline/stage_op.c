@@ -44,7 +44,7 @@ static void sw_op_tensor_task(void *arg)
                                         NULL, t->offset};
     }
     size_t n, *order = sw_malloc(op->n_variants * sizeof *order);
-    if (sw_op_variants(order, &n, sg->plugin, sg->op_index, sg->device)) {
+    if (sw_op_variants(order, &n, sg->plugin, sg->op_index, sg->device, 1)) {
         sw_item_fail(it, SW_ENOTFOUND);
         free(order);
         goto done;
@@ -84,7 +84,7 @@ static void sw_op_records_task(void *arg)
     const sw_srun *s = &run->s[it->stage];
     int fd = -1, r;
     size_t nv, *order = sw_malloc(sw_stage_op(sg)->n_variants * sizeof *order);
-    if ((r = sw_op_variants(order, &nv, sg->plugin, sg->op_index, sg->device)) ||
+    if ((r = sw_op_variants(order, &nv, sg->plugin, sg->op_index, sg->device, 1)) ||
         (r = sw_store_tmpfile(&it->tmp, &fd, run->st))) {
         free(order);
         return sw_item_fail(it, r);
@@ -203,7 +203,7 @@ static int sw_op_parts(json_t **out, sw_run *run, const sw_stage *sg)
 {
     const swarm_op *op = sw_stage_op(sg);
     size_t n, *order = sw_malloc(op->n_variants * sizeof *order);
-    if (sw_op_variants(order, &n, sg->plugin, sg->op_index, sg->device)) {
+    if (sw_op_variants(order, &n, sg->plugin, sg->op_index, sg->device, 0)) {
         free(order);
         return SW_ENOTFOUND;
     }

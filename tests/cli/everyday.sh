@@ -90,6 +90,14 @@ fails "get with no peer anywhere" 1 "$SWARM" get model@v1 --listen 127.0.0.1:0 -
 like "... says so after a few seconds, with the ways to name one" "$err" "no peer has been found; name one with --peer HOST:PORT"
 like "... and --timeout still bounds the wait" "$err" "timed out after 8 s"
 
+# --- shipped pipelines by name; the CPU note only when an op runs --------------------------------------
+run "$SWARM" pipeline run convert --set input=ck.safetensors --set output=c.safetensors
+is "a shipped pipeline runs by its name" "$rc" 0
+ok "... and writes its output" test -s c.safetensors
+run "$SWARM" pipeline run convert --set input=ck.safetensors --set output=c.safetensors
+case "$err" in *"runs on the CPU"*) res=1 ;; *) res=0 ;; esac
+is "a rerun with every stage cached says nothing about the CPU" "$res" 0
+
 # --- several --force, --force all ---------------------------------------------------------------------
 export SWARM_HOME="$T/home"
 cat >chain.lua <<'LUA'

@@ -142,5 +142,25 @@ ok "cc -shared \$(pkg-config --cflags swarm-plugin) builds a plugin" ${CC:-cc} -
 run "$SWARM" plugin ls --plugin-path "$T/author"
 like "... which loads" "$out" "^org\.example\.myop 0\.1\.0  $T/author/myop\.so$"
 ok "the plugins are installed" test -f "$(dirname "$D")/swarm/plugins/convert.so"
+is "swarm-plugin.pc's version is the plugin ABI's" "$(PKG_CONFIG_PATH="$D" pkg-config --modversion swarm-plugin)" \
+    "$(sed -n 's/^#define SWARM_PLUGIN_ABI_MAJOR //p' "$ROOT/plugins/swarm_plugin.h").$(sed -n 's/^#define SWARM_PLUGIN_ABI_MINOR //p' "$ROOT/plugins/swarm_plugin.h")"
+
+# --- an installed swarm finds its own plugins and pipelines, never the build tree's ----------------------
+P=$(dirname "$(dirname "$D")")
+run "$P/bin/swarm" plugin ls
+like "the installed swarm loads the installed plugins" "$out" "^org\.swarm\.convert 0\.1\.0  $P/lib/swarm/plugins/convert\.so"
+case "$out" in *"$ROOT/"*) res=1 ;; *) res=0 ;; esac
+is "... and none of the build tree's" "$res" 0
+ok "the shipped pipelines are installed" test -f "$P/share/swarm/pipelines/convert.lua"
+ok "... and GPT-2's vocabulary" test -f "$P/share/swarm/gpt2/vocab.bpe"
+cd "$T" && python3 "$ROOT/tests/tools/mkst.py" write in.safetensors w:F32:2:1,2
+ok "the installed swarm runs a shipped pipeline by its name" "$P/bin/swarm" pipeline run convert \
+    --set input=in.safetensors --set output=out.safetensors
+is "... and writes its output" "$(python3 "$ROOT/tests/tools/mkst.py" dump out.safetensors)" "w BF16 2 803f0040"
+cp "$P/bin/swarm" "$T/lonely-swarm"
+run "$T/lonely-swarm" plugin ls
+is "a copy of swarm away from any plugins finds none (no compiled-in path)" "$out" ""
+case "$(strings "$B/swarm")" in *"$ROOT"*) res=1 ;; *) res=0 ;; esac
+is "the program holds no path of the build machine" "$res" 0
 
 done_testing

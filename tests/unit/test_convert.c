@@ -139,7 +139,7 @@ static void test_convert(void)
     ok(cvp->desc->n_ops == 1 && !strcmp(op->name, "cast") && op->op_version == 1 &&
            (op->flags & SWARM_OP_DETERMINISTIC),
        "convert has the op cast, version 1, deterministic");
-    ok(sw_op_variants(order, &nv, cvp, 0, SW_DEVICE_CPU) == 0 && nv == 1 &&
+    ok(sw_op_variants(order, &nv, cvp, 0, SW_DEVICE_CPU, 0) == 0 && nv == 1 &&
            !strcmp(op->variants[order[0]]->numerics, "rne-1"),
        "one CPU variant, numerics rne-1");
     cv_variant = nv ? order[0] : 0;
