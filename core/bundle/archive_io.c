@@ -79,8 +79,10 @@ int sw_archive_import(sw_manifest *m, sw_store *st, const char *path, uint64_t *
     sw_areader rd = {a, path, NULL, prog, pctx, 0};
     struct archive_entry *e;
     int r = 0, rc;
-    while (!r && (rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-        char *member = sw_member_path(archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
+    /* ARCHIVE_WARN: a name libarchive cannot convert to the C locale; it is read as UTF-8 below. */
+    while (!r && ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK || rc == ARCHIVE_WARN)) {
+        const char *name = archive_entry_pathname_utf8(e) ? archive_entry_pathname_utf8(e) : archive_entry_pathname(e);
+        char *member = sw_member_path(name ? name : "");
         rd.member = member;
         if (archive_entry_filetype(e) == AE_IFDIR || !member[0]) {
             free(member);

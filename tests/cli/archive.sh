@@ -59,6 +59,11 @@ tar("hardlink.tar", [reg("ok.txt"), link("hard-member", "ok.txt", tarfile.LNKTYP
 tar("fifo.tar", [reg("ok.txt"), link("fifo-member", "", tarfile.FIFOTYPE)])
 tar("dup.tar", [reg("same.txt", b"1"), reg("same.txt", b"2")])
 tar("fileanddir.tar", [reg("a", b"file"), reg("a/b", b"inside")])
+hook = reg(".git/hooks/pre-commit", b"#!/bin/sh\ntouch pwned\n"); hook[0].mode = 0o755
+tar("githook.tar", [reg("ok.txt"), hook])
+tar("githook2.tar", [reg("ok.txt"), reg("sub/.GIT./config", b"x")])
+tar("twins.tar", [reg("Config.json", b"1"), reg("config.json", b"2")])
+tar("nfd.tar", [reg("caf\u00e9", b"1"), reg("cafe\u0301", b"2")])
 with zipfile.ZipFile(f"{T}/escape.zip", "w") as z:
     z.writestr("ok.txt", "x")
     z.writestr(zipfile.ZipInfo("../evil3"), "pwned")
@@ -80,6 +85,13 @@ fails "a member twice" 1 "$SWARM" add --unpack "$T/dup.tar" --name evil
 like "the error names the path" "$err" "same\.txt"
 fails "a member that is both a file and a folder" 1 "$SWARM" add --unpack "$T/fileanddir.tar" --name evil
 like "the error names the path" "$err" "'a' would be both a file and a folder"
+fails "a .git/hooks/pre-commit member" 1 "$SWARM" add --unpack "$T/githook.tar" --name evil
+like "the error names the .git component" "$err" "'\.git/hooks/pre-commit' has a component git reads as \.git"
+fails "a .GIT. member (an NTFS alias of .git)" 1 "$SWARM" add --unpack "$T/githook2.tar" --name evil
+fails "Config.json beside config.json" 1 "$SWARM" add --unpack "$T/twins.tar" --name evil
+like "the error names both and says why" "$err" "'Config\.json' and 'config\.json' are one file on a case-insensitive"
+fails "a name in NFC beside its NFD twin" 1 "$SWARM" add --unpack "$T/nfd.tar" --name evil
+like "the error says normalization" "$err" "Unicode normalization"
 fails "two archives with one member path" 1 "$SWARM" add --unpack "$T/t.tar" "$T/t.tar.gz" --name evil
 echo "just some text, not an archive" >"$T/not-archive.tar"
 fails "not an archive" 1 "$SWARM" add --unpack "$T/not-archive.tar" --name evil

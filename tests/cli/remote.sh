@@ -138,7 +138,13 @@ mkver evil@v1 "$(named other)"
 mkver torrent@v1 "$(printf '%s' "$M" | sed 's/"name":"base"/"name":"torrent"/')" "$BT"
 mkver notorrent@v1 "$(printf '%s' "$M" | sed 's/"name":"base"/"name":"notorrent"/')"
 mkver hex@v1 "$(named hex | sed "s/\"sha256\":\"$H\"/\"sha256\":\"$(printf %s "$H" | tr a-f A-F)\"/")"
-refused="dotdot abs size onechunk badjson evil hex torrent notorrent"
+mkver githook@v1 "$(named githook | sed 's/"path":"b.bin"/"path":".git\/hooks\/pre-commit"/; s/"mode":"0644"/"mode":"0755"/')"
+mkver gitshort@v1 "$(named gitshort | sed 's/"path":"b.bin"/"path":"sub\/GIT~1\/hooks\/post-checkout"/')"
+# two files, Config.json and config.json: one file on macOS or Windows
+mkver twins@v1 "$(named twins | sed 's/\[{"path":"b.bin"\(.*\)}\]}$/[{"path":"Config.json"\1},{"path":"config.json"\1}]}/')"
+deep=$(printf 'd/%.0s' $(seq 70))
+mkver deep@v1 "$(named deep | sed "s|\"path\":\"b.bin\"|\"path\":\"${deep}b.bin\"|")"
+refused="dotdot abs size onechunk badjson evil hex torrent notorrent githook gitshort twins deep"
 ok "f: remote add evil" sw f remote add evil "$E"
 fails "f pulls from evil: exit 1" 1 sw f pull evil
 for t in $refused; do
@@ -153,6 +159,10 @@ like "..evil: the reason names the manifest's other@v1" "$err" "evil@v1.*other@v
 like "..hex: the reason is the sha256" "$err" "hex@v1.*SHA-256"
 like "..torrent: another bundle's torrent is refused" "$err" "torrent@v1.*its folder is 'base', not 'torrent'"
 like "..notorrent: a manifest naming a missing torrent is refused" "$err" "notorrent@v1.*names a torrent the version lacks"
+like "..githook: the reason is the .git component" "$err" "githook@v1.*'\.git/hooks/pre-commit' has a component git reads as \.git"
+like "..gitshort: git~1 (the 8.3 name of .git) is refused" "$err" "gitshort@v1.*component git reads as \.git \('GIT~1'\)"
+like "..twins: names one file on a case-insensitive system" "$err" "twins@v1.*'Config\.json' and 'config\.json' are one file"
+like "..deep: a path of 71 components is refused" "$err" "deep@v1.*more than 64 components"
 is "only good@v1 became a local tag" "$(tags "$T/f/catalog")" "good@v1 "
 run sw f --json ls
 is "ls in f lists only good" "$(jget "$out" '[r["name"] for r in j]')" "good"
