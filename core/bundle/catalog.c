@@ -4,6 +4,7 @@
 #include "base/error.h"
 #include "bundle/names.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <git2.h>
@@ -95,16 +96,80 @@ static int sw_catalog_lock_home(const char *home)
     return fd;
 }
 
-static int sw_catalog_lock(sw_catalog *c) { return sw_catalog_lock_home(c->home); }
+/* Collects into found (paths relative to the catalog) the files named *.lock under the folder rel
+ * (recursively). A folder that cannot be read is skipped: this is a sweep, not a check. */
+static void sw_find_locks(sw_strlist *found, const char *gitdir, const char *rel)
+{
+    char *dir = sw_sprintf("%s%s", gitdir, rel);
+    DIR *d = opendir(dir);
+    free(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char *sub = sw_sprintf("%s/%s", rel, e->d_name);
+        size_t n = strlen(e->d_name);
+        if (e->d_type == DT_DIR)
+            sw_find_locks(found, gitdir, sub);
+        else if (n > 5 && !strcmp(e->d_name + n - 5, ".lock"))
+            sw_strlist_push(found, sub);
+        free(sub);
+    }
+    if (d)
+        closedir(d);
+}
 
-/* Creates the tag refs/tags/TAG at commit id. Called with the catalog lock held: no swarm process is
- * writing the catalog, so a git lock file left for this ref is from a process killed mid-write, and is
- * removed first (libgit2 would otherwise refuse the ref forever). */
+/* Removes the git lock files a swarm process killed while writing the catalog left: *.lock under refs/ and
+ * packed-refs.lock (libgit2 would otherwise refuse those refs, and every later pull, forever). Called
+ * with the catalog lock held: every swarm writer holds it while git writes, so any lock found is stale.
+ * Lists what it removed in removed (relative to the catalog) when not NULL. */
+static int sw_catalog_clear_locks_held(sw_catalog *c, sw_strlist *removed)
+{
+    const char *gitdir = git_repository_path(c->repo); /* ends in '/' */
+    sw_strlist found = {0};
+    sw_find_locks(&found, gitdir, "refs");
+    char *packed = sw_sprintf("%spacked-refs.lock", gitdir);
+    if (access(packed, F_OK) == 0)
+        sw_strlist_push(&found, "packed-refs.lock");
+    free(packed);
+    int r = 0;
+    for (size_t i = 0; i < found.n; i++) {
+        char *path = sw_sprintf("%s%s", gitdir, found.v[i]);
+        if (unlink(path) < 0 && errno != ENOENT && !r)
+            r = sw_error_errno(SW_ERROR, "cannot remove the stale git lock %s", path);
+        else if (removed)
+            sw_strlist_push(removed, found.v[i]);
+        free(path);
+    }
+    sw_strlist_free(&found);
+    return r;
+}
+
+/* Takes the catalog lock and clears stale git locks; returns the fd to close, or -1 with the error set. */
+static int sw_catalog_lock(sw_catalog *c)
+{
+    int fd = sw_catalog_lock_home(c->home);
+    if (fd >= 0 && sw_catalog_clear_locks_held(c, NULL)) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+int sw_catalog_clear_locks(sw_strlist *removed, sw_catalog *c)
+{
+    int fd = sw_catalog_lock_home(c->home);
+    if (fd < 0)
+        return SW_ERROR;
+    int r = sw_catalog_clear_locks_held(c, removed);
+    close(fd);
+    return r;
+}
+
+/* Creates the tag refs/tags/TAG at commit id. Called with the catalog lock held (stale git locks are
+ * cleared when it is taken). */
 static int sw_catalog_tag(sw_catalog *c, const char *tag, const git_oid *id)
 {
-    char *lockfile = sw_sprintf("%s/refs/tags/%s.lock", git_repository_path(c->repo), tag);
-    unlink(lockfile);
-    free(lockfile);
     char *ref = sw_sprintf("refs/tags/%s", tag);
     git_reference *created = NULL;
     int r = git_reference_create(&created, c->repo, ref, id, 0, "swarm") < 0 ? sw_git_fail("cannot tag the version")
@@ -716,13 +781,15 @@ int sw_catalog_pull(sw_catalog *c, const char *remote_name, sw_pull_report *rep,
     opts.prune = GIT_FETCH_PRUNE;
     char *specs[] = {spec};
     git_strarray arr = {specs, 1};
-    if (git_remote_fetch(remote, &arr, &opts, "swarm pull") < 0) {
-        r = sw_git_fail("fetch failed");
-        goto done;
-    }
+    /* The fetch writes refs/swarm/remotes/REMOTE/: under the catalog lock, like every catalog write. */
     int lock = sw_catalog_lock(c);
     if (lock < 0) {
         r = SW_ERROR;
+        goto done;
+    }
+    if (git_remote_fetch(remote, &arr, &opts, "swarm pull") < 0) {
+        r = sw_git_fail("fetch failed");
+        close(lock);
         goto done;
     }
     sw_strlist refs = {0};

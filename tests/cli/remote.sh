@@ -56,6 +56,23 @@ run sw b --json pull
 is "pull again: nothing new, 2 unchanged" "$(jget "$out" '[len(j["added"]),len(j["conflicts"]),len(j["rejected"]),j["unchanged"]]' | tr '\n' ' ')" "0 0 0 2 "
 is "...and exits 0" "$rc" 0
 
+# --- 1b. a pull killed mid-write leaves a git ref lock: the next pull clears it, fsck reports it ------------
+git init -q --bare "$T/lk.git"
+ok "home j adds z@v1 and pushes it to lk.git" bash -c "'$SWARM' --home '$T/j' -q add '$T/b.bin' --name z && '$SWARM' --home '$T/j' -q remote add origin '$T/lk.git' && '$SWARM' --home '$T/j' -q push"
+ok "home k: remote add origin lk.git" sw k remote add origin "$T/lk.git"
+lockf="$T/k/catalog/refs/swarm/remotes/origin/tags/z@v1.lock"
+mkdir -p "$(dirname "$lockf")"
+echo 0123456789012345678901234567890123456789 >"$lockf"   # what kill -9 during pull's ref update leaves
+run sw k fsck
+is "fsck reports the stale ref lock" "$(printf '%s\n' "$out" | grep -c 'removed a stale git lock refs/swarm/remotes/origin/tags/z@v1.lock')" 1
+ok "...and removed it" test ! -e "$lockf"
+run sw k fsck
+is "fsck again: no lock reported" "$(printf '%s\n' "$out" | grep -c 'stale git lock')" 0
+echo 0123456789012345678901234567890123456789 >"$lockf"
+ok "pull with a stale ref lock succeeds" sw k pull
+is "...and gets z@v1" "$out" "z@v1"
+ok "...and removed the lock" test ! -e "$lockf"
+
 # --- 2. the same through git daemon on 127.0.0.1 ------------------------------------------------------------
 mkdir -p "$T/srv" && git init -q --bare "$T/srv/repo.git"
 port=$(free_port)
