@@ -25,7 +25,7 @@ int sw_cmd_plugin(sw_cli *cli, int argc, char **argv);
 int sw_cmd_pipeline(sw_cli *cli, int argc, char **argv);
 
 /* Usage lines, shared by main's help and the commands' own errors. */
-#define SW_USAGE_ADD "swarm add PATH... --name NAME[@VERSION] [-m MSG] [--unpack]"
+#define SW_USAGE_ADD "swarm add PATH... --name NAME[@VERSION] [-m MSG] [--unpack [--unpack-max SIZE]]"
 #define SW_USAGE_LS "swarm ls [--json]"
 #define SW_USAGE_LOG "swarm log NAME [--json]"
 #define SW_USAGE_SHOW "swarm show NAME@VERSION [--json]"
