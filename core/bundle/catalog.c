@@ -3,6 +3,7 @@
 #include "net/bundle_torrent.h"
 #include "base/error.h"
 #include "bundle/names.h"
+#include "bundle/summary.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -236,6 +237,28 @@ static int sw_commit_manifest(sw_manifest **out, git_commit *commit)
     return r;
 }
 
+/* HOME/summaries/<blob id>: where the summary of the manifest blob id is kept (caller frees). */
+static char *sw_summary_path(sw_catalog *c, const git_oid *blob)
+{
+    char hex[GIT_OID_HEXSZ + 1];
+    git_oid_tostr(hex, sizeof hex, blob);
+    return sw_sprintf("%s/summaries/%s", c->home, hex);
+}
+
+/* Keeps the summary of m, the validated manifest in blob. A summary that cannot be written is only a lost
+ * shortcut: the error is dropped and the next listing parses the manifest again. */
+static void sw_summary_keep(sw_catalog *c, const git_oid *blob, const sw_manifest *m)
+{
+    char *dir = sw_sprintf("%s/summaries", c->home), *path = sw_summary_path(c, blob);
+    sw_msummary s = {0};
+    sw_msummary_of(&s, m);
+    if (sw_mkdir_p(dir) == 0)
+        sw_msummary_save(&s, path);
+    sw_msummary_clear(&s);
+    free(dir);
+    free(path);
+}
+
 /* The commit of NAME@VERSION: SW_ENOTFOUND ("unknown version") when there is none. */
 static int sw_version_commit(git_commit **out, sw_catalog *c, const char *name, const char *version)
 {
@@ -256,6 +279,39 @@ int sw_catalog_read(sw_manifest **out, sw_catalog *c, const char *name, const ch
     if (r)
         return sw_error_wrap(r, "%s@%s", name, version);
     return 0;
+}
+
+int sw_catalog_summary(sw_msummary *out, sw_catalog *c, const char *name, const char *version)
+{
+    git_commit *commit;
+    git_tree *tree = NULL;
+    int r = sw_version_commit(&commit, c, name, version);
+    if (r)
+        return r;
+    const git_tree_entry *e = NULL;
+    if (git_commit_tree(&tree, commit) == 0)
+        e = git_tree_entry_byname(tree, SW_MANIFEST_FILE);
+    git_oid blob = {0};
+    if (e)
+        git_oid_cpy(&blob, git_tree_entry_id(e));
+    git_tree_free(tree);
+    char *path = e ? sw_summary_path(c, &blob) : NULL;
+    r = path ? sw_msummary_load(out, path) : SW_ENOTFOUND;
+    free(path);
+    if (r) {
+        /* No summary yet (or a damaged one): parse and validate the manifest once, and keep its summary. */
+        sw_manifest *m;
+        r = sw_commit_manifest(&m, commit);
+        if (r)
+            r = sw_error_wrap(r, "%s@%s", name, version);
+        else {
+            sw_msummary_of(out, m);
+            sw_summary_keep(c, &blob, m);
+            sw_manifest_free(m);
+        }
+    }
+    git_commit_free(commit);
+    return r;
 }
 
 int sw_catalog_read_torrent(unsigned char **out, size_t *len, sw_catalog *c, const char *name, const char *version)
@@ -753,8 +809,10 @@ static void sw_pull_one(sw_catalog *c, const char *refname, const char *tag, sw_
     }
     if ((check && check(check_ctx, m)) || sw_catalog_tag(c, tag, git_commit_id(theirs)))
         sw_reject(rep, tag);
-    else
+    else {
         sw_strlist_push(&rep->added, tag);
+        sw_summary_keep(c, git_blob_id(their_blob), m);
+    }
 done:
     sw_manifest_free(m);
     git_blob_free(their_blob);

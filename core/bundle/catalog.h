@@ -17,6 +17,7 @@
 #define SW_CATALOG_H
 
 #include "bundle/manifest.h"
+#include "bundle/summary.h"
 #include "base/util.h"
 
 typedef struct sw_catalog sw_catalog;
@@ -33,6 +34,11 @@ int sw_catalog_versions(sw_strlist *out, sw_catalog *c, const char *name);
 int sw_catalog_foreach(sw_catalog *c, int (*fn)(void *ctx, const char *name, const char *version), void *ctx);
 /* A version's manifest: SW_ENOTFOUND when there is no such version. */
 int sw_catalog_read(sw_manifest **out, sw_catalog *c, const char *name, const char *version);
+
+/* A version's summary (summary.h): read from HOME/summaries/ when kept there (pull and add keep one for
+ * each manifest they validated), else from its manifest, which is then parsed and validated once.
+ * SW_ENOTFOUND when there is no such version. */
+int sw_catalog_summary(sw_msummary *out, sw_catalog *c, const char *name, const char *version);
 
 /* The torrent stored with a version (malloc'd); SW_ENOTFOUND when the version has none (no bytes). */
 int sw_catalog_read_torrent(unsigned char **out, size_t *len, sw_catalog *c, const char *name, const char *version);

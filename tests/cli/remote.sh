@@ -186,4 +186,23 @@ is "ls in f lists only good" "$(jget "$out" '[r["name"] for r in j]')" "good"
 fails "pull from evil again: still refused" 1 sw f pull evil
 is "...and still only good@v1" "$(tags "$T/f/catalog")" "good@v1 "
 
+# --- 5b. a huge manifest is parsed once, by pull: ls reads a summary, not the manifest ---------------------
+# One file of 200,000 chunks of 256 KiB (48.8 GiB): an 18 MB manifest, over 100 MB of memory to parse.
+E="$T/huge.git"
+git init -q --bare "$E"
+python3 - "$M" >"$T/huge.json" <<'PY'
+import json, sys
+m = json.loads(sys.argv[1]); m["name"] = "huge"; m.pop("torrents", None)
+f = m["files"][0]; n = 200000; L = 262144
+f["chunks"] = [[i * L, L, "%064x" % i] for i in range(n)]; f["size"] = n * L
+print(json.dumps(m, separators=(",", ":")))
+PY
+mkver huge@v1 "$(cat "$T/huge.json")"
+ok "g pulls huge@v1" bash -c "'$SWARM' --home '$T/g' -q remote add huge '$E' && '$SWARM' --home '$T/g' -q pull huge"
+maxrss() { python3 -c 'import resource,subprocess,sys; subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)' "$@"; }
+run sw g --json ls
+is "ls in g: huge, 1 file, 200000 x 256 KiB, not held" "$(jget "$out" '[r["name"]+" "+str(r["files"])+" "+str(r["bytes"])+" "+r["state"] for r in j]')" "huge 1 52428800000 not held"
+small=$(maxrss "$SWARM" --home "$T/f" ls) big=$(maxrss "$SWARM" --home "$T/g" ls)
+ok "ls of huge@v1 takes under 40 MB more memory than ls of a small catalog ($big MB vs $small MB)" test "$big" -lt $((small + 40))
+
 done_testing
