@@ -24,7 +24,8 @@ endif
 # Debian packages: libraries, then the tools tests and benchmarks run.
 DEPS_LIBS := build-essential g++ pkg-config libgit2-dev libzstd-dev libarchive-dev zlib1g-dev liblua5.4-dev \
              libssl-dev libjansson-dev libsqlite3-dev libtorrent-rasterbar-dev \
-             hipcc libamdhip64-dev rocm-device-libs libpcre2-dev libxxhash-dev
+             hipcc libamdhip64-dev rocm-device-libs libpcre2-dev libxxhash-dev \
+             libunistring-dev
 DEPS_TOOLS := git zstd perl time python3 util-linux bsdutils aria2 transmission-cli opentracker
 DEPS_BENCH := git-annex git-lfs bc procps bsdutils snakemake
 
@@ -38,7 +39,8 @@ PKGS := libgit2 libzstd libarchive zlib jansson sqlite3 libcrypto lua5.4 libtorr
 # flags (defines that fix its ABI) go to the C++ compile only.
 PKG_CFLAGS = $(shell pkg-config --cflags $(filter-out libtorrent-rasterbar,$(PKGS)))
 TORRENT_CFLAGS = $(shell pkg-config --cflags libtorrent-rasterbar)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread -ldl
+# libunistring (Unicode case folding and normalization of paths) ships no pkg-config file.
+PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lunistring -lpthread -ldl
 
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror

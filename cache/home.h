@@ -9,6 +9,8 @@
  *                         "catalog" (exclusive while a version is committed), "owner-TOKEN" (one per
  *                         process with the store open, locked while it lives: its temp files are
  *                         tmp/put-TOKEN-*, removed by the next process once the owner is gone)
+ *   summaries/<blob id>   small summaries of validated manifests (name, version, sizes, object ids), so
+ *                         that ls need not parse every manifest (core/bundle/catalog.c)
  *   seed/<info-hash>/     seeding views: hard links to a version's objects, remade by every seed
  *                         (core/net/seed.c); they hold no bytes of their own
  *   incoming/<info-hash>/ a get's files while they download (core/net/fetch.c); kept after an
@@ -25,6 +27,7 @@
 #define SW_HOME_INDEX "index.db"
 #define SW_HOME_CATALOG "catalog"
 #define SW_HOME_LOCKS "locks"
+#define SW_HOME_SUMMARIES "summaries"
 #define SW_HOME_SEED "seed"
 #define SW_HOME_INCOMING "incoming"
 

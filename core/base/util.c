@@ -337,6 +337,21 @@ double sw_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+int sw_parse_bytes(uint64_t *out, const char *s)
+{
+    static const char units[] = "KMGT";
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    int shift = 0;
+    if (*end && end[1] == 0 && strchr(units, *end))
+        shift = 10 * (int)(strchr(units, *end) - units + 1), end++;
+    if (end == s || *end || errno || !isdigit((unsigned char)s[0]) || (shift && v > (UINT64_MAX >> shift)))
+        return sw_error(SW_EINVALID, "'%s' is not a byte count (digits, then optionally K, M, G or T)", s);
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
 const char *sw_fmt_bytes(char *buf, size_t len, uint64_t bytes)
 {
     static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};

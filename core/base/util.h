@@ -62,5 +62,8 @@ char *sw_exe_dir(void);
 double sw_now(void);
 /* Formats a byte count as "12.3 MiB" into buf. */
 const char *sw_fmt_bytes(char *buf, size_t len, uint64_t bytes);
+/* Parses a byte count: digits, then optionally K, M, G or T (powers of 1024). SW_EINVALID when s is
+ * anything else or overflows 64 bits. */
+int sw_parse_bytes(uint64_t *out, const char *s);
 
 #endif

@@ -21,7 +21,29 @@ typedef struct {
     sw_progress_fn prog;
     void *pctx;
     int64_t consumed; /* compressed bytes of the archive read so far, for progress */
+    uint64_t unpacked, limit; /* member bytes read so far, and their cap */
+    int limit_given;          /* the cap came from --unpack-max */
 } sw_areader;
+
+uint64_t sw_archive_unpack_limit(uint64_t archive_bytes)
+{
+    uint64_t by_ratio = archive_bytes > SW_UNPACK_TOTAL / SW_UNPACK_RATIO ? SW_UNPACK_TOTAL
+                                                                          : archive_bytes * SW_UNPACK_RATIO;
+    uint64_t limit = by_ratio > SW_UNPACK_FLOOR ? by_ratio : SW_UNPACK_FLOOR;
+    return limit < SW_UNPACK_TOTAL ? limit : SW_UNPACK_TOTAL;
+}
+
+/* The error for an archive that unpacks to more than its cap. */
+static int sw_archive_too_big(const sw_areader *r)
+{
+    char cap[32];
+    sw_fmt_bytes(cap, sizeof cap, r->limit);
+    if (r->limit_given)
+        return sw_error(SW_EINVALID, "%s unpacks to more than --unpack-max (%s)", r->path, cap);
+    return sw_error(SW_EINVALID, "%s unpacks to more than %s (%ux its size, at least %llu MiB, at most %llu GiB): "
+                                 "a compression bomb? If it is expected, raise the cap with --unpack-max SIZE",
+                    r->path, cap, SW_UNPACK_RATIO, SW_UNPACK_FLOOR >> 20, SW_UNPACK_TOTAL >> 30);
+}
 
 static ssize_t sw_archive_read(void *ctx, void *buf, size_t len)
 {
@@ -29,6 +51,9 @@ static ssize_t sw_archive_read(void *ctx, void *buf, size_t len)
     la_ssize_t n = archive_read_data(r->a, buf, len);
     if (n < 0)
         return sw_error(SW_ERROR, "%s: member '%s': %s", r->path, r->member, archive_error_string(r->a));
+    r->unpacked += (uint64_t)n;
+    if (r->unpacked > r->limit)
+        return sw_archive_too_big(r);
     if (r->prog) {
         int64_t now = archive_filter_bytes(r->a, -1);
         if (now > r->consumed)
@@ -64,9 +89,12 @@ static const char *sw_entry_kind(struct archive_entry *e)
     }
 }
 
-int sw_archive_import(sw_manifest *m, sw_store *st, const char *path, uint64_t *added, sw_progress_fn prog,
-                      void *pctx)
+int sw_archive_import(sw_manifest *m, sw_store *st, const char *path, uint64_t max_unpacked, uint64_t *added,
+                      sw_progress_fn prog, void *pctx)
 {
+    struct stat s;
+    if (stat(path, &s) < 0)
+        return sw_error_errno(SW_EINVALID, "cannot read archive %s", path);
     struct archive *a = archive_read_new();
     archive_read_support_filter_all(a);
     archive_read_support_format_tar(a);
@@ -76,11 +104,15 @@ int sw_archive_import(sw_manifest *m, sw_store *st, const char *path, uint64_t *
         archive_read_free(a);
         return r;
     }
-    sw_areader rd = {a, path, NULL, prog, pctx, 0};
+    sw_areader rd = {a, path, NULL, prog, pctx, 0, 0, max_unpacked, max_unpacked != 0};
+    if (!max_unpacked)
+        rd.limit = sw_archive_unpack_limit((uint64_t)s.st_size);
     struct archive_entry *e;
     int r = 0, rc;
-    while (!r && (rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-        char *member = sw_member_path(archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
+    /* ARCHIVE_WARN: a name libarchive cannot convert to the C locale; it is read as UTF-8 below. */
+    while (!r && ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK || rc == ARCHIVE_WARN)) {
+        const char *name = archive_entry_pathname_utf8(e) ? archive_entry_pathname_utf8(e) : archive_entry_pathname(e);
+        char *member = sw_member_path(name ? name : "");
         rd.member = member;
         if (archive_entry_filetype(e) == AE_IFDIR || !member[0]) {
             free(member);

@@ -3,7 +3,9 @@
 #include "base/error.h"
 #include "bundle/names.h"
 #include "cache/home.h"
+#include "bundle/summary.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <git2.h>
@@ -95,16 +97,80 @@ static int sw_catalog_lock_home(const char *home)
     return fd;
 }
 
-static int sw_catalog_lock(sw_catalog *c) { return sw_catalog_lock_home(c->home); }
+/* Collects into found (paths relative to the catalog) the files named *.lock under the folder rel
+ * (recursively). A folder that cannot be read is skipped: this is a sweep, not a check. */
+static void sw_find_locks(sw_strlist *found, const char *gitdir, const char *rel)
+{
+    char *dir = sw_sprintf("%s%s", gitdir, rel);
+    DIR *d = opendir(dir);
+    free(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char *sub = sw_sprintf("%s/%s", rel, e->d_name);
+        size_t n = strlen(e->d_name);
+        if (e->d_type == DT_DIR)
+            sw_find_locks(found, gitdir, sub);
+        else if (n > 5 && !strcmp(e->d_name + n - 5, ".lock"))
+            sw_strlist_push(found, sub);
+        free(sub);
+    }
+    if (d)
+        closedir(d);
+}
 
-/* Creates the tag refs/tags/TAG at commit id. Called with the catalog lock held: no swarm process is
- * writing the catalog, so a git lock file left for this ref is from a process killed mid-write, and is
- * removed first (libgit2 would otherwise refuse the ref forever). */
+/* Removes the git lock files a swarm process killed while writing the catalog left: *.lock under refs/ and
+ * packed-refs.lock (libgit2 would otherwise refuse those refs, and every later pull, forever). Called
+ * with the catalog lock held: every swarm writer holds it while git writes, so any lock found is stale.
+ * Lists what it removed in removed (relative to the catalog) when not NULL. */
+static int sw_catalog_clear_locks_held(sw_catalog *c, sw_strlist *removed)
+{
+    const char *gitdir = git_repository_path(c->repo); /* ends in '/' */
+    sw_strlist found = {0};
+    sw_find_locks(&found, gitdir, "refs");
+    char *packed = sw_sprintf("%spacked-refs.lock", gitdir);
+    if (access(packed, F_OK) == 0)
+        sw_strlist_push(&found, "packed-refs.lock");
+    free(packed);
+    int r = 0;
+    for (size_t i = 0; i < found.n; i++) {
+        char *path = sw_sprintf("%s%s", gitdir, found.v[i]);
+        if (unlink(path) < 0 && errno != ENOENT && !r)
+            r = sw_error_errno(SW_ERROR, "cannot remove the stale git lock %s", path);
+        else if (removed)
+            sw_strlist_push(removed, found.v[i]);
+        free(path);
+    }
+    sw_strlist_free(&found);
+    return r;
+}
+
+/* Takes the catalog lock and clears stale git locks; returns the fd to close, or -1 with the error set. */
+static int sw_catalog_lock(sw_catalog *c)
+{
+    int fd = sw_catalog_lock_home(c->home);
+    if (fd >= 0 && sw_catalog_clear_locks_held(c, NULL)) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+int sw_catalog_clear_locks(sw_strlist *removed, sw_catalog *c)
+{
+    int fd = sw_catalog_lock_home(c->home);
+    if (fd < 0)
+        return SW_ERROR;
+    int r = sw_catalog_clear_locks_held(c, removed);
+    close(fd);
+    return r;
+}
+
+/* Creates the tag refs/tags/TAG at commit id. Called with the catalog lock held (stale git locks are
+ * cleared when it is taken). */
 static int sw_catalog_tag(sw_catalog *c, const char *tag, const git_oid *id)
 {
-    char *lockfile = sw_sprintf("%s/refs/tags/%s.lock", git_repository_path(c->repo), tag);
-    unlink(lockfile);
-    free(lockfile);
     char *ref = sw_sprintf("refs/tags/%s", tag);
     git_reference *created = NULL;
     int r = git_reference_create(&created, c->repo, ref, id, 0, "swarm") < 0 ? sw_git_fail("cannot tag the version")
@@ -171,6 +237,28 @@ static int sw_commit_manifest(sw_manifest **out, git_commit *commit)
     return r;
 }
 
+/* HOME/summaries/<blob id>: where the summary of the manifest blob id is kept (caller frees). */
+static char *sw_summary_path(sw_catalog *c, const git_oid *blob)
+{
+    char hex[GIT_OID_HEXSZ + 1];
+    git_oid_tostr(hex, sizeof hex, blob);
+    return sw_sprintf("%s/" SW_HOME_SUMMARIES "/%s", c->home, hex);
+}
+
+/* Keeps the summary of m, the validated manifest in blob. A summary that cannot be written is only a lost
+ * shortcut: the error is dropped and the next listing parses the manifest again. */
+static void sw_summary_keep(sw_catalog *c, const git_oid *blob, const sw_manifest *m)
+{
+    char *dir = sw_sprintf("%s/" SW_HOME_SUMMARIES, c->home), *path = sw_summary_path(c, blob);
+    sw_msummary s = {0};
+    sw_msummary_of(&s, m);
+    if (sw_mkdir_p(dir) == 0)
+        sw_msummary_save(&s, path);
+    sw_msummary_clear(&s);
+    free(dir);
+    free(path);
+}
+
 /* The commit of NAME@VERSION: SW_ENOTFOUND ("unknown version") when there is none. */
 static int sw_version_commit(git_commit **out, sw_catalog *c, const char *name, const char *version)
 {
@@ -191,6 +279,39 @@ int sw_catalog_read(sw_manifest **out, sw_catalog *c, const char *name, const ch
     if (r)
         return sw_error_wrap(r, "%s@%s", name, version);
     return 0;
+}
+
+int sw_catalog_summary(sw_msummary *out, sw_catalog *c, const char *name, const char *version)
+{
+    git_commit *commit;
+    git_tree *tree = NULL;
+    int r = sw_version_commit(&commit, c, name, version);
+    if (r)
+        return r;
+    const git_tree_entry *e = NULL;
+    if (git_commit_tree(&tree, commit) == 0)
+        e = git_tree_entry_byname(tree, SW_MANIFEST_FILE);
+    git_oid blob = {0};
+    if (e)
+        git_oid_cpy(&blob, git_tree_entry_id(e));
+    git_tree_free(tree);
+    char *path = e ? sw_summary_path(c, &blob) : NULL;
+    r = path ? sw_msummary_load(out, path) : SW_ENOTFOUND;
+    free(path);
+    if (r) {
+        /* No summary yet (or a damaged one): parse and validate the manifest once, and keep its summary. */
+        sw_manifest *m;
+        r = sw_commit_manifest(&m, commit);
+        if (r)
+            r = sw_error_wrap(r, "%s@%s", name, version);
+        else {
+            sw_msummary_of(out, m);
+            sw_summary_keep(c, &blob, m);
+            sw_manifest_free(m);
+        }
+    }
+    git_commit_free(commit);
+    return r;
 }
 
 int sw_catalog_read_torrent(unsigned char **out, size_t *len, sw_catalog *c, const char *name, const char *version)
@@ -685,8 +806,10 @@ static void sw_pull_one(sw_catalog *c, const char *refname, const char *tag, sw_
     }
     if ((checks && checks->manifest && checks->manifest(checks->ctx, m)) || sw_catalog_tag(c, tag, git_commit_id(theirs)))
         sw_reject(rep, tag);
-    else
+    else {
         sw_strlist_push(&rep->added, tag);
+        sw_summary_keep(c, git_blob_id(their_blob), m);
+    }
 done:
     sw_manifest_free(m);
     git_blob_free(their_blob);
@@ -712,13 +835,15 @@ int sw_catalog_pull(sw_catalog *c, const char *remote_name, sw_pull_report *rep,
     opts.prune = GIT_FETCH_PRUNE;
     char *specs[] = {spec};
     git_strarray arr = {specs, 1};
-    if (git_remote_fetch(remote, &arr, &opts, "swarm pull") < 0) {
-        r = sw_git_fail("fetch failed");
-        goto done;
-    }
+    /* The fetch writes refs/swarm/remotes/REMOTE/: under the catalog lock, like every catalog write. */
     int lock = sw_catalog_lock(c);
     if (lock < 0) {
         r = SW_ERROR;
+        goto done;
+    }
+    if (git_remote_fetch(remote, &arr, &opts, "swarm pull") < 0) {
+        r = sw_git_fail("fetch failed");
+        close(lock);
         goto done;
     }
     sw_strlist refs = {0};

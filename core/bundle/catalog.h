@@ -3,8 +3,10 @@
  * Each version is one commit whose tree holds manifest.json and, when the version has bytes, its torrent
  * bundle.torrent (bundle_torrent.h), tagged NAME@VERSION (a lightweight tag);
  * its parent commit is the bundle's previous version. Tags are the truth: a bundle's versions are the
- * tags NAME@*, ordered by commit time, then by natural version order. Writers hold HOME/locks/catalog,
- * so concurrent `swarm add`s of one bundle get distinct versions. libgit2 fsyncs what it writes.
+ * tags NAME@*, ordered by commit time, then by natural version order. Writers (add, pull's fetch and
+ * import) hold HOME/locks/catalog, so concurrent `swarm add`s of one bundle get distinct versions, and
+ * any git lock file found while holding it was left by a killed process and is removed. libgit2 fsyncs
+ * what it writes.
  *
  * Pull fetches a remote's tags into refs/swarm/remotes/REMOTE/tags/, validates each version's manifest
  * (sw_manifest_parse, the tag must match the manifest's name and version, and the torrent must describe
@@ -15,6 +17,7 @@
 #define SW_CATALOG_H
 
 #include "bundle/manifest.h"
+#include "bundle/summary.h"
 #include "base/util.h"
 
 typedef struct sw_catalog sw_catalog;
@@ -32,6 +35,11 @@ int sw_catalog_foreach(sw_catalog *c, int (*fn)(void *ctx, const char *name, con
 /* A version's manifest: SW_ENOTFOUND when there is no such version. */
 int sw_catalog_read(sw_manifest **out, sw_catalog *c, const char *name, const char *version);
 
+/* A version's summary (summary.h): read from HOME/summaries/ when kept there (pull and add keep one for
+ * each manifest they validated), else from its manifest, which is then parsed and validated once.
+ * SW_ENOTFOUND when there is no such version. */
+int sw_catalog_summary(sw_msummary *out, sw_catalog *c, const char *name, const char *version);
+
 /* The torrent stored with a version (malloc'd); SW_ENOTFOUND when the version has none (no bytes). */
 int sw_catalog_read_torrent(unsigned char **out, size_t *len, sw_catalog *c, const char *name, const char *version);
 
@@ -39,6 +47,11 @@ int sw_catalog_read_torrent(unsigned char **out, size_t *len, sw_catalog *c, con
  * next free "vN" is assigned; m->parent is set to the bundle's latest version. SW_EEXISTS when the
  * version is taken. */
 int sw_catalog_add(sw_catalog *c, sw_manifest *m, const unsigned char *torrent, size_t torrent_len);
+
+/* Removes the git lock files (*.lock under refs/, packed-refs.lock) left by a process killed while writing the
+ * catalog, under the catalog lock (every swarm writer also clears them when it takes the lock). Appends
+ * each removed one, relative to the catalog folder, to removed. */
+int sw_catalog_clear_locks(sw_strlist *removed, sw_catalog *c);
 
 /* Remotes: plain git remotes of the catalog. A remote may list BitTorrent trackers (kept in the catalog's
  * git config as remote.NAME.tracker); seed and get announce to the trackers of every remote. */

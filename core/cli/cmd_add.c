@@ -68,7 +68,7 @@ static int sw_add_collect(sw_filelist *l, char **paths, int n)
 }
 
 static int sw_add_store(sw_cli *cli, sw_manifest *m, sw_store *st, const sw_filelist *l, char **archives,
-                        int narchives, uint64_t *added_bytes)
+                        int narchives, uint64_t max_unpacked, uint64_t *added_bytes)
 {
     sw_progress p;
     uint64_t total = l->bytes;
@@ -91,7 +91,7 @@ static int sw_add_store(sw_cli *cli, sw_manifest *m, sw_store *st, const sw_file
         }
     }
     for (int i = 0; i < narchives && !r; i++)
-        r = sw_archive_import(m, st, archives[i], added_bytes, sw_progress_step, &p);
+        r = sw_archive_import(m, st, archives[i], max_unpacked, added_bytes, sw_progress_step, &p);
     sw_progress_end(&p);
     return r;
 }
@@ -100,9 +100,10 @@ int sw_cmd_add(sw_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"name", required_argument, NULL, 'n'}, {"message", required_argument, NULL, 'm'},
-        {"unpack", no_argument, NULL, 'u'}, SW_CLI_COMMON_OPTS, {0}};
+        {"unpack", no_argument, NULL, 'u'}, {"unpack-max", required_argument, NULL, 'U'}, SW_CLI_COMMON_OPTS, {0}};
     const char *ref = NULL, *message = "";
     int unpack = 0, c;
+    uint64_t max_unpacked = 0;
     optind = 0; /* GNU getopt permutes: paths may stand before, between or after options */
     while ((c = sw_cli_getopt(cli, argc, argv, "n:m:qv", opts, SW_USAGE_ADD)) != -1) {
         if (c == '?')
@@ -113,6 +114,8 @@ int sw_cmd_add(sw_cli *cli, int argc, char **argv)
             message = optarg;
         else if (c == 'u')
             unpack = 1;
+        else if (c == 'U' && sw_parse_bytes(&max_unpacked, optarg))
+            return sw_cli_usage(SW_USAGE_ADD, "--unpack-max: %s", sw_error_last());
     }
     sw_strlist paths = {0};
     for (int i = optind; i < argc; i++)
@@ -159,7 +162,7 @@ int sw_cmd_add(sw_cli *cli, int argc, char **argv)
     m->message = sw_strdup(message);
     sw_manifest_stamp(m);
     uint64_t added = 0;
-    if (sw_add_store(cli, m, st, &l, unpack ? paths.v : NULL, unpack ? (int)paths.n : 0, &added) ||
+    if (sw_add_store(cli, m, st, &l, unpack ? paths.v : NULL, unpack ? (int)paths.n : 0, max_unpacked, &added) ||
         sw_bundle_commit(cat, st, m)) {
         rc = sw_cli_fail();
         goto done;

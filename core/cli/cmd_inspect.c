@@ -13,6 +13,16 @@ static const char *sw_held_word(size_t held, size_t n)
     return held == n ? "held" : held ? "partial" : "not held";
 }
 
+/* How many of a summary's distinct objects the store holds. */
+static size_t sw_held_objects(const sw_msummary *s, const sw_store *st)
+{
+    size_t held = 0;
+    for (size_t i = 0; i < s->nobjects; i++)
+        held += sw_store_stat(st, &s->objects[i], NULL) == 0;
+    return held;
+}
+
+/* ls reads version summaries, not manifests: listing never parses a (possibly huge) manifest twice. */
 int sw_cmd_ls(sw_cli *cli, int argc, char **argv)
 {
     if (sw_cli_operands(cli, argc, argv, 0, 0, SW_USAGE_LS))
@@ -32,24 +42,24 @@ int sw_cmd_ls(sw_cli *cli, int argc, char **argv)
         printf("%-32s %-10s %8s %12s  %s\n", "NAME", "LATEST", "VERSIONS", "SIZE", "STATE");
     for (size_t i = 0; i < names.n; i++) {
         sw_strlist versions = {0};
-        sw_manifest *m = NULL;
+        sw_msummary s = {0};
         if (sw_catalog_versions(&versions, cat, names.v[i]) || !versions.n ||
-            sw_catalog_read(&m, cat, names.v[i], versions.v[versions.n - 1])) {
+            sw_catalog_summary(&s, cat, names.v[i], versions.v[versions.n - 1])) {
             sw_strlist_free(&versions);
             rc = sw_cli_fail();
             continue;
         }
-        size_t held = sw_bundle_held_files(m, st);
+        const char *latest = versions.v[versions.n - 1];
+        const char *state = sw_held_word(sw_held_objects(&s, st), s.nobjects);
         char size[32];
         if (cli->json)
-            json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:I, s:I, s:s}", "name", m->name, "latest",
-                                                 m->version, "versions", (json_int_t)versions.n, "bytes",
-                                                 (json_int_t)sw_manifest_size(m), "files", (json_int_t)m->nfiles,
-                                                 "state", sw_held_word(held, m->nfiles)));
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:I, s:I, s:s}", "name", names.v[i], "latest",
+                                                 latest, "versions", (json_int_t)versions.n, "bytes",
+                                                 (json_int_t)s.bytes, "files", (json_int_t)s.nfiles, "state", state));
         else
-            printf("%-32s %-10s %8zu %12s  %s\n", m->name, m->version, versions.n,
-                   sw_fmt_bytes(size, sizeof size, sw_manifest_size(m)), sw_held_word(held, m->nfiles));
-        sw_manifest_free(m);
+            printf("%-32s %-10s %8zu %12s  %s\n", names.v[i], latest, versions.n,
+                   sw_fmt_bytes(size, sizeof size, s.bytes), state);
+        sw_msummary_clear(&s);
         sw_strlist_free(&versions);
     }
     if (cli->json)

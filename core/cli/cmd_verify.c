@@ -180,6 +180,18 @@ static void sw_fsck_line(void *ctx, const char *line)
     printf("%s\n", line);
 }
 
+/* Removes the git locks a killed process left in the catalog (they would block pull for good), printing
+ * one line for each; fails only when one cannot be removed. */
+static int sw_fsck_catalog_locks(sw_catalog *cat)
+{
+    sw_strlist removed = {0};
+    int r = sw_catalog_clear_locks(&removed, cat);
+    for (size_t i = 0; i < removed.n; i++)
+        printf("catalog: removed a stale git lock %s (left by a killed process)\n", removed.v[i]);
+    sw_strlist_free(&removed);
+    return r;
+}
+
 int sw_cmd_fsck(sw_cli *cli, int argc, char **argv)
 {
     if (sw_cli_operands(cli, argc, argv, 0, 0, SW_USAGE_FSCK))
@@ -190,6 +202,8 @@ int sw_cmd_fsck(sw_cli *cli, int argc, char **argv)
         return 1;
     sw_fsck_report rep;
     int rc = sw_store_fsck(st, &rep, sw_fsck_line, NULL) ? sw_cli_fail() : 0;
+    if (!rc && sw_fsck_catalog_locks(cat))
+        rc = sw_cli_fail();
     /* Every manifest in the catalog must still parse. */
     sw_vref *refs = NULL;
     size_t nrefs = 0, bad_manifests = 0;

@@ -31,7 +31,7 @@ int sw_cli_fetch(sw_cli *cli, sw_store *st, sw_catalog *cat, const sw_manifest *
                  double timeout);
 
 /* Usage lines, shared by main's help and the commands' own errors. */
-#define SW_USAGE_ADD "swarm add PATH... --name NAME[@VERSION] [-m MSG] [--unpack]"
+#define SW_USAGE_ADD "swarm add PATH... --name NAME[@VERSION] [-m MSG] [--unpack [--unpack-max SIZE]]"
 #define SW_USAGE_LS "swarm ls [--json]"
 #define SW_USAGE_LOG "swarm log NAME [--json]"
 #define SW_USAGE_SHOW "swarm show NAME@VERSION [--json]"

@@ -59,6 +59,11 @@ tar("hardlink.tar", [reg("ok.txt"), link("hard-member", "ok.txt", tarfile.LNKTYP
 tar("fifo.tar", [reg("ok.txt"), link("fifo-member", "", tarfile.FIFOTYPE)])
 tar("dup.tar", [reg("same.txt", b"1"), reg("same.txt", b"2")])
 tar("fileanddir.tar", [reg("a", b"file"), reg("a/b", b"inside")])
+hook = reg(".git/hooks/pre-commit", b"#!/bin/sh\ntouch pwned\n"); hook[0].mode = 0o755
+tar("githook.tar", [reg("ok.txt"), hook])
+tar("githook2.tar", [reg("ok.txt"), reg("sub/.GIT./config", b"x")])
+tar("twins.tar", [reg("Config.json", b"1"), reg("config.json", b"2")])
+tar("nfd.tar", [reg("caf\u00e9", b"1"), reg("cafe\u0301", b"2")])
 with zipfile.ZipFile(f"{T}/escape.zip", "w") as z:
     z.writestr("ok.txt", "x")
     z.writestr(zipfile.ZipInfo("../evil3"), "pwned")
@@ -80,6 +85,21 @@ fails "a member twice" 1 "$SWARM" add --unpack "$T/dup.tar" --name evil
 like "the error names the path" "$err" "same\.txt"
 fails "a member that is both a file and a folder" 1 "$SWARM" add --unpack "$T/fileanddir.tar" --name evil
 like "the error names the path" "$err" "'a' would be both a file and a folder"
+fails "a .git/hooks/pre-commit member" 1 "$SWARM" add --unpack "$T/githook.tar" --name evil
+like "the error names the .git component" "$err" "'\.git/hooks/pre-commit' has a component git reads as \.git"
+fails "a .GIT. member (an NTFS alias of .git)" 1 "$SWARM" add --unpack "$T/githook2.tar" --name evil
+fails "Config.json beside config.json" 1 "$SWARM" add --unpack "$T/twins.tar" --name evil
+like "the error names both and says why" "$err" "'Config\.json' and 'config\.json' are one file on a case-insensitive"
+fails "a name in NFC beside its NFD twin" 1 "$SWARM" add --unpack "$T/nfd.tar" --name evil
+like "the error says normalization" "$err" "Unicode normalization"
+# a compression bomb: 65 MiB of zeros in a few KiB of .tar.zst, over the default cap (64 MiB, 100x the size)
+mkdir -p "$T/bomb" && truncate -s 65M "$T/bomb/zeros" && tar -C "$T/bomb" -cf - zeros | zstd -q -o "$T/bomb.tar.zst"
+fails "an archive unpacking to over 100x its size and 64 MiB" 1 "$SWARM" add --unpack "$T/bomb.tar.zst" --name evil
+like "the error names the cap and the option" "$err" "bomb\.tar\.zst unpacks to more than 64\.0 MiB.*--unpack-max"
+ok "--unpack-max 66M lets it in" "$SWARM" -q add --unpack "$T/bomb.tar.zst" --unpack-max 66M --name bomb
+fails "--unpack-max below a member's size" 1 "$SWARM" add --unpack "$T/t.tar" --unpack-max 1K --name evil
+like "the error names --unpack-max" "$err" "t\.tar unpacks to more than --unpack-max \(1\.0 KiB\)"
+fails "--unpack-max with a bad size is a usage error" 2 "$SWARM" add --unpack "$T/t.tar" --unpack-max 1X --name evil
 fails "two archives with one member path" 1 "$SWARM" add --unpack "$T/t.tar" "$T/t.tar.gz" --name evil
 echo "just some text, not an archive" >"$T/not-archive.tar"
 fails "not an archive" 1 "$SWARM" add --unpack "$T/not-archive.tar" --name evil
@@ -90,7 +110,7 @@ fails "--unpack of a missing file" 1 "$SWARM" add --unpack "$T/nope.tar" --name 
 fails "--unpack of a directory" 1 "$SWARM" add --unpack "$src" --name evil
 like "the error says it is not a file" "$err" "is not a regular file"
 ok "ls after the refusals" "$SWARM" ls
-is "nothing was committed" "$out" ""
+is "nothing but bomb was committed" "$(printf '%s\n' "$out" | awk 'NR > 1 {print $1}')" "bomb"
 fails "no evil bundle" 1 "$SWARM" log evil
 ok "fsck is clean after the refusals" "$SWARM" fsck
 

@@ -56,6 +56,23 @@ run sw b --json pull
 is "pull again: nothing new, 2 unchanged" "$(jget "$out" '[len(j["added"]),len(j["conflicts"]),len(j["rejected"]),j["unchanged"]]' | tr '\n' ' ')" "0 0 0 2 "
 is "...and exits 0" "$rc" 0
 
+# --- 1b. a pull killed mid-write leaves a git ref lock: the next pull clears it, fsck reports it ------------
+git init -q --bare "$T/lk.git"
+ok "home j adds z@v1 and pushes it to lk.git" bash -c "'$SWARM' --home '$T/j' -q add '$T/b.bin' --name z && '$SWARM' --home '$T/j' -q remote add origin '$T/lk.git' && '$SWARM' --home '$T/j' -q push"
+ok "home k: remote add origin lk.git" sw k remote add origin "$T/lk.git"
+lockf="$T/k/catalog/refs/swarm/remotes/origin/tags/z@v1.lock"
+mkdir -p "$(dirname "$lockf")"
+echo 0123456789012345678901234567890123456789 >"$lockf"   # what kill -9 during pull's ref update leaves
+run sw k fsck
+is "fsck reports the stale ref lock" "$(printf '%s\n' "$out" | grep -c 'removed a stale git lock refs/swarm/remotes/origin/tags/z@v1.lock')" 1
+ok "...and removed it" test ! -e "$lockf"
+run sw k fsck
+is "fsck again: no lock reported" "$(printf '%s\n' "$out" | grep -c 'stale git lock')" 0
+echo 0123456789012345678901234567890123456789 >"$lockf"
+ok "pull with a stale ref lock succeeds" sw k pull
+is "...and gets z@v1" "$out" "z@v1"
+ok "...and removed the lock" test ! -e "$lockf"
+
 # --- 2. the same through git daemon on 127.0.0.1 ------------------------------------------------------------
 mkdir -p "$T/srv" && git init -q --bare "$T/srv/repo.git"
 port=$(free_port)
@@ -138,7 +155,13 @@ mkver evil@v1 "$(named other)"
 mkver torrent@v1 "$(printf '%s' "$M" | sed 's/"name":"base"/"name":"torrent"/')" "$BT"
 mkver notorrent@v1 "$(printf '%s' "$M" | sed 's/"name":"base"/"name":"notorrent"/')"
 mkver hex@v1 "$(named hex | sed "s/\"sha256\":\"$H\"/\"sha256\":\"$(printf %s "$H" | tr a-f A-F)\"/")"
-refused="dotdot abs size onechunk badjson evil hex torrent notorrent"
+mkver githook@v1 "$(named githook | sed 's/"path":"b.bin"/"path":".git\/hooks\/pre-commit"/; s/"mode":"0644"/"mode":"0755"/')"
+mkver gitshort@v1 "$(named gitshort | sed 's/"path":"b.bin"/"path":"sub\/GIT~1\/hooks\/post-checkout"/')"
+# two files, Config.json and config.json: one file on macOS or Windows
+mkver twins@v1 "$(named twins | sed 's/\[{"path":"b.bin"\(.*\)}\]}$/[{"path":"Config.json"\1},{"path":"config.json"\1}]}/')"
+deep=$(printf 'd/%.0s' $(seq 70))
+mkver deep@v1 "$(named deep | sed "s|\"path\":\"b.bin\"|\"path\":\"${deep}b.bin\"|")"
+refused="dotdot abs size onechunk badjson evil hex torrent notorrent githook gitshort twins deep"
 ok "f: remote add evil" sw f remote add evil "$E"
 fails "f pulls from evil: exit 1" 1 sw f pull evil
 for t in $refused; do
@@ -153,10 +176,33 @@ like "..evil: the reason names the manifest's other@v1" "$err" "evil@v1.*other@v
 like "..hex: the reason is the sha256" "$err" "hex@v1.*SHA-256"
 like "..torrent: another bundle's torrent is refused" "$err" "torrent@v1.*its folder is 'base', not 'torrent'"
 like "..notorrent: a manifest naming a missing torrent is refused" "$err" "notorrent@v1.*names a torrent the version lacks"
+like "..githook: the reason is the .git component" "$err" "githook@v1.*'\.git/hooks/pre-commit' has a component git reads as \.git"
+like "..gitshort: git~1 (the 8.3 name of .git) is refused" "$err" "gitshort@v1.*component git reads as \.git \('GIT~1'\)"
+like "..twins: names one file on a case-insensitive system" "$err" "twins@v1.*'Config\.json' and 'config\.json' are one file"
+like "..deep: a path of 71 components is refused" "$err" "deep@v1.*more than 64 components"
 is "only good@v1 became a local tag" "$(tags "$T/f/catalog")" "good@v1 "
 run sw f --json ls
 is "ls in f lists only good" "$(jget "$out" '[r["name"] for r in j]')" "good"
 fails "pull from evil again: still refused" 1 sw f pull evil
 is "...and still only good@v1" "$(tags "$T/f/catalog")" "good@v1 "
+
+# --- 5b. a huge manifest is parsed once, by pull: ls reads a summary, not the manifest ---------------------
+# One file of 200,000 chunks of 256 KiB (48.8 GiB): an 18 MB manifest, over 100 MB of memory to parse.
+E="$T/huge.git"
+git init -q --bare "$E"
+python3 - "$M" >"$T/huge.json" <<'PY'
+import json, sys
+m = json.loads(sys.argv[1]); m["name"] = "huge"; m.pop("torrents", None)
+f = m["files"][0]; n = 200000; L = 262144
+f["chunks"] = [[i * L, L, "%064x" % i] for i in range(n)]; f["size"] = n * L
+print(json.dumps(m, separators=(",", ":")))
+PY
+mkver huge@v1 "$(cat "$T/huge.json")"
+ok "g pulls huge@v1" bash -c "'$SWARM' --home '$T/g' -q remote add huge '$E' && '$SWARM' --home '$T/g' -q pull huge"
+maxrss() { python3 -c 'import resource,subprocess,sys; subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)' "$@"; }
+run sw g --json ls
+is "ls in g: huge, 1 file, 200000 x 256 KiB, not held" "$(jget "$out" '[r["name"]+" "+str(r["files"])+" "+str(r["bytes"])+" "+r["state"] for r in j]')" "huge 1 52428800000 not held"
+small=$(maxrss "$SWARM" --home "$T/f" ls) big=$(maxrss "$SWARM" --home "$T/g" ls)
+ok "ls of huge@v1 takes under 40 MB more memory than ls of a small catalog ($big MB vs $small MB)" test "$big" -lt $((small + 40))
 
 done_testing

@@ -50,6 +50,57 @@ static int parse_with(const char *json, const char *from, const char *to)
     return r;
 }
 
+/* Every spelling of .git that git's verify_path refuses (CVE-2014-9390) is refused in any component. */
+static void sw_test_git_paths(void)
+{
+    const char *bad[] = {".git/hooks/pre-commit", "a/.git/config", ".GIT/hooks/x", "a/.Git", ".git./hooks/x",
+                         ".git . ./x", ".git /x", "git~1/hooks/x", "GIT~1/x", ".git:x/y",
+                         ".g\u200cit/hooks/x", "\u200f.git/x", ".gi\u202at/x", ".git\u206f/x", "\ufeff.GIT/x",
+                         "a/.g\u200dit"};
+    int all = 1;
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int r = sw_path_check(bad[i]);
+        all &= r == SW_EINVALID && strstr(sw_error_last(), ".git") != NULL;
+        if (r != SW_EINVALID)
+            printf("# accepted: %s\n", bad[i]);
+    }
+    ok(all, "a .git component is refused in every spelling git refuses (case, NTFS dots/spaces, git~1, HFS+)");
+    const char *good[] = {".gitignore", ".github/workflows/x", "git/x", "a.git/x", "git~2/x", ".gitx/y",
+                          "x/.git2", "\u200c/x"};
+    all = 1;
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        all &= sw_path_check(good[i]) == 0;
+    ok(all, "names that only resemble .git pass");
+    ok(sw_path_check("a/\xff\xfe") == SW_EINVALID && strstr(sw_error_last(), "UTF-8"), "a path not in UTF-8 is refused");
+}
+
+/* A tree's paths: depth cap, and no two paths a case-insensitive or normalizing file system would merge. */
+static void sw_test_tree_rules(void)
+{
+    char deep[2 * (SW_PATH_DEPTH_MAX + 1)];
+    for (int i = 0; i <= SW_PATH_DEPTH_MAX; i++)
+        memcpy(deep + 2 * i, "a/", 2);
+    deep[2 * SW_PATH_DEPTH_MAX + 1] = 0;
+    ok(sw_path_check(deep) == SW_EINVALID && strstr(sw_error_last(), "components"), "%d components refused",
+       SW_PATH_DEPTH_MAX + 1);
+    deep[2 * SW_PATH_DEPTH_MAX - 1] = 0;
+    ok(sw_path_check(deep) == 0, "%d components pass", SW_PATH_DEPTH_MAX);
+    char *twins[] = {"Config.json", "config.json"};
+    ok(sw_path_check_tree(twins, 2) == SW_EINVALID && strstr(sw_error_last(), "case"), "Config.json beside config.json refused");
+    char *nfd[] = {"caf\u00e9", "cafe\u0301"};
+    ok(sw_path_check_tree(nfd, 2) == SW_EINVALID && strstr(sw_error_last(), "normalization"), "NFC and NFD twins refused");
+    char *dirs[] = {"A/x", "a/x"};
+    ok(sw_path_check_tree(dirs, 2) == SW_EINVALID, "A/x beside a/x refused");
+    char *filedir[] = {"A", "a-b", "a.c", "a/b"};
+    ok(sw_path_check_tree(filedir, 4) == SW_EINVALID && strstr(sw_error_last(), "file and a folder"),
+       "a file A beside a folder a refused");
+    char *exact[] = {"a", "a!", "a/b"};
+    ok(sw_path_check_tree(exact, 3) == SW_EINVALID && strstr(sw_error_last(), "'a' would be both"),
+       "a file beside its own folder, with a path sorting between them, refused");
+    char *fine[] = {"a", "a!", "ab/c", "b/c/d", "b/c/e"};
+    ok(sw_path_check_tree(fine, 5) == 0, "a tree of distinct paths passes");
+}
+
 int main(void)
 {
     sw_manifest *m = sample();
@@ -115,6 +166,8 @@ int main(void)
         all &= sw_path_check(bad_paths[i]) == SW_EINVALID;
     ok(all, "unsafe paths are refused");
     ok(sw_path_check("a/b c/.hidden/ü.bin") == 0, "ordinary paths pass");
+    sw_test_git_paths();
+    sw_test_tree_rules();
 
     sw_manifest_free(m);
     sw_manifest_free(back);
