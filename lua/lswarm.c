@@ -680,6 +680,7 @@ static void sw_find_op(lua_State *L, sw_stage *s, const char *ref)
     if (!slash)
         luaL_error(L, "op '%s' should be PLUGIN/OP, e.g. convert/cast (see swarm plugin ls)", ref);
     size_t plen = (size_t)(slash - ref);
+    const char *plugin = lua_pushlstring(L, ref, plen); /* for messages: lua_pushfstring has no %.*s */
     const sw_plugin *found = NULL;
     for (size_t i = 0; sw_plugins_get(ps, i); i++) {
         const sw_plugin *p = sw_plugins_get(ps, i);
@@ -691,17 +692,17 @@ static void sw_find_op(lua_State *L, sw_stage *s, const char *ref)
             break;
         }
         if (label && found)
-            luaL_error(L, "op '%s': both %s and %s end in '%.*s': use the full id", ref, found->desc->id, id,
-                       (int)plen, ref);
+            luaL_error(L, "op '%s': both %s and %s end in '%s': use the full id", ref, found->desc->id, id, plugin);
         if (label)
             found = p;
     }
     if (!found)
-        luaL_error(L, "unknown op '%s': no plugin '%.*s' is loaded (see swarm plugin ls)", ref, (int)plen, ref);
+        luaL_error(L, "unknown op '%s': no plugin '%s' is loaded (see swarm plugin ls)", ref, plugin);
     for (size_t k = 0; k < found->desc->n_ops; k++)
         if (!strcmp(found->desc->ops[k]->name, slash + 1)) {
             s->plugin = found;
             s->op_index = k;
+            lua_pop(L, 1);
             return;
         }
     luaL_error(L, "unknown op '%s': plugin %s has no op '%s' (see swarm plugin info %s)", ref, found->desc->id,
