@@ -3,9 +3,16 @@
  *
  * The sandbox: base functions without dofile/loadfile (load only compiles text), string without dump,
  * table, math, utf8, and a require that knows only "swarm"; no io, os, debug or package. Memory is
- * capped and a run that takes too long is stopped. Files: a pipeline names paths only through
- * swarm.input and swarm.write, and a path must be a --set value given by the user or a relative path
- * without "..": a pipeline from someone else cannot reach beyond what it is given. */
+ * capped (the C copies the graph keeps of its strings count too) and a run that takes too long is stopped
+ * for good: past the deadline every instruction raises, finalizers (__gc) are refused, and the pattern
+ * functions, which run in C out of the hook's reach, refuse work that could take long. Files: a pipeline
+ * names paths only through swarm.input, swarm.write and path params, and a path must be a --set value
+ * given by the user or a relative path without ".." that resolves (through symbolic links) beneath the
+ * current directory: a pipeline from someone else cannot reach beyond what it is given.
+ *
+ * The swarm.* functions read the caller's tables raw (no metamethod runs while they build a stage), build
+ * a stage apart and add it to the graph only when it is whole, and refuse a call made while another runs
+ * (from a message handler). */
 #include "lua/lswarm.h"
 #include "base/error.h"
 #include "pipeline/compress.h"
@@ -22,6 +29,7 @@
 
 #define SW_LUA_MEM_MAX ((size_t)256 << 20) /* bytes a pipeline's Lua state may hold */
 #define SW_LUA_SECONDS 10                   /* how long declaring the graph may take */
+#define SW_LUA_MATCH_COST 1e9               /* the worst-case steps one pattern function call may take */
 #define SW_VALUE_MT "swarm.value"
 
 /* Everything the module's functions need, kept in the Lua registry as a light userdata. */
@@ -33,7 +41,11 @@ typedef struct {
     size_t nsets;
     int params_declared;
     size_t mem;      /* bytes the state holds */
+    size_t cmem;     /* bytes of C copies the graph keeps of the pipeline's strings, charged to the same cap */
     double deadline; /* sw_now() after which the hook stops the run */
+    int expired;     /* the deadline passed: every instruction raises from now on */
+    int busy;        /* a swarm.* call runs */
+    sw_stage pending; /* the stage the running swarm.* call builds, added to the graph when whole */
 } sw_lctx;
 
 /* A value in Lua: the stage that yields it. */
@@ -43,9 +55,68 @@ typedef struct {
 
 static sw_lctx *sw_ctx(lua_State *L)
 {
-    lua_getfield(L, LUA_REGISTRYINDEX, "swarm.ctx");
-    sw_lctx *c = lua_touserdata(L, -1);
-    lua_pop(L, 1);
+    return *(sw_lctx **)lua_getextraspace(L);
+}
+
+#define SW_LUA_TOO_MUCH "the pipeline used over 256 MiB of memory"
+
+/* Charges n bytes of C memory kept for the pipeline to its memory cap; raises past the cap. */
+static void sw_charge(lua_State *L, size_t n)
+{
+    sw_lctx *c = sw_ctx(L);
+    if (n > SW_LUA_MEM_MAX || c->mem + c->cmem + n > SW_LUA_MEM_MAX)
+        luaL_error(L, SW_LUA_TOO_MUCH);
+    c->cmem += n;
+}
+
+/* A C copy of a string of the pipeline's, charged to the memory cap. */
+static char *sw_lstrdup(lua_State *L, const char *s)
+{
+    sw_charge(L, strlen(s) + 1);
+    return sw_strdup(s);
+}
+
+/* Pushes t[key] of the table at idx without metamethods and returns its type. */
+static int sw_rawfield(lua_State *L, int idx, const char *key)
+{
+    lua_pushstring(L, key);
+    return lua_rawget(L, idx < 0 ? idx - 1 : idx);
+}
+
+/* Pushes a table key's text for a message: strings and numbers as they are, other keys by type (their
+ * __tostring must not run). */
+static const char *sw_key_text(lua_State *L, int idx)
+{
+    int t = lua_type(L, idx);
+    if (t == LUA_TSTRING || t == LUA_TNUMBER)
+        return luaL_tolstring(L, idx, NULL);
+    return lua_pushfstring(L, "(a %s)", luaL_typename(L, idx));
+}
+
+/* Ends a swarm.* call however it ends (returning or raising: the __close of the slot sw_enter marks):
+ * nothing runs any more, and a stage left half built is freed. */
+static int sw_l_leave(lua_State *L)
+{
+    sw_lctx *c = sw_ctx(L);
+    c->busy = 0;
+    sw_stage_clear(&c->pending);
+    return 0;
+}
+
+/* Begins a swarm.* call named fn with its first nargs arguments: refuses it past the deadline or while
+ * another swarm.* call runs (the stage array and the pending stage are not for two at once), and marks a
+ * to-be-closed slot that calls sw_l_leave when the call ends. */
+static sw_lctx *sw_enter(lua_State *L, int nargs, const char *fn)
+{
+    sw_lctx *c = sw_ctx(L);
+    if (c->expired)
+        luaL_error(L, "the pipeline ran for over %d s without finishing its declarations", SW_LUA_SECONDS);
+    if (c->busy)
+        luaL_error(L, "%s cannot be called while another swarm call runs", fn);
+    lua_settop(L, nargs);
+    lua_getfield(L, LUA_REGISTRYINDEX, "swarm.leave");
+    lua_toclose(L, -1);
+    c->busy = 1;
     return c;
 }
 
@@ -75,29 +146,43 @@ static void sw_push_value(lua_State *L, size_t stage)
     luaL_setmetatable(L, SW_VALUE_MT);
 }
 
-static const sw_stage *sw_check_value(lua_State *L, int arg)
+/* The index of the stage whose value is at arg; raises when it is not a value. Stages are held by index:
+ * the graph's array moves as it grows. */
+static size_t sw_check_value(lua_State *L, int arg)
 {
     sw_lvalue *v = luaL_testudata(L, arg, SW_VALUE_MT);
     if (!v)
         luaL_argerror(L, arg, "expected a value made by swarm.input, swarm.read or swarm.op");
-    return &sw_ctx(L)->g->v[v->stage];
+    return v->stage;
+}
+
+/* The stage at index i. */
+static const sw_stage *sw_stage_at(lua_State *L, size_t i)
+{
+    return &sw_ctx(L)->g->v[i];
 }
 
 static int sw_value_tostring(lua_State *L)
 {
-    const sw_stage *s = sw_check_value(L, 1);
+    const sw_stage *s = sw_stage_at(L, sw_check_value(L, 1));
     lua_pushfstring(L, "%s from stage '%s'", sw_valkind_name(s->out), s->name);
     return 1;
 }
 
 /* ---- Paths ------------------------------------------------------------------------------------------ */
 
-/* A path the pipeline may touch: one the user gave with --set, or relative without "..". */
-static int sw_path_allowed(const sw_lctx *c, const char *path)
+/* Whether path is a --set value: the user's own choice, wherever it leads. */
+static int sw_path_given(const sw_lctx *c, const char *path)
 {
     for (size_t i = 0; i < c->nsets; i++)
         if (!strcmp(c->vals[i], path))
             return 1;
+    return 0;
+}
+
+/* Whether the pipeline's own path text stays put: relative, without "..". */
+static int sw_path_relative(const char *path)
+{
     if (!*path || path[0] == '/')
         return 0;
     for (const char *p = path; *p;) {
@@ -109,11 +194,28 @@ static int sw_path_allowed(const sw_lctx *c, const char *path)
     return 1;
 }
 
+/* Raises unless the pipeline may touch path: a --set value, or a relative path without ".." that
+ * resolves (through symbolic links; for a path still to be made, its deepest existing ancestor) beneath
+ * the current directory. */
 static void sw_check_path(lua_State *L, const char *path, const char *what)
 {
-    if (!sw_path_allowed(sw_ctx(L), path))
+    if (sw_path_given(sw_ctx(L), path))
+        return;
+    if (!sw_path_relative(path))
         luaL_error(L, "%s '%s' is outside the pipeline's reach: give it with --set, or use a relative path "
                       "without '..'", what, path);
+    char *cwd = NULL, *real = NULL;
+    int r = sw_path_resolve(&cwd, ".");
+    if (!r)
+        r = sw_path_resolve(&real, path);
+    int inside = !r && sw_path_beneath(cwd, real);
+    free(cwd);
+    free(real);
+    if (r)
+        luaL_error(L, "%s '%s': %s", what, path, sw_error_last());
+    if (!inside)
+        luaL_error(L, "%s '%s' leads outside the current directory through a symbolic link: give it with --set "
+                      "if that is meant", what, path);
 }
 
 /* ---- Stage options ---------------------------------------------------------------------------------- */
@@ -123,7 +225,7 @@ static const char *sw_opt_string(lua_State *L, int opts, const char *key)
 {
     if (opts == 0)
         return NULL;
-    lua_getfield(L, opts, key);
+    sw_rawfield(L, opts, key);
     const char *s = NULL;
     if (!lua_isnil(L, -1)) {
         if (lua_type(L, -1) != LUA_TSTRING)
@@ -150,7 +252,7 @@ static void sw_opts_only(lua_State *L, int opts, const char *const *allowed, con
             char list[256] = "";
             for (size_t i = 0; allowed[i]; i++)
                 snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", allowed[i]);
-            luaL_error(L, "%s: unknown option '%s' (options: %s)", fn, luaL_tolstring(L, -1, NULL), list);
+            luaL_error(L, "%s: unknown option '%s' (options: %s)", fn, sw_key_text(L, -1), list);
         }
     }
 }
@@ -164,8 +266,19 @@ static int sw_opts_arg(lua_State *L, int arg)
     return arg;
 }
 
-/* Adds a stage, raising on a taken name or a bad one. */
-static sw_stage *sw_add_stage(lua_State *L, sw_stagekind kind, const char *name, const char *base)
+/* The stage the running swarm.* call builds, empty, of kind: added to the graph by sw_commit when whole
+ * (freed by sw_l_leave when the call raises first). */
+static sw_stage *sw_pending(lua_State *L, sw_stagekind kind)
+{
+    sw_stage *s = &sw_ctx(L)->pending;
+    sw_stage_clear(s);
+    s->kind = kind;
+    return s;
+}
+
+/* Gives the pending stage its inputs (n of them), adds it to the graph named name (NULL: from
+ * base) and pushes its value; raises on a taken name or a bad one. */
+static int sw_commit(lua_State *L, const size_t *in, size_t n, const char *name, const char *base)
 {
     sw_lctx *c = sw_ctx(L);
     if (name) {
@@ -177,19 +290,19 @@ static sw_stage *sw_add_stage(lua_State *L, sw_stagekind kind, const char *name,
             luaL_error(L, "stage name '%s' is not [A-Za-z0-9_.-]+ (at most 64)", name);
     }
     char *where = sw_where(L);
-    sw_stage *s;
-    int r = sw_graph_add(&s, c->g, kind, name, base, where);
+    lua_pushstring(L, where); /* freed by Lua if charging raises */
     free(where);
-    if (r)
-        sw_lraise(L);
-    return s;
-}
-
-static void sw_stage_inputs(sw_stage *s, const size_t *in, size_t n)
-{
-    s->inputs = sw_malloc((n ? n : 1) * sizeof *s->inputs);
-    memcpy(s->inputs, in, n * sizeof *in);
-    s->ninputs = n;
+    sw_charge(L, sizeof(sw_stage) + n * sizeof *in + lua_rawlen(L, -1) + 2 * (strlen(name ? name : base) + 16));
+    if (n) {
+        c->pending.inputs = sw_malloc(n * sizeof *in);
+        memcpy(c->pending.inputs, in, n * sizeof *in);
+    }
+    c->pending.ninputs = n;
+    size_t index;
+    if (sw_graph_add(&index, c->g, &c->pending, name, base, lua_tostring(L, -1)))
+        return sw_lraise(L);
+    sw_push_value(L, index);
+    return 1;
 }
 
 /* ---- swarm.params ----------------------------------------------------------------------------------- */
@@ -198,11 +311,11 @@ static void sw_stage_inputs(sw_stage *s, const size_t *in, size_t n)
  * default; a param without a default must be set. Every --set key must be declared. */
 static int sw_l_params(lua_State *L)
 {
-    sw_lctx *c = sw_ctx(L);
+    sw_lctx *c = sw_enter(L, 1, "swarm.params");
     luaL_checktype(L, 1, LUA_TTABLE);
     if (c->params_declared++)
         return luaL_error(L, "swarm.params may be called once");
-    lua_newtable(L); /* the result, at 2 */
+    lua_newtable(L); /* the result, at 3 (2: the call's to-be-closed slot) */
     lua_pushnil(L);
     while (lua_next(L, 1)) {
         if (lua_type(L, -2) != LUA_TSTRING)
@@ -226,12 +339,11 @@ static int sw_l_params(lua_State *L)
             return luaL_error(L, "parameter '%s' is required: give it with --set %s=VALUE", key, key);
         lua_pushstring(L, key);
         lua_pushstring(L, val);
-        lua_rawset(L, 2);
+        lua_rawset(L, 3);
         lua_pop(L, 1);
     }
     for (size_t i = 0; i < c->nsets; i++) {
-        lua_getfield(L, 1, c->keys[i]);
-        if (lua_isnil(L, -1))
+        if (sw_rawfield(L, 1, c->keys[i]) == LUA_TNIL)
             return luaL_error(L, "--set %s: the pipeline has no parameter '%s'", c->keys[i], c->keys[i]);
         lua_pop(L, 1);
     }
@@ -259,13 +371,14 @@ static int sw_split_ref(char **name, char **version, char **sub, const char *tex
 /* swarm.input(PATH | "NAME@VERSION[/PATH]" [, {name=}]) → files. The input must exist now. */
 static int sw_l_input(lua_State *L)
 {
-    sw_lctx *c = sw_ctx(L);
+    sw_lctx *c = sw_enter(L, 2, "swarm.input");
     const char *text = luaL_checkstring(L, 1);
     int opts = sw_opts_arg(L, 2);
     static const char *const allowed[] = {"name", NULL};
     sw_opts_only(L, opts, allowed, "swarm.input");
     char *name = NULL, *version = NULL, *sub = NULL;
     struct stat st;
+    sw_charge(L, 2 * (lua_rawlen(L, 1) + 1)); /* the copies below: the path, or NAME, VERSION and PATH */
     if (sw_split_ref(&name, &version, &sub, text) && stat(text, &st) != 0) {
         sw_manifest *m = NULL;
         if (c->cat && sw_catalog_read(&m, c->cat, name, version)) {
@@ -283,24 +396,22 @@ static int sw_l_input(lua_State *L)
             free(sub);
             return lua_error(L);
         }
-        sw_stage *s = sw_add_stage(L, SW_STAGE_INPUT, sw_opt_string(L, opts, "name"), "input");
+        sw_stage *s = sw_pending(L, SW_STAGE_INPUT);
         s->bundle = name;
         s->version = version;
         s->subpath = sub;
         s->out = SW_VAL_FILES;
-        sw_push_value(L, s->index);
-        return 1;
+        return sw_commit(L, NULL, 0, sw_opt_string(L, opts, "name"), "input");
     }
     sw_check_path(L, text, "input");
     if (stat(text, &st) != 0)
         return luaL_error(L, "input '%s' does not exist", text);
     if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
         return luaL_error(L, "input '%s' is not a file or a directory", text);
-    sw_stage *s = sw_add_stage(L, SW_STAGE_INPUT, sw_opt_string(L, opts, "name"), "input");
+    sw_stage *s = sw_pending(L, SW_STAGE_INPUT);
     s->path = sw_strdup(text);
     s->out = SW_VAL_FILES;
-    sw_push_value(L, s->index);
-    return 1;
+    return sw_commit(L, NULL, 0, sw_opt_string(L, opts, "name"), "input");
 }
 
 /* The Lua value at idx as the text of param p, checked by sw_param_parse; raises on a mistyped value. */
@@ -320,6 +431,7 @@ static char *sw_param_text(lua_State *L, int idx, const swarm_param *p, const ch
         luaL_error(L, "%s: param '%s' must be %s %s, not %s", what, p->name,
                    p->type == SWARM_PARAM_INT || p->type == SWARM_PARAM_ENUM ? "an" : "a",
                    sw_plugin_param_type_name(p->type), luaL_typename(L, idx));
+    sw_charge(L, strlen(text) + 1);
     swarm_param_value v;
     if (sw_param_parse(&v, p, text)) {
         free(text);
@@ -364,25 +476,26 @@ static void sw_bind_params(lua_State *L, sw_stage *s, int idx, const swarm_param
             for (size_t i = 0; i < n; i++)
                 snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", schema[i].name);
             if (!options)
-                luaL_error(L, "%s has no param '%s' (params: %s)", what, luaL_tolstring(L, -1, NULL), n ? list : "none");
+                luaL_error(L, "%s has no param '%s' (params: %s)", what, sw_key_text(L, -1), n ? list : "none");
             snprintf(list + strlen(list), sizeof list - strlen(list), "%soptions: ", n ? "; " : "");
             for (size_t i = 0; options[i]; i++)
                 snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", options[i]);
-            luaL_error(L, "%s has no param or option '%s' (%s%s)", what, luaL_tolstring(L, -1, NULL),
+            luaL_error(L, "%s has no param or option '%s' (%s%s)", what, sw_key_text(L, -1),
                        n ? "params: " : "", list);
         }
     }
+    sw_charge(L, n * (sizeof *s->param_text + sizeof *s->params));
     s->nparams = n;
     s->param_text = sw_calloc(n ? n : 1, sizeof *s->param_text);
     s->params = sw_calloc(n ? n : 1, sizeof *s->params);
     for (size_t k = 0; k < n; k++) {
         const swarm_param *p = &schema[k];
         if (idx)
-            lua_getfield(L, idx, p->name);
+            sw_rawfield(L, idx, p->name);
         if (!idx || lua_isnil(L, -1)) {
             if (!p->default_value)
                 luaL_error(L, "%s: param '%s' is required", what, p->name);
-            s->param_text[k] = sw_strdup(p->default_value);
+            s->param_text[k] = sw_lstrdup(L, p->default_value);
         } else {
             s->param_text[k] = sw_param_text(L, -1, p, what);
         }
@@ -399,7 +512,7 @@ static void sw_bind_params(lua_State *L, sw_stage *s, int idx, const swarm_param
 /* Sets a read or write stage's format: "lines" (built in, records) or a plugin's tensor or records format. */
 static void sw_set_format(lua_State *L, sw_stage *s, const char *format)
 {
-    s->format_name = sw_strdup(format);
+    s->format_name = sw_lstrdup(L, format);
     if (!strcmp(format, "lines") || !strcmp(format, "stats"))
         return;
     if (sw_format_find(&s->plugin, &s->format, &s->rformat, sw_ctx(L)->ps, format))
@@ -426,23 +539,21 @@ static void sw_format_opts(lua_State *L, sw_stage *s, int opts, const char *cons
 /* swarm.read(FORMAT, files [, {name=}]) → tensors (a plugin format) or records ("lines"). */
 static int sw_l_read(lua_State *L)
 {
+    sw_enter(L, 3, "swarm.read");
     const char *format = luaL_checkstring(L, 1);
-    const sw_stage *in = sw_check_value(L, 2);
+    size_t from = sw_check_value(L, 2);
     int opts = sw_opts_arg(L, 3);
     static const char *const allowed[] = {"name", NULL};
-    if (in->out != SW_VAL_FILES)
+    if (sw_stage_at(L, from)->out != SW_VAL_FILES)
         return luaL_error(L, "swarm.read takes files (from swarm.input or swarm.write), not %s",
-                          sw_valkind_name(in->out));
-    size_t from = in->index;
-    sw_stage *s = sw_add_stage(L, SW_STAGE_READ, sw_opt_string(L, opts, "name"), "read");
+                          sw_valkind_name(sw_stage_at(L, from)->out));
+    sw_stage *s = sw_pending(L, SW_STAGE_READ);
     sw_set_format(L, s, format);
     if (sw_stage_stats(s))
         return luaL_error(L, "format stats is written, not read");
     sw_format_opts(L, s, opts, allowed, "swarm.read");
     s->out = s->format ? SW_VAL_TENSORS : SW_VAL_RECORDS;
-    sw_stage_inputs(s, &from, 1);
-    sw_push_value(L, s->index);
-    return 1;
+    return sw_commit(L, &from, 1, sw_opt_string(L, opts, "name"), "read");
 }
 
 /* Order of metadata pairs: by key. */
@@ -457,8 +568,7 @@ static void sw_opt_meta(lua_State *L, int opts, sw_stage *s)
 {
     if (opts == 0)
         return;
-    lua_getfield(L, opts, "meta");
-    if (lua_isnil(L, -1)) {
+    if (sw_rawfield(L, opts, "meta") == LUA_TNIL) {
         lua_pop(L, 1);
         return;
     }
@@ -470,8 +580,10 @@ static void sw_opt_meta(lua_State *L, int opts, sw_stage *s)
     while (lua_next(L, t)) {
         if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
             luaL_error(L, "option 'meta' must map strings to strings");
+        sw_charge(L, sizeof *s->meta);
         sw_grow(&s->meta, &cap, s->nmeta + 1, sizeof *s->meta);
-        s->meta[s->nmeta++] = (swarm_meta){sw_strdup(lua_tostring(L, -2)), sw_strdup(lua_tostring(L, -1))};
+        s->meta[s->nmeta++] = (swarm_meta){sw_lstrdup(L, lua_tostring(L, -2)), NULL};
+        s->meta[s->nmeta - 1].value = sw_lstrdup(L, lua_tostring(L, -1));
         lua_pop(L, 1);
     }
     lua_pop(L, 1);
@@ -483,8 +595,7 @@ static void sw_opt_meta(lua_State *L, int opts, sw_stage *s)
 static uint64_t sw_opt_count(lua_State *L, int opts, const char *name)
 {
     uint64_t n = 0;
-    lua_getfield(L, opts, name);
-    if (!lua_isnil(L, -1)) {
+    if (sw_rawfield(L, opts, name) != LUA_TNIL) {
         if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > ((lua_Integer)1 << 53))
             luaL_error(L, "option '%s' must be a positive integer", name);
         n = (uint64_t)lua_tointeger(L, -1);
@@ -516,8 +627,9 @@ static void sw_opt_shards(lua_State *L, int opts, sw_stage *s, const char *path,
 
 static int sw_l_write(lua_State *L)
 {
+    sw_enter(L, 3, "swarm.write");
     const char *format = luaL_checkstring(L, 1);
-    const sw_stage *in = sw_check_value(L, 2);
+    size_t from = sw_check_value(L, 2);
     int opts = sw_opts_arg(L, 3);
     static const char *const tensor_opts[] = {"path", "publish", "file", "name", "meta", NULL};
     static const char *const stats_opts[] = {"path", "publish", "file", "name", NULL};
@@ -527,10 +639,11 @@ static int sw_l_write(lua_State *L)
         sw_check_path(L, path, "output");
     if (file && sw_path_check(file))
         return luaL_error(L, "file: %s", sw_error_last());
-    size_t from = in->index;
-    sw_valkind kind = in->out;
-    sw_stage *s = sw_add_stage(L, SW_STAGE_WRITE, name, "write");
+    sw_valkind kind = sw_stage_at(L, from)->out;
+    sw_stage *s = sw_pending(L, SW_STAGE_WRITE);
     /* The stage owns what is parsed into it, so nothing leaks when a later check raises. */
+    if (publish)
+        sw_charge(L, strlen(publish) + 2);
     if (publish && sw_ref_parse(&s->publish_name, &s->publish_version, publish, 0))
         return luaL_error(L, "publish: %s", sw_error_last());
     sw_set_format(L, s, format);
@@ -543,20 +656,18 @@ static int sw_l_write(lua_State *L)
     sw_opt_meta(L, opts, s);
     if (!tensors)
         sw_opt_shards(L, opts, s, path, file);
-    s->save_path = path ? sw_strdup(path) : NULL;
+    s->save_path = path ? sw_lstrdup(L, path) : NULL;
     if (file && (s->shard_records || s->shard_bytes) && strchr(file, '/'))
         return luaL_error(L, "file: '%s' names shards in the folder at path: a prefix, without '/'", file);
     if (file) {
-        s->file_name = sw_strdup(file);
+        s->file_name = sw_lstrdup(L, file);
     } else if (s->shard_records || s->shard_bytes) {
         s->file_name = sw_strdup("shard"); /* shards are named shard_000000.EXT in the folder at path */
     } else {
         const char *base = path ? strrchr(path, '/') : NULL;
-        s->file_name = sw_strdup(base ? base + 1 : path ? path : s->format_name);
+        s->file_name = sw_lstrdup(L, base ? base + 1 : path ? path : s->format_name);
     }
-    sw_stage_inputs(s, &from, 1);
-    sw_push_value(L, s->index);
-    return 1;
+    return sw_commit(L, &from, 1, name, "write");
 }
 
 /* ---- swarm.op --------------------------------------------------------------------------------------- */
@@ -569,6 +680,7 @@ static void sw_find_op(lua_State *L, sw_stage *s, const char *ref)
     if (!slash)
         luaL_error(L, "op '%s' should be PLUGIN/OP, e.g. convert/cast (see swarm plugin ls)", ref);
     size_t plen = (size_t)(slash - ref);
+    const char *plugin = lua_pushlstring(L, ref, plen); /* for messages: lua_pushfstring has no %.*s */
     const sw_plugin *found = NULL;
     for (size_t i = 0; sw_plugins_get(ps, i); i++) {
         const sw_plugin *p = sw_plugins_get(ps, i);
@@ -580,17 +692,17 @@ static void sw_find_op(lua_State *L, sw_stage *s, const char *ref)
             break;
         }
         if (label && found)
-            luaL_error(L, "op '%s': both %s and %s end in '%.*s': use the full id", ref, found->desc->id, id,
-                       (int)plen, ref);
+            luaL_error(L, "op '%s': both %s and %s end in '%s': use the full id", ref, found->desc->id, id, plugin);
         if (label)
             found = p;
     }
     if (!found)
-        luaL_error(L, "unknown op '%s': no plugin '%.*s' is loaded (see swarm plugin ls)", ref, (int)plen, ref);
+        luaL_error(L, "unknown op '%s': no plugin '%s' is loaded (see swarm plugin ls)", ref, plugin);
     for (size_t k = 0; k < found->desc->n_ops; k++)
         if (!strcmp(found->desc->ops[k]->name, slash + 1)) {
             s->plugin = found;
             s->op_index = k;
+            lua_pop(L, 1);
             return;
         }
     luaL_error(L, "unknown op '%s': plugin %s has no op '%s' (see swarm plugin info %s)", ref, found->desc->id,
@@ -601,19 +713,22 @@ static void sw_find_op(lua_State *L, sw_stage *s, const char *ref)
  * one value or a list of them, one per input port of the op. */
 static int sw_l_op(lua_State *L)
 {
+    sw_enter(L, 4, "swarm.op");
     const char *ref = luaL_checkstring(L, 1);
     size_t in[64], nin = 0;
     if (lua_istable(L, 2) && !luaL_testudata(L, 2, SW_VALUE_MT)) {
-        nin = (size_t)luaL_len(L, 2);
+        nin = (size_t)lua_rawlen(L, 2);
         if (nin > 64)
             return luaL_error(L, "op %s: more than 64 inputs", ref);
+        if (nin == 0)
+            return luaL_error(L, "op %s: the list of inputs is empty", ref);
         for (size_t i = 0; i < nin; i++) {
             lua_rawgeti(L, 2, (lua_Integer)i + 1);
-            in[i] = sw_check_value(L, lua_gettop(L))->index;
+            in[i] = sw_check_value(L, lua_gettop(L));
             lua_pop(L, 1);
         }
     } else {
-        in[nin++] = sw_check_value(L, 2)->index;
+        in[nin++] = sw_check_value(L, 2);
     }
     int params = sw_opts_arg(L, 3), opts = sw_opts_arg(L, 4);
     static const char *const allowed[] = {"name", "device", "batch", NULL};
@@ -621,17 +736,16 @@ static int sw_l_op(lua_State *L)
     const char *device = sw_opt_string(L, opts, "device");
     lua_Integer batch = 1024;
     if (opts) {
-        lua_getfield(L, opts, "batch");
+        sw_rawfield(L, opts, "batch");
         if (!lua_isnil(L, -1) && (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > 1 << 24))
             return luaL_error(L, "op %s: batch must be an integer from 1 to 16777216", ref);
         if (!lua_isnil(L, -1))
             batch = lua_tointeger(L, -1);
         lua_pop(L, 1);
     }
-    const sw_graph *g = sw_ctx(L)->g;
+    const sw_graph *g = sw_ctx(L)->g; /* no stage is added before sw_commit: g->v stays put */
     sw_valkind kind = g->v[in[0]].out;
-    const char *slash = strrchr(ref, '/');
-    sw_stage *s = sw_add_stage(L, SW_STAGE_OP, sw_opt_string(L, opts, "name"), slash ? slash + 1 : ref);
+    sw_stage *s = sw_pending(L, SW_STAGE_OP);
     sw_find_op(L, s, ref);
     const swarm_op *op = sw_stage_op(s);
     if (device && sw_device_parse(&s->device, device))
@@ -659,9 +773,7 @@ static int sw_l_op(lua_State *L)
     free(what);
     sw_bind_params(L, s, params, op->params, op->n_params, lua_tostring(L, -1), NULL);
     lua_pop(L, 1);
-    sw_stage_inputs(s, in, nin);
-    sw_push_value(L, s->index);
-    return 1;
+    return sw_commit(L, in, nin, sw_opt_string(L, opts, "name"), op->name);
 }
 
 /* ---- The module and the sandbox --------------------------------------------------------------------- */
@@ -723,7 +835,7 @@ static void *sw_lalloc(void *ud, void *ptr, size_t osize, size_t nsize)
         c->mem -= old;
         return NULL;
     }
-    if (nsize > old && c->mem - old + nsize > SW_LUA_MEM_MAX)
+    if (nsize > old && c->mem + c->cmem - old + nsize > SW_LUA_MEM_MAX)
         return NULL;
     void *p = realloc(ptr, nsize);
     if (p)
@@ -731,11 +843,96 @@ static void *sw_lalloc(void *ud, void *ptr, size_t osize, size_t nsize)
     return p;
 }
 
+/* Stops the pipeline for good once the deadline has passed: from then on the hook runs at every instruction
+ * and raises, so a pcall that catches the error cannot go on. */
 static void sw_lhook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
-    if (sw_now() > sw_ctx(L)->deadline)
-        luaL_error(L, "the pipeline ran for over %d s without finishing its declarations", SW_LUA_SECONDS);
+    sw_lctx *c = sw_ctx(L);
+    if (!c->expired && sw_now() <= c->deadline)
+        return;
+    if (!c->expired)
+        lua_sethook(L, sw_lhook, LUA_MASKCOUNT, 1);
+    c->expired = 1;
+    luaL_error(L, "the pipeline ran for over %d s without finishing its declarations", SW_LUA_SECONDS);
+}
+
+/* setmetatable without finalizers: Lua runs __gc with hooks off (during any allocation, and at lua_close
+ * after the pipeline has failed), out of the time limit's reach. */
+static int sw_l_setmetatable(lua_State *L)
+{
+    if (lua_type(L, 2) == LUA_TTABLE && sw_rawfield(L, 2, "__gc") != LUA_TNIL)
+        return luaL_error(L, "setmetatable: a pipeline cannot set finalizers (__gc)");
+    lua_settop(L, 2);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, 2, 1);
+    return 1;
+}
+
+/* The worst-case steps of Lua's matcher for a pattern p (m bytes) over n bytes of subject, from every
+ * start: each item repeated by '*', '+' or '-' (and each %b or back-reference) may try every length, '?'
+ * two, so the product over the items, times n + 1 starts, times m per attempt. */
+static double sw_match_cost(const char *p, size_t m, size_t n)
+{
+    double per = 1;
+    for (size_t i = 0; i < m;) {
+        size_t e = i + 1; /* the end of the single-character class at i */
+        if (p[i] == '%' && i + 1 < m && (p[i + 1] == 'b' || (p[i + 1] >= '1' && p[i + 1] <= '9'))) {
+            per *= (double)n + 1;
+            i += p[i + 1] == 'b' ? 4 : 2;
+            continue;
+        }
+        if (p[i] == '%') {
+            e = i + 2;
+        } else if (p[i] == '[') {
+            e += e < m && p[e] == '^';
+            do /* as Lua's classEnd: the first ']' is a member */
+                e += p[e] == '%' ? 2 : 1;
+            while (e < m && p[e] != ']');
+            e++;
+        }
+        if (e < m && (p[e] == '*' || p[e] == '+' || p[e] == '-'))
+            per *= (double)n + 1, e++;
+        else if (e < m && p[e] == '?')
+            per *= 2, e++;
+        i = e;
+    }
+    return per * ((double)n + 1) * ((double)m + 1);
+}
+
+/* string.find, match, gmatch and gsub (the original at upvalue 1; upvalue 2: whether it is find, whose 4th
+ * argument asks for a plain search) behind a bound on their work: the matcher
+ * backtracks in C, where the time limit's hook never runs, so a call whose worst case passes
+ * SW_LUA_MATCH_COST steps is refused. */
+static int sw_l_match_guard(lua_State *L)
+{
+    size_t n, m;
+    luaL_checklstring(L, 1, &n);
+    const char *p = luaL_checklstring(L, 2, &m);
+    int plain = lua_toboolean(L, lua_upvalueindex(2)) && lua_toboolean(L, 4);
+    double cost = plain ? ((double)n + 1) * ((double)m + 1) : sw_match_cost(p, m, n);
+    if (cost > SW_LUA_MATCH_COST)
+        return luaL_error(L, "a pattern of %I bytes over %I bytes of text could take too long in a pipeline (its "
+                          "repetitions try every length: use a shorter text or a simpler pattern)", (lua_Integer)m,
+                          (lua_Integer)n);
+    int nargs = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, nargs, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+/* Puts sw_l_match_guard in front of the string table's (at -1) pattern functions. */
+static void sw_guard_patterns(lua_State *L)
+{
+    static const char *const fns[] = {"find", "match", "gmatch", "gsub", NULL};
+    for (size_t i = 0; fns[i]; i++) {
+        lua_getfield(L, -1, fns[i]);
+        lua_pushboolean(L, i == 0);
+        lua_pushcclosure(L, sw_l_match_guard, 2);
+        lua_setfield(L, -2, fns[i]);
+    }
 }
 
 /* Opens the safe standard libraries and removes what could reach outside the sandbox. */
@@ -756,7 +953,17 @@ static void sw_sandbox(lua_State *L)
     lua_getglobal(L, "string");
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");
+    sw_guard_patterns(L);
     lua_pop(L, 1);
+    lua_getglobal(L, "setmetatable");
+    lua_pushcclosure(L, sw_l_setmetatable, 1);
+    lua_setglobal(L, "setmetatable");
+    lua_newtable(L); /* the value whose __close ends each swarm.* call (sw_enter) */
+    lua_newtable(L);
+    lua_pushcfunction(L, sw_l_leave);
+    lua_setfield(L, -2, "__close");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, "swarm.leave");
     lua_pushcfunction(L, sw_l_load);
     lua_setglobal(L, "load");
     lua_pushcfunction(L, sw_l_require);
@@ -771,14 +978,14 @@ int sw_pipeline_load(sw_graph *out, const char *file, const sw_plugins *ps, sw_c
     size_t len;
     if (sw_read_file(&text, &len, file, (size_t)16 << 20))
         return sw_error_wrap(SW_EINVALID, "pipeline");
-    sw_lctx c = {out, ps, cat, keys, vals, nsets, 0, 0, sw_now() + SW_LUA_SECONDS};
+    sw_lctx c = {.g = out, .ps = ps, .cat = cat, .keys = keys, .vals = vals, .nsets = nsets,
+                 .deadline = sw_now() + SW_LUA_SECONDS};
     lua_State *L = lua_newstate(sw_lalloc, &c);
     if (!L) {
         free(text);
         return sw_error(SW_ERROR, "cannot create a Lua state");
     }
-    lua_pushlightuserdata(L, &c);
-    lua_setfield(L, LUA_REGISTRYINDEX, "swarm.ctx");
+    *(sw_lctx **)lua_getextraspace(L) = &c;
     sw_sandbox(L);
     lua_sethook(L, sw_lhook, LUA_MASKCOUNT, 1 << 20);
     out->file = sw_strdup(file);
@@ -793,16 +1000,18 @@ int sw_pipeline_load(sw_graph *out, const char *file, const sw_plugins *ps, sw_c
     free(chunk);
     free(text);
     int rc = 0;
-    if (r != LUA_OK) {
+    if (r != LUA_OK || c.expired) {
         const char *msg = lua_tostring(L, -1);
-        rc = sw_error(SW_EINVALID, "%s", r == LUA_ERRMEM ? "the pipeline used over 256 MiB of memory"
-                                         : msg ? msg : "the pipeline failed");
+        rc = sw_error(SW_EINVALID, "%s", r == LUA_ERRMEM ? SW_LUA_TOO_MUCH : msg ? msg : "the pipeline failed");
     } else if (nsets && !c.params_declared) {
         rc = sw_error(SW_EINVALID, "--set %s: the pipeline declares no parameters (swarm.params)", keys[0]);
     } else if (!out->n) {
         rc = sw_error(SW_EINVALID, "%s declares no stages", file);
     }
+    c.expired = 1; /* nothing of the pipeline runs at lua_close */
+    lua_sethook(L, sw_lhook, LUA_MASKCOUNT, 1);
     lua_close(L);
+    sw_stage_clear(&c.pending);
     if (rc)
         sw_graph_free(out);
     return rc;

@@ -305,6 +305,43 @@ int sw_copy_file(const char *src, const char *dst, mode_t mode, void (*progress)
     return r;
 }
 
+int sw_path_resolve(char **real, const char *path)
+{
+    char *p = sw_strdup(*path ? path : ".");
+    while (!(*real = realpath(p, NULL))) {
+        int e = errno;
+        struct stat st;
+        char *slash = strrchr(p, '/');
+        if (e != ENOENT && e != ENOTDIR && e != ELOOP) {
+            errno = e;
+            int r = sw_error_errno(SW_ERROR, "cannot resolve %s", p);
+            free(p);
+            return r;
+        }
+        if (lstat(p, &st) == 0 || !strcmp(p, ".")) { /* it exists, yet does not resolve */
+            int r = sw_error(SW_EINVALID, "%s: a symbolic link leads nowhere", p);
+            free(p);
+            return r;
+        }
+        if (slash == p)
+            strcpy(p, "/");
+        else if (slash)
+            *slash = 0;
+        else
+            strcpy(p, ".");
+    }
+    free(p);
+    return 0;
+}
+
+int sw_path_beneath(const char *root, const char *real)
+{
+    size_t n = strlen(root);
+    if (n == 1 && root[0] == '/')
+        return real[0] == '/';
+    return !strncmp(real, root, n) && (real[n] == 0 || real[n] == '/');
+}
+
 int sw_rm_rf(const char *path)
 {
     struct stat st;

@@ -50,6 +50,12 @@ int sw_copy_file_atomic(const char *src, const char *path, mode_t mode);
 /* Copies the file at src to a new file dst (which must not exist) with the given mode, in-kernel where
  * possible (copy_file_range); not fsync'd (callers that need durability sync it). On failure dst is removed. */
 int sw_copy_file(const char *src, const char *dst, mode_t mode, void (*progress)(void *, uint64_t), void *pctx);
+/* Resolves path through its symbolic links into *real (caller frees): the path itself, or, when it does not
+ * exist yet, its deepest existing ancestor (what creating it would go through). Fails with SW_EINVALID when
+ * a component exists but cannot be resolved (a dangling or looping link), SW_ERROR on other errors. */
+int sw_path_resolve(char **real, const char *path);
+/* Whether the resolved path real is root or lies beneath it (root resolved too: both from realpath). */
+int sw_path_beneath(const char *root, const char *real);
 /* Removes a directory tree (files and folders); ok if it does not exist. */
 int sw_rm_rf(const char *path);
 

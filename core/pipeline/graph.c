@@ -2,10 +2,11 @@
 #include "pipeline/graph.h"
 #include "base/error.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void sw_stage_clear(sw_stage *s)
+void sw_stage_clear(sw_stage *s)
 {
     free(s->name);
     free(s->where);
@@ -28,11 +29,81 @@ static void sw_stage_clear(sw_stage *s)
         free((char *)s->meta[i].value);
     }
     free(s->meta);
+    memset(s, 0, sizeof *s);
 }
 
 int sw_stage_stats(const sw_stage *s)
 {
     return !s->plugin && s->format_name && !strcmp(s->format_name, "stats");
+}
+
+/* ---- Names: an open-addressing hash table of owned strings to numbers -------------------------------- */
+
+typedef struct {
+    char *key; /* NULL: empty slot */
+    size_t val;
+} sw_name_slot;
+
+typedef struct {
+    sw_name_slot *v;
+    size_t n, cap; /* cap: a power of two, or 0 */
+} sw_name_table;
+
+struct sw_names {
+    sw_name_table index; /* stage name -> its index */
+    sw_name_table next;  /* base of automatic names -> the next number to try */
+};
+
+static size_t sw_name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return (size_t)h;
+}
+
+/* The slot of key in t: its own, or the empty one where it would go. t->cap must be non-zero. */
+static sw_name_slot *sw_name_slot_of(const sw_name_table *t, const char *key)
+{
+    size_t i = sw_name_hash(key) & (t->cap - 1);
+    while (t->v[i].key && strcmp(t->v[i].key, key))
+        i = (i + 1) & (t->cap - 1);
+    return &t->v[i];
+}
+
+/* The value of key, or NULL when absent. */
+static size_t *sw_name_get(const sw_name_table *t, const char *key)
+{
+    if (!t->cap)
+        return NULL;
+    sw_name_slot *e = sw_name_slot_of(t, key);
+    return e->key ? &e->val : NULL;
+}
+
+/* Sets key (copied when new) to val, growing the table to keep it at most half full. */
+static void sw_name_put(sw_name_table *t, const char *key, size_t val)
+{
+    if (2 * (t->n + 1) > t->cap) {
+        sw_name_table big = {sw_calloc(t->cap ? 2 * t->cap : 64, sizeof *big.v), t->n, t->cap ? 2 * t->cap : 64};
+        for (size_t i = 0; i < t->cap; i++)
+            if (t->v[i].key)
+                *sw_name_slot_of(&big, t->v[i].key) = t->v[i];
+        free(t->v);
+        *t = big;
+    }
+    sw_name_slot *e = sw_name_slot_of(t, key);
+    if (!e->key) {
+        e->key = sw_strdup(key);
+        t->n++;
+    }
+    e->val = val;
+}
+
+static void sw_name_table_free(sw_name_table *t)
+{
+    for (size_t i = 0; i < t->cap; i++)
+        free(t->v[i].key);
+    free(t->v);
 }
 
 void sw_graph_free(sw_graph *g)
@@ -44,40 +115,54 @@ void sw_graph_free(sw_graph *g)
     free(g->v);
     free(g->file);
     free(g->real);
+    if (g->names) {
+        sw_name_table_free(&g->names->index);
+        sw_name_table_free(&g->names->next);
+        free(g->names);
+    }
     memset(g, 0, sizeof *g);
 }
 
-sw_stage *sw_graph_find(sw_graph *g, const char *name)
+sw_stage *sw_graph_find(const sw_graph *g, const char *name)
 {
-    for (size_t i = 0; i < g->n; i++)
-        if (!strcmp(g->v[i].name, name))
-            return &g->v[i];
-    return NULL;
+    size_t *i = g->names ? sw_name_get(&g->names->index, name) : NULL;
+    return i ? &g->v[*i] : NULL;
 }
 
-int sw_graph_add(sw_stage **out, sw_graph *g, sw_stagekind kind, const char *name, const char *base,
-                 const char *where)
+/* A free name for a stage: name itself (NULL when taken), or base, else base-K for the first free K from
+ * the number the last name from base took (each base remembers it, so n names from one base cost O(n)). */
+static char *sw_graph_name(sw_graph *g, const char *name, const char *base)
 {
-    char *chosen;
-    if (name) {
-        if (sw_graph_find(g, name))
-            return sw_error(SW_EEXISTS, "a stage named '%s' exists already", name);
-        chosen = sw_strdup(name);
-    } else {
-        chosen = sw_strdup(base);
-        for (int k = 2; sw_graph_find(g, chosen); k++) {
-            free(chosen);
-            chosen = sw_sprintf("%s-%d", base, k);
-        }
+    if (name)
+        return sw_graph_find(g, name) ? NULL : sw_strdup(name);
+    if (!sw_graph_find(g, base))
+        return sw_strdup(base);
+    size_t *next = sw_name_get(&g->names->next, base);
+    size_t k = next ? *next : 2;
+    char *chosen = sw_sprintf("%s-%zu", base, k);
+    while (sw_graph_find(g, chosen)) {
+        free(chosen);
+        chosen = sw_sprintf("%s-%zu", base, ++k);
     }
+    sw_name_put(&g->names->next, base, k + 1);
+    return chosen;
+}
+
+int sw_graph_add(size_t *index, sw_graph *g, sw_stage *s, const char *name, const char *base, const char *where)
+{
+    if (!g->names)
+        g->names = sw_calloc(1, sizeof *g->names);
+    char *chosen = sw_graph_name(g, name, base);
+    if (!chosen)
+        return sw_error(SW_EEXISTS, "a stage named '%s' exists already", name);
     sw_grow(&g->v, &g->cap, g->n + 1, sizeof *g->v);
-    sw_stage *s = &g->v[g->n];
+    sw_stage *d = &g->v[g->n];
+    *d = *s;
     memset(s, 0, sizeof *s);
-    s->index = g->n++;
-    s->name = chosen;
-    s->kind = kind;
-    s->where = sw_strdup(where);
-    *out = s;
+    d->index = *index = g->n++;
+    d->name = chosen;
+    d->where = sw_strdup(where);
+    sw_name_put(&g->names->index, chosen, d->index);
     return 0;
 }
 

@@ -65,21 +65,27 @@ typedef struct {
     int compress; /* sw_compress */
 } sw_stage;
 
+typedef struct sw_names sw_names; /* the graph's stage names, hashed (graph.c) */
+
 typedef struct {
     sw_stage *v;
     size_t n, cap;
+    sw_names *names;   /* name -> index, and for each automatic name's base its next number */
     char *file;        /* the pipeline file as given */
     char *real;        /* its real path: names the pipeline in the stage-run records */
     sw_hash file_hash; /* SHA-256 of its text: provenance of published versions */
 } sw_graph;
 
 void sw_graph_free(sw_graph *g);
-/* Appends a stage named name (NULL: a name from base, numbered when taken) and returns it; where is
- * copied. Fails with SW_EEXISTS when an explicit name is taken. */
-int sw_graph_add(sw_stage **out, sw_graph *g, sw_stagekind kind, const char *name, const char *base,
-                 const char *where);
+/* Frees what a stage owns and zeroes it (a stage being built that is never added). */
+void sw_stage_clear(sw_stage *s);
+/* Moves the fully built stage *s into the graph (then *s is zeroed), naming it name (NULL: a name from
+ * base, numbered when taken: base, base-2, base-3...) and setting its index (also to *index) and where
+ * (copied). Fails with SW_EEXISTS when an explicit name is taken, leaving *s as it was. Names are
+ * hashed: adding n stages takes O(n) time. */
+int sw_graph_add(size_t *index, sw_graph *g, sw_stage *s, const char *name, const char *base, const char *where);
 /* The stage named name, or NULL. */
-sw_stage *sw_graph_find(sw_graph *g, const char *name);
+sw_stage *sw_graph_find(const sw_graph *g, const char *name);
 /* Whether a write stage uses the built-in "stats" writer (a tensor collection to a JSON manifest). */
 int sw_stage_stats(const sw_stage *s);
 /* The op a stage calls (SW_STAGE_OP only). */

@@ -45,8 +45,25 @@ static int sw_input_prepare(sw_run *run, size_t i)
     return sw_local_files(run, s, sg->path, "input");
 }
 
+/* Fails unless every file listed in s, resolved, lies beneath the directory dir: a symbolic link in a
+ * folder must not lead a pipeline out of it (PIPELINES.md, the sandbox). */
+static int sw_files_beneath(const sw_srun *s, const char *dir, const char *what)
+{
+    char *root;
+    if (sw_path_resolve(&root, dir))
+        return sw_error_wrap(SW_EINVALID, "%s %s", what, dir);
+    int r = 0;
+    for (size_t k = 0; k < s->nfiles && !r; k++)
+        if (!sw_path_beneath(root, s->files[k].disk))
+            r = sw_error(SW_EINVALID, "%s %s: %s leads out of the folder through a symbolic link", what, dir,
+                         s->files[k].rel);
+    free(root);
+    return r;
+}
+
 /* Lists the files of a local path (a file, or a directory's files as swarm add takes them) into s, with
- * the hashes the stat cache knows. Returns 1 when some file must be hashed. */
+ * the hashes the stat cache knows; a directory's files must resolve beneath it. Returns 1 when some file
+ * must be hashed. */
 static int sw_local_files(sw_run *run, sw_srun *s, const char *path, const char *what)
 {
     struct stat st;
@@ -79,6 +96,8 @@ static int sw_local_files(sw_run *run, sw_srun *s, const char *path, const char 
         f->known = r == 0;
         need |= !f->known;
     }
+    if (dir && sw_files_beneath(s, path, what))
+        return SW_EINVALID;
     return need;
 }
 

@@ -102,6 +102,9 @@ like "... named with its type" "$err" "p2\.lua:2: op pipetest/copy: param 'fail_
 bad p3 'swarm.op("pipetest/nope", swarm.read("safetensors", swarm.input("ck.safetensors")), {})'
 fails "unknown op" 1 "$SWARM" pipeline run p3.lua "${PP[@]}"
 like "... named" "$err" "p3\.lua:2: unknown op 'pipetest/nope': plugin org\.swarm\.pipetest has no op 'nope'"
+bad p3b 'swarm.op("nosuch/copy", swarm.read("safetensors", swarm.input("ck.safetensors")), {})'
+fails "an op of no loaded plugin" 1 "$SWARM" pipeline run p3b.lua "${PP[@]}"
+like "... names the plugin" "$err" "p3b\.lua:2: unknown op 'nosuch/copy': no plugin 'nosuch' is loaded"
 bad p4 'swarm.read("safetensors", swarm.input("missing.safetensors"))'
 fails "missing input" 1 "$SWARM" pipeline run p4.lua
 like "... named" "$err" "p4\.lua:2: input 'missing\.safetensors' does not exist$"
