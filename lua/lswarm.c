@@ -675,34 +675,17 @@ static int sw_l_write(lua_State *L)
 /* Finds "PLUGIN/OP", PLUGIN being a plugin's id or the last label of exactly one plugin's id. */
 static void sw_find_op(lua_State *L, sw_stage *s, const char *ref)
 {
-    const sw_plugins *ps = sw_ctx(L)->ps;
     const char *slash = strrchr(ref, '/');
     if (!slash)
         luaL_error(L, "op '%s' should be PLUGIN/OP, e.g. convert/cast (see swarm plugin ls)", ref);
-    size_t plen = (size_t)(slash - ref);
-    const char *plugin = lua_pushlstring(L, ref, plen); /* for messages: lua_pushfstring has no %.*s */
-    const sw_plugin *found = NULL;
-    for (size_t i = 0; sw_plugins_get(ps, i); i++) {
-        const sw_plugin *p = sw_plugins_get(ps, i);
-        const char *id = p->desc->id, *last = strrchr(id, '.');
-        int full = strlen(id) == plen && !strncmp(id, ref, plen);
-        int label = last && strlen(last + 1) == plen && !strncmp(last + 1, ref, plen);
-        if (full) {
-            found = p;
-            break;
-        }
-        if (label && found)
-            luaL_error(L, "op '%s': both %s and %s end in '%s': use the full id", ref, found->desc->id, id, plugin);
-        if (label)
-            found = p;
-    }
-    if (!found)
-        luaL_error(L, "unknown op '%s': no plugin '%s' is loaded (see swarm plugin ls)", ref, plugin);
+    const sw_plugin *found;
+    int r = sw_plugins_lookup(&found, sw_ctx(L)->ps, ref, (size_t)(slash - ref));
+    if (r)
+        luaL_error(L, r == SW_ECONFLICT ? "op '%s': %s" : "unknown op '%s': %s", ref, sw_error_last());
     for (size_t k = 0; k < found->desc->n_ops; k++)
         if (!strcmp(found->desc->ops[k]->name, slash + 1)) {
             s->plugin = found;
             s->op_index = k;
-            lua_pop(L, 1);
             return;
         }
     luaL_error(L, "unknown op '%s': plugin %s has no op '%s' (see swarm plugin info %s)", ref, found->desc->id,
