@@ -63,5 +63,10 @@ int sw_catalog_push(sw_catalog *c, const char *remote, size_t *pushed, sw_strlis
  * new manifest after validation and may refuse it by returning non-zero with sw_error set. */
 int sw_catalog_pull(sw_catalog *c, const char *remote, sw_pull_report *rep,
                     int (*check)(void *ctx, const sw_manifest *m), void *check_ctx);
+/* The checks of a fetched version before its tag is imported (rules above): tag is NAME@VERSION, the
+ * manifest (len bytes) parses and is that version, and the torrent (NULL when the version has none)
+ * describes exactly its files. *out gets the manifest; SW_EINVALID with the reason. */
+int sw_catalog_check_pulled(sw_manifest **out, const char *tag, const void *manifest, size_t len,
+                            const void *torrent, size_t torrent_len);
 
 #endif
