@@ -37,7 +37,8 @@ void fz_tensor_roundtrip(const sw_plugin *p, const swarm_format *f, const uint8_
     if (sw_format_read(&a, p, f, data, size, -1))
         return;
     swarm_tensor_entry *t = sw_malloc((a.ntensors ? a.ntensors : 1) * sizeof *t);
-    memcpy(t, a.tensors, a.ntensors * sizeof *t);
+    if (a.ntensors)
+        memcpy(t, a.tensors, a.ntensors * sizeof *t);
     uint8_t *header = NULL;
     size_t hlen;
     uint64_t total;
