@@ -1,5 +1,6 @@
 /* names.c — validation of bundle names, versions and paths (rules in names.h). */
 #include "bundle/names.h"
+#include "common/utf8.h"
 #include "base/error.h"
 #include "base/util.h"
 
@@ -76,6 +77,9 @@ int sw_path_check(const char *path)
             return sw_error(SW_EINVALID, "path '%s' has a backslash or a control character", path);
         }
     }
+    /* A manifest is JSON: a path that is not UTF-8 could not be written into it. */
+    if (!sw_utf8_valid((const uint8_t *)path, n))
+        return sw_error(SW_EINVALID, "a path that is not valid UTF-8");
     return 0;
 }
 

@@ -2,8 +2,8 @@
  *
  * Names and versions: 1 to 200 characters from [A-Za-z0-9._-], starting with a letter or digit, with no
  * "..", not ending in "." or ".lock" (both are git tag names, NAME@VERSION). Paths inside a bundle: relative,
- * '/'-separated, no empty, "." or ".." component, no backslash or control character, components of at
- * most 255 bytes, 4096 bytes in all. Everything read from a manifest, archive or peer is checked here. */
+ * '/'-separated, valid UTF-8, no empty, "." or ".." component, no backslash or control character,
+ * components of at most 255 bytes, 4096 bytes in all. Everything read from a manifest, archive or peer is checked here. */
 #ifndef SW_NAMES_H
 #define SW_NAMES_H
 
