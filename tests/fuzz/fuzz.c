@@ -134,7 +134,7 @@ static int fz_next_record(void *ctx, const uint8_t **data, size_t *len)
     fz_io *io = ctx;
     if (io->next >= io->recs->n)
         return 0;
-    *data = io->recs->bytes.p + io->recs->off[io->next];
+    *data = io->recs->bytes.p ? io->recs->bytes.p + io->recs->off[io->next] : (const uint8_t *)""; /* all empty */
     *len = io->recs->off[io->next + 1] - io->recs->off[io->next];
     io->next++;
     return 1;
