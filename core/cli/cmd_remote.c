@@ -99,7 +99,7 @@ int sw_cmd_push(sw_cli *cli, int argc, char **argv)
 }
 
 /* A pulled manifest must agree with the objects already held: same hash, same size. */
-static int sw_pull_check_torrent(void *ctx, const sw_manifest *m, const unsigned char *torrent, size_t len)
+static int sw_pull_check_torrent(void *ctx, const sw_manifest *m, const void *torrent, size_t len)
 {
     (void)ctx;
     return sw_bundle_torrent_check_bytes(m, torrent, len);

@@ -148,7 +148,7 @@ int sw_bundle_torrent_check(const sw_torrent_info *ti, const sw_manifest *m)
     return 0;
 }
 
-int sw_bundle_torrent_check_bytes(const sw_manifest *m, const unsigned char *torrent, size_t len)
+int sw_bundle_torrent_check_bytes(const sw_manifest *m, const void *torrent, size_t len)
 {
     sw_torrent_info ti;
     int r = sw_torrent_parse(&ti, torrent, len);

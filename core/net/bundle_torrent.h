@@ -27,7 +27,7 @@ int sw_bundle_torrent_make(unsigned char **out, size_t *len, char ih_hex[41], sw
  * otherwise SW_EINVALID saying what differs. */
 int sw_bundle_torrent_check(const sw_torrent_info *ti, const sw_manifest *m);
 /* The same for a torrent's bytes (bencoded): SW_EINVALID when they do not parse or differ. */
-int sw_bundle_torrent_check_bytes(const sw_manifest *m, const unsigned char *torrent, size_t len);
+int sw_bundle_torrent_check_bytes(const sw_manifest *m, const void *torrent, size_t len);
 
 /* Creates a bundle version: the one way to do it (swarm add, pipelines' publish). Sorts m's files,
  * makes its torrent from the held objects (recording the info-hash in m; none for a version with no

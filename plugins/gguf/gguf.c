@@ -274,9 +274,10 @@ static int gg_read_kv(gg_reader *r, uint32_t *alignment)
     if (gg_type_size[t] > r->n - r->pos)
         return gg_fail(r, "the file ends inside a key-value");
     if (!strcmp(key, "general.alignment")) {
-        uint32_t a;
-        memcpy(&a, r->p + r->pos, 4);
-        if (t != GG_U32 || a == 0 || (a & (a - 1)))
+        uint32_t a = 0;
+        if (t == GG_U32) /* only then are 4 bytes known to be there */
+            memcpy(&a, r->p + r->pos, 4);
+        if (a == 0 || (a & (a - 1)))
             return gg_fail(r, "general.alignment is not a u32 power of two");
         *alignment = a;
     }

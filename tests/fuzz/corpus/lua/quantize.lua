@@ -1,0 +1,31 @@
+-- quantize.lua: quantizes a safetensors checkpoint for llama.cpp, into a GGUF file.
+--
+-- Parameters (swarm pipeline run pipelines/quantize.lua --set KEY=VALUE ...):
+--   input    the checkpoint: a .safetensors file, a directory of shards, or a bundle version
+--            NAME@VERSION (or NAME@VERSION/FILE) held in the store            (required)
+--   output   where the .gguf file is written                                    (required)
+--   type     q8_0 or q4_0                                                       (default q8_0)
+--   arch     general.architecture                                               (default llama)
+--   publish  also publish the result as this bundle version, NAME@VERSION       (default: not published)
+--
+-- Every 2-D tensor whose rows hold a multiple of 32 elements becomes Q8_0 (or Q4_0), bit-exact with
+-- ggml's reference quantization; every other floating tensor becomes F32 and other tensors are kept.
+-- Shapes are written in ggml's order (ne[0] innermost). The file carries general.architecture and
+-- general.quantization_version = 2, and the checkpoint's own metadata as strings.
+local swarm = require "swarm"
+
+local P = swarm.params {
+  input = "the safetensors checkpoint: a file, a directory of shards, or NAME@VERSION",
+  output = "where the .gguf file is written",
+  type = { "q8_0", "the block type of 2-D tensors: q8_0 or q4_0" },
+  arch = { "llama", "general.architecture of the GGUF file" },
+  publish = { "", "publish the result as this bundle version (NAME@VERSION); empty: do not" },
+}
+
+local ckpt = swarm.read("safetensors", swarm.input(P.input))
+local quantized = swarm.op("quant/quantize", ckpt, { type = P.type }, { name = "quantize" })
+swarm.write("gguf", quantized, {
+  path = P.output,
+  meta = { ["general.architecture"] = P.arch },
+  publish = P.publish ~= "" and P.publish or nil,
+})
