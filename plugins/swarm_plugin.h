@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define SWARM_PLUGIN_ABI_MAJOR 1
-#define SWARM_PLUGIN_ABI_MINOR 2
+#define SWARM_PLUGIN_ABI_MINOR 3
 #define SWARM_PLUGIN_ABI_VERSION (((uint32_t)SWARM_PLUGIN_ABI_MAJOR << 16) | (uint32_t)SWARM_PLUGIN_ABI_MINOR)
 
 /* Marks the entry function as exported; build with -fvisibility=hidden so nothing else is. */
@@ -237,6 +237,29 @@ typedef struct swarm_host {
     /* [in call] A records format's write takes the next record of the file it writes: 1 with *data and *len
      * set (valid until the next call), 0 when the file has no more. */
     int (*next_record)(swarm_call *call, const uint8_t **data, size_t *len);
+    /* 1.3: formats of whole folders, ops that see their collection, files padded at the end. */
+    /* [in call] A format's layout: the file's length, when it must end after its last tensor (GGUF pads
+     * the last tensor to the alignment, as ggml does); the host writes zeros up to it. Less than where
+     * the last tensor ends is SWARM_E_INTERNAL. */
+    int (*set_file_size)(swarm_call *call, uint64_t size);
+    /* [in call] A format's read: the path of the file being read within its input, '/'-separated
+     * ("config.json", "model-00001-of-00002.safetensors"), so that one format can read a folder holding
+     * files of several kinds. NULL when the host reads a file of its own (a test). */
+    const char *(*file_name)(swarm_call *call);
+    /* [in call] An op mapped over a collection's tensors: the name of the tensor of input port that this
+     * call receives; NULL for a records port. */
+    const char *(*tensor_name)(swarm_call *call, size_t port);
+    /* [in call] An op mapped over a collection's tensors: the value of metadata key of input port's
+     * collection, NULL when it has none. */
+    const char *(*meta_value)(swarm_call *call, size_t port, const char *key);
+    /* [in call] An op mapped over a collection's tensors: 1 when input port's collection holds a tensor
+     * of that name, else 0. */
+    int (*has_tensor)(swarm_call *call, size_t port, const char *name);
+    /* [in call] An op's infer, mapped over a collection's tensors: the name of its output tensor (by
+     * default the input's). Names must stay unique in the output collection, or the stage fails. The
+     * op's output then depends on the names and metadata its calls read: both are part of the input
+     * collection's id, so of the stage's key. */
+    int (*set_tensor_name)(swarm_call *call, const char *name);
 } swarm_host;
 
 /* ---- Ops and their variants ---------------------------------------------------------------------- */
@@ -331,7 +354,7 @@ typedef struct swarm_format {
     /* [worker] Lays out a file holding these n tensors (names, dtypes, shapes and nbytes set; offsets not)
      * and metadata, in this order: appends the header bytes with host->emit and sets every
      * tensors[i].offset. Offsets must not be below the header's length nor overlap; the file ends where
-     * the last tensor does. */
+     * the last tensor does, or later with host->set_file_size (1.3). */
     int (*layout)(const swarm_host *host, swarm_call *call, swarm_tensor_entry *tensors, size_t n,
                   const swarm_meta *meta, size_t nmeta);
 } swarm_format;

@@ -134,6 +134,44 @@ static int sw_host_next_record(swarm_call *call, const uint8_t **data, size_t *l
     return r < 0 ? sw_host_io_fail(call, SWARM_E_INTERNAL) : r;
 }
 
+static int sw_host_set_file_size(swarm_call *call, uint64_t size)
+{
+    call->file_end = size;
+    return SWARM_OK;
+}
+
+static const char *sw_host_file_name(swarm_call *call)
+{
+    return call->file_name;
+}
+
+static const char *sw_host_tensor_name(swarm_call *call, size_t port)
+{
+    return call->view ? call->view->name(call->view->ctx, port) : NULL;
+}
+
+static const char *sw_host_meta_value(swarm_call *call, size_t port, const char *key)
+{
+    return call->view && key ? call->view->meta(call->view->ctx, port, key) : NULL;
+}
+
+static int sw_host_has_tensor(swarm_call *call, size_t port, const char *name)
+{
+    return call->view && name ? call->view->has(call->view->ctx, port, name) : 0;
+}
+
+/* Keeps the output tensor's new name; only an op over a collection has one to rename. */
+static int sw_host_set_tensor_name(swarm_call *call, const char *name)
+{
+    if (!call->view)
+        return sw_host_set_error(call, SWARM_E_INTERNAL, "set_tensor_name outside an op over a collection");
+    if (!name || !*name)
+        return sw_host_set_error(call, SWARM_E_INTERNAL, "set_tensor_name with an empty name");
+    free(call->out_name);
+    call->out_name = sw_strdup(name);
+    return SWARM_OK;
+}
+
 static const swarm_host sw_host = {
     .abi_version = SWARM_PLUGIN_ABI_VERSION,
     .struct_size = sizeof(swarm_host),
@@ -146,6 +184,12 @@ static const swarm_host sw_host = {
     .read_bytes = sw_host_read_bytes,
     .add_record = sw_host_add_record,
     .next_record = sw_host_next_record,
+    .set_file_size = sw_host_set_file_size,
+    .file_name = sw_host_file_name,
+    .tensor_name = sw_host_tensor_name,
+    .meta_value = sw_host_meta_value,
+    .has_tensor = sw_host_has_tensor,
+    .set_tensor_name = sw_host_set_tensor_name,
 };
 
 const swarm_host *sw_host_table(void)
@@ -182,6 +226,8 @@ void sw_call_end(swarm_call *call)
     }
     sw_entries_free(call->tensors, call->ntensors, call->meta, call->nmeta);
     free(call->header);
+    free(call->out_name);
+    call->out_name = NULL;
     call->tensors = NULL;
     call->meta = NULL;
     call->header = NULL;
@@ -340,6 +386,8 @@ void sw_op_outputs_init(sw_op_outputs *o, const swarm_op *op)
     o->v = sw_calloc(o->n, sizeof *o->v); /* sw_op_call sets each value's kind and shape slots */
     o->shapes = sw_calloc(o->n, sizeof *o->shapes);
     o->counts = sw_calloc(o->n, sizeof *o->counts);
+    o->view = NULL;
+    o->name = NULL;
 }
 
 /* The byte size of output i's buffers: a tensor's data, or a record batch's offsets and bytes. */
@@ -377,6 +425,8 @@ void sw_op_outputs_free(sw_op_outputs *o, const sw_allocator *a)
     free(o->v);
     free(o->shapes);
     free(o->counts);
+    free(o->name);
+    o->name = NULL;
     o->v = NULL;
     o->shapes = NULL;
     o->counts = NULL;
@@ -506,11 +556,15 @@ int sw_op_call(sw_op_outputs *out, const sw_plugin *p, size_t op_index, size_t v
             out->v[i].u.tensor.shape = out->shapes[i];
     }
     sw_call_begin(&call, p->desc->id, what, verbosity);
+    call.view = out->view;
     int rc = gpu ? sw_stage_in(&st, &din, op, v, inputs, &call) : 0;
     if (gpu && !rc)
         inputs = din;
     if (!rc && (rc = v->infer(&sw_host, &call, params, inputs, out->v)))
         rc = sw_call_fail(&call, rc);
+    free(out->name);
+    out->name = call.out_name;
+    call.out_name = NULL;
     if (rc || (rc = sw_outputs_alloc(out, op, &call, a)))
         goto done;
     if (gpu) {
@@ -523,6 +577,7 @@ int sw_op_call(sw_op_outputs *out, const sw_plugin *p, size_t op_index, size_t v
     }
     sw_call_end(&call);
     sw_call_begin(&call, p->desc->id, what, verbosity);
+    call.view = out->view;
     rc = v->run(&sw_host, &call, params, inputs, vout);
     if (rc)
         rc = sw_call_fail(&call, rc);
@@ -620,14 +675,15 @@ const char *sw_first_dup(const void *base, size_t n, size_t stride)
     return dup;
 }
 
-int sw_format_read(sw_tindex *out, const sw_plugin *p, const swarm_format *f, const uint8_t *file, uint64_t size,
-                   int verbosity)
+int sw_format_read(sw_tindex *out, const sw_plugin *p, const swarm_format *f, const char *name, const uint8_t *file,
+                   uint64_t size, int verbosity)
 {
     char what[80];
     swarm_call call;
     snprintf(what, sizeof what, "format %s", f->name);
     sw_call_begin(&call, p->desc->id, what, verbosity);
     call.file_size = size;
+    call.file_name = name;
     int rc = f->read(&sw_host, &call, file, size);
     const char *dup;
     if (!rc && (dup = sw_first_dup(call.tensors, call.ntensors, sizeof *call.tensors)))
@@ -685,10 +741,13 @@ int sw_format_layout(uint8_t **header, size_t *hlen, uint64_t *total, const sw_p
             end = t->offset + t->nbytes;
     }
     free(order);
+    if (!rc && call.file_end && call.file_end < end)
+        rc = sw_error(SW_EPLUGIN, "%s %s: layout set a file size before the end of its last tensor", call.plugin,
+                      what);
     if (!rc) {
         *header = call.header;
         *hlen = call.hlen;
-        *total = end;
+        *total = end > call.file_end ? end : call.file_end;
         call.header = NULL;
     }
     sw_call_end(&call);

@@ -37,6 +37,10 @@ struct swarm_call {
     size_t hlen, hcap;
     const struct sw_rio *io; /* a records format's read or write: where bytes and records go */
     int io_failed;           /* a host function of io failed: the call fails whatever the plugin returns */
+    uint64_t file_end;       /* a format's layout: the file's length set with set_file_size, 0 when none */
+    const char *file_name;   /* a format's read: the file's path within its input, or NULL */
+    const struct sw_tview *view; /* an op over a collection: its inputs' names and metadata, or NULL */
+    char *out_name;              /* an op's infer: the output tensor's name set with set_tensor_name */
 };
 void sw_call_begin(swarm_call *call, const char *plugin, const char *what, int verbosity);
 void sw_call_end(swarm_call *call);
@@ -76,11 +80,22 @@ extern const sw_allocator sw_heap_allocator;
  * what run wrote (a record batch's offsets). out comes from sw_op_outputs_init (op->n_outputs values,
  * each with SWARM_MAX_NDIM shape slots) and may be reused for the next call once its buffers are freed;
  * on failure no output stays allocated. */
+/* What an op mapped over a collection may ask about its inputs (ABI 1.3): the name of port's tensor in
+ * this call, a metadata value of port's collection (NULL when absent), whether it holds a tensor. */
+typedef struct sw_tview {
+    const char *(*name)(const void *ctx, size_t port);
+    const char *(*meta)(const void *ctx, size_t port, const char *key);
+    int (*has)(const void *ctx, size_t port, const char *name);
+    const void *ctx;
+} sw_tview;
+
 typedef struct {
     swarm_value *v;
     int64_t (*shapes)[SWARM_MAX_NDIM];
     uint64_t *counts; /* a records output's count as infer gave it (what was allocated); run may lower v's */
     size_t n;
+    const sw_tview *view; /* set by the caller for an op over a collection, else NULL */
+    char *name;           /* after a call: the output tensor's new name (owned), NULL when infer set none */
 } sw_op_outputs;
 void sw_op_outputs_init(sw_op_outputs *o, const swarm_op *op);
 void sw_op_outputs_free(sw_op_outputs *o, const sw_allocator *a);
@@ -117,13 +132,15 @@ void sw_tindex_free(sw_tindex *ix);
 int sw_format_find(const sw_plugin **p, const swarm_format **f, const swarm_records_format **rf,
                    const sw_plugins *ps, const char *name);
 
-/* Reads a file's index through format f of plugin p; every entry is checked to lie inside the file and
- * to have the bytes its shape and dtype need. */
-int sw_format_read(sw_tindex *out, const sw_plugin *p, const swarm_format *f, const uint8_t *file, uint64_t size,
-                   int verbosity);
+/* Reads a file's index through format f of plugin p (name: the file's path within its input, which the
+ * format may ask for, or NULL); every entry is checked to lie inside the file and to have the bytes its
+ * shape and dtype need. */
+int sw_format_read(sw_tindex *out, const sw_plugin *p, const swarm_format *f, const char *name, const uint8_t *file,
+                   uint64_t size, int verbosity);
 
 /* Lays a file out through format f: sets tensors[i].offset and returns the header (caller frees) and its
- * length; checks that the tensors lie after the header without overlapping. *total is the file's size. */
+ * length; checks that the tensors lie after the header without overlapping. *total is the file's size:
+ * where the last tensor ends, or more when the format set it (set_file_size). */
 int sw_format_layout(uint8_t **header, size_t *hlen, uint64_t *total, const sw_plugin *p, const swarm_format *f,
                      swarm_tensor_entry *tensors, size_t n, const swarm_meta *meta, size_t nmeta, int verbosity);
 

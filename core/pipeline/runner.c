@@ -231,6 +231,7 @@ static void sw_srun_clear(sw_srun *s)
         if (s->items[k].tmp)
             unlink(s->items[k].tmp); /* segments joined, committed or failed: never needed again */
         free(s->items[k].tmp);
+        free(s->items[k].out.name); /* an op's renamed tensor that finish did not take */
     }
     free(s->items);
     sw_map_close(&s->in);

@@ -19,7 +19,39 @@ static void sw_note_numerics(sw_run *run, size_t stage, const size_t *order, siz
         __atomic_store_n(&run->s[stage].no_cache, 1, __ATOMIC_RELAXED);
 }
 
-/* Calls the op on one tensor (zipped across the inputs), trying variants best first. */
+/* What an op over a collection may ask about its inputs (sw_tview): one call's item. */
+static const sw_tensors *sw_view_input(const sw_item *it, size_t port)
+{
+    const sw_stage *sg = &it->run->g->v[it->stage];
+    return port < sg->ninputs ? &it->run->s[sg->inputs[port]].tensors : NULL;
+}
+
+static const char *sw_view_name(const void *ctx, size_t port)
+{
+    const sw_tensors *c = sw_view_input(ctx, port);
+    return c ? c->t[((const sw_item *)ctx)->index].name : NULL;
+}
+
+static const char *sw_view_meta(const void *ctx, size_t port, const char *key)
+{
+    const sw_tensors *c = sw_view_input(ctx, port);
+    for (size_t k = 0; c && k < c->nmeta; k++)
+        if (!strcmp(c->meta[k].key, key))
+            return c->meta[k].value;
+    return NULL;
+}
+
+static int sw_view_has(const void *ctx, size_t port, const char *name)
+{
+    const sw_tensors *c = sw_view_input(ctx, port);
+    for (size_t k = 0; c && k < c->n; k++)
+        if (!strcmp(c->t[k].name, name))
+            return 1;
+    return 0;
+}
+
+/* Calls the op on one tensor (zipped across the inputs), trying variants best first; the op may rename
+ * its output (it->out.name, taken by finish). */
 static void sw_op_tensor_task(void *arg)
 {
     sw_item *it = arg;
@@ -53,6 +85,8 @@ static void sw_op_tensor_task(void *arg)
     sw_allocator a = {sw_tmp_alloc, sw_tmp_free, &ta};
     sw_op_outputs out;
     sw_op_outputs_init(&out, op);
+    sw_tview view = {sw_view_name, sw_view_meta, sw_view_has, it};
+    out.view = &view;
     size_t used;
     int r = sw_op_call_first(&out, &used, sg->plugin, sg->op_index, order, n, sg->params, in, &a, run->o->verbosity);
     sw_note_numerics(run, it->stage, order, used, r);
@@ -64,6 +98,8 @@ static void sw_op_tensor_task(void *arg)
         sw_tensor_nbytes(&it->out.nbytes, y->dtype, y->ndim, y->shape);
         r = sw_tmp_commit(&ta, y->data, &it->out.blob);
         out.v[0].u.tensor.data = NULL;
+        it->out.name = out.name;
+        out.name = NULL;
     }
     if (r)
         sw_item_fail(it, r);
@@ -272,7 +308,8 @@ static int sw_op_kind_queue(sw_run *run, size_t i, sw_pool *pool)
     return 0;
 }
 
-/* The output collection takes the input's names and metadata, each tensor from its item. */
+/* The output collection takes the input's names (or those the op gave) and metadata, each tensor from its
+ * item; names given by the op must stay unique. */
 static int sw_op_kind_finish(sw_run *run, size_t i)
 {
     if (!sw_op_over_tensors(run, i))
@@ -280,13 +317,19 @@ static int sw_op_kind_finish(sw_run *run, size_t i)
     sw_srun *s = &run->s[i];
     const sw_tensors *in = &run->s[run->g->v[i].inputs[0]].tensors;
     for (size_t k = 0; k < in->n; k++) {
-        sw_tref *t = sw_tensors_add(&s->made, in->t[k].name);
+        char *renamed = s->items[k].out.name;
+        sw_tref *t = sw_tensors_add(&s->made, renamed ? renamed : in->t[k].name);
         char *name = t->name;
         *t = s->items[k].out;
         t->name = name;
+        free(renamed);
+        s->items[k].out.name = NULL;
     }
     for (size_t k = 0; k < in->nmeta; k++)
         sw_tensors_add_meta(&s->made, in->meta[k].key, in->meta[k].value);
+    const char *dup = sw_first_dup(s->made.t, s->made.n, sizeof *s->made.t);
+    if (dup)
+        return sw_error(SW_EINVALID, "op %s named two output tensors '%s'", sw_stage_op(&run->g->v[i])->name, dup);
     return sw_commit_tensors(run, i);
 }
 

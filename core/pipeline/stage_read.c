@@ -21,7 +21,7 @@ static void sw_read_task(void *arg)
         sw_tindex ix;
         int r = sw_map_open(&m, f->disk);
         if (!r)
-            r = sw_format_read(&ix, sg->plugin, sg->format, m.p, m.len, run->o->verbosity);
+            r = sw_format_read(&ix, sg->plugin, sg->format, f->rel, m.p, m.len, run->o->verbosity);
         sw_map_close(&m);
         if (r) {
             sw_error_wrap(r, "%s", f->rel);

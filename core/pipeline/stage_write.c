@@ -36,8 +36,20 @@ static swarm_meta *sw_meta_merge(size_t *n, const sw_tensors *c, const sw_stage 
     return m;
 }
 
+/* Writes zeros until the file reaches offset. */
+static int sw_write_zeros(sw_fwriter *w, uint64_t offset)
+{
+    static const uint8_t zeros[4096];
+    int r = 0;
+    while (!r && w->total < offset) {
+        uint64_t gap = offset - w->total;
+        r = sw_fwriter_put(w, zeros, gap < sizeof zeros ? (size_t)gap : sizeof zeros);
+    }
+    return r;
+}
+
 /* Writes a collection through its format: the header, then each tensor's bytes at its offset, zeros
- * between. */
+ * between and up to the file's size. */
 static int sw_write_tensors(sw_run *run, const sw_stage *sg, const sw_tensors *c, sw_fwriter *w)
 {
     swarm_tensor_entry *e = sw_calloc(c->n, sizeof *e);
@@ -68,19 +80,17 @@ static int sw_write_tensors(sw_run *run, const sw_stage *sg, const sw_tensors *c
         }
         order[at] = k;
     }
-    static const uint8_t zeros[4096];
     for (size_t j = 0; j < c->n && !r; j++) {
         size_t k = order[j];
-        while (!r && w->total < e[k].offset) {
-            uint64_t gap = e[k].offset - w->total;
-            r = sw_fwriter_put(w, zeros, gap < sizeof zeros ? (size_t)gap : sizeof zeros);
-        }
+        r = sw_write_zeros(w, e[k].offset);
         sw_map m;
         if (!r && !(r = sw_map_blob(&m, run, &c->t[k]))) {
             r = sw_fwriter_put(w, m.p + c->t[k].offset, (size_t)c->t[k].nbytes);
             sw_map_close(&m);
         }
     }
+    if (!r)
+        r = sw_write_zeros(w, total); /* a format may end its file after the last tensor (GGUF's padding) */
     free(order);
     free(e);
     return r;

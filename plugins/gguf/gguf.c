@@ -15,8 +15,10 @@
  * Floats are printed so that they read back to the same bits (%.9g, %.17g); bools are true/false. The
  * writer reads the same forms, so a file read and written again keeps every key-value. Metadata from
  * other formats (safetensors' strings) is written as strings. The writer requires general.architecture
- * (a string) and adds general.quantization_version = 2 when a tensor is quantized and the key is absent;
- * general.alignment (u32, a power of two) sets the alignment, else 32. */
+ * (a string) and adds general.quantization_version = 2 when a tensor is quantized and the key is absent,
+ * and general.file_type (u32, llama.cpp's llama_ftype) from the tensors' types when absent;
+ * general.alignment (u32, a power of two) sets the alignment, else 32. Every tensor, the last one
+ * included, is padded with zeros to the alignment, as ggml writes and its full-read mode expects. */
 #include "swarm_plugin.h"
 #include "common/utf8.h"
 
@@ -599,8 +601,36 @@ static int gg_check_meta(const swarm_host *host, swarm_call *call, const swarm_m
     return SWARM_OK;
 }
 
-/* Lays out a GGUF v3 file: header, key-values, tensor infos (shapes reversed to ggml's order), padding
- * to the alignment, then the tensors in the given order, each at an offset padded to the alignment. */
+/* general.file_type as llama.cpp's converter and quantizer write it (llama_ftype), from the tensors' types:
+ * MOSTLY_Q4_0 (2) when a tensor is Q4_0, else MOSTLY_Q8_0 (7) for Q8_0, MOSTLY_BF16 (32) for BF16,
+ * MOSTLY_F16 (1) for F16, else ALL_F32 (0). */
+static const char *gg_file_type(const swarm_tensor_entry *t, size_t n)
+{
+    static const struct {
+        swarm_dtype dt;
+        const char *ftype;
+    } order[] = {{{SWARM_DTYPE_Q4_0, 0, 1}, "2"}, {{SWARM_DTYPE_Q8_0, 0, 1}, "7"},
+                 {{SWARM_DTYPE_BFLOAT, 16, 1}, "32"}, {{SWARM_DTYPE_FLOAT, 16, 1}, "1"}};
+    for (size_t k = 0; k < sizeof order / sizeof *order; k++)
+        for (size_t i = 0; i < n; i++)
+            if (t[i].dtype.code == order[k].dt.code && t[i].dtype.bits == order[k].dt.bits)
+                return order[k].ftype;
+    return "0";
+}
+
+/* Whether a metadata key (bare, before any ':') is among the pairs. */
+static int gg_has_key(const swarm_meta *meta, size_t nmeta, const char *name)
+{
+    for (size_t i = 0; i < nmeta; i++)
+        if (gg_key_is(&meta[i], name))
+            return 1;
+    return 0;
+}
+
+/* Lays out a GGUF v3 file: header, key-values (general.quantization_version and general.file_type added
+ * when absent), tensor infos (shapes reversed to ggml's order), padding to the alignment, then the tensors
+ * in the given order, each at an offset padded to the alignment, the last one too: ggml's reader in
+ * full-read mode reads the padded size of every tensor. */
 static int gg_layout(const swarm_host *host, swarm_call *call, swarm_tensor_entry *t, size_t n,
                      const swarm_meta *meta, size_t nmeta)
 {
@@ -610,6 +640,7 @@ static int gg_layout(const swarm_host *host, swarm_call *call, swarm_tensor_entr
     uint64_t rel = 0;
     if ((rc = gg_check_meta(host, call, meta, nmeta, &alignment, &has_qv)))
         return rc;
+    int has_ft = gg_has_key(meta, nmeta, "general.file_type");
     for (size_t i = 0; i < n; i++) {
         int di = gg_dtype_of(t[i].dtype);
         if (di < 0)
@@ -622,13 +653,17 @@ static int gg_layout(const swarm_host *host, swarm_call *call, swarm_tensor_entr
         quantized |= gg_dtypes[di].block > 1;
     }
     if ((rc = gg_emit(&w, "GGUF", 4)) || (rc = gg_emit_u32(&w, 3)) || (rc = gg_emit_u64(&w, n)) ||
-        (rc = gg_emit_u64(&w, nmeta + (quantized && !has_qv))))
+        (rc = gg_emit_u64(&w, nmeta + (quantized && !has_qv) + !has_ft)))
         return rc;
     for (size_t i = 0; i < nmeta && !rc; i++)
         rc = gg_emit_kv(&w, &meta[i]);
     if (!rc && quantized && !has_qv) {
         swarm_meta qv = {"general.quantization_version:u32", "2"};
         rc = gg_emit_kv(&w, &qv);
+    }
+    if (!rc && !has_ft) {
+        swarm_meta ft = {"general.file_type:u32", gg_file_type(t, n)};
+        rc = gg_emit_kv(&w, &ft);
     }
     for (size_t i = 0; i < n && !rc; i++) {
         int di = gg_dtype_of(t[i].dtype);
@@ -647,13 +682,14 @@ static int gg_layout(const swarm_host *host, swarm_call *call, swarm_tensor_entr
     uint64_t data = gg_pad(w.len, alignment); /* the host writes zeros up to each tensor's offset */
     for (size_t i = 0; i < n; i++)
         t[i].offset += data;
-    return SWARM_OK;
+    return host->set_file_size(call, data + rel); /* and after the last one, up to the alignment */
 }
 
 static const swarm_format gguf = {
     .struct_size = sizeof(swarm_format),
     .name = "gguf",
-    .format_version = 1, /* bump it whenever layout may write other bytes for the same collection */
+    .format_version = 2, /* bump it whenever layout may write other bytes for the same collection (2: the
+                            last tensor padded, general.file_type added) */
     .doc = "GGUF v3 (llama.cpp, ggml): typed key-values as metadata (\"key:type\" for non-strings), "
            "tensors in ggml's dimension order, F32/F16/BF16/F64/I8-I64/Q8_0/Q4_0",
     .read = gg_read,

@@ -197,7 +197,7 @@ static int qt_probe(const swarm_host *host, swarm_call *call, int32_t device_id)
 }
 
 /* Copies x into y when it passes through, else converts it: blocks (f16/bf16 widened exactly 32 at a
- * time) or f32. */
+ * time) or f32 (f64 rounded to nearest). */
 static int quantize_run(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
                         const swarm_value *inputs, swarm_value *outputs)
 {
@@ -210,6 +210,16 @@ static int quantize_run(const swarm_host *host, swarm_call *call, const swarm_pa
     (void)params;
     if (rc)
         return rc;
+    if (!kind && x->dtype.bits == 64 && y->dtype.code == SWARM_DTYPE_FLOAT && y->dtype.bits == 32) {
+        for (uint64_t i = 0; i < elems; i++) { /* f64 to f32, rounded to nearest */
+            double d;
+            float f;
+            memcpy(&d, in + 8 * i, 8);
+            f = (float)d;
+            memcpy(out + 4 * i, &f, 4);
+        }
+        return SWARM_OK;
+    }
     if (!kind) {
         uint64_t n = qt_plain_bytes(x->dtype, elems, &ok);
         if (!ok)

@@ -33,7 +33,8 @@ static const swarm_port quant_int8_deq_out[] = {{"y", SWARM_KIND_TENSOR, "f32, q
 #define QUANT_QUANTIZE_DOC                                                                                      \
     "Quantizes a checkpoint for llama.cpp as ggml does: a 2-D f32/f16/bf16 tensor whose last dimension is a "  \
     "multiple of 32 becomes type (Q8_0 or Q4_0, bit-exact with ggml's reference quantize_row_*_ref); any "    \
-    "other f32/f16/bf16 tensor becomes f32; other tensors pass through unchanged."
+    "other f32/f16/bf16 tensor, and every f64 tensor (rounded to nearest), becomes f32; other tensors pass "    \
+    "through unchanged."
 #define QUANT_DEQUANTIZE_DOC "Q8_0 and Q4_0 tensors to f32 (q x d, as ggml); other tensors pass through unchanged."
 #define QUANT_INT8_ROWS_DOC                                                                                     \
     "Per-row int8 (bitsandbytes' vector-wise) of an f32/f16/bf16 tensor, rows along the last dimension: "     \
@@ -43,16 +44,16 @@ static const swarm_port quant_int8_deq_out[] = {{"y", SWARM_KIND_TENSOR, "f32, q
 
 /* Builds the swarm_op of one of these ops around a variants array (a macro, so each side's static
  * descriptor is a constant expression). */
-#define QUANT_OP(NAME, DOC, PARAMS, NPARAMS, IN, NIN, OUT, VARIANTS)                                           \
-    {sizeof(swarm_op), NAME, 1, SWARM_OP_DETERMINISTIC, DOC, PARAMS, NPARAMS, IN, NIN, OUT, 1, VARIANTS,      \
+#define QUANT_OP(NAME, VERSION, DOC, PARAMS, NPARAMS, IN, NIN, OUT, VARIANTS)                                  \
+    {sizeof(swarm_op), NAME, VERSION, SWARM_OP_DETERMINISTIC, DOC, PARAMS, NPARAMS, IN, NIN, OUT, 1, VARIANTS,      \
      sizeof VARIANTS / sizeof *VARIANTS}
 
 #define QUANT_OPS(QV, DQV, I8V, AMV, I8DV)                                                                      \
-    QUANT_OP("quantize", QUANT_QUANTIZE_DOC, quant_quantize_params, 1, quant_x_in, 1, quant_quantize_out, QV),  \
-    QUANT_OP("dequantize", QUANT_DEQUANTIZE_DOC, NULL, 0, quant_x_in, 1, quant_dequantize_out, DQV),            \
-    QUANT_OP("int8_rows", QUANT_INT8_ROWS_DOC, NULL, 0, quant_x_in, 1, quant_int8_out, I8V),                    \
-    QUANT_OP("row_absmax", QUANT_ROW_ABSMAX_DOC, NULL, 0, quant_x_in, 1, quant_absmax_out, AMV),                \
-    QUANT_OP("int8_dequantize", QUANT_INT8_DEQ_DOC, NULL, 0, quant_int8_deq_in, 2, quant_int8_deq_out, I8DV)
+    QUANT_OP("quantize", 2, QUANT_QUANTIZE_DOC, quant_quantize_params, 1, quant_x_in, 1, quant_quantize_out, QV),  \
+    QUANT_OP("dequantize", 1, QUANT_DEQUANTIZE_DOC, NULL, 0, quant_x_in, 1, quant_dequantize_out, DQV),            \
+    QUANT_OP("int8_rows", 1, QUANT_INT8_ROWS_DOC, NULL, 0, quant_x_in, 1, quant_int8_out, I8V),                    \
+    QUANT_OP("row_absmax", 1, QUANT_ROW_ABSMAX_DOC, NULL, 0, quant_x_in, 1, quant_absmax_out, AMV),                \
+    QUANT_OP("int8_dequantize", 1, QUANT_INT8_DEQ_DOC, NULL, 0, quant_int8_deq_in, 2, quant_int8_deq_out, I8DV)
 
 /* 32, 16 or 17 (bf16) for the floating dtypes the ops read, else 0. */
 static inline int quant_float_kind(swarm_dtype dt)
@@ -71,6 +72,8 @@ static inline swarm_dtype quant_quantize_dtype(swarm_dtype x, int32_t ndim, cons
 {
     swarm_dtype f32 = {SWARM_DTYPE_FLOAT, 32, 1};
     swarm_dtype q = {(uint8_t)(type == QUANT_Q4_0 ? SWARM_DTYPE_Q4_0 : SWARM_DTYPE_Q8_0), 0, 1};
+    if (x.code == SWARM_DTYPE_FLOAT && x.bits == 64 && x.lanes == 1)
+        return f32; /* op_version 2: f64 was passed through */
     if (!quant_float_kind(x))
         return x;
     if (ndim == 2 && shape[1] > 0 && shape[1] % 32 == 0)

@@ -14,9 +14,9 @@ run "$SWARM" plugin ls --plugin-path "$TP"
 is "ls exits 0 whatever it skips" "$rc" "0"
 skip() { printf '%s\n' "$out" | grep -F "skipped: $TP/$1.so: "; }
 like "wrong major: both versions named" "$(skip wrong_major)" \
-    "built for plugin ABI 2\.0; this swarm loads ABI 1\.x \(up to 1\.2\)$"
+    "built for plugin ABI 2\.0; this swarm loads ABI 1\.x \(up to 1\.3\)$"
 like "newer minor: both versions named" "$(skip newer_minor)" \
-    "built for plugin ABI 1\.3, newer than this swarm's ABI 1\.2$"
+    "built for plugin ABI 1\.4, newer than this swarm's ABI 1\.3$"
 like "missing entry symbol" "$(skip no_entry)" "no swarm_plugin_entry symbol"
 like "entry returning NULL" "$(skip null_entry)" "swarm_plugin_entry returned NULL$"
 like "duplicate id: the second is skipped" "$(skip dup_b)" \

@@ -13,7 +13,8 @@ cd "$T" || exit 1
 ramp=$(python3 -c 'print(",".join(str((i % 32 - 16) / 16) for i in range(64)))')
 bf=$(python3 -c 'print(",".join(str((i % 32 - 16) / 16) for i in range(32)))')
 $MKST write ck.safetensors --meta format=pt \
-    blk.0.w:F32:2x32:"$ramp" emb:BF16:1x32:"$bf" norm:F32:3:1,2,3 odd:F32:1x3:0.5,0.25,-1 ids:I64:2:7,8
+    blk.0.w:F32:2x32:"$ramp" emb:BF16:1x32:"$bf" norm:F32:3:1,2,3 odd:F32:1x3:0.5,0.25,-1 ids:I64:2:7,8 \
+    wide:F64:3:0.1,-2.5,1e300
 
 ok "quantize.lua runs" "$SWARM" pipeline run "$Q" --set input=ck.safetensors --set output=q8.gguf
 run $GGUF dump q8.gguf
@@ -22,7 +23,9 @@ is "GGUF v3 with the architecture, the checkpoint's metadata and quantization_ve
     "$(printf '%s\n' "$out" | grep -E '^(version|kv)')" 'version 3
 kv format string "pt"
 kv general.architecture string "llama"
-kv general.quantization_version u32 2'
+kv general.name string "ck"
+kv general.quantization_version u32 2
+kv general.file_type u32 7'
 like "a 2-D f32 tensor with rows of 32 is Q8_0, ne in ggml's order, FORMATS.md's block" "$out" \
     "tensor blk.0.w Q8_0 32x2 0 [0-9a-f]{64} ${Q8V}082081"
 like "a bf16 2-D tensor is widened exactly, then Q8_0" "$out" "tensor emb Q8_0 32x1 [0-9]+ [0-9a-f]{64} ${Q8V}"
@@ -30,6 +33,10 @@ like "a 1-D float tensor becomes F32" "$out" "tensor norm F32 3 [0-9]+ [0-9a-f]{
 like "a 2-D tensor whose rows are not a multiple of 32 becomes F32" "$out" "tensor odd F32 3x1 "
 like "an integer tensor is kept" "$out" "tensor ids I64 2 [0-9]+ [0-9a-f]{64} 0700000000000000"
 like "every offset aligned to 32, zero padding" "$out" "aligned yes"
+like "the last tensor padded to 32 too (ggml's full read takes the padded size)" "$out" "end padded yes"
+f32() { python3 -c 'import struct,sys; print("".join(struct.pack("<f", float(v)).hex() for v in sys.argv[1:]))' "$@"; }
+like "an F64 tensor becomes F32, rounded to nearest (inf when out of range)" "$out" \
+    "tensor wide F32 3 [0-9]+ [0-9a-f]{64} $(f32 0.1 -2.5)0000807f"
 
 ok "type=q4_0, arch=gpt2" "$SWARM" pipeline run "$Q" --set input=ck.safetensors --set output=q4.gguf \
     --set type=q4_0 --set arch=gpt2
@@ -37,6 +44,10 @@ run $GGUF dump q4.gguf
 like "Q4_0 blocks are FORMATS.md's" "$out" \
     "tensor blk.0.w Q4_0 32x2 0 [0-9a-f]{64} 0030809191a2a2b3b3c4c4d5d5e6e6f7f7f8"
 like "general.architecture from the parameter" "$out" 'kv general.architecture string "gpt2"'
+like "general.file_type MOSTLY_Q4_0 (2)" "$out" 'kv general.file_type u32 2'
+like "the last tensor padded" "$out" "end padded yes"
+ok "name= sets general.name" "$SWARM" pipeline run "$Q" --set input=ck.safetensors --set output=n.gguf --set name=Tiny
+like "general.name from the parameter" "$($GGUF dump n.gguf)" 'kv general.name string "Tiny"'
 
 run "$SWARM" pipeline run "$Q" --set input=ck.safetensors --set output=q8.gguf --json
 is "a rerun runs nothing" "$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ran"])')" 0

@@ -4,7 +4,8 @@
     gguf.py dump FILE    prints "version V", one "kv KEY TYPE VALUE" line per key-value, then one
                          "tensor NAME TYPE ne0xne1.. OFFSET SHA256-OF-ITS-BYTES" line per tensor, and
                          "aligned yes|no" (every tensor offset a multiple of the alignment, data after
-                         the header padded to it)
+                         the header padded to it) and "end padded yes|no" (the file ends at the last
+                         tensor's end padded with zeros to the alignment, the size ggml's full read takes)
 """
 import hashlib, json, struct, sys
 
@@ -46,6 +47,7 @@ def dump(path):
         t = r.take("I"); off = r.take("Q"); infos.append((name, ne, t, off))
     data = (r.p + align - 1) // align * align
     ok = all(b[r.p:data] == b"\0" * (data - r.p) for _ in [0])
+    end = last = data
     for name, ne, t, off in infos:
         tn, blk, bpb = GGML[t]
         n = 1
@@ -54,8 +56,11 @@ def dump(path):
         ok = ok and off % align == 0
         raw = b[data + off:data + off + size]
         assert len(raw) == size, "tensor beyond the file"
+        end = max(end, data + (off + size + align - 1) // align * align)
+        last = max(last, data + off + size)
         print("tensor", name, tn, "x".join(map(str, ne)), off, hashlib.sha256(raw).hexdigest(), raw[:40].hex())
     print("aligned", "yes" if ok else "no")
+    print("end padded", "yes" if len(b) == end and not any(b[last:]) else "no")
 
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "dump":

@@ -55,7 +55,7 @@ static uint8_t *gguf_file(size_t *size, swarm_tensor_entry *t, size_t n, const s
 static int gguf_read(sw_tindex *ix, const uint8_t *f, size_t size)
 {
     memset(ix, 0, sizeof *ix);
-    return sw_format_read(ix, ggp, ggf, f, size, -1);
+    return sw_format_read(ix, ggp, ggf, NULL, f, size, -1);
 }
 
 static const char *meta_get(const sw_tindex *ix, const char *key)
@@ -93,12 +93,13 @@ static void test_gguf_roundtrip(void)
     memcpy(&version, f + 4, 4);
     memcpy(&nt, f + 8, 8);
     memcpy(&nkv, f + 16, 8);
-    ok(!memcmp(f, "GGUF", 4) && version == 3 && nt == 4 && nkv == nmeta + 1,
-       "header: GGUF, version 3, 4 tensors, 10 key-values (quantization_version added)");
+    ok(!memcmp(f, "GGUF", 4) && version == 3 && nt == 4 && nkv == nmeta + 2,
+       "header: GGUF, version 3, 4 tensors, 11 key-values (quantization_version and file_type added)");
     int padded = t[0].offset % 64 == 0;
     for (int i = 1; i < 4; i++)
         padded &= t[i].offset == t[i - 1].offset + (t[i - 1].nbytes + 63) / 64 * 64;
-    ok(padded, "offsets padded to general.alignment = 64");
+    padded &= size == t[3].offset + (t[3].nbytes + 63) / 64 * 64 && t[3].nbytes % 64;
+    ok(padded, "offsets padded to general.alignment = 64, and the file after the last tensor too");
     sw_tindex ix;
     int rc = gguf_read(&ix, f, size);
     ok(rc == 0 && ix.ntensors == 4, "swarm reads its own file back");
@@ -112,9 +113,12 @@ static void test_gguf_roundtrip(void)
                !memcmp(a->shape, b->shape, sizeof(int64_t) * (size_t)a->ndim);
     }
     ok(same, "tensors back field by field: names, dtypes, shapes (outermost first), offsets, sizes");
-    ok(rc == 0 && ix.nmeta == nmeta + 1, "every key-value back");
+    ok(rc == 0 && ix.nmeta == nmeta + 2, "every key-value back");
     const char *v;
-    ok(rc == 0 && (v = meta_get(&ix, "general.architecture")) && !strcmp(v, "llama"), "strings back as they are");
+    ok(rc == 0 && (v = meta_get(&ix, "general.file_type:u32")) && !strcmp(v, "7"),
+       "general.file_type = 7 (MOSTLY_Q8_0, u32), added from the tensors' types");
+    ok(rc == 0 && meta_get(&ix, "general.architecture") && !strcmp(meta_get(&ix, "general.architecture"), "llama"),
+       "strings back as they are");
     ok(rc == 0 && (v = meta_get(&ix, "general.quantization_version:u32")) && !strcmp(v, "2"),
        "general.quantization_version = 2 (u32), added because a tensor is quantized");
     ok(rc == 0 && (v = meta_get(&ix, "llama.rope.freq_base:f32")) && !strcmp(v, "10000") &&
@@ -146,8 +150,8 @@ static void test_gguf_roundtrip(void)
 
     /* Every truncation is refused cleanly. */
     int all = 1;
-    size_t data_start = (size_t)t[0].offset;
-    for (size_t len = 0; len < size; len += len < data_start + 8 ? 1 : 97) {
+    size_t data_start = (size_t)t[0].offset, data_end = (size_t)(t[3].offset + t[3].nbytes);
+    for (size_t len = 0; len < data_end; len += len < data_start + 8 ? 1 : 97) { /* the end's padding may go */
         sw_tindex tx;
         if (gguf_read(&tx, f, len) != SW_EINVALID) {
             all = 0;

