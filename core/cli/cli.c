@@ -7,6 +7,55 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+volatile sig_atomic_t sw_cli_stop;
+static const char *sw_cli_kept;
+static int sw_cli_tty; /* stderr is a terminal: a progress line may need clearing first */
+
+/* The default handler: one line and the conventional status (async-signal-safe: write and _exit). */
+static void sw_cli_on_interrupt(int sig)
+{
+    static const char clear[] = "\r\033[K", head[] = "swarm: interrupted: ";
+    ssize_t w = sw_cli_tty ? write(2, clear, sizeof clear - 1) : 0;
+    w = write(2, head, sizeof head - 1);
+    w = write(2, sw_cli_kept, strlen(sw_cli_kept));
+    w = write(2, "\n", 1);
+    (void)w;
+    _exit(128 + sig);
+}
+
+static void sw_cli_on_stop(int sig)
+{
+    sw_cli_stop = sig;
+}
+
+static void sw_cli_handle(void (*fn)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = fn;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+void sw_cli_interrupts(const char *kept)
+{
+    sw_cli_kept = kept;
+    sw_cli_tty = isatty(2);
+    sw_cli_handle(sw_cli_on_interrupt);
+}
+
+void sw_cli_catch_signals(void)
+{
+    sw_cli_handle(sw_cli_on_stop);
+}
+
+int sw_cli_stopped(void)
+{
+    return 128 + (sw_cli_stop ? (int)sw_cli_stop : SIGINT);
+}
 
 int sw_cli_fail(void)
 {

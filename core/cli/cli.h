@@ -7,6 +7,7 @@
 #define SW_CLI_H
 
 #include <getopt.h>
+#include <signal.h>
 #include <jansson.h>
 
 #include "bundle/bundle.h"
@@ -47,6 +48,19 @@ int sw_cli_getopt(sw_cli *cli, int argc, char **argv, const char *shortopts, con
 /* Parses a command that takes only the common options and between min and max operands (then at
  * argv[optind..]). Returns 0, or 2 after printing a usage error. */
 int sw_cli_operands(sw_cli *cli, int argc, char **argv, int min, int max, const char *usage);
+
+/* Ctrl-C (SIGINT) and SIGTERM, the same way for every command. By default (sw_cli_interrupts, from main)
+ * the process ends at once with one line, "swarm: interrupted: KEPT", and status 130 (SIGINT) or 143
+ * (SIGTERM): everything swarm writes is atomic, so what finished is kept and nothing is half written.
+ * A command that can stop cleanly (get, seed) calls sw_cli_catch_signals instead: the signal only sets
+ * sw_cli_stop (the signal's number), which the command polls. These are the CLI's global state. */
+extern volatile sig_atomic_t sw_cli_stop;
+/* Installs the default handlers; kept (static text) says what an interrupted run of the command keeps. */
+void sw_cli_interrupts(const char *kept);
+/* Switches to stopping cleanly: the signals set sw_cli_stop. */
+void sw_cli_catch_signals(void);
+/* The exit status for a command stopped by sw_cli_stop: 130 for SIGINT, 143 for SIGTERM. */
+int sw_cli_stopped(void);
 
 /* Opens the store (shared) and/or the catalog of the home; on failure prints the error and returns 1. */
 int sw_cli_open(sw_cli *cli, sw_store **st, sw_catalog **cat);

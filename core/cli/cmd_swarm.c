@@ -17,23 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t sw_stop; /* set by SIGINT/SIGTERM: the one piece of global state here */
-
-static void sw_on_signal(int sig)
-{
-    (void)sig;
-    sw_stop = 1;
-}
-
-static void sw_catch_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = sw_on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 /* Options of seed and get: the peers' (core/net/peers.h), then each command's own. */
 typedef struct {
     sw_peer_opts peers;
@@ -168,12 +151,14 @@ int sw_cmd_seed(sw_cli *cli, int argc, char **argv)
         }
     sw_cli_note(cli, "seeding %zu version%s on port %d (Ctrl-C stops)", refs.n, refs.n == 1 ? "" : "s",
                 sw_tsession_port(s));
-    sw_catch_signals();
-    sw_seed_opts so = {o.super_seed, &sw_stop, cli->progress ? sw_seed_tick : NULL, sw_seed_warn, &refs.n};
+    sw_cli_catch_signals();
+    sw_seed_opts so = {o.super_seed, &sw_cli_stop, cli->progress ? sw_seed_tick : NULL, sw_seed_warn, &refs.n};
     sw_seed_run(s, refs.n, &so);
     if (cli->progress)
         fputs("\r\033[K", stderr);
     sw_cli_note(cli, "stopped seeding");
+    if (sw_cli_stop == SIGINT)
+        rc = sw_cli_stopped(); /* Ctrl-C; SIGTERM is a service's normal stop (0) */
 done:
     sw_tsession_free(s);
     sw_strlist_free(&refs);
@@ -226,14 +211,14 @@ int sw_cli_fetch(sw_cli *cli, sw_store *st, sw_catalog *cat, const sw_manifest *
                  double timeout)
 {
     sw_get_show show = {cli, {0}, 0};
-    sw_fetch_opts fo = {peers, timeout, &sw_stop, sw_get_progress, sw_get_banned, sw_get_lonely, &show};
+    sw_fetch_opts fo = {peers, timeout, &sw_cli_stop, sw_get_progress, sw_get_banned, sw_get_lonely, &show};
     sw_fetch_report rep;
-    sw_catch_signals();
+    sw_cli_catch_signals();
     int r = sw_fetch(&rep, st, cat, m, &fo);
     if (show.begun)
         sw_progress_end(&show.p);
     if (r)
-        return sw_cli_fail();
+        return sw_cli_stop ? (sw_cli_fail(), sw_cli_stopped()) : sw_cli_fail();
     char a[32], b[32];
     if (cli->json)
         sw_cli_print_json(json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "name", m->name, "version", m->version,

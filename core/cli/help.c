@@ -77,6 +77,23 @@ void sw_help_all(FILE *f)
           f);
 }
 
+const char *sw_help_kept(const sw_command *c)
+{
+    static const char *const kept[][2] = {
+        {"add", "nothing was added (the next swarm command removes the partial copy)"},
+        {"checkout", "the files already written are whole, the rest are not there"},
+        {"export", "no archive was written"},
+        {"pipeline", "the stages that finished are cached: run it again to go on"},
+        {"pull", "the versions already imported are kept: pull again for the rest"},
+        {"push", "the remote holds what it accepted: push again for the rest"},
+        {"gc", "what was removed is gone, everything else is intact: run gc again"},
+        {NULL, NULL}};
+    for (size_t i = 0; kept[i][0]; i++)
+        if (!strcmp(c->name, kept[i][0]))
+            return kept[i][1];
+    return "nothing is half written";
+}
+
 int sw_help_json(const sw_command *c)
 {
     static const char *const text_only[] = {"checkout", "export", "verify", "fsck", "push", "seed", "torrent",

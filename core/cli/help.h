@@ -18,6 +18,8 @@ typedef struct {
 const sw_command *sw_help_find(const char *name);
 /* The list of commands and the global options. */
 void sw_help_all(FILE *f);
+/* What an interrupted run of the command keeps, for the one line Ctrl-C prints (cli.h). */
+const char *sw_help_kept(const sw_command *c);
 /* Whether the command honours --json (the others refuse it: a usage error, not output in another form). */
 int sw_help_json(const sw_command *c);
 /* One command's usage, summary and options. */

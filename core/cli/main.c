@@ -129,6 +129,7 @@ int main(int argc, char **argv)
         fputs("swarm: error: no home: pass --home DIR or set SWARM_HOME\n", stderr);
         return 2;
     }
+    sw_cli_interrupts(sw_help_kept(cmd));
     int rc = cmd->fn(&cli, cargc, argv + i);
     free(cli.home);
     return rc;

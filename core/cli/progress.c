@@ -11,6 +11,8 @@ void sw_progress_begin(sw_progress *p, int on, const char *label, uint64_t total
     p->done = 0;
     p->start = sw_now();
     p->drawn = 0;
+    p->seen = 0;
+    p->moved = p->start;
     p->on = on;
     p->peers = -1;
 }
@@ -25,13 +27,23 @@ static void sw_progress_draw(sw_progress *p, double now)
     for (int i = 0; i < width; i++)
         bar[i] = i < fill ? '#' : '.';
     bar[width] = 0;
-    long eta = rate > 0 && p->total > p->done ? (long)((double)(p->total - p->done) / rate) : 0;
+    if (p->done != p->seen) {
+        p->seen = p->done;
+        p->moved = now;
+    }
+    char eta[32] = "ETA --:--"; /* nothing has moved yet: no rate to go by */
+    if (now - p->moved > SW_PROGRESS_STALL && p->done < p->total)
+        snprintf(eta, sizeof eta, "stalled %.0f s", now - p->moved);
+    else if (rate > 0 && p->total > p->done) {
+        long left = (long)((double)(p->total - p->done) / rate);
+        snprintf(eta, sizeof eta, "ETA %ld:%02ld", left / 60, left % 60);
+    }
     char peers[32] = "";
     if (p->peers >= 0)
         snprintf(peers, sizeof peers, "  %d peer%s", p->peers, p->peers == 1 ? "" : "s");
-    fprintf(stderr, "\r\033[K%s [%s] %s / %s  %.1f MB/s%s  ETA %ld:%02ld", p->label, bar,
+    fprintf(stderr, "\r\033[K%s [%s] %s / %s  %.1f MB/s%s  %s", p->label, bar,
             sw_fmt_bytes(done, sizeof done, p->done), sw_fmt_bytes(total, sizeof total, p->total), rate / 1e6, peers,
-            eta / 60, eta % 60);
+            eta);
     fflush(stderr);
 }
 

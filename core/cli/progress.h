@@ -9,9 +9,13 @@ typedef struct {
     const char *label;
     uint64_t total, done;
     double start, drawn;
+    uint64_t seen;  /* done at the last change, and when that was: a line with no progress for */
+    double moved;   /* SW_PROGRESS_STALL seconds says "stalled" instead of an ETA */
     int on;
     int peers; /* shown when >= 0 (transfers); sw_progress_begin sets -1 */
 } sw_progress;
+
+#define SW_PROGRESS_STALL 5.0
 
 void sw_progress_begin(sw_progress *p, int on, const char *label, uint64_t total);
 /* Adds n bytes; the signature fits sw_progress_fn (ctx is the sw_progress). */

@@ -96,7 +96,7 @@ static int sw_fetch_wait(sw_tsession *s, int id, const sw_fetch_opts *o, sw_tsta
     int in_order = 0;
     sw_tsession_status(ts, s, id);
     double start = sw_now();
-    int r = 0, finished = 0, lonely = 0;
+    int r = 0, finished = 0, lonely = 0, seen_peer = 0;
     while (!finished && !r) {
         struct pollfd pfd = {sw_tsession_fd(s), POLLIN, 0};
         poll(&pfd, 1, 100);
@@ -119,20 +119,23 @@ static int sw_fetch_wait(sw_tsession *s, int id, const sw_fetch_opts *o, sw_tsta
             in_order = want_order;
         if (o->progress)
             o->progress(o->ctx, ts);
-        if (!lonely && ts->peers == 0 && !finished && sw_now() - start > SW_FETCH_LONELY_S) {
+        seen_peer = seen_peer || ts->peers > 0;
+        if (!lonely && !seen_peer && !finished && sw_now() - start > SW_FETCH_LONELY_S) {
             lonely = 1;
             if (o->lonely)
                 o->lonely(o->ctx, "no peer has been found; name one with --peer HOST:PORT or --tracker URL, or add "
                                   "a remote with trackers (swarm remote add NAME URL --tracker URL); still "
                                   "waiting (--timeout S bounds the wait)");
         }
+        char done[32], total[32], failed[32];
+        sw_fmt_bytes(done, sizeof done, ts->done);
+        sw_fmt_bytes(total, sizeof total, ts->total);
         if (o->stop && *o->stop)
-            r = sw_error(SW_ERROR, "interrupted with %llu of %llu bytes; run the same get again to resume",
-                         (unsigned long long)ts->done, (unsigned long long)ts->total);
+            r = sw_error(SW_ERROR, "interrupted with %s of %s; run the same get again to resume", done, total);
         else if (o->timeout > 0 && sw_now() - start > o->timeout && !finished)
-            r = sw_error(SW_ERROR, "timed out after %g s with %llu of %llu bytes (%d peer%s; %llu bytes failed their piece hash)",
-                         o->timeout, (unsigned long long)ts->done, (unsigned long long)ts->total, ts->peers,
-                         ts->peers == 1 ? "" : "s", (unsigned long long)ts->failed);
+            r = sw_error(SW_ERROR, "timed out after %g s with %s of %s (%d peer%s; %s failed their piece hash)",
+                         o->timeout, done, total, ts->peers, ts->peers == 1 ? "" : "s",
+                         sw_fmt_bytes(failed, sizeof failed, ts->failed));
     }
     return r;
 }

@@ -33,7 +33,7 @@ typedef struct {
     void (*progress)(void *ctx, const sw_tstatus *ts);
     /* Called for each peer banned for sending bad data ("ADDRESS:PORT"). */
     void (*banned)(void *ctx, const char *peer);
-    /* Called once when no peer is connected SW_FETCH_LONELY_S seconds into the download, with a message
+    /* Called once when no peer has connected SW_FETCH_LONELY_S seconds into the download, with a message
      * naming the ways to give one. */
     void (*lonely)(void *ctx, const char *msg);
     void *ctx; /* for the callbacks, which may be NULL */

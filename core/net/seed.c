@@ -82,8 +82,11 @@ int sw_seed_add(sw_tsession *s, sw_store *st, sw_catalog *cat, const char *ref, 
         r = sw_error(SW_ENOTFOUND, "%s is not held here; fetch it with 'swarm get %s'", ref, ref);
     else if (!m->torrent_v1[0])
         r = sw_error(SW_EINVALID, "%s holds no bytes: there is nothing to seed", ref);
-    if (!r)
-        r = sw_catalog_read_torrent(&t, &tlen, cat, m->name, m->version);
+    if (r) { /* these name the version already */
+        sw_manifest_free(m);
+        return r;
+    }
+    r = sw_catalog_read_torrent(&t, &tlen, cat, m->name, m->version);
     if (!r)
         r = sw_seed_view(&save, st, m);
     if (!r)

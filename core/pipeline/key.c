@@ -83,7 +83,7 @@ char *sw_key_explain(const char *old_text, const json_t *now)
     json_t *ia = json_object_get(old, "inputs"), *ib = json_object_get(now, "inputs");
     for (size_t i = 0; !why && i < json_array_size(ib); i++)
         if (!json_array_get(ia, i) || !json_equal(json_array_get(ia, i), json_array_get(ib, i)))
-            why = sw_sprintf("input %s changed", json_string_value(json_array_get(json_array_get(ib, i), 0)));
+            why = sw_sprintf("its input on port '%s' changed", json_string_value(json_array_get(json_array_get(ib, i), 0)));
     if (!why && (pa || pb) && !json_equal(pa, pb))
         why = sw_strdup("params changed");
     if (!why && json_array_size(ia) != json_array_size(ib))

@@ -86,6 +86,8 @@ ok "a second home pulls" "$SWARM" remote add origin "$T/cat.git"
 ok "... the catalog" "$SWARM" -q pull
 fails "checkout of a version not held" 1 "$SWARM" checkout model@v1 out
 like "... says how to get it" "$err" "fetch it with 'swarm get model@v1'"
+fails "seed of a version not held" 1 "$SWARM" seed model@v1 --listen 127.0.0.1:0
+like "... names the version once, with the way to get it" "$err" "^swarm: error: model@v1 is not held here; fetch it with 'swarm get model@v1'$"
 fails "get with no peer anywhere" 1 "$SWARM" get model@v1 --listen 127.0.0.1:0 --timeout 8
 like "... says so after a few seconds, with the ways to name one" "$err" "no peer has been found; name one with --peer HOST:PORT"
 like "... and --timeout still bounds the wait" "$err" "timed out after 8 s"
@@ -97,6 +99,26 @@ ok "... and writes its output" test -s c.safetensors
 run "$SWARM" pipeline run convert --set input=ck.safetensors --set output=c.safetensors
 case "$err" in *"runs on the CPU"*) res=1 ;; *) res=0 ;; esac
 is "a rerun with every stage cached says nothing about the CPU" "$res" 0
+
+# --- Ctrl-C: one line saying what is kept, status 130 ---------------------------------------------------
+"$GEN" bytes 3 400M big.bin
+spawn sh -c "exec \"$SWARM\" -q add big.bin --name big 2>\"$T/add.err\""
+pid=$!
+has_tmp() { [ -n "$(find "$SWARM_HOME/tmp" -type f -size +1M 2>/dev/null)" ]; }
+ok "an add is under way" wait_until 60 has_tmp
+kill -INT "$pid"
+wait "$pid"
+is "Ctrl-C stops an add with status 130" "$?" 130
+like "... in one line saying what is kept" "$(cat "$T/add.err")" "^swarm: interrupted: nothing was added"
+export SWARM_HOME="$T/b"
+spawn sh -c "exec \"$SWARM\" get model@v1 --listen 127.0.0.1:0 2>\"$T/get.err\""
+pid=$!
+sleep 2
+kill -INT "$pid"
+wait "$pid"
+is "Ctrl-C stops a get with status 130" "$?" 130
+like "... saying the same get resumes it" "$(cat "$T/get.err")" "interrupted .*run the same get again to resume"
+export SWARM_HOME="$T/home"
 
 # --- several --force, --force all ---------------------------------------------------------------------
 export SWARM_HOME="$T/home"

@@ -30,7 +30,7 @@ is "a rerun with nothing changed runs nothing" "$(printf '%s' "$out" | python3 -
 run "$SWARM" pipeline run "$CONVERT" --set input=ck.safetensors --set output=out16.safetensors --set dtype=f16 --explain
 like "--explain: the changed param is named" "$out" "^ran +convert .*because: param dtype changed: bf16 -> f16$"
 like "--explain: the read stage stays cached" "$out" "^cached +read"
-like "--explain: write reran because its input changed" "$out" "^ran +write .*because: input in changed$"
+like "--explain: write reran because its input changed" "$out" "^ran +write .*because: its input on port 'in' changed$"
 is "f16 output" "$(dump out16.safetensors | sed -n 1p)" "w F16 2x2 003c00400042043c"
 
 mkdir shards dup
