@@ -43,7 +43,6 @@ struct sw_plugins {
     sw_companion *comps;
     size_t ncomps, compcap;
     sw_strlist dirs; /* real paths of the directories searched, so each is searched once */
-    sw_strlist dups; /* "ID FOLDER" of each plugin skipped as a duplicate: its companions there are too */
     int verbosity;
 };
 
@@ -516,21 +515,20 @@ static sw_plugin_probe sw_probe(const sw_plugins *ps, const swarm_plugin *d, con
     return r;
 }
 
-/* "ID FOLDER" for plugin id in the folder of path (the path up to its last '/'). Caller frees. */
-static char *sw_dup_key(const char *id, const char *path)
+/* The skip of a copy of plugin id, in the folder of path, skipped as a duplicate; NULL when there is none. */
+static sw_plugin_skip *sw_dup_beside(const sw_plugins *ps, const char *id, const char *path)
 {
     const char *slash = strrchr(path, '/');
-    return sw_sprintf("%s %.*s", id, slash ? (int)(slash - path) : 0, path);
-}
-
-/* Whether a copy of plugin id in the folder of path was skipped as a duplicate. */
-static int sw_dup_beside(const sw_plugins *ps, const char *id, const char *path)
-{
-    char *key = sw_dup_key(id, path);
-    int found = 0;
-    for (size_t i = 0; i < ps->dups.n && !found; i++)
-        found = !strcmp(ps->dups.v[i], key);
-    free(key);
+    size_t dir = slash ? (size_t)(slash - path) : 0;
+    char *head = sw_sprintf("duplicate id %s ", id);
+    sw_plugin_skip *found = NULL;
+    for (size_t i = 0; i < ps->nskips && !found; i++) {
+        const char *p = ps->skips[i].path, *ps_slash = strrchr(p, '/');
+        if (!strncmp(ps->skips[i].reason, head, strlen(head)) && ps_slash && (size_t)(ps_slash - p) == dir &&
+            !strncmp(p, path, dir))
+            found = &ps->skips[i];
+    }
+    free(head);
     return found;
 }
 
@@ -577,12 +575,8 @@ static void sw_plugins_load_file(sw_plugins *ps, const char *path)
         sw_grow(&ps->comps, &ps->compcap, ps->ncomps + 1, sizeof *ps->comps);
         ps->comps[ps->ncomps++] = (sw_companion){sw_strdup(path), d};
         return;
-    } else if ((first = sw_plugins_find(ps, d->id))) {
+    } else if ((first = sw_plugins_find(ps, d->id)))
         reason = sw_sprintf("duplicate id %s (already loaded from %s)", d->id, first->path);
-        char *key = sw_dup_key(d->id, path);
-        sw_strlist_push(&ps->dups, key);
-        free(key);
-    }
     if (reason) {
         sw_plugins_skip(ps, path, reason);
         free(reason);
@@ -622,10 +616,10 @@ static const swarm_op *sw_op_merge(const sw_plugins *ps, sw_plugin *pl, size_t i
     return m;
 }
 
-/* Merges companion comp into the plugin it extends (but not when a copy of that plugin beside it was
- * skipped as a duplicate: it belongs to that copy, not to the one loaded): a host-owned descriptor (kept) whose ops hold the
- * plugin's variants, then the companion's. A companion of no loaded plugin, of a skipped copy, or one
- * that differs from it, becomes a skip. */
+/* Merges companion comp into the plugin it extends: a host-owned descriptor (kept) whose ops hold the
+ * plugin's variants, then the companion's. A companion of no loaded plugin, or one that differs from it,
+ * becomes a skip. A companion beside a copy of its plugin that was skipped as a duplicate belongs to that
+ * copy, not to the one loaded: it is skipped with it, on the copy's line. */
 static void sw_companion_merge(sw_plugins *ps, const sw_companion *comp)
 {
     const swarm_plugin *c = comp->desc;
@@ -634,11 +628,16 @@ static void sw_companion_merge(sw_plugins *ps, const sw_companion *comp)
     for (size_t i = 0; i < ps->n && !pl; i++)
         if (!strcmp(ps->v[i].desc->id, c->id))
             pl = &ps->v[i];
+    sw_plugin_skip *dup = pl ? sw_dup_beside(ps, c->id, comp->path) : NULL;
+    if (dup) {
+        const char *base = strrchr(comp->path, '/');
+        char *more = sw_sprintf("%s; its companion %s is skipped with it", dup->reason, base ? base + 1 : comp->path);
+        free(dup->reason);
+        dup->reason = more;
+        return;
+    }
     if (!pl)
         reason = sw_sprintf("a companion of %s, which is not loaded", c->id);
-    else if (sw_dup_beside(ps, c->id, comp->path))
-        reason = sw_sprintf("a companion of the copy of %s beside it, which was skipped (%s is loaded)", c->id,
-                            pl->path);
     else if (sw_companion_check(c, pl->desc))
         reason = sw_sprintf("companion of %s: %s", c->id, sw_error_last());
     if (reason) {
@@ -761,7 +760,6 @@ void sw_plugins_free(sw_plugins *ps)
     free(ps->v);
     free(ps->skips);
     sw_strlist_free(&ps->dirs);
-    sw_strlist_free(&ps->dups);
     free(ps);
 }
 

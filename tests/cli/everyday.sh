@@ -44,6 +44,9 @@ mkdir copy && cp "$B/plugins/convert.so" "$B/plugins/convert.hip.so" copy/
 run "$SWARM" plugin info convert --plugin-path copy -v
 is "a second copy of a plugin and its companion: one GPU variant, not two" "$(printf '%s\n' "$out" | grep -c '^    hip ')" 1
 like "... the loaded one is the first found" "$out" "path: +copy/convert\.so"
+run "$SWARM" plugin ls --plugin-path copy
+is "... and the skipped copy takes one line, its companion with it" "$(printf '%s\n' "$out" | grep -c '^skipped: .*convert')" 1
+like "... which says so" "$out" "duplicate id org\.swarm\.convert .*; its companion convert\.hip\.so is skipped with it"
 
 # --- a plugin that crashes ----------------------------------------------------------------------------
 $MKST write ck.safetensors w:F32:2x2:1,2,3,4
