@@ -408,15 +408,20 @@ static int hf_infer_rename(const swarm_host *host, swarm_call *call, const swarm
     return host->set_tensor_name(call, out);
 }
 
-/* gguf_tensors: the GGUF name, the shape checked, the dtype of `type`. */
+/* gguf_tensors: the GGUF name, the shape checked, the dtype of `type` (a quantized tensor, which
+ * quant/quantize made before the op, only with keep). */
 static int gguf_tensors_infer(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
                               const swarm_value *inputs, swarm_value *outputs)
 {
     const hf_tensor *t;
     hf_model m;
-    int rc = hf_infer_rename(host, call, &inputs[0].u.tensor, &outputs[0].u.tensor, 0, &t, &m);
+    const swarm_tensor *x = &inputs[0].u.tensor;
+    int rc = hf_infer_rename(host, call, x, &outputs[0].u.tensor, 0, &t, &m);
+    if (!rc && x->dtype.bits == 0 && params[0].i != T_KEEP) /* Q8_0, Q4_0: rows move as they are */
+        return host->set_error(call, SWARM_E_BAD_INPUT, "tensor '%s' is quantized: only type keep moves it",
+                               host->tensor_name(call, 0));
     if (!rc)
-        outputs[0].u.tensor.dtype = hf_out_dtype(&inputs[0].u.tensor, params[0].i);
+        outputs[0].u.tensor.dtype = hf_out_dtype(x, params[0].i);
     return rc;
 }
 
