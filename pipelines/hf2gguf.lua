@@ -10,8 +10,8 @@
 --   publish  also publish the result as this bundle version, NAME@VERSION           (default: not published)
 --
 -- Three reusable parts (PIPELINES.md, "Hugging Face models"): the hf format reads the folder as one
--- collection with config.json and the tokenizer as GGUF metadata; hf/gguf_tensors renames the tensors,
--- permutes q_proj/k_proj rows for llama's rope and checks shapes; quant/quantize makes Q8_0 or Q4_0.
+-- collection with config.json and the tokenizer as GGUF metadata; quant/quantize makes Q8_0 or Q4_0;
+-- hf/gguf_tensors renames the tensors, permutes q_proj/k_proj rows for llama's rope and checks shapes.
 local swarm = require "swarm"
 
 local P = swarm.params {
@@ -28,11 +28,13 @@ if not float[P.type] and not quant[P.type] then
   error("type must be f32, f16, bf16, q8_0 or q4_0, not '" .. P.type .. "'", 0)
 end
 
-local model = swarm.read("hf", swarm.input(P.input))
-local tensors = swarm.op("hf/gguf_tensors", model, { type = float[P.type] and P.type or "keep" }, { name = "tensors" })
+-- Quantizing first gives the same bytes (blocks run along rows; gguf_tensors moves whole rows) and
+-- stores a smaller intermediate: Q8_0 is about half of bf16.
+local tensors = swarm.read("hf", swarm.input(P.input))
 if quant[P.type] then
   tensors = swarm.op("quant/quantize", tensors, { type = P.type }, { name = "quantize" })
 end
+tensors = swarm.op("hf/gguf_tensors", tensors, { type = float[P.type] and P.type or "keep" }, { name = "tensors" })
 swarm.write("gguf", tensors, {
   path = P.output,
   meta = { ["general.name"] = P.name ~= "" and P.name or P.input:match("([^/@]+)[^/]*/*$") },

@@ -252,26 +252,31 @@ static int hf_read(const swarm_host *host, swarm_call *call, const uint8_t *file
 static const char *const hf_types[] = {"keep", "f32", "f16", "bf16", NULL};
 enum { T_KEEP, T_F32, T_F16, T_BF16 };
 
-/* The hyperparameters the op needs, from the collection's metadata. */
+/* The hyperparameters the ops need, from the collection's metadata. */
 typedef struct {
     const hf_arch *arch;
     long long dim[D_NONE]; /* D_VOCAB .. D_KV */
     long long layers, heads, heads_kv;
 } hf_model;
 
-static int hf_meta_int(const swarm_host *host, swarm_call *call, const char *arch, const char *key, long long *out)
+/* A positive u32 hyperparameter ARCH.KEY; when absent, *out = dflt if that is positive, else an error. */
+static int hf_meta_int(const swarm_host *host, swarm_call *call, const char *arch, const char *key, long long dflt,
+                       long long *out)
 {
     char k[128];
     snprintf(k, sizeof k, "%s.%s:u32", arch, key);
     const char *v = host->meta_value(call, 0, k);
-    char *end;
-    *out = v ? strtoll(v, &end, 10) : 0;
-    if (!v || *end || *out <= 0)
-        return host->set_error(call, SWARM_E_BAD_INPUT, "the collection has no %s (read it with the hf format)", k);
+    char *end = NULL;
+    *out = v ? strtoll(v, &end, 10) : dflt;
+    if ((v && *end) || *out <= 0)
+        return host->set_error(call, SWARM_E_BAD_INPUT, "the collection has no %s (read it with the hf or gguf format)", k);
     return SWARM_OK;
 }
 
-static int hf_model_of(const swarm_host *host, swarm_call *call, hf_model *m)
+/* The model's hyperparameters. From a Hugging Face folder (gguf_tensors: from_gguf = 0) the tokenizer and
+ * vocab_size are required; from a GGUF file (hf_tensors) the vocabulary is the embedding's rows. The head
+ * size is rope.dimension_count, else hidden / heads (llama.cpp's default). */
+static int hf_model_of(const swarm_host *host, swarm_call *call, hf_model *m, int from_gguf)
 {
     const char *arch = host->meta_value(call, 0, "general.architecture");
     long long hd;
@@ -279,30 +284,38 @@ static int hf_model_of(const swarm_host *host, swarm_call *call, hf_model *m)
     if (!(m->arch = hf_arch_of_gguf(arch)))
         return host->set_error(call, SWARM_E_BAD_INPUT, "general.architecture '%s' is not one the op converts",
                                arch ? arch : "(none)");
-    if (!host->meta_value(call, 0, "tokenizer.ggml.model"))
+    if (!from_gguf && !host->meta_value(call, 0, "tokenizer.ggml.model"))
         return host->set_error(call, SWARM_E_BAD_INPUT, "the folder has no tokenizer.json (a SentencePiece "
                                                         "tokenizer.model alone is not read)");
-    if ((rc = hf_meta_int(host, call, arch, "vocab_size", &m->dim[D_VOCAB])) ||
-        (rc = hf_meta_int(host, call, arch, "embedding_length", &m->dim[D_HIDDEN])) ||
-        (rc = hf_meta_int(host, call, arch, "feed_forward_length", &m->dim[D_FFN])) ||
-        (rc = hf_meta_int(host, call, arch, "block_count", &m->layers)) ||
-        (rc = hf_meta_int(host, call, arch, "attention.head_count", &m->heads)) ||
-        (rc = hf_meta_int(host, call, arch, "attention.head_count_kv", &m->heads_kv)) ||
-        (rc = hf_meta_int(host, call, arch, "rope.dimension_count", &hd)))
+    m->dim[D_VOCAB] = 0;
+    if ((!from_gguf && (rc = hf_meta_int(host, call, arch, "vocab_size", 0, &m->dim[D_VOCAB]))) ||
+        (rc = hf_meta_int(host, call, arch, "embedding_length", 0, &m->dim[D_HIDDEN])) ||
+        (rc = hf_meta_int(host, call, arch, "feed_forward_length", 0, &m->dim[D_FFN])) ||
+        (rc = hf_meta_int(host, call, arch, "block_count", 0, &m->layers)) ||
+        (rc = hf_meta_int(host, call, arch, "attention.head_count", 0, &m->heads)) ||
+        (rc = hf_meta_int(host, call, arch, "attention.head_count_kv", m->heads, &m->heads_kv)) ||
+        (rc = hf_meta_int(host, call, arch, "rope.dimension_count", m->dim[D_HIDDEN] / m->heads, &hd)))
         return rc;
     m->dim[D_Q] = m->heads * hd;
     m->dim[D_KV] = m->heads_kv * hd;
     return SWARM_OK;
 }
 
-/* Finds the table entry of an HF name: *layer is its layer (-1 for the model's own tensors). */
-static const hf_tensor *hf_find(const hf_model *m, const char *name, long long *layer)
+/* A table entry's name on one side: its Hugging Face name, or its GGUF name when gguf is set. */
+static const char *hf_side(const hf_tensor *t, int gguf)
+{
+    return gguf ? t->gguf : t->hf;
+}
+
+/* Finds the table entry of a name (a Hugging Face one, or a GGUF one when gguf is set): *layer is its
+ * layer (-1 for the model's own tensors). NULL for a name of no entry or a layer past block_count. */
+static const hf_tensor *hf_find(const hf_model *m, const char *name, int gguf, long long *layer)
 {
     *layer = -1;
     for (size_t i = 0; i < sizeof hf_model_tensors / sizeof *hf_model_tensors; i++)
-        if (!strcmp(name, hf_model_tensors[i].hf))
+        if (!strcmp(name, hf_side(&hf_model_tensors[i], gguf)))
             return &hf_model_tensors[i];
-    const char *pre = "model.layers.";
+    const char *pre = gguf ? "blk." : "model.layers.";
     char *end;
     if (strncmp(name, pre, strlen(pre)))
         return NULL;
@@ -310,37 +323,48 @@ static const hf_tensor *hf_find(const hf_model *m, const char *name, long long *
     if (end == name + strlen(pre) || *end != '.' || *layer < 0 || *layer >= m->layers)
         return NULL;
     for (size_t i = 0; i < sizeof hf_layer_tensors / sizeof *hf_layer_tensors; i++)
-        if (!strcmp(end + 1, hf_layer_tensors[i].hf) && (!hf_layer_tensors[i].bias || m->arch->qkv_bias))
+        if (!strcmp(end + 1, hf_side(&hf_layer_tensors[i], gguf)) && (!hf_layer_tensors[i].bias || m->arch->qkv_bias))
             return &hf_layer_tensors[i];
     return NULL;
 }
 
-/* The tokenizer has vocab_size tokens, and every tensor the architecture needs is in the collection
- * (lm_head may be tied to the embedding); checked by the embedding's call, so a missing one fails the
- * stage once, by name. */
-static int hf_check_complete(const swarm_host *host, swarm_call *call, const hf_model *m)
+/* The name of entry t of layer `layer` (-1: the model's own) on one side. */
+static void hf_name(char *out, size_t cap, const hf_tensor *t, long long layer, int gguf)
+{
+    if (layer < 0)
+        snprintf(out, cap, "%s", hf_side(t, gguf));
+    else
+        snprintf(out, cap, "%s%lld.%s", gguf ? "blk." : "model.layers.", layer, hf_side(t, gguf));
+}
+
+/* Every tensor the architecture needs is in the collection (named on the input's side; the output
+ * tensor may be tied to the embedding), and from a Hugging Face folder the tokenizer has vocab_size
+ * tokens; checked by the embedding's call, so a missing one fails the stage once, by name. */
+static int hf_check_complete(const swarm_host *host, swarm_call *call, const hf_model *m, int gguf)
 {
     char name[160];
-    long long ntok = hf_tok_count(host->meta_value(call, 0, "tokenizer.ggml.tokens:[string]"));
-    if (ntok != m->dim[D_VOCAB])
+    long long ntok = gguf ? 0 : hf_tok_count(host->meta_value(call, 0, "tokenizer.ggml.tokens:[string]"));
+    if (!gguf && ntok != m->dim[D_VOCAB])
         return host->set_error(call, SWARM_E_BAD_INPUT,
                                "tokenizer.json has %lld tokens, config.json's vocab_size is %lld (they must agree: "
                                "the vocabulary is not padded)", ntok, m->dim[D_VOCAB]);
     for (size_t i = 0; i < 2; i++)
-        if (!host->has_tensor(call, 0, hf_model_tensors[i].hf))
-            return host->set_error(call, SWARM_E_BAD_INPUT, "missing tensor '%s'", hf_model_tensors[i].hf);
+        if (!host->has_tensor(call, 0, hf_side(&hf_model_tensors[i], gguf)))
+            return host->set_error(call, SWARM_E_BAD_INPUT, "missing tensor '%s'", hf_side(&hf_model_tensors[i], gguf));
     for (long long l = 0; l < m->layers; l++)
         for (size_t i = 0; i < sizeof hf_layer_tensors / sizeof *hf_layer_tensors; i++) {
             if (hf_layer_tensors[i].bias && !m->arch->qkv_bias)
                 continue;
-            snprintf(name, sizeof name, "model.layers.%lld.%s", l, hf_layer_tensors[i].hf);
+            hf_name(name, sizeof name, &hf_layer_tensors[i], l, gguf);
             if (!host->has_tensor(call, 0, name))
-                return host->set_error(call, SWARM_E_BAD_INPUT, "missing tensor '%s' (is a shard missing?)", name);
+                return host->set_error(call, SWARM_E_BAD_INPUT, "missing tensor '%s'%s", name,
+                                       gguf ? "" : " (is a shard missing?)");
         }
     return SWARM_OK;
 }
 
-/* The output dtype: 1-D tensors f32, 2-D ones the type asked for (keep: their own; f64 becomes f32). */
+/* The output dtype of gguf_tensors: 1-D tensors f32, 2-D ones the type asked for (keep: their own; f64
+ * becomes f32). */
 static swarm_dtype hf_out_dtype(const swarm_tensor *x, int64_t type)
 {
     swarm_dtype f32 = {SWARM_DTYPE_FLOAT, 32, 1}, f16 = {SWARM_DTYPE_FLOAT, 16, 1}, bf16 = {SWARM_DTYPE_BFLOAT, 16, 1};
@@ -349,40 +373,70 @@ static swarm_dtype hf_out_dtype(const swarm_tensor *x, int64_t type)
     return type == T_F16 ? f16 : type == T_BF16 ? bf16 : x->dtype;
 }
 
-/* Names the output, checks the shape against the hyperparameters, and gives its dtype. */
-static int gguf_tensors_infer(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
-                              const swarm_value *inputs, swarm_value *outputs)
+/* The infer both ops share: finds the input's entry by its name (on side `gguf`), checks the model is
+ * complete (the embedding's call) and the shape against the hyperparameters, and names the output on the
+ * other side. Fails naming the tensor. */
+static int hf_infer_rename(const swarm_host *host, swarm_call *call, const swarm_tensor *x, swarm_tensor *y, int gguf,
+                           const hf_tensor **entry, hf_model *m)
 {
-    const swarm_tensor *x = &inputs[0].u.tensor;
-    swarm_tensor *y = &outputs[0].u.tensor;
     const char *name = host->tensor_name(call, 0);
-    hf_model m;
     long long layer;
     char out[160];
-    int rc = hf_model_of(host, call, &m);
+    int rc = hf_model_of(host, call, m, gguf);
     if (rc)
         return rc;
-    const hf_tensor *t = name ? hf_find(&m, name, &layer) : NULL;
+    const hf_tensor *t = name ? hf_find(m, name, gguf, &layer) : NULL;
     if (!t)
-        return host->set_error(call, SWARM_E_BAD_INPUT, "tensor '%s' has no GGUF name for %s (%s)", name ? name : "?",
-                               m.arch->hf, "not one of the architecture's tensors, or a layer past block_count");
-    if (!strcmp(t->hf, "model.embed_tokens.weight") && (rc = hf_check_complete(host, call, &m)))
+        return host->set_error(call, SWARM_E_BAD_INPUT, "tensor '%s' has no %s name for %s (%s)", name ? name : "?",
+                               gguf ? "Hugging Face" : "GGUF", m->arch->hf,
+                               "not one of the architecture's tensors, or a layer past block_count");
+    if (t == &hf_model_tensors[0] && (rc = hf_check_complete(host, call, m, gguf)))
         return rc;
+    if (gguf && t->rows == D_VOCAB) /* a GGUF file's vocabulary is its embedding's */
+        m->dim[D_VOCAB] = x->ndim ? x->shape[0] : 0;
     int want = t->cols == D_NONE ? 1 : 2;
-    if (x->ndim != want || x->shape[0] != m.dim[t->rows] || (want == 2 && x->shape[1] != m.dim[t->cols]))
-        return host->set_error(call, SWARM_E_BAD_INPUT, "tensor '%s' has shape [%lld%s%lld], config.json says [%lld%s%lld]",
-                               name, (long long)x->shape[0], x->ndim > 1 ? ", " : "",
-                               x->ndim > 1 ? (long long)x->shape[1] : 0LL, m.dim[t->rows], want == 2 ? ", " : "",
-                               want == 2 ? m.dim[t->cols] : 0LL);
-    if (layer >= 0)
-        snprintf(out, sizeof out, "blk.%lld.%s", layer, t->gguf);
-    else
-        snprintf(out, sizeof out, "%s", t->gguf);
+    if (x->ndim != want || x->shape[0] != m->dim[t->rows] || (want == 2 && x->shape[1] != m->dim[t->cols]))
+        return host->set_error(call, SWARM_E_BAD_INPUT, "tensor '%s' has shape [%lld%s%lld], %s says [%lld%s%lld]",
+                               name, (long long)(x->ndim ? x->shape[0] : 0), x->ndim > 1 ? ", " : "",
+                               x->ndim > 1 ? (long long)x->shape[1] : 0LL, gguf ? "the metadata" : "config.json",
+                               m->dim[t->rows], want == 2 ? ", " : "", want == 2 ? m->dim[t->cols] : 0LL);
+    hf_name(out, sizeof out, t, layer, !gguf);
     y->ndim = x->ndim;
     for (int32_t d = 0; d < x->ndim; d++)
         y->shape[d] = x->shape[d];
-    y->dtype = hf_out_dtype(x, params[0].i);
+    *entry = t;
     return host->set_tensor_name(call, out);
+}
+
+/* gguf_tensors: the GGUF name, the shape checked, the dtype of `type` (a quantized tensor, which
+ * quant/quantize made before the op, only with keep). */
+static int gguf_tensors_infer(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
+                              const swarm_value *inputs, swarm_value *outputs)
+{
+    const hf_tensor *t;
+    hf_model m;
+    const swarm_tensor *x = &inputs[0].u.tensor;
+    int rc = hf_infer_rename(host, call, x, &outputs[0].u.tensor, 0, &t, &m);
+    if (!rc && x->dtype.bits == 0 && params[0].i != T_KEEP) /* Q8_0, Q4_0: rows move as they are */
+        return host->set_error(call, SWARM_E_BAD_INPUT, "tensor '%s' is quantized: only type keep moves it",
+                               host->tensor_name(call, 0));
+    if (!rc)
+        outputs[0].u.tensor.dtype = hf_out_dtype(x, params[0].i);
+    return rc;
+}
+
+/* hf_tensors: the Hugging Face name, the shape checked, the dtype kept (block types included: the
+ * permutation moves whole rows). */
+static int hf_tensors_infer(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
+                            const swarm_value *inputs, swarm_value *outputs)
+{
+    const hf_tensor *t;
+    hf_model m;
+    int rc = hf_infer_rename(host, call, &inputs[0].u.tensor, &outputs[0].u.tensor, 1, &t, &m);
+    (void)params;
+    if (!rc)
+        outputs[0].u.tensor.dtype = inputs[0].u.tensor.dtype;
+    return rc;
 }
 
 /* Element i of a float tensor as f32 (f64 rounded to nearest). */
@@ -403,12 +457,24 @@ static float hf_load(const uint8_t *p, swarm_dtype dt, uint64_t i)
     return sw_num_float(dt.code == SWARM_DTYPE_BFLOAT ? (uint32_t)h << 16 : sw_num_f32_of_f16(h));
 }
 
-/* Copies row `from` of x to row `to` of y, converting when the dtypes differ (rounding to nearest even). */
+/* The bytes of a row of cols elements: block types (Q8_0, Q4_0) hold 32 elements a block. */
+static uint64_t hf_row_bytes(swarm_dtype dt, uint64_t cols)
+{
+    if (dt.code == SWARM_DTYPE_Q8_0)
+        return cols / SW_QK * SW_Q8_0_BYTES;
+    if (dt.code == SWARM_DTYPE_Q4_0)
+        return cols / SW_QK * SW_Q4_0_BYTES;
+    return cols * dt.bits / 8 * dt.lanes;
+}
+
+/* Copies row `from` of x to row `to` of y, converting when the dtypes differ (rounding to nearest even;
+ * only float dtypes differ). */
 static void hf_row(uint8_t *y, swarm_dtype yt, const uint8_t *x, swarm_dtype xt, uint64_t to, uint64_t from, uint64_t cols)
 {
-    size_t ys = yt.bits / 8, xs = xt.bits / 8;
+    size_t ys = yt.bits / 8;
     if (xt.code == yt.code && xt.bits == yt.bits) {
-        memcpy(y + to * cols * ys, x + from * cols * xs, (size_t)(cols * xs));
+        uint64_t n = hf_row_bytes(xt, cols);
+        memcpy(y + to * n, x + from * n, (size_t)n);
         return;
     }
     for (uint64_t c = 0; c < cols; c++) {
@@ -423,35 +489,52 @@ static void hf_row(uint8_t *y, swarm_dtype yt, const uint8_t *x, swarm_dtype xt,
     }
 }
 
-/* Writes y: x's rows, permuted for q_proj/k_proj as the converter's permute(): rows seen as
- * [heads, 2, head_dim / 2] are written as [heads, head_dim / 2, 2], so the halves rotated together by
- * Hugging Face's rotate_half become the adjacent pairs llama.cpp's rope rotates. */
-static int gguf_tensors_run(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
-                            const swarm_value *inputs, swarm_value *outputs)
+/* The row of x that row r of y comes from, for rows of `heads` heads of hd rows each. The converter's
+ * permute() (to GGUF) writes rows seen as [heads, 2, hd / 2] as [heads, hd / 2, 2], so the halves Hugging
+ * Face's rotate_half rotates together become the adjacent pairs llama.cpp's rope rotates; to_hf undoes it. */
+static uint64_t hf_source_row(uint64_t r, uint64_t hd, int to_hf)
+{
+    uint64_t h = r / hd, k = r % hd, half = hd / 2;
+    if (to_hf) /* r = (h, j, i) over [heads, 2, half] comes from (h, i, j) over [heads, half, 2] */
+        return h * hd + (k % half) * 2 + k / half;
+    return h * hd + (k % 2) * half + k / 2; /* r = (h, i, j) over [heads, half, 2] from (h, j, i) */
+}
+
+/* The run both ops share: y is x's rows, q_proj/k_proj ones permuted (to GGUF's layout, or back to
+ * Hugging Face's when to_hf), converted to y's dtype. */
+static int hf_run_rows(const swarm_host *host, swarm_call *call, const swarm_value *inputs, swarm_value *outputs,
+                       int to_hf)
 {
     const swarm_tensor *x = &inputs[0].u.tensor;
     const swarm_tensor *y = &outputs[0].u.tensor;
     hf_model m;
     long long layer;
-    int rc = hf_model_of(host, call, &m);
-    (void)params;
+    int rc = hf_model_of(host, call, &m, to_hf);
     if (rc)
         return rc;
-    const hf_tensor *t = hf_find(&m, host->tensor_name(call, 0), &layer);
+    const hf_tensor *t = hf_find(&m, host->tensor_name(call, 0), to_hf, &layer);
     uint64_t rows = (uint64_t)x->shape[0], cols = x->ndim > 1 ? (uint64_t)x->shape[1] : 1;
     long long heads = t && t->permute && m.arch->permute ? (t->permute == 'q' ? m.heads : m.heads_kv) : 0;
     const uint8_t *in = (const uint8_t *)x->data + x->byte_offset;
     uint8_t *out = (uint8_t *)y->data + y->byte_offset;
-    uint64_t hd = heads ? rows / (uint64_t)heads : 1, half = hd / 2;
-    for (uint64_t r = 0; r < rows; r++) {
-        uint64_t from = r;
-        if (heads) { /* r = (h, i, j) over [heads, half, 2] comes from (h, j, i) over [heads, 2, half] */
-            uint64_t h = r / hd, i = (r % hd) / 2, j = r % 2;
-            from = h * hd + j * half + i;
-        }
-        hf_row(out, y->dtype, in, x->dtype, r, from, cols);
-    }
+    uint64_t hd = heads ? rows / (uint64_t)heads : 1;
+    for (uint64_t r = 0; r < rows; r++)
+        hf_row(out, y->dtype, in, x->dtype, r, heads ? hf_source_row(r, hd, to_hf) : r, cols);
     return SWARM_OK;
+}
+
+static int gguf_tensors_run(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
+                            const swarm_value *inputs, swarm_value *outputs)
+{
+    (void)params;
+    return hf_run_rows(host, call, inputs, outputs, 0);
+}
+
+static int hf_tensors_run(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
+                          const swarm_value *inputs, swarm_value *outputs)
+{
+    (void)params;
+    return hf_run_rows(host, call, inputs, outputs, 1);
 }
 
 static int hf_probe(const swarm_host *host, swarm_call *call, int32_t device_id)
@@ -477,7 +560,18 @@ static const swarm_op gguf_tensors = {
     "Hugging Face tensors to llama.cpp's: GGUF names, q_proj/k_proj rows permuted for llama's rope, shapes "
     "checked against the hyperparameters, no tensor missing, 2-D weights in type, 1-D ones f32",
     gguf_tensors_params, 1, gguf_tensors_in, 1, gguf_tensors_out, 1, gguf_tensors_variants, 1};
-static const swarm_op *const ops[] = {&gguf_tensors};
+static const swarm_port hf_tensors_in[] = {{"x", SWARM_KIND_TENSOR, "a tensor of a collection the gguf format read"}};
+static const swarm_port hf_tensors_out[] = {{"y", SWARM_KIND_TENSOR, "the tensor under its Hugging Face name"}};
+static const swarm_variant hf_tensors_cpu = {sizeof(swarm_variant), SWARM_DEVICE_CPU, "exact", hf_probe,
+                                             hf_tensors_infer, hf_tensors_run};
+static const swarm_variant *const hf_tensors_variants[] = {&hf_tensors_cpu};
+static const swarm_op hf_tensors = {
+    sizeof(swarm_op), "hf_tensors", 1, SWARM_OP_DETERMINISTIC,
+    "llama.cpp's tensors back to Hugging Face's (the inverse of gguf_tensors): Hugging Face names, "
+    "attn_q/attn_k rows permuted back, shapes checked against the GGUF metadata, no tensor missing, "
+    "dtypes kept (Q8_0 and Q4_0 included: quant/dequantize and convert/cast make floats of them)",
+    NULL, 0, hf_tensors_in, 1, hf_tensors_out, 1, hf_tensors_variants, 1};
+static const swarm_op *const ops[] = {&gguf_tensors, &hf_tensors};
 
 /* The format only reads: a converted model is written as GGUF (or safetensors). */
 static int hf_layout(const swarm_host *host, swarm_call *call, swarm_tensor_entry *tensors, size_t n,
@@ -504,7 +598,7 @@ static const swarm_plugin plugin = {
     .id = "org.swarm.hf",
     .version = "0.1.0",
     .ops = ops,
-    .n_ops = 1,
+    .n_ops = sizeof ops / sizeof *ops,
     .formats = formats,
     .n_formats = 1,
 };

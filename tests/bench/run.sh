@@ -103,3 +103,4 @@ echo
 bash "$here/tokenize.sh" "$(dirname "$swarm")"
 bash "$here/quant.sh" "$(dirname "$swarm")"
 bash "$here/dedup.sh" "$(dirname "$swarm")"
+bash "$here/hf.sh" "$(dirname "$swarm")"

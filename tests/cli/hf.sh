@@ -5,6 +5,10 @@
 # converted to F32, Q8_0 and Q4_0 loads and runs; llama.cpp's prompt ids are GPT-2's; Q8_0's greedy
 # tokens equal F32's; F32's log-probabilities match the reference within 0.05; ggml's full-read mode
 # accepts every file; a sharded checkpoint gives the same bytes; bad folders are refused, nothing written.
+# The reverse, pipelines/gguf2hf.lua: the BF16 file gives back the checkpoint's own tensors; GGUF ->
+# safetensors -> GGUF gives the same file for F32, F16, BF16, Q8_0 and Q4_0; llama.cpp's own quantizer
+# (llama_model_quantize of its prebuilt libllama) writes the same Q8_0 blocks as swarm, and its files
+# read back and requantize to the same blocks.
 . "$(dirname "$0")/lib.sh"
 unset SWARM_PLUGIN_PATH
 MK="python3 $ROOT/tests/tools/mkllama.py"
@@ -16,7 +20,7 @@ GGML_READ="$ROOT/${SWARM_BUILD:-build}/tools/ggml_read"
 cd "$T" || exit 1
 
 $MK write tiny "$GPT2"
-for t in f32 q8_0 q4_0 bf16; do
+for t in f32 q8_0 q4_0 bf16 f16; do
     ok "hf2gguf.lua type=$t" "$SWARM" pipeline run "$H" --set input=tiny --set output=tiny.$t.gguf --set type=$t
 done
 run python3 "$ROOT/tests/tools/gguf.py" dump tiny.q8_0.gguf
@@ -63,6 +67,66 @@ else
     echo "# llama.cpp cannot run here: $(head -c 300 "$T/llama.err" 2>/dev/null)"
     for i in 1 2 3 4; do echo "ok $((_n += 1)) # skip node-llama-cpp's prebuilt llama.cpp cannot load"; done
 fi
+
+# The reverse: GGUF -> safetensors with Hugging Face names (pipelines/gguf2hf.lua).
+G="$ROOT/pipelines/gguf2hf.lua"
+tensors() { # FILE: "NAME SHA256" of each tensor's bytes, by name (an independent safetensors reader)
+    python3 - "$1" <<'PY'
+import hashlib, json, struct, sys
+b = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+for k, v in sorted(json.loads(b[8:8 + n]).items()):
+    if k != "__metadata__":
+        s, e = v["data_offsets"]
+        print(k, v["dtype"], v["shape"], hashlib.sha256(b[8 + n + s:8 + n + e]).hexdigest())
+PY
+}
+ok "gguf2hf.lua dtype=bf16 of the BF16 file" "$SWARM" pipeline run "$G" --set input=tiny.bf16.gguf \
+    --set output=back.safetensors --set dtype=bf16
+is "the checkpoint's own tensors come back: Hugging Face names, q_proj/k_proj rows permuted back, bytes" \
+    "$(tensors back.safetensors)" "$(tensors tiny/model.safetensors)"
+run python3 -c 'import json,struct,sys; b=open("back.safetensors","rb").read(); h=json.loads(b[8:8+struct.unpack("<Q",b[:8])[0]])["__metadata__"]; print(h["format"], h["llama.attention.head_count_kv:u32"])'
+is "__metadata__: format pt (as transformers requires) and the GGUF key-values" "$out" "pt 2"
+roundtrip() { # GGUF TYPE DTYPE: GGUF -> gguf2hf.lua dtype=DTYPE -> (the folder's config, tokenizer) -> hf2gguf.lua type=TYPE
+    rm -rf rt && mkdir rt && cp tiny/config.json tiny/tokenizer.json tiny/tokenizer_config.json rt/ &&
+        "$SWARM" -q pipeline run "$G" --set input="$1" --set output=rt/model.safetensors --set dtype="$3" >/dev/null &&
+        "$SWARM" -q pipeline run "$H" --set input=rt --set output=rt.gguf --set type="$2" --set name=tiny >/dev/null
+}
+for c in "f32 keep" "f16 keep" "bf16 keep" "q8_0 f32" "q4_0 f32"; do
+    set -- $c
+    ok "GGUF ($1) -> safetensors ($2) -> GGUF" roundtrip tiny.$1.gguf $1 $2
+    is "GGUF ($1) -> safetensors ($2) -> GGUF: the same file, byte for byte" "$(sha256sum <rt.gguf)" "$(sha256sum <tiny.$1.gguf)"
+done
+gtensors() { python3 "$ROOT/tests/tools/gguf.py" dump "$1" | awk '/^tensor/ {print $2, $3, $4, $6}' | sort; }
+QUANT="$ROOT/${SWARM_BUILD:-build}/tools/llama_quantize"
+if [ -x "$QUANT" ] && [ -f "$BINS/libllama.v0.4.0.so" ] && "$QUANT" "$BINS" tiny.bf16.gguf llama.q8_0.gguf q8_0 2 2>"$T/quant.err"; then
+    is "llama.cpp's quantizer and swarm write the same Q8_0 tensors from the BF16 file" \
+        "$(gtensors llama.q8_0.gguf)" "$(gtensors tiny.q8_0.gguf)"
+    ok "llama.cpp's Q8_0 file -> safetensors (f32) -> GGUF" roundtrip llama.q8_0.gguf q8_0 f32
+    is "llama.cpp's Q8_0 file: the same tensors back" "$(gtensors rt.gguf)" "$(gtensors llama.q8_0.gguf)"
+    ok "llama.cpp's BF16 file (llama_model_quantize to bf16)" "$QUANT" "$BINS" tiny.bf16.gguf llama.bf16.gguf bf16 2
+    ok "llama.cpp's BF16 file -> safetensors (keep) -> GGUF" roundtrip llama.bf16.gguf bf16 keep
+    is "llama.cpp's BF16 file: the same tensors back" "$(gtensors rt.gguf)" "$(gtensors llama.bf16.gguf)"
+    ok "llama.cpp's Q4_0 file (its output.weight is Q8_0: 64 columns are no whole K-quant block)" \
+        "$QUANT" "$BINS" tiny.bf16.gguf llama.q4_0.gguf q4_0 2
+    ok "llama.cpp's Q4_0 file, mixed Q4_0 and Q8_0 -> safetensors (f32) -> GGUF" roundtrip llama.q4_0.gguf q4_0 f32
+    is "llama.cpp's Q4_0 file: every Q4_0 tensor the same back" "$(gtensors rt.gguf | grep -v '^output\.weight ')" \
+        "$(gtensors llama.q4_0.gguf | grep -v '^output\.weight ')"
+else
+    echo "# llama.cpp's quantizer cannot run here: $(head -c 300 "$T/quant.err" 2>/dev/null)"
+    for i in 1 2 3 4 5 6 7 8 9; do echo "ok $((_n += 1)) # skip llama.cpp's libllama cannot load (make deps)"; done
+fi
+fails "gguf2hf.lua: an unknown dtype" 1 "$SWARM" pipeline run "$G" --set input=tiny.f32.gguf --set output=bad.st --set dtype=q8_0
+like "the error names the dtypes" "$err" "keep, f32, f16 or bf16"
+python3 - tiny.f32.gguf nok.gguf <<'PY'
+import sys
+b = open(sys.argv[1], "rb").read()
+open(sys.argv[2], "wb").write(b.replace(b"blk.1.attn_k.weight", b"blk.1.attn_z.weight", 1))
+PY
+fails "gguf2hf.lua: a GGUF file without one of the model's tensors" 1 "$SWARM" pipeline run "$G" --set input=nok.gguf \
+    --set output=bad.st
+like "the error names it" "$err" "hf_tensors: missing tensor 'blk\.1\.attn_k\.weight'"
+is "nothing written" "$(ls bad.st 2>/dev/null)" ""
 
 $MK write sharded "$GPT2" --shards 3
 ok "a sharded checkpoint (index + 3 shards)" "$SWARM" pipeline run "$H" --set input=sharded --set output=sh.gguf \

@@ -7,6 +7,8 @@ attention, RMSNorm, SiLU-gated MLP), for tests. Shares no code with swarm.
         config.json (hidden 64, 2 layers, 4 heads, 2 kv heads, ffn 128, vocab 50257), model.safetensors
         (or N shards and model.safetensors.index.json; tensors split in order), tokenizer.json built from
         GPT-2's encoder.json and vocab.bpe (GPT2_DIR), tokenizer_config.json. Weights: seeded Gaussians.
+    mkllama.py tokenizer DIR GPT2_DIR
+        only tokenizer.json and tokenizer_config.json (for a checkpoint written by `gen llama`)
     mkllama.py logprobs DIR IDS...
         one line per position: the log-softmax of the next-token logits as "ID:LOGP" for the 5 most
         likely tokens, computed in float64 from the stored weights
@@ -79,6 +81,12 @@ def tokenizer(gpt2):
                       "merges": merges}}
 
 
+def write_tokenizer(d, gpt2):
+    json.dump(tokenizer(gpt2), open(os.path.join(d, "tokenizer.json"), "w", encoding="utf-8"), ensure_ascii=False)
+    json.dump({"add_bos_token": False, "bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>",
+               "tokenizer_class": "GPT2Tokenizer"}, open(os.path.join(d, "tokenizer_config.json"), "w"))
+
+
 def write(d, gpt2, shards=1, dtype="bf16", seed=1, arch="LlamaForCausalLM"):
     os.makedirs(d, exist_ok=True)
     dt = {"bf16": "BF16", "f32": "F32", "f16": "F16"}[dtype]
@@ -87,9 +95,7 @@ def write(d, gpt2, shards=1, dtype="bf16", seed=1, arch="LlamaForCausalLM"):
            "max_position_embeddings": 128, "rms_norm_eps": EPS, "rope_theta": THETA, "vocab_size": V,
            "bos_token_id": 50256, "eos_token_id": 50256, "tie_word_embeddings": False, "torch_dtype": "bfloat16"}
     json.dump(cfg, open(os.path.join(d, "config.json"), "w"), indent=2)
-    json.dump(tokenizer(gpt2), open(os.path.join(d, "tokenizer.json"), "w", encoding="utf-8"), ensure_ascii=False)
-    json.dump({"add_bos_token": False, "bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>",
-               "tokenizer_class": "GPT2Tokenizer"}, open(os.path.join(d, "tokenizer_config.json"), "w"))
+    write_tokenizer(d, gpt2)
     items = tensors(seed)
     if shards == 1:
         write_st(os.path.join(d, "model.safetensors"), items, dt)
@@ -192,6 +198,8 @@ if __name__ == "__main__":
         opts = dict(zip(a[3::2], a[4::2]))
         write(a[1], a[2], int(opts.get("--shards", 1)), opts.get("--dtype", "bf16"), int(opts.get("--seed", 1)),
               opts.get("--arch", "LlamaForCausalLM"))
+    elif len(a) == 3 and a[0] == "tokenizer":
+        write_tokenizer(a[1], a[2])
     elif len(a) >= 3 and a[0] == "logprobs":
         logprobs(a[1], [int(x) for x in a[2:]])
     else:
