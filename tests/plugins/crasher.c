@@ -1,6 +1,10 @@
 /* crasher.c — a test-only plugin whose op crashes: crasher/crash takes a tensor and, when it runs,
- * writes through a null pointer (SIGSEGV inside plugin code, on a worker thread). */
+ * writes into a page it mapped without access (SIGSEGV inside plugin code, on a worker thread; not a
+ * null pointer, which the sanitizer build would catch before the fault). */
+#define _DEFAULT_SOURCE
 #include "swarm_plugin.h"
+
+#include <sys/mman.h>
 
 static int crash_probe(const swarm_host *host, swarm_call *call, int32_t device_id)
 {
@@ -23,13 +27,13 @@ static int crash_infer(const swarm_host *host, swarm_call *call, const swarm_par
 static int crash_run(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
                      const swarm_value *inputs, swarm_value *outputs)
 {
-    (void)host;
-    (void)call;
     (void)params;
     (void)inputs;
     (void)outputs;
-    *(volatile int *)0 = 1;
-    return SWARM_OK;
+    void *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page != MAP_FAILED)
+        *(volatile int *)page = 1;
+    return host->set_error(call, SWARM_E_INTERNAL, "crasher: could not map a page to crash on");
 }
 
 static const swarm_variant crash_cpu = {sizeof(swarm_variant), SWARM_DEVICE_CPU, "test", crash_probe, crash_infer,
