@@ -1,6 +1,7 @@
 /* help.c — the command table and the help texts (see help.h). */
 #include "cli/help.h"
 #include "cli/commands.h"
+#include "base/util.h"
 
 #include <string.h>
 
@@ -94,50 +95,6 @@ void sw_help_command(FILE *f, const sw_command *c)
         fprintf(f, "\n%s", c->options);
 }
 
-/* Levenshtein distance of a and b, stopping once it exceeds cap (then cap + 1). */
-static size_t sw_edits(const char *a, const char *b, size_t cap)
-{
-    size_t na = strlen(a), nb = strlen(b);
-    if (na > 64 || nb > 64)
-        return cap + 1;
-    size_t row[65];
-    for (size_t j = 0; j <= nb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= na; i++) {
-        size_t diag = row[0], best = row[0] = i;
-        for (size_t j = 1; j <= nb; j++) {
-            size_t up = row[j];
-            size_t v = diag + (a[i - 1] != b[j - 1]);
-            v = v < up + 1 ? v : up + 1;
-            v = v < row[j - 1] + 1 ? v : row[j - 1] + 1;
-            row[j] = v;
-            diag = up;
-            best = v < best ? v : best;
-        }
-        if (best > cap)
-            return cap + 1;
-    }
-    return row[nb];
-}
-
-const char *sw_help_nearest(const char *name, const char *const *known, size_t n)
-{
-    const char *best = NULL;
-    size_t best_d = 3;
-    for (size_t i = 0; i < n; i++) {
-        size_t d = sw_edits(name, known[i], 2);
-        if (d == 0)
-            return known[i];
-        if (strlen(name) >= 2 && !strncmp(known[i], name, strlen(name)))
-            d = 1; /* a prefix: "pip" -> "pipeline" */
-        if (d < best_d) {
-            best = known[i];
-            best_d = d;
-        }
-    }
-    return best;
-}
-
 const char *sw_help_nearest_command(const char *name)
 {
     const char *names[SW_NCOMMANDS + 2];
@@ -145,5 +102,5 @@ const char *sw_help_nearest_command(const char *name)
         names[i] = sw_commands[i].name;
     names[SW_NCOMMANDS] = "help";
     names[SW_NCOMMANDS + 1] = "version";
-    return sw_help_nearest(name, names, SW_NCOMMANDS + 2);
+    return sw_nearest(name, names, SW_NCOMMANDS + 2);
 }
