@@ -118,8 +118,11 @@ int sw_mkdir_p(const char *dir)
         *s = '/';
     }
     int r = 0;
+    struct stat st;
     if (mkdir(p, 0755) < 0 && errno != EEXIST)
         r = sw_error_errno(SW_ERROR, "cannot create %s", p);
+    else if (stat(p, &st) == 0 && !S_ISDIR(st.st_mode))
+        r = sw_error(SW_ERROR, "cannot create %s: a file is in the way", p);
     free(p);
     return r;
 }

@@ -32,7 +32,7 @@ void sw_strlist_sort(sw_strlist *l);
 /* Natural order: digit runs compare by value ("v2" < "v10"), everything else bytewise. */
 int sw_natcmp(const char *a, const char *b);
 
-/* Creates dir and its parents (mode 0755); ok if it exists. */
+/* Creates dir and its parents (mode 0755); ok if it exists as a folder (a file there is an error). */
 int sw_mkdir_p(const char *dir);
 /* fsync()s a directory so a rename or create inside it is durable. */
 int sw_fsync_dir(const char *dir);

@@ -183,6 +183,9 @@ int sw_format_parts(json_t **out, sw_run *run, const char *kind, const sw_stage 
 int sw_path_id(char **out, sw_run *run, const char *name, const char *path);
 /* Whether a write stage writes shards into a folder (stage_write.c). */
 int sw_sharded(const sw_stage *sg);
+/* Makes the folders the graph's write stages save into (a file's parent, the shards' folder) before
+ * anything runs, so a path that cannot be written fails at once, not after the work (stage_write.c). */
+int sw_write_folders(const sw_graph *g);
 /* Publishes write stage i's files as the bundle version it names (publish.c). */
 int sw_publish(sw_run *run, size_t i);
 

@@ -246,10 +246,12 @@ int sw_pipeline_run(sw_run_report *rep, const sw_graph *g, sw_store *st, sw_cata
     for (size_t k = 0; k < o->nforce; k++)
         if (strcmp(o->force[k], "all") && !sw_graph_find((sw_graph *)g, o->force[k]))
             return sw_error(SW_ENOTFOUND, "--force %s: the pipeline has no stage '%s'", o->force[k], o->force[k]);
+    int r = o->dry_run ? 0 : sw_write_folders(g);
+    if (r)
+        return r;
     sw_run run = {g, st, cat, o, sw_calloc(g->n, sizeof(sw_srun)), rep};
     sw_pool *pool = o->dry_run ? NULL : sw_pool_new(o->jobs);
     size_t *wave = sw_malloc(g->n * sizeof *wave), *queued = sw_malloc(g->n * sizeof *queued);
-    int r = 0;
     while (!r) {
         size_t nw = 0, nq = 0;
         for (size_t i = 0; i < g->n; i++) {
