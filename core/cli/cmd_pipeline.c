@@ -38,6 +38,12 @@ static void sw_pipe_report(void *ctx, const sw_graph *g, const sw_run_report *re
     fflush(out);
 }
 
+/* The runner's notes (a whole-stream stage starting), as notes of the command (silenced by -q). */
+static void sw_pipe_note(void *ctx, const char *text)
+{
+    sw_cli_note(ctx, "%s", text);
+}
+
 /* Fetches, through the data plane (as swarm get does), every bundle version the graph takes as input
  * that the store does not hold whole, with get's peer options (--peer, --tracker, --listen) and the
  * catalog's trackers. Returns an exit status. */
@@ -220,6 +226,8 @@ int sw_cmd_pipeline(sw_cli *cli, int argc, char **argv)
     }
     ro.verbosity = cli->verbosity;
     ro.progress = cli->progress;
+    ro.note = sw_pipe_note;
+    ro.note_ctx = cli;
     int n = argc - optind;
     char **a = argv + optind;
     const char *sub = n >= 1 ? a[0] : "";

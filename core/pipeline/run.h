@@ -51,6 +51,7 @@ typedef struct {
     char *tmp;
     sw_hash hash;
     int finished; /* set by the worker when the item is done, read by the progress line */
+    uint64_t gathered; /* a whole op over records: bytes of the input gathered so far (progress line) */
 } sw_item;
 
 /* The runner's state for one stage. */
@@ -68,6 +69,7 @@ typedef struct {
     sw_tensors made; /* read and op stages: the collection being made */
     sw_map in; /* op over records: the input, mapped while the stage runs */
     sw_framing framing;
+    uint64_t whole; /* an op over the whole stream of records (SWARM_OP_WHOLE): its record count */
     int no_cache; /* the op is not deterministic, or an item fell back to a variant with another numerics
                      tag: the result is not recorded under the key */
     double t0;
