@@ -44,14 +44,16 @@ static const sw_command sw_commands[] = {
     {"torrent", sw_cmd_torrent, SW_USAGE_TORRENT, "write a version's .torrent, for stock clients",
      "  -o, --output FILE      write it there (else to stdout, which must not be a terminal)\n"},
     {"magnet", sw_cmd_magnet, SW_USAGE_MAGNET, "print a version's magnet link", NULL},
-    {"pipeline", sw_cmd_pipeline, SW_USAGE_PIPELINE, "run a Lua pipeline (stages cached in the store), or print its graph",
-     "  --set KEY=VALUE        a pipeline parameter (repeatable)\n"
+    {"pipeline", sw_cmd_pipeline, SW_USAGE_PIPELINE, "run a Lua pipeline (stages cached in the store), print its graph, or list its params",
+     "  --set KEY=VALUE        a pipeline parameter (repeatable; graph: a required one not set reads <KEY>)\n"
      "  -j, --jobs N           worker threads (default: the number of CPUs)\n"
      "  --dry-run              say what would run; run and write nothing\n"
      "  --explain              say for each stage why it ran, or that it was cached\n"
      "  --force STAGE          run STAGE even when cached (repeatable; --force all runs every stage)\n"
      "  --plugin-path DIR      look for plugins in DIR first (repeatable)\n"
-     "  --peer, --tracker, --listen   as for get, to fetch input versions not held here\n"},
+     "  --peer, --tracker, --listen   as for get, to fetch input versions not held here\n"
+     "  FILE.lua               a path, or a shipped pipeline's name (convert, quantize, ...)\n"
+     "  params FILE.lua        the pipeline's params: name, default or (required), doc (also run FILE --help)\n"},
     {"plugin", sw_cmd_plugin, SW_USAGE_PLUGIN, "list op plugins, or show one's ops, params and variants",
      "  --plugin-path DIR      look for plugins in DIR first (repeatable)\n"},
 };
