@@ -901,20 +901,22 @@ static const luaL_Reg sw_lib[] = {
     {"op", sw_l_op},         {"write", sw_l_write}, {NULL, NULL},
 };
 
+/* Registers the metatable called name with one metamethod, event = fn, hidden from the pipeline: its
+ * __metatable (its name) is what getmetatable returns, and setmetatable refuses to replace it. */
+static void sw_hidden_metatable(lua_State *L, const char *name, const char *event, lua_CFunction fn)
+{
+    luaL_newmetatable(L, name);
+    lua_pushcfunction(L, fn);
+    lua_setfield(L, -2, event);
+    lua_pushstring(L, name);
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 1);
+}
+
 int luaopen_swarm(lua_State *L)
 {
-    luaL_newmetatable(L, SW_VALUE_MT);
-    lua_pushcfunction(L, sw_value_tostring);
-    lua_setfield(L, -2, "__tostring");
-    lua_pushliteral(L, "swarm.value");
-    lua_setfield(L, -2, "__metatable");
-    lua_pop(L, 1);
-    luaL_newmetatable(L, SW_PARAMS_MT);
-    lua_pushcfunction(L, sw_l_param_unknown);
-    lua_setfield(L, -2, "__index");
-    lua_pushliteral(L, "swarm.params");
-    lua_setfield(L, -2, "__metatable");
-    lua_pop(L, 1);
+    sw_hidden_metatable(L, SW_VALUE_MT, "__tostring", sw_value_tostring);
+    sw_hidden_metatable(L, SW_PARAMS_MT, "__index", sw_l_param_unknown);
     luaL_newlib(L, sw_lib);
     return 1;
 }
