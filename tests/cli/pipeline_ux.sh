@@ -114,8 +114,10 @@ ok "graph of an input that does not exist yet" "$SWARM" pipeline graph shuf2.lua
 like "... names it" "$out" 'input later\.txt'
 fails "run still needs the input" 1 "$SWARM" pipeline run shuf2.lua --set input=later.txt --set output=o.txt
 like "... and says so" "$err" "input 'later\.txt' does not exist"
-ok "graph of a shipped pipeline, nothing set" "$SWARM" pipeline graph convert
-like "... is DOT" "$out" "^digraph pipeline"
+for p in convert quantize hf2gguf tokenize dedup; do
+    ok "graph of the shipped $p, nothing set" "$SWARM" pipeline graph $p
+    like "... is DOT" "$out" "^digraph pipeline"
+done
 
 # --- outputs' folders ----------------------------------------------------------------------------------
 $MKST write ck.safetensors w:F32:2:1,2
