@@ -31,6 +31,7 @@
 #define SW_LUA_SECONDS 10                   /* how long declaring the graph may take */
 #define SW_LUA_MATCH_COST 1e9               /* the worst-case steps one pattern function call may take */
 #define SW_VALUE_MT "swarm.value"
+#define SW_PARAMS_MT "swarm.params" /* the params table's metatable (its __metatable hides it) */
 
 /* Everything the module's functions need, kept in the Lua registry as a light userdata. */
 typedef struct {
@@ -39,7 +40,10 @@ typedef struct {
     sw_catalog *cat;
     const char *const *keys, *const *vals;
     size_t nsets;
+    sw_load_mode mode;
     int params_declared;
+    sw_pparams decl; /* the declared params, once swarm.params has run */
+    int stopped;     /* SW_LOAD_PARAMS: the declarations are read and the evaluation stopped */
     size_t mem;      /* bytes the state holds */
     size_t cmem;     /* bytes of C copies the graph keeps of the pipeline's strings, charged to the same cap */
     double deadline; /* sw_now() after which the hook stops the run */
@@ -52,6 +56,8 @@ typedef struct {
 typedef struct {
     size_t stage;
 } sw_lvalue;
+
+static void sw_lhook(lua_State *L, lua_Debug *ar);
 
 static sw_lctx *sw_ctx(lua_State *L)
 {
@@ -307,46 +313,174 @@ static int sw_commit(lua_State *L, const size_t *in, size_t n, const char *name,
 
 /* ---- swarm.params ----------------------------------------------------------------------------------- */
 
+/* Reads the declaration of the parameter at -2 (name) / -1 (doc or { DEFAULT, DOC }) into p; raises on
+ * a malformed one. The copies are charged to the memory cap and owned by the context's list. */
+static void sw_param_decl(lua_State *L, sw_pparam *p)
+{
+    if (lua_type(L, -2) != LUA_TSTRING)
+        luaL_error(L, "swarm.params: parameter names must be strings");
+    const char *key = lua_tostring(L, -2), *def = NULL, *doc = "";
+    if (lua_istable(L, -1)) {
+        if (lua_rawgeti(L, -1, 1) != LUA_TSTRING && !lua_isnumber(L, -1))
+            luaL_error(L, "swarm.params: '%s' = { DEFAULT, DOC } needs a default string", key);
+        def = lua_tostring(L, -1);
+        if (lua_rawgeti(L, -2, 2) == LUA_TSTRING)
+            doc = lua_tostring(L, -1);
+        lua_pop(L, 2);
+    } else if (!lua_isstring(L, -1)) {
+        luaL_error(L, "swarm.params: '%s' must be \"doc\" (required) or { DEFAULT, \"doc\" }", key);
+    } else {
+        doc = lua_tostring(L, -1);
+    }
+    p->name = sw_lstrdup(L, key);
+    p->def = def ? sw_lstrdup(L, def) : NULL;
+    p->doc = sw_lstrdup(L, doc);
+}
+
+static int sw_pparam_cmp(const void *a, const void *b)
+{
+    return strcmp(((const sw_pparam *)a)->name, ((const sw_pparam *)b)->name);
+}
+
+/* Reads the declarations in the table at 1 into the context's list, sorted by name. */
+static void sw_params_read(lua_State *L, sw_pparams *d)
+{
+    size_t cap = 0;
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+        sw_grow(&d->v, &cap, d->n + 1, sizeof *d->v);
+        d->v[d->n] = (sw_pparam){0};
+        sw_param_decl(L, &d->v[d->n++]);
+        lua_pop(L, 1);
+    }
+    if (d->n)
+        qsort(d->v, d->n, sizeof *d->v, sw_pparam_cmp);
+}
+
+/* The declared parameter called name, or NULL. */
+static const sw_pparam *sw_param_find(const sw_lctx *c, const char *name)
+{
+    for (size_t i = 0; i < c->decl.n; i++)
+        if (!strcmp(c->decl.v[i].name, name))
+            return &c->decl.v[i];
+    return NULL;
+}
+
+/* The --set value for key, or NULL. */
+static const char *sw_set_value(const sw_lctx *c, const char *key)
+{
+    for (size_t i = 0; i < c->nsets; i++)
+        if (!strcmp(c->keys[i], key))
+            return c->vals[i];
+    return NULL;
+}
+
+/* The names of the declared parameters (pointers into the context's list; caller frees the array). */
+static const char **sw_param_names(const sw_lctx *c)
+{
+    const char **names = sw_malloc((c->decl.n ? c->decl.n : 1) * sizeof *names);
+    for (size_t i = 0; i < c->decl.n; i++)
+        names[i] = c->decl.v[i].name;
+    return names;
+}
+
+/* Raises for the first --set key the pipeline does not declare, suggesting the nearest declared name. */
+static void sw_params_unknown_sets(lua_State *L, const sw_lctx *c)
+{
+    for (size_t i = 0; i < c->nsets; i++) {
+        if (sw_param_find(c, c->keys[i]))
+            continue;
+        const char **names = sw_param_names(c);
+        const char *near = sw_nearest(c->keys[i], names, c->decl.n);
+        free(names);
+        luaL_error(L, "--set %s: the pipeline has no parameter '%s'%s%s%s", c->keys[i], c->keys[i],
+                   near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+    }
+}
+
+/* Appends text to the string on top of the stack (Lua owns it: nothing leaks when a later step raises). */
+static void sw_lappend(lua_State *L, const char *text)
+{
+    lua_pushstring(L, text);
+    lua_concat(L, 2);
+}
+
+/* Raises naming every required parameter that --set does not give, all at once. */
+static void sw_params_missing(lua_State *L, const sw_lctx *c)
+{
+    size_t n = 0;
+    for (int pass = 0; pass < 2; pass++) { /* the names, then the --set options to give */
+        lua_pushliteral(L, "");
+        n = 0;
+        for (size_t i = 0; i < c->decl.n; i++) {
+            const char *name = c->decl.v[i].name;
+            if (c->decl.v[i].def || sw_set_value(c, name))
+                continue;
+            lua_pushfstring(L, pass ? "%s--set %s=VALUE" : "%s'%s'", n++ ? (pass ? " " : ", ") : "", name);
+            lua_concat(L, 2);
+        }
+    }
+    if (n)
+        luaL_error(L, "parameter%s %s %s required: give %s with %s", n > 1 ? "s" : "", lua_tostring(L, -2),
+                   n > 1 ? "are" : "is", n > 1 ? "them" : "it", lua_tostring(L, -1));
+    lua_pop(L, 2);
+}
+
+/* The params table's __index: a parameter the pipeline did not declare is a mistake, not nil; raises at
+ * the pipeline's line with the nearest declared name (the table's keys), or else the list of them. */
+static int sw_l_param_unknown(lua_State *L)
+{
+    const sw_lctx *c = sw_ctx(L);
+    const char *key = sw_key_text(L, 2);
+    const char **names = sw_param_names(c);
+    const char *near = lua_type(L, 2) == LUA_TSTRING ? sw_nearest(key, names, c->decl.n) : NULL;
+    free(names);
+    if (near)
+        return luaL_error(L, "unknown parameter '%s' (did you mean '%s'?)", key, near);
+    lua_pushstring(L, c->decl.n ? "the pipeline's parameters: " : "the pipeline declares none");
+    for (size_t i = 0; i < c->decl.n; i++) {
+        sw_lappend(L, i ? ", " : "");
+        sw_lappend(L, c->decl.v[i].name);
+    }
+    return luaL_error(L, "unknown parameter '%s' (%s)", key, lua_tostring(L, -1));
+}
+
+/* Stops a `pipeline params` evaluation once the declarations are read: nothing of the pipeline runs after
+ * swarm.params (every instruction raises, as past the deadline, so a pcall cannot go on). */
+static int sw_params_stop(lua_State *L, sw_lctx *c)
+{
+    c->stopped = 1;
+    c->expired = 1;
+    lua_sethook(L, sw_lhook, LUA_MASKCOUNT, 1);
+    return luaL_error(L, "swarm.params: declarations read");
+}
+
 /* swarm.params { NAME = "doc" | { DEFAULT, "doc" }, ... } → a table of the values: --set's, else the
- * default; a param without a default must be set. Every --set key must be declared. */
+ * default; a param without a default must be set (in a graph, a missing one reads "<NAME>"). Every --set
+ * key must be declared; reading an undeclared name from the table raises (sw_l_param_unknown). */
 static int sw_l_params(lua_State *L)
 {
     sw_lctx *c = sw_enter(L, 1, "swarm.params");
     luaL_checktype(L, 1, LUA_TTABLE);
     if (c->params_declared++)
         return luaL_error(L, "swarm.params may be called once");
-    lua_newtable(L); /* the result, at 3 (2: the call's to-be-closed slot) */
-    lua_pushnil(L);
-    while (lua_next(L, 1)) {
-        if (lua_type(L, -2) != LUA_TSTRING)
-            return luaL_error(L, "swarm.params: parameter names must be strings");
-        const char *key = lua_tostring(L, -2);
-        const char *def = NULL;
-        if (lua_istable(L, -1)) {
-            lua_rawgeti(L, -1, 1);
-            if (!lua_isstring(L, -1))
-                return luaL_error(L, "swarm.params: '%s' = { DEFAULT, DOC } needs a default string", key);
-            def = lua_tostring(L, -1);
-            lua_pop(L, 1);
-        } else if (!lua_isstring(L, -1)) {
-            return luaL_error(L, "swarm.params: '%s' must be \"doc\" (required) or { DEFAULT, \"doc\" }", key);
-        }
-        const char *val = def;
-        for (size_t i = 0; i < c->nsets; i++)
-            if (!strcmp(c->keys[i], key))
-                val = c->vals[i];
-        if (!val)
-            return luaL_error(L, "parameter '%s' is required: give it with --set %s=VALUE", key, key);
-        lua_pushstring(L, key);
-        lua_pushstring(L, val);
-        lua_rawset(L, 3);
-        lua_pop(L, 1);
+    sw_params_read(L, &c->decl);
+    if (c->mode == SW_LOAD_PARAMS)
+        return sw_params_stop(L, c);
+    sw_params_unknown_sets(L, c);
+    if (c->mode == SW_LOAD_RUN)
+        sw_params_missing(L, c);
+    lua_createtable(L, 0, (int)c->decl.n);
+    for (size_t i = 0; i < c->decl.n; i++) {
+        const sw_pparam *p = &c->decl.v[i];
+        const char *val = sw_set_value(c, p->name);
+        if (val || p->def)
+            lua_pushstring(L, val ? val : p->def);
+        else
+            lua_pushfstring(L, "<%s>", p->name);
+        lua_setfield(L, -2, p->name);
     }
-    for (size_t i = 0; i < c->nsets; i++) {
-        if (sw_rawfield(L, 1, c->keys[i]) == LUA_TNIL)
-            return luaL_error(L, "--set %s: the pipeline has no parameter '%s'", c->keys[i], c->keys[i]);
-        lua_pop(L, 1);
-    }
+    luaL_setmetatable(L, SW_PARAMS_MT);
     return 1;
 }
 
@@ -404,9 +538,10 @@ static int sw_l_input(lua_State *L)
         return sw_commit(L, NULL, 0, sw_opt_string(L, opts, "name"), "input");
     }
     sw_check_path(L, text, "input");
-    if (stat(text, &st) != 0)
+    int present = stat(text, &st) == 0;
+    if (!present && c->mode == SW_LOAD_RUN)
         return luaL_error(L, "input '%s' does not exist", text);
-    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+    if (present && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
         return luaL_error(L, "input '%s' is not a file or a directory", text);
     sw_stage *s = sw_pending(L, SW_STAGE_INPUT);
     s->path = sw_strdup(text);
@@ -766,14 +901,22 @@ static const luaL_Reg sw_lib[] = {
     {"op", sw_l_op},         {"write", sw_l_write}, {NULL, NULL},
 };
 
-int luaopen_swarm(lua_State *L)
+/* Registers the metatable called name with one metamethod, event = fn, hidden from the pipeline: its
+ * __metatable (its name) is what getmetatable returns, and setmetatable refuses to replace it. */
+static void sw_hidden_metatable(lua_State *L, const char *name, const char *event, lua_CFunction fn)
 {
-    luaL_newmetatable(L, SW_VALUE_MT);
-    lua_pushcfunction(L, sw_value_tostring);
-    lua_setfield(L, -2, "__tostring");
-    lua_pushliteral(L, "swarm.value");
+    luaL_newmetatable(L, name);
+    lua_pushcfunction(L, fn);
+    lua_setfield(L, -2, event);
+    lua_pushstring(L, name);
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 1);
+}
+
+int luaopen_swarm(lua_State *L)
+{
+    sw_hidden_metatable(L, SW_VALUE_MT, "__tostring", sw_value_tostring);
+    sw_hidden_metatable(L, SW_PARAMS_MT, "__index", sw_l_param_unknown);
     luaL_newlib(L, sw_lib);
     return 1;
 }
@@ -953,22 +1096,36 @@ static void sw_sandbox(lua_State *L)
     lua_setglobal(L, "require");
 }
 
-int sw_pipeline_load(sw_graph *out, const char *file, const sw_plugins *ps, sw_catalog *cat,
-                     const char *const *keys, const char *const *vals, size_t nsets)
+void sw_pparams_free(sw_pparams *p)
 {
-    memset(out, 0, sizeof *out);
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->v[i].name);
+        free(p->v[i].def);
+        free(p->v[i].doc);
+    }
+    free(p->v);
+    memset(p, 0, sizeof *p);
+}
+
+/* Evaluates the pipeline at file in a fresh sandbox with the context c (its graph, plugins, sets and
+ * mode), then frees the state. Returns 0, or SW_EINVALID with "FILE:LINE: ..." (a stopped SW_LOAD_PARAMS
+ * evaluation is a success). */
+static int sw_evaluate(sw_lctx *c, const char *file)
+{
+    sw_graph *out = c->g;
     char *text;
     size_t len;
     if (sw_read_file(&text, &len, file, (size_t)16 << 20))
         return sw_error_wrap(SW_EINVALID, "pipeline");
-    sw_lctx c = {.g = out, .ps = ps, .cat = cat, .keys = keys, .vals = vals, .nsets = nsets,
-                 .deadline = sw_now() + SW_LUA_SECONDS};
-    lua_State *L = lua_newstate(sw_lalloc, &c);
+    c->deadline = sw_now() + SW_LUA_SECONDS;
+    lua_State *L = lua_newstate(sw_lalloc, c);
     if (!L) {
         free(text);
         return sw_error(SW_ERROR, "cannot create a Lua state");
     }
-    *(sw_lctx **)lua_getextraspace(L) = &c;
+    *(sw_lctx **)lua_getextraspace(L) = c;
     sw_sandbox(L);
     lua_sethook(L, sw_lhook, LUA_MASKCOUNT, 1 << 20);
     out->file = sw_strdup(file);
@@ -983,19 +1140,47 @@ int sw_pipeline_load(sw_graph *out, const char *file, const sw_plugins *ps, sw_c
     free(chunk);
     free(text);
     int rc = 0;
-    if (r != LUA_OK || c.expired) {
+    if (c->stopped) {
+        rc = 0;
+    } else if (r != LUA_OK || c->expired) {
         const char *msg = lua_tostring(L, -1);
         rc = sw_error(SW_EINVALID, "%s", r == LUA_ERRMEM ? SW_LUA_TOO_MUCH : msg ? msg : "the pipeline failed");
-    } else if (nsets && !c.params_declared) {
-        rc = sw_error(SW_EINVALID, "--set %s: the pipeline declares no parameters (swarm.params)", keys[0]);
-    } else if (!out->n) {
+    } else if (c->nsets && !c->params_declared) {
+        rc = sw_error(SW_EINVALID, "--set %s: the pipeline declares no parameters (swarm.params)", c->keys[0]);
+    } else if (!out->n && c->mode != SW_LOAD_PARAMS) {
         rc = sw_error(SW_EINVALID, "%s declares no stages", file);
     }
-    c.expired = 1; /* nothing of the pipeline runs at lua_close */
+    c->expired = 1; /* nothing of the pipeline runs at lua_close */
     lua_sethook(L, sw_lhook, LUA_MASKCOUNT, 1);
     lua_close(L);
-    sw_stage_clear(&c.pending);
+    sw_stage_clear(&c->pending);
+    return rc;
+}
+
+int sw_pipeline_load(sw_graph *out, const char *file, const sw_plugins *ps, sw_catalog *cat,
+                     const char *const *keys, const char *const *vals, size_t nsets, sw_load_mode mode)
+{
+    memset(out, 0, sizeof *out);
+    sw_lctx c = {.g = out, .ps = ps, .cat = cat, .keys = keys, .vals = vals, .nsets = nsets, .mode = mode};
+    int rc = sw_evaluate(&c, file);
+    sw_pparams_free(&c.decl);
     if (rc)
         sw_graph_free(out);
+    return rc;
+}
+
+int sw_pipeline_params(sw_pparams *out, const char *file, const sw_plugins *ps)
+{
+    memset(out, 0, sizeof *out);
+    sw_graph g = {0};
+    sw_lctx c = {.g = &g, .ps = ps, .mode = SW_LOAD_PARAMS};
+    int rc = sw_evaluate(&c, file);
+    sw_graph_free(&g);
+    if (!rc) {
+        *out = c.decl;
+        out->declared = c.params_declared;
+        return 0;
+    }
+    sw_pparams_free(&c.decl);
     return rc;
 }

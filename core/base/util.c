@@ -118,8 +118,11 @@ int sw_mkdir_p(const char *dir)
         *s = '/';
     }
     int r = 0;
+    struct stat st;
     if (mkdir(p, 0755) < 0 && errno != EEXIST)
         r = sw_error_errno(SW_ERROR, "cannot create %s", p);
+    else if (stat(p, &st) == 0 && !S_ISDIR(st.st_mode))
+        r = sw_error(SW_ERROR, "cannot create %s: a file is in the way", p);
     free(p);
     return r;
 }
@@ -191,15 +194,14 @@ int sw_read_file(char **out, size_t *len, const char *path, size_t max)
     return 0;
 }
 
-/* Splits path into its directory (caller frees). */
-static char *sw_dirname(const char *path)
+char *sw_dirname(const char *path)
 {
     const char *slash = strrchr(path, '/');
     if (!slash)
         return sw_strdup(".");
     if (slash == path)
         return sw_strdup("/");
-    return strndup(path, (size_t)(slash - path));
+    return sw_oom(strndup(path, (size_t)(slash - path)));
 }
 
 /* The second half of an atomic write: fd (open on tmp, written) is given mode and fsync'd, closed,
@@ -414,4 +416,48 @@ char *sw_exe_dir(void)
     if (slash && slash != path)
         *slash = 0;
     return path;
+}
+
+/* Levenshtein distance of a and b, stopping once it exceeds cap (then cap + 1). */
+static size_t sw_edits(const char *a, const char *b, size_t cap)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    if (na > 64 || nb > 64)
+        return cap + 1;
+    size_t row[65];
+    for (size_t j = 0; j <= nb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= na; i++) {
+        size_t diag = row[0], best = row[0] = i;
+        for (size_t j = 1; j <= nb; j++) {
+            size_t up = row[j];
+            size_t v = diag + (a[i - 1] != b[j - 1]);
+            v = v < up + 1 ? v : up + 1;
+            v = v < row[j - 1] + 1 ? v : row[j - 1] + 1;
+            row[j] = v;
+            diag = up;
+            best = v < best ? v : best;
+        }
+        if (best > cap)
+            return cap + 1;
+    }
+    return row[nb];
+}
+
+const char *sw_nearest(const char *name, const char *const *known, size_t n)
+{
+    const char *best = NULL;
+    size_t best_d = 3;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = sw_edits(name, known[i], 2);
+        if (d == 0)
+            return known[i];
+        if (strlen(name) >= 2 && !strncmp(known[i], name, strlen(name)))
+            d = 1; /* a prefix: "pip" -> "pipeline" */
+        if (d < best_d) {
+            best = known[i];
+            best_d = d;
+        }
+    }
+    return best;
 }

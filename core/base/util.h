@@ -32,7 +32,7 @@ void sw_strlist_sort(sw_strlist *l);
 /* Natural order: digit runs compare by value ("v2" < "v10"), everything else bytewise. */
 int sw_natcmp(const char *a, const char *b);
 
-/* Creates dir and its parents (mode 0755); ok if it exists. */
+/* Creates dir and its parents (mode 0755); ok if it exists as a folder (a file there is an error). */
 int sw_mkdir_p(const char *dir);
 /* fsync()s a directory so a rename or create inside it is durable. */
 int sw_fsync_dir(const char *dir);
@@ -56,6 +56,8 @@ int sw_copy_file(const char *src, const char *dst, mode_t mode, void (*progress)
 int sw_path_resolve(char **real, const char *path);
 /* Whether the resolved path real is root or lies beneath it (root resolved too: both from realpath). */
 int sw_path_beneath(const char *root, const char *real);
+/* The folder part of path: "." when it has no '/', "/" for a path right under the root (caller frees). */
+char *sw_dirname(const char *path);
 /* Removes a directory tree (files and folders); ok if it does not exist. */
 int sw_rm_rf(const char *path);
 
@@ -71,5 +73,8 @@ const char *sw_fmt_bytes(char *buf, size_t len, uint64_t bytes);
 /* Parses a byte count: digits, then optionally K, M, G or T (powers of 1024). SW_EINVALID when s is
  * anything else or overflows 64 bits. */
 int sw_parse_bytes(uint64_t *out, const char *s);
+/* The name of known[0..n) nearest to name (at most 2 edits, or one that name is a prefix of, at least 2
+ * characters), or NULL when none is near: for "did you mean". */
+const char *sw_nearest(const char *name, const char *const *known, size_t n);
 
 #endif

@@ -1,5 +1,5 @@
-/* cmd_pipeline.c — swarm pipeline run and swarm pipeline graph: load the plugins, evaluate the pipeline
- * file in the Lua sandbox (lua/lswarm.c), then run its graph (runner.c) or print it in DOT. */
+/* cmd_pipeline.c — swarm pipeline run, graph and params: load the plugins, evaluate the pipeline file in
+ * the Lua sandbox (lua/lswarm.c), then run its graph (runner.c), print it in DOT, or list its params. */
 #include "cli/commands.h"
 #include "base/error.h"
 #include "lua/lswarm.h"
@@ -36,6 +36,12 @@ static void sw_pipe_report(void *ctx, const sw_graph *g, const sw_run_report *re
         fprintf(out, "  %s: %s", !strcmp(s->status, "ran") ? "because" : "would run because", s->reason);
     fputc('\n', out);
     fflush(out);
+}
+
+/* The runner's notes (a whole-stream stage starting), as notes of the command (silenced by -q). */
+static void sw_pipe_note(void *ctx, const char *text)
+{
+    sw_cli_note(ctx, "%s", text);
 }
 
 /* Fetches, through the data plane (as swarm get does), every bundle version the graph takes as input
@@ -90,6 +96,42 @@ static char *sw_pipe_file(const char *name)
     return sw_strdup(name); /* not found: the loader says so, naming what was given */
 }
 
+/* Prints the params the pipeline declares (swarm pipeline params, pipeline run FILE --help): one line
+ * each, name, default or "(required)", doc; --json: {"params": [{name, default, required, doc}]}. Returns
+ * an exit status. */
+static int sw_pipe_params(sw_cli *cli, const char *file, const sw_plugins *ps)
+{
+    sw_pparams pp;
+    if (sw_pipeline_params(&pp, file, ps))
+        return sw_cli_fail();
+    int wn = 4, wd = 10;
+    for (size_t i = 0; i < pp.n; i++) {
+        int n = (int)strlen(pp.v[i].name), d = pp.v[i].def ? (int)strlen(pp.v[i].def) + 2 : 10;
+        wn = n > wn ? n : wn;
+        wd = d > wd && d <= 40 ? d : wd;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < pp.n; i++) {
+        const sw_pparam *p = &pp.v[i];
+        if (cli->json) {
+            json_array_append_new(arr, json_pack("{s:s, s:s?, s:b, s:s}", "name", p->name, "default", p->def,
+                                                 "required", !p->def, "doc", p->doc));
+            continue;
+        }
+        char *def = p->def ? sw_sprintf("\"%s\"", p->def) : sw_strdup("(required)");
+        printf("%-*s  %-*s  %s\n", wn, p->name, wd, def, p->doc);
+        free(def);
+    }
+    if (cli->json)
+        sw_cli_print_json(json_pack("{s:o}", "params", arr));
+    else
+        json_decref(arr);
+    if (!cli->json && !pp.n)
+        sw_cli_note(cli, "%s declares no parameters", file);
+    sw_pparams_free(&pp);
+    return 0;
+}
+
 static json_t *sw_pipe_json(const sw_graph *g, const sw_run_report *rep)
 {
     json_t *stages = json_array();
@@ -112,15 +154,15 @@ int sw_cmd_pipeline(sw_cli *cli, int argc, char **argv)
         {"dry-run", no_argument, NULL, SW_OPT_DRY},       {"explain", no_argument, NULL, SW_OPT_EXPLAIN},
         {"force", required_argument, NULL, SW_OPT_FORCE}, {"plugin-path", required_argument, NULL, SW_OPT_PPATH},
         {"peer", required_argument, NULL, SW_OPT_PEER},   {"tracker", required_argument, NULL, SW_OPT_TRACKER},
-        {"listen", required_argument, NULL, SW_OPT_LISTEN},
+        {"listen", required_argument, NULL, SW_OPT_LISTEN}, {"help", no_argument, NULL, 'h'},
         SW_CLI_COMMON_OPTS,                               {0}};
     sw_strlist keys = {0}, vals = {0}, dirs = {0}, force = {0};
     sw_peer_opts net = {0};
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     sw_run_opts ro = {.jobs = ncpu > 0 ? (int)ncpu : 1, .verbosity = cli->verbosity, .progress = cli->progress};
-    int c, rc = 2;
+    int c, rc = 2, help = 0;
     optind = 0;
-    while ((c = sw_cli_getopt(cli, argc, argv, "j:qv", opts, SW_USAGE_PIPELINE)) != -1) {
+    while ((c = sw_cli_getopt(cli, argc, argv, "hj:qv", opts, SW_USAGE_PIPELINE)) != -1) {
         char *end;
         switch (c) {
         case '?':
@@ -149,6 +191,9 @@ int sw_cmd_pipeline(sw_cli *cli, int argc, char **argv)
                 sw_cli_usage(SW_USAGE_PIPELINE, "--jobs %s: expected a number from 1 to 1024", optarg);
                 goto done;
             }
+            break;
+        case 'h': /* pipeline run FILE --help: the pipeline's params (main.c leaves it to the command) */
+            help = 1;
             break;
         case SW_OPT_DRY:
             ro.dry_run = 1;
@@ -181,14 +226,17 @@ int sw_cmd_pipeline(sw_cli *cli, int argc, char **argv)
     }
     ro.verbosity = cli->verbosity;
     ro.progress = cli->progress;
+    ro.note = sw_pipe_note;
+    ro.note_ctx = cli;
     int n = argc - optind;
     char **a = argv + optind;
-    int run = n == 2 && !strcmp(a[0], "run"), graph = n == 2 && !strcmp(a[0], "graph");
-    if (!run && !graph) {
-        sw_cli_usage(SW_USAGE_PIPELINE, n >= 1 && strcmp(a[0], "run") && strcmp(a[0], "graph")
-                                            ? "unknown subcommand '%s' (run or graph)"
-                                            : "expected 'run FILE.lua' or 'graph FILE.lua'%s",
-                     n >= 1 && strcmp(a[0], "run") && strcmp(a[0], "graph") ? a[0] : "");
+    const char *sub = n >= 1 ? a[0] : "";
+    int run = !strcmp(sub, "run"), graph = !strcmp(sub, "graph"), params = !strcmp(sub, "params") || (run && help);
+    if ((!run && !graph && !params) || n != 2) {
+        int known = run || graph || params;
+        sw_cli_usage(SW_USAGE_PIPELINE, known || !n ? "expected 'run FILE.lua', 'graph FILE.lua' or 'params FILE.lua'%s"
+                                                    : "unknown subcommand '%s' (run, graph or params)",
+                     known || !n ? "" : sub);
         goto done;
     }
     rc = 1;
@@ -197,11 +245,15 @@ int sw_cmd_pipeline(sw_cli *cli, int argc, char **argv)
     sw_plugins *ps = sw_plugins_load((const char *const *)dirs.v, dirs.n, cli->verbosity);
     sw_graph g = {0};
     sw_run_report rep = {0};
-    char *file = NULL;
+    char *file = sw_pipe_file(a[1]);
+    if (params) {
+        rc = sw_pipe_params(cli, file, ps);
+        goto out;
+    }
     if (run && sw_cli_open(cli, &st, &cat))
         goto out;
-    file = sw_pipe_file(a[1]);
-    if (sw_pipeline_load(&g, file, ps, cat, (const char *const *)keys.v, (const char *const *)vals.v, keys.n)) {
+    if (sw_pipeline_load(&g, file, ps, cat, (const char *const *)keys.v, (const char *const *)vals.v, keys.n,
+                         graph ? SW_LOAD_GRAPH : SW_LOAD_RUN)) {
         rc = sw_cli_fail();
         goto out;
     }

@@ -48,7 +48,7 @@ int sw_cli_fetch(sw_cli *cli, sw_store *st, sw_catalog *cat, const sw_manifest *
 #define SW_USAGE_GET "swarm get NAME@VERSION|MAGNET|FILE.torrent [--peer HOST:PORT]... [--tracker URL]... [--timeout S] [--listen HOST:PORT] [--download-limit RATE] [--no-dht] [--no-lsd]"
 #define SW_USAGE_TORRENT "swarm torrent NAME@VERSION [-o FILE] [--v1]"
 #define SW_USAGE_MAGNET "swarm magnet NAME@VERSION"
-#define SW_USAGE_PIPELINE "swarm pipeline run FILE.lua [--set KEY=VALUE]... [--jobs N] [--dry-run] [--explain] [--force STAGE] [--plugin-path DIR]... [--peer HOST:PORT]... [--tracker URL]... [--listen HOST:PORT] | pipeline graph FILE.lua [--set KEY=VALUE]..."
+#define SW_USAGE_PIPELINE "swarm pipeline run FILE.lua [--set KEY=VALUE]... [--jobs N] [--dry-run] [--explain] [--force STAGE] [--plugin-path DIR]... [--peer HOST:PORT]... [--tracker URL]... [--listen HOST:PORT] | pipeline graph FILE.lua [--set KEY=VALUE]... | pipeline params FILE.lua | pipeline run FILE.lua --help"
 #define SW_USAGE_PLUGIN "swarm plugin [ls | info ID] [--plugin-path DIR]... [--json]"
 
 #endif

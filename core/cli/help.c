@@ -1,6 +1,7 @@
 /* help.c — the command table and the help texts (see help.h). */
 #include "cli/help.h"
 #include "cli/commands.h"
+#include "base/util.h"
 
 #include <string.h>
 
@@ -43,14 +44,16 @@ static const sw_command sw_commands[] = {
     {"torrent", sw_cmd_torrent, SW_USAGE_TORRENT, "write a version's .torrent, for stock clients",
      "  -o, --output FILE      write it there (else to stdout, which must not be a terminal)\n"},
     {"magnet", sw_cmd_magnet, SW_USAGE_MAGNET, "print a version's magnet link", NULL},
-    {"pipeline", sw_cmd_pipeline, SW_USAGE_PIPELINE, "run a Lua pipeline (stages cached in the store), or print its graph",
-     "  --set KEY=VALUE        a pipeline parameter (repeatable)\n"
+    {"pipeline", sw_cmd_pipeline, SW_USAGE_PIPELINE, "run a Lua pipeline (stages cached in the store), print its graph, or list its params",
+     "  --set KEY=VALUE        a pipeline parameter (repeatable; graph: a required one not set reads <KEY>)\n"
      "  -j, --jobs N           worker threads (default: the number of CPUs)\n"
      "  --dry-run              say what would run; run and write nothing\n"
      "  --explain              say for each stage why it ran, or that it was cached\n"
      "  --force STAGE          run STAGE even when cached (repeatable; --force all runs every stage)\n"
      "  --plugin-path DIR      look for plugins in DIR first (repeatable)\n"
-     "  --peer, --tracker, --listen   as for get, to fetch input versions not held here\n"},
+     "  --peer, --tracker, --listen   as for get, to fetch input versions not held here\n"
+     "  FILE.lua               a path, or a shipped pipeline's name (convert, quantize, ...)\n"
+     "  params FILE.lua        the pipeline's params: name, default or (required), doc (also run FILE --help)\n"},
     {"plugin", sw_cmd_plugin, SW_USAGE_PLUGIN, "list op plugins, or show one's ops, params and variants",
      "  --plugin-path DIR      look for plugins in DIR first (repeatable)\n"},
 };
@@ -111,50 +114,6 @@ void sw_help_command(FILE *f, const sw_command *c)
         fprintf(f, "\n%s", c->options);
 }
 
-/* Levenshtein distance of a and b, stopping once it exceeds cap (then cap + 1). */
-static size_t sw_edits(const char *a, const char *b, size_t cap)
-{
-    size_t na = strlen(a), nb = strlen(b);
-    if (na > 64 || nb > 64)
-        return cap + 1;
-    size_t row[65];
-    for (size_t j = 0; j <= nb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= na; i++) {
-        size_t diag = row[0], best = row[0] = i;
-        for (size_t j = 1; j <= nb; j++) {
-            size_t up = row[j];
-            size_t v = diag + (a[i - 1] != b[j - 1]);
-            v = v < up + 1 ? v : up + 1;
-            v = v < row[j - 1] + 1 ? v : row[j - 1] + 1;
-            row[j] = v;
-            diag = up;
-            best = v < best ? v : best;
-        }
-        if (best > cap)
-            return cap + 1;
-    }
-    return row[nb];
-}
-
-const char *sw_help_nearest(const char *name, const char *const *known, size_t n)
-{
-    const char *best = NULL;
-    size_t best_d = 3;
-    for (size_t i = 0; i < n; i++) {
-        size_t d = sw_edits(name, known[i], 2);
-        if (d == 0)
-            return known[i];
-        if (strlen(name) >= 2 && !strncmp(known[i], name, strlen(name)))
-            d = 1; /* a prefix: "pip" -> "pipeline" */
-        if (d < best_d) {
-            best = known[i];
-            best_d = d;
-        }
-    }
-    return best;
-}
-
 const char *sw_help_nearest_command(const char *name)
 {
     const char *names[SW_NCOMMANDS + 2];
@@ -162,5 +121,5 @@ const char *sw_help_nearest_command(const char *name)
         names[i] = sw_commands[i].name;
     names[SW_NCOMMANDS] = "help";
     names[SW_NCOMMANDS + 1] = "version";
-    return sw_help_nearest(name, names, SW_NCOMMANDS + 2);
+    return sw_nearest(name, names, SW_NCOMMANDS + 2);
 }

@@ -24,9 +24,7 @@ const char *sw_help_kept(const sw_command *c);
 int sw_help_json(const sw_command *c);
 /* One command's usage, summary and options. */
 void sw_help_command(FILE *f, const sw_command *c);
-/* The known name nearest to name (at most 2 edits, or a prefix of it), or NULL: for "did you mean". */
-const char *sw_help_nearest(const char *name, const char *const *known, size_t n);
-/* The nearest command name, as sw_help_nearest. */
+/* The nearest command name, as sw_nearest (base/util.h). */
 const char *sw_help_nearest_command(const char *name);
 
 #endif

@@ -64,6 +64,13 @@ static char *sw_default_home(void)
     return sw_sprintf("%s/.local/share/swarm", e);
 }
 
+/* Whether the command line (argv[0]: the command) answers --help itself: `pipeline run FILE --help`
+ * lists the pipeline's params rather than the command's options. */
+static int sw_own_help(int argc, char **argv)
+{
+    return !strcmp(argv[0], "pipeline") && argc >= 3 && !strcmp(argv[1], "run") && argv[2][0] != '-';
+}
+
 int main(int argc, char **argv)
 {
     sw_crash_install();
@@ -110,7 +117,7 @@ int main(int argc, char **argv)
     const sw_command *cmd = sw_help_find(argv[i]);
     if (!cmd)
         return sw_unknown("command", argv[i], sw_help_nearest_command(argv[i]));
-    for (int k = i + 1; k < argc && strcmp(argv[k], "--"); k++)
+    for (int k = i + 1; k < argc && strcmp(argv[k], "--") && !sw_own_help(argc - i, argv + i); k++)
         if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
             sw_help_command(stdout, cmd);
             return 0;

@@ -51,6 +51,7 @@ typedef struct {
     char *tmp;
     sw_hash hash;
     int finished; /* set by the worker when the item is done, read by the progress line */
+    uint64_t gathered; /* a whole op over records: bytes of the input gathered so far (progress line) */
 } sw_item;
 
 /* The runner's state for one stage. */
@@ -68,6 +69,7 @@ typedef struct {
     sw_tensors made; /* read and op stages: the collection being made */
     sw_map in; /* op over records: the input, mapped while the stage runs */
     sw_framing framing;
+    uint64_t whole; /* an op over the whole stream of records (SWARM_OP_WHOLE): its record count */
     int no_cache; /* the op is not deterministic, or an item fell back to a variant with another numerics
                      tag: the result is not recorded under the key */
     double t0;
@@ -183,6 +185,9 @@ int sw_format_parts(json_t **out, sw_run *run, const char *kind, const sw_stage 
 int sw_path_id(char **out, sw_run *run, const char *name, const char *path);
 /* Whether a write stage writes shards into a folder (stage_write.c). */
 int sw_sharded(const sw_stage *sg);
+/* Makes the folders the graph's write stages save into (a file's parent, the shards' folder) before
+ * anything runs, so a path that cannot be written fails at once, not after the work (stage_write.c). */
+int sw_write_folders(const sw_graph *g);
 /* Publishes write stage i's files as the bundle version it names (publish.c). */
 int sw_publish(sw_run *run, size_t i);
 

@@ -93,6 +93,21 @@ int sw_run_record(sw_run *run, size_t i, const sw_hash *objs, size_t n)
     return s->no_cache ? 0 : sw_index_stage_put(sw_store_index(run->st), &s->key, s->id, objs, n);
 }
 
+/* A whole op's progress (its one item): the share of its input gathered into the batch, then that the op
+ * runs over all of it. Returns the length written into buf. */
+static size_t sw_whole_progress(char *buf, size_t len, const sw_srun *s)
+{
+    uint64_t at = __atomic_load_n(&s->items[0].gathered, __ATOMIC_RELAXED);
+    uint64_t total = (uint64_t)(s->items[0].seg_end - s->items[0].seg);
+    int w;
+    if (at < total)
+        w = snprintf(buf, len, "gathering %llu%% of %llu records", (unsigned long long)(at * 100 / total),
+                     (unsigned long long)s->whole);
+    else
+        w = snprintf(buf, len, "running over all %llu records", (unsigned long long)s->whole);
+    return w < 0 ? 0 : (size_t)w < len ? (size_t)w : len - 1;
+}
+
 /* On a terminal: one line naming the stages at work and how many of their items are done. */
 static void sw_progress_line(const sw_run *run, const size_t *queued, size_t nq)
 {
@@ -103,8 +118,13 @@ static void sw_progress_line(const sw_run *run, const size_t *queued, size_t nq)
         size_t done = 0;
         for (size_t k = 0; k < s->nitems; k++)
             done += (size_t)__atomic_load_n(&s->items[k].finished, __ATOMIC_ACQUIRE);
-        n += (size_t)snprintf(line + n, sizeof line - n, "%s %.40s %zu/%zu", q ? "," : "", run->g->v[queued[q]].name,
-                              done, s->nitems);
+        n += (size_t)snprintf(line + n, sizeof line - n, "%s %.40s ", q ? "," : "", run->g->v[queued[q]].name);
+        n = n < sizeof line ? n : sizeof line - 1;
+        if (s->whole && !done)
+            n += sw_whole_progress(line + n, sizeof line - n, s);
+        else
+            n += (size_t)snprintf(line + n, sizeof line - n, "%zu/%zu", done, s->nitems);
+        n = n < sizeof line ? n : sizeof line - 1;
     }
     fprintf(stderr, "\r\033[K%s", line);
     fflush(stderr);
@@ -246,10 +266,12 @@ int sw_pipeline_run(sw_run_report *rep, const sw_graph *g, sw_store *st, sw_cata
     for (size_t k = 0; k < o->nforce; k++)
         if (strcmp(o->force[k], "all") && !sw_graph_find((sw_graph *)g, o->force[k]))
             return sw_error(SW_ENOTFOUND, "--force %s: the pipeline has no stage '%s'", o->force[k], o->force[k]);
+    int r = o->dry_run ? 0 : sw_write_folders(g);
+    if (r)
+        return r;
     sw_run run = {g, st, cat, o, sw_calloc(g->n, sizeof(sw_srun)), rep};
     sw_pool *pool = o->dry_run ? NULL : sw_pool_new(o->jobs);
     size_t *wave = sw_malloc(g->n * sizeof *wave), *queued = sw_malloc(g->n * sizeof *queued);
-    int r = 0;
     while (!r) {
         size_t nw = 0, nq = 0;
         for (size_t i = 0; i < g->n; i++) {

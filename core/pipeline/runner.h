@@ -19,6 +19,8 @@ typedef struct {
     size_t nforce;
     int verbosity;     /* as sw_cli's */
     int progress;      /* draw a progress line on stderr */
+    void (*note)(void *ctx, const char *text); /* a note for the user, from the main thread (may be NULL) */
+    void *note_ctx;
 } sw_run_opts;
 
 /* What happened to one stage. */

@@ -150,6 +150,8 @@ static void sw_op_records_task(void *arg)
             memcpy(bytes + nb, rec, len);
             nb += len;
             offs[++count] = nb;
+            if (batch == UINT64_MAX)
+                __atomic_store_n(&it->gathered, (uint64_t)(cur.p - it->seg), __ATOMIC_RELAXED);
         }
         /* A whole op runs once even over no records (its output may say so: a report). */
         if (got < 0 || (!count && (batch != UINT64_MAX || calls))) {
@@ -189,6 +191,22 @@ static void sw_op_records_task(void *arg)
         sw_item_fail(it, r);
 }
 
+/* Marks stage i as an op over the whole stream of count records and tells the user: such a stage holds
+ * its input in memory at once and shows no batches going by. */
+static void sw_whole_note(sw_run *run, size_t i, uint64_t count)
+{
+    const sw_stage *sg = &run->g->v[i];
+    run->s[i].whole = count ? count : 1;
+    if (!run->o->note)
+        return;
+    char size[32];
+    char *text = sw_sprintf("stage '%s' (op %s) takes the whole stream at once: %llu record%s, %s", sg->name,
+                            sw_stage_op(sg)->name, (unsigned long long)count, count == 1 ? "" : "s",
+                            sw_fmt_bytes(size, sizeof size, run->s[i].in.len));
+    run->o->note(run->o->note_ctx, text);
+    free(text);
+}
+
 /* Maps the records input of stage i and cuts it into segments of whole batches, about jobs × 4 of
  * them (at least 4 MiB each), so that batches run in parallel yet every batch holds the same records
  * whatever the number of threads. */
@@ -216,12 +234,14 @@ static int sw_records_split(sw_run *run, size_t i)
     size_t len, cap = 0;
     uint64_t count = 0;
     int got, whole = (sw_stage_op(sg)->flags & SWARM_OP_WHOLE) != 0;
-    while ((got = sw_rcursor_next(&cur, &rec, &len)) == 1)
-        if (!whole && ++count % sg->batch == 0 && (size_t)(cur.p - start) >= target) {
+    while ((got = sw_rcursor_next(&cur, &rec, &len)) == 1) {
+        count++;
+        if (!whole && count % sg->batch == 0 && (size_t)(cur.p - start) >= target) {
             sw_grow(&s->items, &cap, s->nitems + 1, sizeof *s->items);
             s->items[s->nitems++] = (sw_item){.run = run, .stage = i, .seg = start, .seg_end = cur.p};
             start = cur.p;
         }
+    }
     if (got < 0)
         return got;
     if (start < cur.p || !s->nitems) {
@@ -230,6 +250,8 @@ static int sw_records_split(sw_run *run, size_t i)
     }
     for (size_t k = 0; k < s->nitems; k++)
         s->items[k].index = k;
+    if (whole)
+        sw_whole_note(run, i, count);
     return 0;
 }
 

@@ -481,6 +481,26 @@ static int sw_stale_shard(const sw_stage *sg, const sw_srun *s, const char *name
     return 1;
 }
 
+int sw_write_folders(const sw_graph *g)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        const sw_stage *sg = &g->v[i];
+        if (sg->kind != SW_STAGE_WRITE || !sg->save_path)
+            continue;
+        struct stat st;
+        int sharded = sw_sharded(sg);
+        if (!sharded && stat(sg->save_path, &st) == 0 && S_ISDIR(st.st_mode))
+            return sw_error(SW_EINVALID, "stage '%s' (%s): output '%s' is a folder (a single-file output needs "
+                                         "a file's path)", sg->name, sg->where, sg->save_path);
+        char *dir = sharded ? sw_strdup(sg->save_path) : sw_dirname(sg->save_path);
+        int r = sw_mkdir_p(dir);
+        free(dir);
+        if (r)
+            return sw_error_wrap(r, "stage '%s' (%s): output '%s'", sg->name, sg->where, sg->save_path);
+    }
+    return 0;
+}
+
 /* Saves what a write stage made: its file to the path, or its shards into the folder at the path, whose
  * stale shards of the same naming (from an earlier run that made more) are removed, so the folder holds
  * exactly this run's shards of that name. */

@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *path = sw_sprintf("%s/pipeline.lua", fz_scratch());
     FZ_CHECK(sw_write_file_atomic(path, data, size, 0644) == 0);
     sw_graph g;
-    if (sw_pipeline_load(&g, path, fz_plugins, NULL, NULL, NULL, 0) == 0)
+    if (sw_pipeline_load(&g, path, fz_plugins, NULL, NULL, NULL, 0, SW_LOAD_RUN) == 0)
         FZ_CHECK(g.n > 0);
     sw_graph_free(&g);
     free(path);

@@ -1,10 +1,14 @@
 /* pipetest.c — a valid plugin for pipeline tests and benchmarks:
  *   copy   tensor → the same tensor. `note` changes nothing in the output (early cutoff tests);
  *          `fail_rank` makes the call fail on tensors of that many dimensions (a failure halfway).
- *   upper  records → each record in ASCII upper case; `fail_on` fails the batch holding that record. */
+ *   upper  records → each record in ASCII upper case; `fail_on` fails the batch holding that record.
+ *   hold   the whole stream of records (SWARM_OP_WHOLE) → the same records, after sleeping `sleep_ms`
+ *          (a slow whole-dataset stage, for its progress line). */
+#define _POSIX_C_SOURCE 200809L
 #include "swarm_plugin.h"
 
 #include <string.h>
+#include <time.h>
 
 static int ok_probe(const swarm_host *host, swarm_call *call, int32_t device_id)
 {
@@ -74,6 +78,20 @@ static int upper_run(const swarm_host *host, swarm_call *call, const swarm_param
 
 static const swarm_variant copy_cpu = {sizeof(swarm_variant), SWARM_DEVICE_CPU, "exact", ok_probe, copy_infer,
                                        copy_run};
+static int hold_run(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
+                    const swarm_value *inputs, swarm_value *outputs)
+{
+    const swarm_records *x = &inputs[0].u.records;
+    swarm_records *y = &outputs[0].u.records;
+    struct timespec ts = {(time_t)(params[0].i / 1000), (long)(params[0].i % 1000) * 1000000L};
+    (void)host;
+    (void)call;
+    nanosleep(&ts, NULL);
+    memcpy(y->bytes, x->bytes, (size_t)x->nbytes);
+    memcpy(y->offsets, x->offsets, (size_t)(x->count + 1) * sizeof *x->offsets);
+    return SWARM_OK;
+}
+
 static const swarm_variant *const copy_variants[] = {&copy_cpu};
 static const swarm_param copy_params[] = {
     {"note", SWARM_PARAM_STRING, "", "ignored: the output never depends on it", NULL},
@@ -95,9 +113,19 @@ static const swarm_port records_out[] = {{"y", SWARM_KIND_RECORDS, ""}};
 static const swarm_op upper_op = {sizeof(swarm_op), "upper", 1, SWARM_OP_DETERMINISTIC, "upper-cases records",
                                   upper_params, 1, records_in, 1, records_out, 1, upper_variants, 1};
 
-static const swarm_op *const ops[] = {&copy_op, &upper_op};
+static const swarm_variant hold_cpu = {sizeof(swarm_variant), SWARM_DEVICE_CPU, "exact", ok_probe, upper_infer,
+                                       hold_run};
+static const swarm_variant *const hold_variants[] = {&hold_cpu};
+static const swarm_param hold_params[] = {
+    {"sleep_ms", SWARM_PARAM_INT, "0", "milliseconds to sleep before copying", NULL},
+};
+static const swarm_op hold_op = {sizeof(swarm_op), "hold", 1, SWARM_OP_DETERMINISTIC | SWARM_OP_WHOLE,
+                                 "the whole stream of records, unchanged", hold_params, 1, records_in, 1,
+                                 records_out, 1, hold_variants, 1};
+
+static const swarm_op *const ops[] = {&copy_op, &upper_op, &hold_op};
 static const swarm_plugin plugin = {SWARM_PLUGIN_ABI_VERSION, sizeof(swarm_plugin), "org.swarm.pipetest", "1.0",
-                                    NULL, ops, 2, NULL, 0, 0, NULL, 0};
+                                    NULL, ops, 3, NULL, 0, 0, NULL, 0};
 
 SWARM_PLUGIN_EXPORT const swarm_plugin *swarm_plugin_entry(void)
 {
