@@ -546,8 +546,9 @@ static int sw_tracked_versions(sw_strlist *out, sw_catalog *c, const char *name)
     sw_strlist remotes = {0};
     int r = sw_catalog_remotes(&remotes, NULL, c);
     for (size_t i = 0; !r && i < remotes.n; i++) {
-        char *prefix = sw_sprintf("refs/swarm/remotes/%s/tags/%s@", remotes.v[i], name);
-        char *glob = sw_sprintf("%s*", prefix);
+        char *bundle = sw_tracking_ref(remotes.v[i], name);
+        char *prefix = sw_sprintf("%s@", bundle), *glob = sw_sprintf("%s@*", bundle);
+        free(bundle);
         sw_strlist refs = {0};
         if (git_reference_foreach_glob(c->repo, glob, sw_collect_ref, &refs) < 0)
             r = sw_git_fail("cannot list a remote's versions");
