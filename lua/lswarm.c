@@ -16,6 +16,7 @@
 #include "lua/lswarm.h"
 #include "base/error.h"
 #include "pipeline/compress.h"
+#include "bundle/bundle.h"
 #include "bundle/names.h"
 #include "base/util.h"
 
@@ -515,7 +516,8 @@ static int sw_l_input(lua_State *L)
     sw_charge(L, 2 * (lua_rawlen(L, 1) + 1)); /* the copies below: the path, or NAME, VERSION and PATH */
     if (sw_split_ref(&name, &version, &sub, text) && stat(text, &st) != 0) {
         sw_manifest *m = NULL;
-        if (c->cat && sw_catalog_read(&m, c->cat, name, version)) {
+        if (c->cat &&
+            (sw_bundle_version(&version, c->cat, name) || sw_catalog_read(&m, c->cat, name, version))) {
             free(name);
             free(version);
             free(sub);

@@ -3,11 +3,36 @@
 #include "bundle/names.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+int sw_bundle_version(char **version, sw_catalog *cat, const char *name)
+{
+    if (*version && strcmp(*version, SW_VERSION_LATEST))
+        return 0;
+    char *latest;
+    int r = sw_catalog_latest(&latest, cat, name);
+    if (r)
+        return r;
+    free(*version);
+    *version = latest;
+    return 0;
+}
+
+int sw_bundle_resolve(char **name, char **version, sw_catalog *cat, const char *ref)
+{
+    int r = sw_ref_parse(name, version, ref, 1);
+    if (!r && (r = sw_bundle_version(version, cat, *name))) {
+        free(*name);
+        free(*version);
+        *name = *version = NULL;
+    }
+    return r;
+}
 
 int sw_bundle_read(sw_manifest **out, sw_catalog *cat, const char *ref)
 {
     char *name, *version;
-    int r = sw_ref_parse(&name, &version, ref, 0);
+    int r = sw_bundle_resolve(&name, &version, cat, ref);
     if (r)
         return r;
     r = sw_catalog_read(out, cat, name, version);

@@ -8,7 +8,14 @@
 #include "bundle/manifest.h"
 #include "cache/store.h"
 
-/* Parses NAME@VERSION and reads that version's manifest (caller frees). SW_EINVALID for a malformed
+/* Turns *version into the concrete version it names: NULL (a bare NAME) and "latest" become the bundle's
+ * latest version (sw_catalog_latest), freeing the old string; any other version is kept as it is.
+ * SW_ENOTFOUND when the bundle has no version. */
+int sw_bundle_version(char **version, sw_catalog *cat, const char *name);
+/* Parses a reference NAME, NAME@latest or NAME@VERSION into owned strings, with the latest resolved
+ * (sw_bundle_version). SW_EINVALID for a malformed reference, SW_ENOTFOUND for an unknown bundle. */
+int sw_bundle_resolve(char **name, char **version, sw_catalog *cat, const char *ref);
+/* Reads the manifest of a reference (sw_bundle_resolve; caller frees). SW_EINVALID for a malformed
  * reference, SW_ENOTFOUND for a version the catalog lacks, with sw_error set. */
 int sw_bundle_read(sw_manifest **out, sw_catalog *cat, const char *ref);
 /* How many of a manifest's files have their object in the store. */

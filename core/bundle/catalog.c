@@ -19,6 +19,8 @@
 #define SW_TORRENT_FILE "bundle.torrent"
 #define SW_TORRENT_MAX (64u << 20)
 #define SW_MANIFEST_MAX (256u << 20)
+#define SW_RM_FORCE_MEANS "--force removes it here only: the remote keeps it, and a later pull brings it back " \
+                          "unless it is removed there too"
 
 struct sw_catalog {
     git_repository *repo;
@@ -484,20 +486,122 @@ int sw_catalog_foreach(sw_catalog *c, int (*fn)(void *ctx, const char *name, con
     return r;
 }
 
-/* The next free "vN": one more than the largest N in use. */
+/* The N of a plain auto-numbered version "vN" (a 'v' and digits only): 1 with *n set, else 0. */
+static int sw_plain_number(unsigned long *n, const char *v)
+{
+    if (v[0] != 'v' || v[1] < '0' || v[1] > '9')
+        return 0;
+    char *end;
+    errno = 0;
+    *n = strtoul(v + 1, &end, 10);
+    return !*end && !errno;
+}
+
+/* The next free "vN": one more than the largest N in versions (local and remote-tracked together). */
 static char *sw_next_version(const sw_strlist *versions)
 {
-    unsigned long max = 0;
-    for (size_t i = 0; i < versions->n; i++) {
-        const char *s = versions->v[i];
-        char *end;
-        if (s[0] != 'v' || s[1] < '0' || s[1] > '9')
-            continue;
-        unsigned long k = strtoul(s + 1, &end, 10);
-        if (!*end && k > max)
+    unsigned long max = 0, k;
+    for (size_t i = 0; i < versions->n; i++)
+        if (sw_plain_number(&k, versions->v[i]) && k > max)
             max = k;
-    }
     return sw_sprintf("v%lu", max + 1);
+}
+
+int sw_catalog_latest(char **out, sw_catalog *c, const char *name)
+{
+    sw_strlist versions = {0};
+    int r = sw_catalog_versions(&versions, c, name);
+    if (!r && !versions.n)
+        r = sw_error(SW_ENOTFOUND, "unknown bundle '%s'", name);
+    if (!r) {
+        const char *best = NULL;
+        unsigned long best_n = 0, k;
+        for (size_t i = 0; i < versions.n; i++)
+            if (sw_plain_number(&k, versions.v[i]) && (!best || k > best_n)) {
+                best = versions.v[i];
+                best_n = k;
+            }
+        *out = sw_strdup(best ? best : versions.v[versions.n - 1]);
+    }
+    sw_strlist_free(&versions);
+    return r;
+}
+
+static int sw_collect_ref(const char *name, void *payload)
+{
+    sw_strlist_push(payload, name);
+    return 0;
+}
+
+/* Where remote's tracking ref of tag lives (caller frees): refs/swarm/remotes/REMOTE/tags/TAG. */
+static char *sw_tracking_ref(const char *remote, const char *tag)
+{
+    return sw_sprintf("refs/swarm/remotes/%s/tags/%s", remote, tag);
+}
+
+/* Appends to out the versions of bundle name that the remote-tracking refs of the configured remotes hold
+ * (what the last pull or push saw there); a version several remotes hold appears once for each. */
+static int sw_tracked_versions(sw_strlist *out, sw_catalog *c, const char *name)
+{
+    sw_strlist remotes = {0};
+    int r = sw_catalog_remotes(&remotes, NULL, c);
+    for (size_t i = 0; !r && i < remotes.n; i++) {
+        char *bundle = sw_tracking_ref(remotes.v[i], name);
+        char *prefix = sw_sprintf("%s@", bundle), *glob = sw_sprintf("%s@*", bundle);
+        free(bundle);
+        sw_strlist refs = {0};
+        if (git_reference_foreach_glob(c->repo, glob, sw_collect_ref, &refs) < 0)
+            r = sw_git_fail("cannot list a remote's versions");
+        for (size_t k = 0; !r && k < refs.n; k++)
+            sw_strlist_push(out, refs.v[k] + strlen(prefix));
+        sw_strlist_free(&refs);
+        free(glob);
+        free(prefix);
+    }
+    sw_strlist_free(&remotes);
+    return r;
+}
+
+int sw_catalog_remote_holders(sw_strlist *out, sw_catalog *c, const char *name, const char *version, int same)
+{
+    sw_strlist remotes = {0};
+    char *tag = sw_sprintf("%s@%s", name, version), *local = sw_sprintf("refs/tags/%s", tag);
+    git_oid ours, theirs;
+    int r = sw_catalog_remotes(&remotes, NULL, c);
+    if (!r && same && git_reference_name_to_id(&ours, c->repo, local) < 0)
+        r = sw_error(SW_ENOTFOUND, "unknown version %s", tag);
+    for (size_t i = 0; !r && i < remotes.n; i++) {
+        char *ref = sw_tracking_ref(remotes.v[i], tag);
+        if (git_reference_name_to_id(&theirs, c->repo, ref) == 0 && (!same || git_oid_equal(&ours, &theirs)))
+            sw_strlist_push(out, remotes.v[i]);
+        free(ref);
+    }
+    sw_strlist_free(&remotes);
+    free(local);
+    free(tag);
+    return r;
+}
+
+/* 0 when NAME@VERSION may be created: not "latest" (reserved), not a local version, and held by no
+ * configured remote as far as its tracking refs tell (a different version there would conflict at the
+ * next pull or push). SW_EINVALID or SW_EEXISTS otherwise. */
+static int sw_version_free(sw_catalog *c, const char *name, const char *version)
+{
+    if (!strcmp(version, SW_VERSION_LATEST))
+        return sw_error(SW_EINVALID, "'%s' names a bundle's latest version: choose another version", version);
+    char *ref = sw_sprintf("refs/tags/%s@%s", name, version);
+    git_oid id;
+    int exists = git_reference_name_to_id(&id, c->repo, ref) == 0;
+    free(ref);
+    if (exists)
+        return sw_error(SW_EEXISTS, "%s@%s exists already", name, version);
+    sw_strlist holders = {0};
+    int r = sw_catalog_remote_holders(&holders, c, name, version, 0);
+    if (!r && holders.n)
+        r = sw_error(SW_EEXISTS, "%s holds %s@%s already (pull to get it): choose another version", holders.v[0],
+                     name, version);
+    sw_strlist_free(&holders);
+    return r;
 }
 
 /* Splits "Name <email>" for a git signature; a bare string becomes the name. */
@@ -571,18 +675,17 @@ int sw_catalog_add(sw_catalog *c, sw_manifest *m, const unsigned char *torrent, 
     int lock = sw_catalog_lock(c);
     if (lock < 0)
         return SW_ERROR;
-    sw_strlist versions = {0};
+    sw_strlist versions = {0}, known = {0};
     git_commit *parent = NULL;
     int r = sw_catalog_versions(&versions, c, m->name);
-    if (r)
+    if (!r && !m->version) {
+        for (size_t i = 0; i < versions.n; i++)
+            sw_strlist_push(&known, versions.v[i]);
+        if (!(r = sw_tracked_versions(&known, c, m->name)))
+            m->version = sw_next_version(&known);
+    }
+    if (r || (r = sw_version_free(c, m->name, m->version)))
         goto done;
-    if (!m->version)
-        m->version = sw_next_version(&versions);
-    for (size_t i = 0; i < versions.n; i++)
-        if (!strcmp(versions.v[i], m->version)) {
-            r = sw_error(SW_EEXISTS, "%s@%s exists already", m->name, m->version);
-            goto done;
-        }
     free(m->parent);
     m->parent = versions.n ? sw_strdup(versions.v[versions.n - 1]) : NULL;
     if (m->parent) {
@@ -601,6 +704,128 @@ int sw_catalog_add(sw_catalog *c, sw_manifest *m, const unsigned char *torrent, 
 done:
     git_commit_free(parent);
     sw_strlist_free(&versions);
+    sw_strlist_free(&known);
+    close(lock);
+    return r;
+}
+
+/* A version of bundle name built on the commit id (its commit's parent), or NULL (caller frees). */
+static char *sw_version_child(sw_catalog *c, const char *name, const git_oid *id)
+{
+    char *pattern = sw_sprintf("%s@*", name), *child = NULL;
+    git_strarray tags = {0};
+    if (git_tag_list_match(&tags, pattern, c->repo) < 0)
+        tags.count = 0;
+    for (size_t i = 0; !child && i < tags.count; i++) {
+        char *ref = sw_sprintf("refs/tags/%s", tags.strings[i]);
+        git_commit *commit;
+        if (sw_ref_commit(&commit, c->repo, ref) == 0) {
+            if (git_commit_parentcount(commit) > 0 && git_oid_equal(git_commit_parent_id(commit, 0), id))
+                child = sw_strdup(tags.strings[i]);
+            git_commit_free(commit);
+        }
+        free(ref);
+    }
+    git_strarray_dispose(&tags);
+    free(pattern);
+    return child;
+}
+
+/* The checks before a local version leaves its tag (rm, rename), with the catalog lock held: it exists
+ * (*out gets its commit), no version is built on it, and, unless force, no configured remote holds it
+ * (the remotes that do are appended to pushed, which may be NULL). rm: for rm (else rename), which the
+ * messages name. */
+static int sw_version_movable(git_commit **out, sw_strlist *pushed, sw_catalog *c, const char *name,
+                              const char *version, int force, int rm)
+{
+    int r = sw_version_commit(out, c, name, version);
+    if (r)
+        return r;
+    char *child = sw_version_child(c, name, git_commit_id(*out));
+    sw_strlist holders = {0};
+    if (child)
+        r = sw_error(SW_ECONFLICT, "%s@%s is the parent of %s: %s", name, version, child,
+                     rm ? "remove that first" : "only a version nothing is built on can be renamed");
+    else if (!(r = sw_catalog_remote_holders(&holders, c, name, version, 1)) && holders.n && !force)
+        r = sw_error(SW_ECONFLICT, "%s@%s was pushed to %s (others may depend on it); %s", name, version,
+                     holders.v[0], rm ? SW_RM_FORCE_MEANS : "it cannot be renamed");
+    for (size_t i = 0; pushed && i < holders.n; i++)
+        sw_strlist_push(pushed, holders.v[i]);
+    free(child);
+    sw_strlist_free(&holders);
+    if (r) {
+        git_commit_free(*out);
+        *out = NULL;
+    }
+    return r;
+}
+
+/* Deletes the local tag NAME@VERSION. */
+static int sw_untag(sw_catalog *c, const char *name, const char *version)
+{
+    char *tag = sw_sprintf("%s@%s", name, version);
+    int r = git_tag_delete(c->repo, tag) < 0 ? sw_git_fail("cannot remove the version's tag") : 0;
+    free(tag);
+    return r;
+}
+
+int sw_catalog_remove(sw_strlist *pushed, sw_catalog *c, const char *name, const char *version, int force)
+{
+    int lock = sw_catalog_lock(c);
+    if (lock < 0)
+        return SW_ERROR;
+    git_commit *commit = NULL;
+    int r = sw_version_movable(&commit, pushed, c, name, version, force, 1);
+    if (!r)
+        r = sw_untag(c, name, version);
+    git_commit_free(commit);
+    close(lock);
+    return r;
+}
+
+/* Commits version's manifest, renamed to, with the same parent commit and torrent as commit. */
+static int sw_recommit_as(git_oid *out, sw_catalog *c, git_commit *commit, const char *to)
+{
+    sw_manifest *m = NULL;
+    git_blob *torrent = NULL;
+    git_commit *parent = NULL;
+    int r = sw_commit_manifest(&m, commit);
+    if (!r && (r = sw_commit_blob(&torrent, commit, SW_TORRENT_FILE, SW_TORRENT_MAX)) == SW_ENOTFOUND)
+        r = 0;
+    if (!r && git_commit_parentcount(commit) > 0 && git_commit_parent(&parent, commit, 0) < 0)
+        r = sw_git_fail("cannot read the version's parent");
+    if (!r) {
+        free(m->version);
+        m->version = sw_strdup(to);
+        r = sw_catalog_commit(out, c, m, parent, torrent ? git_blob_rawcontent(torrent) : NULL,
+                              torrent ? (size_t)git_blob_rawsize(torrent) : 0);
+    }
+    git_commit_free(parent);
+    git_blob_free(torrent);
+    sw_manifest_free(m);
+    return r;
+}
+
+int sw_catalog_rename(sw_catalog *c, const char *name, const char *from, const char *to)
+{
+    int lock = sw_catalog_lock(c);
+    if (lock < 0)
+        return SW_ERROR;
+    git_commit *commit = NULL;
+    git_oid id;
+    int r = sw_version_free(c, name, to);
+    if (!r)
+        r = sw_version_movable(&commit, NULL, c, name, from, 0, 0);
+    if (!r)
+        r = sw_recommit_as(&id, c, commit, to);
+    if (!r) {
+        char *tag = sw_sprintf("%s@%s", name, to);
+        r = sw_catalog_tag(c, tag, &id);
+        free(tag);
+    }
+    if (!r)
+        r = sw_untag(c, name, from);
+    git_commit_free(commit);
     close(lock);
     return r;
 }
@@ -707,6 +932,37 @@ static int sw_push_update(const char *refname, const char *status, void *payload
     return 0;
 }
 
+/* Records that remote holds each of tags as we do: refs/swarm/remotes/REMOTE/tags/TAG, what pull's fetch
+ * writes, so rm and rename know the version was pushed. Under the catalog lock; a ref that cannot be
+ * written only leaves the view stale until the next pull rewrites it, so errors are dropped. */
+static void sw_track_pushed(sw_catalog *c, const char *remote, const sw_strlist *tags)
+{
+    int lock = sw_catalog_lock(c);
+    if (lock < 0)
+        return;
+    for (size_t i = 0; i < tags->n; i++) {
+        char *local = sw_sprintf("refs/tags/%s", tags->v[i]), *tracking = sw_tracking_ref(remote, tags->v[i]);
+        git_oid id;
+        git_reference *ref = NULL;
+        if (git_reference_name_to_id(&id, c->repo, local) == 0)
+            git_reference_create(&ref, c->repo, tracking, &id, 1, "swarm push");
+        git_reference_free(ref);
+        free(local);
+        free(tracking);
+    }
+    close(lock);
+}
+
+/* Whether rejected (from index from on) holds a line "TAG: ..." for tag. */
+static int sw_was_rejected(const sw_strlist *rejected, size_t from, const char *tag)
+{
+    size_t n = strlen(tag);
+    for (size_t i = from; i < rejected->n; i++)
+        if (!strncmp(rejected->v[i], tag, n) && !strncmp(rejected->v[i] + n, ": ", 2))
+            return 1;
+    return 0;
+}
+
 int sw_catalog_push(sw_catalog *c, const char *remote_name, size_t *pushed, sw_strlist *rejected)
 {
     git_remote *remote;
@@ -729,7 +985,7 @@ int sw_catalog_push(sw_catalog *c, const char *remote_name, size_t *pushed, sw_s
     if (git_remote_connect(remote, GIT_DIRECTION_PUSH, &opts.callbacks, &opts.proxy_opts, NULL) < 0 ||
         git_remote_ls(&heads, &nheads, remote) < 0)
         r = sw_git_fail("push failed");
-    sw_strlist specs = {0};
+    sw_strlist specs = {0}, sent = {0}, held = {0}; /* refspecs, their tags, tags the remote holds as we do */
     for (size_t i = 0; !r && i < tags.count; i++) {
         char *ref = sw_sprintf("refs/tags/%s", tags.strings[i]);
         git_oid ours;
@@ -741,9 +997,12 @@ int sw_catalog_push(sw_catalog *c, const char *remote_name, size_t *pushed, sw_s
             r = sw_git_fail("cannot read a version tag");
         else if (theirs && !git_oid_equal(&theirs->oid, &ours))
             sw_push_update(ref, "it holds a different version under that tag", rejected);
-        else if (!theirs) {
+        else if (theirs)
+            sw_strlist_push(&held, tags.strings[i]);
+        else {
             char *spec = sw_sprintf("%s:%s", ref, ref);
             sw_strlist_push(&specs, spec);
+            sw_strlist_push(&sent, tags.strings[i]);
             free(spec);
         }
         free(ref);
@@ -757,7 +1016,14 @@ int sw_catalog_push(sw_catalog *c, const char *remote_name, size_t *pushed, sw_s
     }
     git_remote_disconnect(remote);
     *pushed = r ? 0 : specs.n - (rejected->n - before_push);
+    for (size_t i = 0; !r && i < sent.n; i++)
+        if (!sw_was_rejected(rejected, before_push, sent.v[i]))
+            sw_strlist_push(&held, sent.v[i]);
+    if (!r)
+        sw_track_pushed(c, remote_name, &held);
     sw_strlist_free(&specs);
+    sw_strlist_free(&sent);
+    sw_strlist_free(&held);
     git_remote_free(remote);
     return r;
 }
@@ -767,12 +1033,6 @@ void sw_pull_report_free(sw_pull_report *r)
     sw_strlist_free(&r->added);
     sw_strlist_free(&r->conflicts);
     sw_strlist_free(&r->rejected);
-}
-
-static int sw_collect_ref(const char *name, void *payload)
-{
-    sw_strlist_push(payload, name);
-    return 0;
 }
 
 static void sw_reject(sw_pull_report *rep, const char *tag)

@@ -8,6 +8,9 @@
  * any git lock file found while holding it was left by a killed process and is removed. libgit2 fsyncs
  * what it writes.
  *
+ * Push records each version the remote then holds as we do under refs/swarm/remotes/REMOTE/tags/, as
+ * pull does: those refs tell rm and rename what was pushed, and add which vN a remote already holds.
+ *
  * Pull fetches a remote's tags into refs/swarm/remotes/REMOTE/tags/, validates each version's manifest
  * (sw_manifest_parse, the tag must match the manifest's name and version, and the torrent must describe
  * exactly the manifest's files with the info-hash it records) and only then creates the local tag. It never moves an existing tag: a different manifest under a known tag is a conflict.
@@ -43,10 +46,33 @@ int sw_catalog_summary(sw_msummary *out, sw_catalog *c, const char *name, const 
 /* The torrent stored with a version (malloc'd); SW_ENOTFOUND when the version has none (no bytes). */
 int sw_catalog_read_torrent(unsigned char **out, size_t *len, sw_catalog *c, const char *name, const char *version);
 
+/* The version name that stands for a bundle's latest version wherever a version is taken. */
+#define SW_VERSION_LATEST "latest"
+
+/* A bundle's latest version (malloc'd): the plain auto-numbered version "vN" with the largest N, else
+ * (no plain version) the newest in catalog order. Derived names such as v2-bf16 or rc1 are never the
+ * latest while a vN exists. SW_ENOTFOUND ("unknown bundle") when the bundle has no version. */
+int sw_catalog_latest(char **out, sw_catalog *c, const char *name);
+
 /* Commits m, with its torrent when torrent is not NULL, as a new version. When m->version is NULL the
- * next free "vN" is assigned; m->parent is set to the bundle's latest version. SW_EEXISTS when the
- * version is taken. */
+ * next free "vN" is assigned: one more than the largest N among the local versions and those the
+ * configured remotes' tracking refs hold. m->parent is set to the bundle's newest version (catalog
+ * order). SW_EEXISTS when the version is taken here or a remote holds it (its tracking ref);
+ * SW_EINVALID for the reserved version "latest". */
 int sw_catalog_add(sw_catalog *c, sw_manifest *m, const unsigned char *torrent, size_t torrent_len);
+
+/* Removes the local version NAME@VERSION (its tag; gc then collects objects no other version uses).
+ * Refuses (SW_ECONFLICT) a version another version is built on (its parent), naming it, and, unless
+ * force, one a configured remote holds at the same commit (pushed, or pulled from it). The remotes that
+ * hold it are appended to pushed (may be NULL). */
+int sw_catalog_remove(sw_strlist *pushed, sw_catalog *c, const char *name, const char *version, int force);
+/* Renames the local version NAME@FROM to NAME@TO: a new commit of the same manifest (version TO), parent
+ * and torrent, tagged TO; FROM's tag is removed. Refuses what remove refuses (never forced), and a TO that
+ * add would refuse. */
+int sw_catalog_rename(sw_catalog *c, const char *name, const char *from, const char *to);
+/* Appends to out the configured remotes whose tracking ref (refs/swarm/remotes/R/tags/, written by pull
+ * and push) holds NAME@VERSION: at the local version's commit when same, else at any commit. */
+int sw_catalog_remote_holders(sw_strlist *out, sw_catalog *c, const char *name, const char *version, int same);
 
 /* Removes the git lock files (*.lock under refs/, packed-refs.lock) left by a process killed while writing the
  * catalog, under the catalog lock (every swarm writer also clears them when it takes the lock). Appends

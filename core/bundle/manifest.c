@@ -83,6 +83,17 @@ const sw_mfile *sw_manifest_find(const sw_manifest *m, const char *path)
     return m->nfiles ? bsearch(&key, m->files, m->nfiles, sizeof *m->files, sw_mfile_cmp) : NULL;
 }
 
+int sw_manifest_same_files(const sw_manifest *a, const sw_manifest *b)
+{
+    if (a->nfiles != b->nfiles)
+        return 0;
+    for (size_t i = 0; i < a->nfiles; i++)
+        if (strcmp(a->files[i].path, b->files[i].path) || a->files[i].mode != b->files[i].mode ||
+            !sw_hash_eq(&a->files[i].hash, &b->files[i].hash))
+            return 0;
+    return 1;
+}
+
 static json_t *sw_json_str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
 
 char *sw_manifest_to_json(const sw_manifest *m)

@@ -50,6 +50,8 @@ int sw_manifest_sort(sw_manifest *m);
 uint64_t sw_manifest_size(const sw_manifest *m);
 /* Finds a file by path, or NULL. Files must be sorted. */
 const sw_mfile *sw_manifest_find(const sw_manifest *m, const char *path);
+/* Whether two manifests (files sorted) hold the same files: paths, modes and contents (hashes). */
+int sw_manifest_same_files(const sw_manifest *a, const sw_manifest *b);
 
 /* Sets time (now, or $SOURCE_DATE_EPOCH) and author ($SWARM_AUTHOR, else $GIT_AUTHOR_NAME <EMAIL>, else
  * the login name). */

@@ -96,13 +96,50 @@ static int sw_add_store(sw_cli *cli, sw_manifest *m, sw_store *st, const sw_file
     return r;
 }
 
+/* The bundle's latest version when it holds the same files as m (sorted here) in *same, else NULL: what an
+ * auto-numbered add of m would only repeat. A bundle with no version yet is no error. */
+static int sw_add_unchanged(sw_manifest **same, sw_catalog *cat, sw_manifest *m)
+{
+    sw_manifest *latest = NULL;
+    *same = NULL;
+    int r = sw_manifest_sort(m);
+    if (!r && (r = sw_bundle_read(&latest, cat, m->name)) == SW_ENOTFOUND)
+        return 0;
+    if (!r && sw_manifest_same_files(latest, m))
+        *same = latest;
+    else
+        sw_manifest_free(latest);
+    return r;
+}
+
+/* Prints add's result: the version made, or (unchanged) the latest version that holds the same files. */
+static void sw_add_report(sw_cli *cli, const sw_manifest *m, const sw_manifest *same, uint64_t added)
+{
+    const char *version = same ? same->version : m->version;
+    char a[32], b[32];
+    if (cli->json)
+        sw_cli_print_json(json_pack("{s:s, s:s, s:I, s:I, s:I, s:b}", "name", m->name, "version", version, "files",
+                                    (json_int_t)m->nfiles, "bytes", (json_int_t)sw_manifest_size(m), "new_bytes",
+                                    (json_int_t)added, "unchanged", same != NULL));
+    else
+        printf("%s@%s\n", m->name, version);
+    if (same)
+        sw_cli_note(cli, "nothing changed: %s@%s holds the same files (--allow-same makes a new version anyway)",
+                    m->name, version);
+    else
+        sw_cli_note(cli, "added %s@%s: %zu file%s, %s (%s new)", m->name, version, m->nfiles,
+                    m->nfiles == 1 ? "" : "s", sw_fmt_bytes(a, sizeof a, sw_manifest_size(m)),
+                    sw_fmt_bytes(b, sizeof b, added));
+}
+
 int sw_cmd_add(sw_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"name", required_argument, NULL, 'n'}, {"message", required_argument, NULL, 'm'},
-        {"unpack", no_argument, NULL, 'u'}, {"unpack-max", required_argument, NULL, 'U'}, SW_CLI_COMMON_OPTS, {0}};
+        {"unpack", no_argument, NULL, 'u'}, {"unpack-max", required_argument, NULL, 'U'},
+        {"allow-same", no_argument, NULL, 'S'}, SW_CLI_COMMON_OPTS, {0}};
     const char *ref = NULL, *message = "";
-    int unpack = 0, c;
+    int unpack = 0, allow_same = 0, c;
     uint64_t max_unpacked = 0;
     optind = 0; /* GNU getopt permutes: paths may stand before, between or after options */
     while ((c = sw_cli_getopt(cli, argc, argv, "n:m:qv", opts, SW_USAGE_ADD)) != -1) {
@@ -114,6 +151,8 @@ int sw_cmd_add(sw_cli *cli, int argc, char **argv)
             message = optarg;
         else if (c == 'u')
             unpack = 1;
+        else if (c == 'S')
+            allow_same = 1;
         else if (c == 'U' && sw_parse_bytes(&max_unpacked, optarg))
             return sw_cli_usage(SW_USAGE_ADD, "--unpack-max: %s", sw_error_last());
     }
@@ -121,7 +160,7 @@ int sw_cmd_add(sw_cli *cli, int argc, char **argv)
     for (int i = optind; i < argc; i++)
         sw_strlist_push(&paths, argv[i]);
     int rc = 1;
-    sw_manifest *m = NULL;
+    sw_manifest *m = NULL, *same = NULL;
     sw_store *st = NULL;
     sw_catalog *cat = NULL;
     sw_filelist l = {0};
@@ -163,26 +202,17 @@ int sw_cmd_add(sw_cli *cli, int argc, char **argv)
     sw_manifest_stamp(m);
     uint64_t added = 0;
     if (sw_add_store(cli, m, st, &l, unpack ? paths.v : NULL, unpack ? (int)paths.n : 0, max_unpacked, &added) ||
-        sw_bundle_commit(cat, st, m)) {
+        (!version && !allow_same && sw_add_unchanged(&same, cat, m)) || (!same && sw_bundle_commit(cat, st, m))) {
         rc = sw_cli_fail();
         goto done;
     }
-    if (cli->json) {
-        sw_cli_print_json(json_pack("{s:s, s:s, s:I, s:I, s:I}", "name", m->name, "version", m->version, "files",
-                                    (json_int_t)m->nfiles, "bytes", (json_int_t)sw_manifest_size(m), "new_bytes",
-                                    (json_int_t)added));
-    } else {
-        char a[32], b[32];
-        printf("%s@%s\n", m->name, m->version);
-        sw_cli_note(cli, "added %s@%s: %zu file%s, %s (%s new)", m->name, m->version, m->nfiles,
-                    m->nfiles == 1 ? "" : "s", sw_fmt_bytes(a, sizeof a, sw_manifest_size(m)),
-                    sw_fmt_bytes(b, sizeof b, added));
-    }
+    sw_add_report(cli, m, same, added);
     rc = 0;
 done:
     sw_filelist_free(&l);
     sw_strlist_free(&paths);
     sw_manifest_free(m);
+    sw_manifest_free(same);
     sw_catalog_free(cat);
     sw_store_free(st);
     free(name);

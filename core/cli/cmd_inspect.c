@@ -10,7 +10,7 @@
 
 static const char *sw_held_word(size_t held, size_t n)
 {
-    return held == n ? "held" : held ? "partial" : "not held";
+    return held == n ? "held" : held ? "partly held" : "not held";
 }
 
 /* How many of a summary's distinct objects the store holds. */
@@ -22,7 +22,46 @@ static size_t sw_held_objects(const sw_msummary *s, const sw_store *st)
     return held;
 }
 
-/* ls reads version summaries, not manifests: listing never parses a (possibly huge) manifest twice. */
+/* ls's row of one bundle: its latest version, how much of the latest the store holds (*state), how many
+ * versions it holds whole (*held) of all (*n), and the latest's summary (s). */
+typedef struct {
+    char *latest;
+    const char *state;
+    size_t held, n;
+    sw_msummary s;
+} sw_ls_row;
+
+/* Fills row for bundle name from version summaries, not manifests: listing never parses a (possibly huge)
+ * manifest twice. */
+static int sw_ls_row_read(sw_ls_row *row, sw_catalog *cat, const sw_store *st, const char *name)
+{
+    sw_strlist versions = {0};
+    int r = sw_catalog_versions(&versions, cat, name);
+    if (!r)
+        r = sw_catalog_latest(&row->latest, cat, name);
+    for (size_t k = 0; !r && k < versions.n; k++) {
+        sw_msummary v = {0};
+        if ((r = sw_catalog_summary(&v, cat, name, versions.v[k])))
+            break;
+        size_t held = sw_held_objects(&v, st);
+        row->held += held == v.nobjects;
+        if (!strcmp(versions.v[k], row->latest)) {
+            row->state = sw_held_word(held, v.nobjects);
+            row->s = v;
+        } else
+            sw_msummary_clear(&v);
+    }
+    row->n = versions.n;
+    sw_strlist_free(&versions);
+    return r;
+}
+
+static void sw_ls_row_clear(sw_ls_row *row)
+{
+    free(row->latest);
+    sw_msummary_clear(&row->s);
+}
+
 int sw_cmd_ls(sw_cli *cli, int argc, char **argv)
 {
     if (sw_cli_operands(cli, argc, argv, 0, 0, SW_USAGE_LS))
@@ -41,26 +80,22 @@ int sw_cmd_ls(sw_cli *cli, int argc, char **argv)
     if (!cli->json && names.n)
         printf("%-32s %-10s %8s %12s  %s\n", "NAME", "LATEST", "VERSIONS", "SIZE", "STATE");
     for (size_t i = 0; i < names.n; i++) {
-        sw_strlist versions = {0};
-        sw_msummary s = {0};
-        if (sw_catalog_versions(&versions, cat, names.v[i]) || !versions.n ||
-            sw_catalog_summary(&s, cat, names.v[i], versions.v[versions.n - 1])) {
-            sw_strlist_free(&versions);
-            rc = sw_cli_fail();
-            continue;
-        }
-        const char *latest = versions.v[versions.n - 1];
-        const char *state = sw_held_word(sw_held_objects(&s, st), s.nobjects);
+        sw_ls_row row = {0};
         char size[32];
-        if (cli->json)
-            json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:I, s:I, s:s}", "name", names.v[i], "latest",
-                                                 latest, "versions", (json_int_t)versions.n, "bytes",
-                                                 (json_int_t)s.bytes, "files", (json_int_t)s.nfiles, "state", state));
+        if (sw_ls_row_read(&row, cat, st, names.v[i]))
+            rc = sw_cli_fail();
+        else if (cli->json)
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:I}", "name", names.v[i], "latest",
+                                                 row.latest, "versions", (json_int_t)row.n, "bytes",
+                                                 (json_int_t)row.s.bytes, "files", (json_int_t)row.s.nfiles, "state",
+                                                 row.state, "held_versions", (json_int_t)row.held));
+        else if (row.n > 1)
+            printf("%-32s %-10s %8zu %12s  %s (%zu of %zu versions)\n", names.v[i], row.latest, row.n,
+                   sw_fmt_bytes(size, sizeof size, row.s.bytes), row.state, row.held, row.n);
         else
-            printf("%-32s %-10s %8zu %12s  %s\n", names.v[i], latest, versions.n,
-                   sw_fmt_bytes(size, sizeof size, s.bytes), state);
-        sw_msummary_clear(&s);
-        sw_strlist_free(&versions);
+            printf("%-32s %-10s %8zu %12s  %s\n", names.v[i], row.latest, row.n,
+                   sw_fmt_bytes(size, sizeof size, row.s.bytes), row.state);
+        sw_ls_row_clear(&row);
     }
     if (cli->json)
         sw_cli_print_json(arr);

@@ -89,7 +89,8 @@ int sw_cmd_push(sw_cli *cli, int argc, char **argv)
         for (size_t i = 0; i < rejected.n; i++)
             fprintf(stderr, "swarm: error: %s refused %s\n", remote, rejected.v[i]);
         sw_cli_note(cli, "pushed %zu version%s to %s%s", pushed, pushed == 1 ? "" : "s", remote,
-                    rejected.n ? "; some were refused" : "");
+                    rejected.n ? "; some were refused: pull, rename yours (swarm rename NAME@V NAME@V-local), "
+                                 "then push again" : "");
         rc = rejected.n ? 1 : 0;
     }
     sw_strlist_free(&rejected);
@@ -139,8 +140,9 @@ int sw_cmd_pull(sw_cli *cli, int argc, char **argv)
             fprintf(stderr, "swarm: error: refused %.*s from %s: %s\n", n, v, remote, sep ? sep + 2 : "invalid");
         }
         for (size_t i = 0; i < rep.conflicts.n; i++)
-            fprintf(stderr, "swarm: error: conflict: %s differs between here and %s; kept the local version\n",
-                    rep.conflicts.v[i], remote);
+            fprintf(stderr, "swarm: error: conflict: %s differs between here and %s; kept the local version. To take "
+                    "%s's, rename yours and pull again: swarm rename %s %s-local && swarm pull %s\n",
+                    rep.conflicts.v[i], remote, remote, rep.conflicts.v[i], rep.conflicts.v[i], remote);
         if (cli->json) {
             json_t *added = json_array(), *conflicts = json_array(), *rejected = json_array();
             for (size_t i = 0; i < rep.added.n; i++)

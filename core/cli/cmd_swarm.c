@@ -286,7 +286,7 @@ static int sw_read_version_torrent(sw_cli *cli, const char *ref, unsigned char *
     if (sw_cli_open(cli, NULL, &cat))
         return 1;
     int rc = 0;
-    if (sw_ref_parse(&name, &version, ref, 0)) {
+    if (sw_bundle_resolve(&name, &version, cat, ref)) {
         rc = sw_cli_fail();
     } else {
         if (sw_catalog_read_torrent(t, len, cat, name, version))

@@ -33,7 +33,7 @@ static int sw_select_versions(sw_vref **out, size_t *n, sw_catalog *cat, const c
     int r = 0;
     if (ref) {
         char *name, *version;
-        if (sw_ref_parse(&name, &version, ref, 0))
+        if (sw_bundle_resolve(&name, &version, cat, ref))
             return SW_EINVALID;
         sw_grow(&l.v, &l.cap, 1, sizeof *l.v);
         l.v[l.n++] = (sw_vref){name, version};

@@ -10,6 +10,8 @@ int sw_cmd_ls(sw_cli *cli, int argc, char **argv);
 int sw_cmd_log(sw_cli *cli, int argc, char **argv);
 int sw_cmd_show(sw_cli *cli, int argc, char **argv);
 int sw_cmd_diff(sw_cli *cli, int argc, char **argv);
+int sw_cmd_rm(sw_cli *cli, int argc, char **argv);
+int sw_cmd_rename(sw_cli *cli, int argc, char **argv);
 int sw_cmd_checkout(sw_cli *cli, int argc, char **argv);
 int sw_cmd_export(sw_cli *cli, int argc, char **argv);
 int sw_cmd_verify(sw_cli *cli, int argc, char **argv);
@@ -31,23 +33,25 @@ int sw_cli_fetch(sw_cli *cli, sw_store *st, sw_catalog *cat, const sw_manifest *
                  double timeout);
 
 /* Usage lines, shared by main's help and the commands' own errors. */
-#define SW_USAGE_ADD "swarm add PATH... --name NAME[@VERSION] [-m MSG] [--unpack [--unpack-max SIZE]]"
+#define SW_USAGE_ADD "swarm add PATH... --name NAME[@VERSION] [-m MSG] [--allow-same] [--unpack [--unpack-max SIZE]]"
 #define SW_USAGE_LS "swarm ls [--json]"
 #define SW_USAGE_LOG "swarm log NAME [--json]"
-#define SW_USAGE_SHOW "swarm show NAME@VERSION [--json]"
-#define SW_USAGE_DIFF "swarm diff NAME@A NAME@B [--json]"
-#define SW_USAGE_CHECKOUT "swarm checkout NAME@VERSION DIR [--verify]"
-#define SW_USAGE_EXPORT "swarm export NAME@VERSION OUT.tar.zst"
-#define SW_USAGE_VERIFY "swarm verify [NAME@VERSION]"
+#define SW_USAGE_SHOW "swarm show NAME[@VERSION] [--json]"
+#define SW_USAGE_DIFF "swarm diff NAME[@A] NAME[@B] [--json]"
+#define SW_USAGE_RM "swarm rm NAME@VERSION [--force]"
+#define SW_USAGE_RENAME "swarm rename NAME@OLD NAME@NEW"
+#define SW_USAGE_CHECKOUT "swarm checkout NAME[@VERSION] DIR [--verify]"
+#define SW_USAGE_EXPORT "swarm export NAME[@VERSION] OUT.tar.zst"
+#define SW_USAGE_VERIFY "swarm verify [NAME[@VERSION]]"
 #define SW_USAGE_FSCK "swarm fsck"
 #define SW_USAGE_GC "swarm gc"
 #define SW_USAGE_REMOTE "swarm remote [ls | add NAME URL [--tracker URL]...]"
 #define SW_USAGE_PUSH "swarm push [REMOTE]"
 #define SW_USAGE_PULL "swarm pull [REMOTE]"
-#define SW_USAGE_SEED "swarm seed [NAME@VERSION...] [--listen HOST:PORT] [--tracker URL]... [--peer HOST:PORT]... [--upload-limit RATE] [--super-seed] [--no-dht] [--no-lsd]"
-#define SW_USAGE_GET "swarm get NAME@VERSION|MAGNET|FILE.torrent [--peer HOST:PORT]... [--tracker URL]... [--timeout S] [--listen HOST:PORT] [--download-limit RATE] [--no-dht] [--no-lsd]"
-#define SW_USAGE_TORRENT "swarm torrent NAME@VERSION [-o FILE] [--v1]"
-#define SW_USAGE_MAGNET "swarm magnet NAME@VERSION"
+#define SW_USAGE_SEED "swarm seed [NAME[@VERSION]...] [--listen HOST:PORT] [--tracker URL]... [--peer HOST:PORT]... [--upload-limit RATE] [--super-seed] [--no-dht] [--no-lsd]"
+#define SW_USAGE_GET "swarm get NAME[@VERSION]|MAGNET|FILE.torrent [--peer HOST:PORT]... [--tracker URL]... [--timeout S] [--listen HOST:PORT] [--download-limit RATE] [--no-dht] [--no-lsd]"
+#define SW_USAGE_TORRENT "swarm torrent NAME[@VERSION] [-o FILE] [--v1]"
+#define SW_USAGE_MAGNET "swarm magnet NAME[@VERSION]"
 #define SW_USAGE_PIPELINE "swarm pipeline run FILE.lua [--set KEY=VALUE]... [--jobs N] [--dry-run] [--explain] [--force STAGE] [--plugin-path DIR]... [--peer HOST:PORT]... [--tracker URL]... [--listen HOST:PORT] | pipeline graph FILE.lua [--set KEY=VALUE]... | pipeline params FILE.lua | pipeline run FILE.lua --help"
 #define SW_USAGE_PLUGIN "swarm plugin [ls | info ID] [--plugin-path DIR]... [--json]"
 

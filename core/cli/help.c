@@ -13,14 +13,22 @@
 
 static const sw_command sw_commands[] = {
     {"add", sw_cmd_add, SW_USAGE_ADD, "add files, directories or archives as a new bundle version",
-     "  --name NAME[@VERSION]  the bundle, and the version (default: one more than the largest vN)\n"
+     "  --name NAME[@VERSION]  the bundle, and the version (default: one more than the largest vN\n"
+     "                         here or on a remote, as of the last pull or push)\n"
      "  -m, --message MSG      the version's message\n"
+     "  --allow-same           make a new version even when the latest holds the same files\n"
      "  --unpack               add archives (.tar .tar.gz .tar.zst .zip) member by member\n"
      "Reads every byte once: hashed, chunked and stored in one pass (about the speed of sha256sum).\n"},
     {"ls", sw_cmd_ls, SW_USAGE_LS, "list bundles", NULL},
     {"log", sw_cmd_log, SW_USAGE_LOG, "list a bundle's versions, newest first", NULL},
     {"show", sw_cmd_show, SW_USAGE_SHOW, "a version's files, sizes and hashes", NULL},
     {"diff", sw_cmd_diff, SW_USAGE_DIFF, "files added, removed and changed, and bytes B adds to A", NULL},
+    {"rm", sw_cmd_rm, SW_USAGE_RM, "remove a local version (gc then frees its bytes)",
+     "  -f, --force            also a version a remote holds: removed here only; a later pull brings it back\n"
+     "                         unless it is removed on the remote too\n"
+     "A version another version is built on (its parent) is refused: remove that one first.\n"},
+    {"rename", sw_cmd_rename, SW_USAGE_RENAME, "rename a local version that no remote holds",
+     "The way out when a pull reports a conflict (two peers each made NAME@vN): rename yours, then pull.\n"},
     {"checkout", sw_cmd_checkout, SW_USAGE_CHECKOUT, "write a version's files into DIR",
      "  --verify               re-hash every copy before it takes its name (costs about one more read)\n"},
     {"export", sw_cmd_export, SW_USAGE_EXPORT, "write a version as a reproducible .tar.zst", NULL},
@@ -100,7 +108,7 @@ const char *sw_help_kept(const sw_command *c)
 int sw_help_json(const sw_command *c)
 {
     static const char *const text_only[] = {"checkout", "export", "verify", "fsck", "push", "seed", "torrent",
-                                            "magnet", NULL};
+                                            "magnet", "rm", "rename", NULL};
     for (size_t i = 0; text_only[i]; i++)
         if (!strcmp(c->name, text_only[i]))
             return 0;
