@@ -1,19 +1,18 @@
-/* lswarm.c — the Lua side of pipelines: the sandbox a pipeline file runs in and the `swarm` module
- * (luaopen_swarm) whose functions declare stages into an sw_graph.
+/* lswarm.c — the `swarm` module (luaopen_swarm) whose functions declare stages into an sw_graph, and
+ * the evaluation of a pipeline file in the sandbox (sandbox.h: safe libraries, memory and time limits).
  *
- * The sandbox: base functions without dofile/loadfile (load only compiles text), string without dump,
- * table, math, utf8, and a require that knows only "swarm"; no io, os, debug or package. Memory is
- * capped (the C copies the graph keeps of its strings count too) and a run that takes too long is stopped
- * for good: past the deadline every instruction raises, finalizers (__gc) are refused, and the pattern
- * functions, which run in C out of the hook's reach, refuse work that could take long. Files: a pipeline
- * names paths only through swarm.input, swarm.write and path params, and a path must be a --set value
- * given by the user or a relative path without ".." that resolves (through symbolic links) beneath the
- * current directory: a pipeline from someone else cannot reach beyond what it is given.
+ * Files: a pipeline names paths only through swarm.input, swarm.write and path params, and a path must
+ * be a --set value given by the user or a relative path without ".." that resolves (through symbolic
+ * links) beneath the current directory: a pipeline from someone else cannot reach beyond what it is given.
  *
  * The swarm.* functions read the caller's tables raw (no metamethod runs while they build a stage), build
  * a stage apart and add it to the graph only when it is whole, and refuse a call made while another runs
- * (from a message handler). */
+ * (from a message handler).
+ *
+ * Over 850 lines: the five swarm.* functions share one context, the option readers and the pending-stage
+ * protocol (sw_enter, sw_commit); the sandbox itself is sandbox.c. */
 #include "lua/lswarm.h"
+#include "lua/sandbox.h"
 #include "base/error.h"
 #include "pipeline/compress.h"
 #include "bundle/bundle.h"
@@ -28,9 +27,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define SW_LUA_MEM_MAX ((size_t)256 << 20) /* bytes a pipeline's Lua state may hold */
-#define SW_LUA_SECONDS 10                   /* how long declaring the graph may take */
-#define SW_LUA_MATCH_COST 1e9               /* the worst-case steps one pattern function call may take */
 #define SW_VALUE_MT "swarm.value"
 #define SW_PARAMS_MT "swarm.params" /* the params table's metatable (its __metatable hides it) */
 
@@ -45,10 +41,7 @@ typedef struct {
     int params_declared;
     sw_pparams decl; /* the declared params, once swarm.params has run */
     int stopped;     /* SW_LOAD_PARAMS: the declarations are read and the evaluation stopped */
-    size_t mem;      /* bytes the state holds */
-    size_t cmem;     /* bytes of C copies the graph keeps of the pipeline's strings, charged to the same cap */
-    double deadline; /* sw_now() after which the hook stops the run */
-    int expired;     /* the deadline passed: every instruction raises from now on */
+    sw_limits lim;   /* memory and time (sandbox.h) */
     int busy;        /* a swarm.* call runs */
     sw_stage pending; /* the stage the running swarm.* call builds, added to the graph when whole */
 } sw_lctx;
@@ -58,22 +51,15 @@ typedef struct {
     size_t stage;
 } sw_lvalue;
 
-static void sw_lhook(lua_State *L, lua_Debug *ar);
-
 static sw_lctx *sw_ctx(lua_State *L)
 {
     return *(sw_lctx **)lua_getextraspace(L);
 }
 
-#define SW_LUA_TOO_MUCH "the pipeline used over 256 MiB of memory"
-
 /* Charges n bytes of C memory kept for the pipeline to its memory cap; raises past the cap. */
 static void sw_charge(lua_State *L, size_t n)
 {
-    sw_lctx *c = sw_ctx(L);
-    if (n > SW_LUA_MEM_MAX || c->mem + c->cmem + n > SW_LUA_MEM_MAX)
-        luaL_error(L, SW_LUA_TOO_MUCH);
-    c->cmem += n;
+    sw_sandbox_charge(L, &sw_ctx(L)->lim, n);
 }
 
 /* A C copy of a string of the pipeline's, charged to the memory cap. */
@@ -81,13 +67,6 @@ static char *sw_lstrdup(lua_State *L, const char *s)
 {
     sw_charge(L, strlen(s) + 1);
     return sw_strdup(s);
-}
-
-/* Pushes t[key] of the table at idx without metamethods and returns its type. */
-static int sw_rawfield(lua_State *L, int idx, const char *key)
-{
-    lua_pushstring(L, key);
-    return lua_rawget(L, idx < 0 ? idx - 1 : idx);
 }
 
 /* Pushes a table key's text for a message: strings and numbers as they are, other keys by type (their
@@ -110,14 +89,24 @@ static int sw_l_leave(lua_State *L)
     return 0;
 }
 
+/* Registers the value whose __close ends each swarm.* call (sw_enter). */
+static void sw_leave_register(lua_State *L)
+{
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_pushcfunction(L, sw_l_leave);
+    lua_setfield(L, -2, "__close");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, "swarm.leave");
+}
+
 /* Begins a swarm.* call named fn with its first nargs arguments: refuses it past the deadline or while
  * another swarm.* call runs (the stage array and the pending stage are not for two at once), and marks a
  * to-be-closed slot that calls sw_l_leave when the call ends. */
 static sw_lctx *sw_enter(lua_State *L, int nargs, const char *fn)
 {
     sw_lctx *c = sw_ctx(L);
-    if (c->expired)
-        luaL_error(L, "the pipeline ran for over %d s without finishing its declarations", SW_LUA_SECONDS);
+    sw_sandbox_check(L, &c->lim);
     if (c->busy)
         luaL_error(L, "%s cannot be called while another swarm call runs", fn);
     lua_settop(L, nargs);
@@ -451,8 +440,7 @@ static int sw_l_param_unknown(lua_State *L)
 static int sw_params_stop(lua_State *L, sw_lctx *c)
 {
     c->stopped = 1;
-    c->expired = 1;
-    lua_sethook(L, sw_lhook, LUA_MASKCOUNT, 1);
+    sw_sandbox_stop(L, &c->lim);
     return luaL_error(L, "swarm.params: declarations read");
 }
 
@@ -896,7 +884,7 @@ static int sw_l_op(lua_State *L)
     return sw_commit(L, in, nin, sw_opt_string(L, opts, "name"), op->name);
 }
 
-/* ---- The module and the sandbox --------------------------------------------------------------------- */
+/* ---- The module ----------------------------------------------------------------------------------- */
 
 static const luaL_Reg sw_lib[] = {
     {"params", sw_l_params}, {"input", sw_l_input}, {"read", sw_l_read},
@@ -923,181 +911,6 @@ int luaopen_swarm(lua_State *L)
     return 1;
 }
 
-/* require: "swarm" only. */
-static int sw_l_require(lua_State *L)
-{
-    const char *name = luaL_checkstring(L, 1);
-    if (strcmp(name, "swarm"))
-        return luaL_error(L, "require '%s': a pipeline can only require \"swarm\"", name);
-    luaL_requiref(L, "swarm", luaopen_swarm, 0);
-    return 1;
-}
-
-/* load: text chunks from strings only (binary chunks can break the VM's invariants). */
-static int sw_l_load(lua_State *L)
-{
-    size_t n;
-    const char *s = luaL_checklstring(L, 1, &n);
-    const char *name = luaL_optstring(L, 2, "=(load)");
-    int env = !lua_isnone(L, 4);
-    if (luaL_loadbufferx(L, s, n, name, "t") != LUA_OK) {
-        luaL_pushfail(L);
-        lua_insert(L, -2);
-        return 2;
-    }
-    if (env) {
-        lua_pushvalue(L, 4);
-        if (!lua_setupvalue(L, -2, 1))
-            lua_pop(L, 1);
-    }
-    return 1;
-}
-
-/* The allocator: Lua's own, with a cap on the state's total. */
-static void *sw_lalloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    sw_lctx *c = ud;
-    size_t old = ptr ? osize : 0;
-    if (nsize == 0) {
-        free(ptr);
-        c->mem -= old;
-        return NULL;
-    }
-    if (nsize > old && c->mem + c->cmem - old + nsize > SW_LUA_MEM_MAX)
-        return NULL;
-    void *p = realloc(ptr, nsize);
-    if (p)
-        c->mem = c->mem - old + nsize;
-    return p;
-}
-
-/* Stops the pipeline for good once the deadline has passed: from then on the hook runs at every instruction
- * and raises, so a pcall that catches the error cannot go on. */
-static void sw_lhook(lua_State *L, lua_Debug *ar)
-{
-    (void)ar;
-    sw_lctx *c = sw_ctx(L);
-    if (!c->expired && sw_now() <= c->deadline)
-        return;
-    if (!c->expired)
-        lua_sethook(L, sw_lhook, LUA_MASKCOUNT, 1);
-    c->expired = 1;
-    luaL_error(L, "the pipeline ran for over %d s without finishing its declarations", SW_LUA_SECONDS);
-}
-
-/* setmetatable without finalizers: Lua runs __gc with hooks off (during any allocation, and at lua_close
- * after the pipeline has failed), out of the time limit's reach. */
-static int sw_l_setmetatable(lua_State *L)
-{
-    if (lua_type(L, 2) == LUA_TTABLE && sw_rawfield(L, 2, "__gc") != LUA_TNIL)
-        return luaL_error(L, "setmetatable: a pipeline cannot set finalizers (__gc)");
-    lua_settop(L, 2);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, 2, 1);
-    return 1;
-}
-
-/* The worst-case steps of Lua's matcher for a pattern p (m bytes) over n bytes of subject, from every
- * start: each item repeated by '*', '+' or '-' (and each %b or back-reference) may try every length, '?'
- * two, so the product over the items, times n + 1 starts, times m per attempt. */
-static double sw_match_cost(const char *p, size_t m, size_t n)
-{
-    double per = 1;
-    for (size_t i = 0; i < m;) {
-        size_t e = i + 1; /* the end of the single-character class at i */
-        if (p[i] == '%' && i + 1 < m && (p[i + 1] == 'b' || (p[i + 1] >= '1' && p[i + 1] <= '9'))) {
-            per *= (double)n + 1;
-            i += p[i + 1] == 'b' ? 4 : 2;
-            continue;
-        }
-        if (p[i] == '%') {
-            e = i + 2;
-        } else if (p[i] == '[') {
-            e += e < m && p[e] == '^';
-            do /* as Lua's classEnd: the first ']' is a member */
-                e += p[e] == '%' ? 2 : 1;
-            while (e < m && p[e] != ']');
-            e++;
-        }
-        if (e < m && (p[e] == '*' || p[e] == '+' || p[e] == '-'))
-            per *= (double)n + 1, e++;
-        else if (e < m && p[e] == '?')
-            per *= 2, e++;
-        i = e;
-    }
-    return per * ((double)n + 1) * ((double)m + 1);
-}
-
-/* string.find, match, gmatch and gsub (the original at upvalue 1; upvalue 2: whether it is find, whose 4th
- * argument asks for a plain search) behind a bound on their work: the matcher
- * backtracks in C, where the time limit's hook never runs, so a call whose worst case passes
- * SW_LUA_MATCH_COST steps is refused. */
-static int sw_l_match_guard(lua_State *L)
-{
-    size_t n, m;
-    luaL_checklstring(L, 1, &n);
-    const char *p = luaL_checklstring(L, 2, &m);
-    int plain = lua_toboolean(L, lua_upvalueindex(2)) && lua_toboolean(L, 4);
-    double cost = plain ? ((double)n + 1) * ((double)m + 1) : sw_match_cost(p, m, n);
-    if (cost > SW_LUA_MATCH_COST)
-        return luaL_error(L, "a pattern of %I bytes over %I bytes of text could take too long in a pipeline (its "
-                          "repetitions try every length: use a shorter text or a simpler pattern)", (lua_Integer)m,
-                          (lua_Integer)n);
-    int nargs = lua_gettop(L);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, nargs, LUA_MULTRET);
-    return lua_gettop(L);
-}
-
-/* Puts sw_l_match_guard in front of the string table's (at -1) pattern functions. */
-static void sw_guard_patterns(lua_State *L)
-{
-    static const char *const fns[] = {"find", "match", "gmatch", "gsub", NULL};
-    for (size_t i = 0; fns[i]; i++) {
-        lua_getfield(L, -1, fns[i]);
-        lua_pushboolean(L, i == 0);
-        lua_pushcclosure(L, sw_l_match_guard, 2);
-        lua_setfield(L, -2, fns[i]);
-    }
-}
-
-/* Opens the safe standard libraries and removes what could reach outside the sandbox. */
-static void sw_sandbox(lua_State *L)
-{
-    static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},       {LUA_TABLIBNAME, luaopen_table},
-                                    {LUA_STRLIBNAME, luaopen_string}, {LUA_MATHLIBNAME, luaopen_math},
-                                    {LUA_UTF8LIBNAME, luaopen_utf8},  {NULL, NULL}};
-    for (const luaL_Reg *l = libs; l->func; l++) {
-        luaL_requiref(L, l->name, l->func, 1);
-        lua_pop(L, 1);
-    }
-    static const char *const removed[] = {"dofile", "loadfile", "collectgarbage", NULL};
-    for (size_t i = 0; removed[i]; i++) {
-        lua_pushnil(L);
-        lua_setglobal(L, removed[i]);
-    }
-    lua_getglobal(L, "string");
-    lua_pushnil(L);
-    lua_setfield(L, -2, "dump");
-    sw_guard_patterns(L);
-    lua_pop(L, 1);
-    lua_getglobal(L, "setmetatable");
-    lua_pushcclosure(L, sw_l_setmetatable, 1);
-    lua_setglobal(L, "setmetatable");
-    lua_newtable(L); /* the value whose __close ends each swarm.* call (sw_enter) */
-    lua_newtable(L);
-    lua_pushcfunction(L, sw_l_leave);
-    lua_setfield(L, -2, "__close");
-    lua_setmetatable(L, -2);
-    lua_setfield(L, LUA_REGISTRYINDEX, "swarm.leave");
-    lua_pushcfunction(L, sw_l_load);
-    lua_setglobal(L, "load");
-    lua_pushcfunction(L, sw_l_require);
-    lua_setglobal(L, "require");
-}
-
 void sw_pparams_free(sw_pparams *p)
 {
     if (!p)
@@ -1121,15 +934,13 @@ static int sw_evaluate(sw_lctx *c, const char *file)
     size_t len;
     if (sw_read_file(&text, &len, file, (size_t)16 << 20))
         return sw_error_wrap(SW_EINVALID, "pipeline");
-    c->deadline = sw_now() + SW_LUA_SECONDS;
-    lua_State *L = lua_newstate(sw_lalloc, c);
+    lua_State *L = sw_sandbox_new(&c->lim, luaopen_swarm);
     if (!L) {
         free(text);
         return sw_error(SW_ERROR, "cannot create a Lua state");
     }
     *(sw_lctx **)lua_getextraspace(L) = c;
-    sw_sandbox(L);
-    lua_sethook(L, sw_lhook, LUA_MASKCOUNT, 1 << 20);
+    sw_leave_register(L);
     out->file = sw_strdup(file);
     out->real = realpath(file, NULL);
     if (!out->real)
@@ -1144,7 +955,7 @@ static int sw_evaluate(sw_lctx *c, const char *file)
     int rc = 0;
     if (c->stopped) {
         rc = 0;
-    } else if (r != LUA_OK || c->expired) {
+    } else if (r != LUA_OK || c->lim.expired) {
         const char *msg = lua_tostring(L, -1);
         rc = sw_error(SW_EINVALID, "%s", r == LUA_ERRMEM ? SW_LUA_TOO_MUCH : msg ? msg : "the pipeline failed");
     } else if (c->nsets && !c->params_declared) {
@@ -1152,8 +963,7 @@ static int sw_evaluate(sw_lctx *c, const char *file)
     } else if (!out->n && c->mode != SW_LOAD_PARAMS) {
         rc = sw_error(SW_EINVALID, "%s declares no stages", file);
     }
-    c->expired = 1; /* nothing of the pipeline runs at lua_close */
-    lua_sethook(L, sw_lhook, LUA_MASKCOUNT, 1);
+    sw_sandbox_stop(L, &c->lim); /* nothing of the pipeline runs at lua_close */
     lua_close(L);
     sw_stage_clear(&c->pending);
     return rc;

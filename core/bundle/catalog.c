@@ -1,4 +1,8 @@
-/* catalog.c — bundle versions as git commits and tags, through libgit2 (see catalog.h). */
+/* catalog.c — bundle versions as git commits and tags, through libgit2 (see catalog.h).
+ *
+ * Over 850 lines: versions as tags, push, pull and the remote-tracking refs, and the ref locks all work on
+ * the one git repository under the catalog lock; splitting push/pull into a file of their own is the next
+ * step (they would need the repository handle through an internal header). */
 #include "bundle/catalog.h"
 #include "base/error.h"
 #include "bundle/names.h"
