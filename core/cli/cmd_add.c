@@ -127,7 +127,8 @@ static void sw_add_report(sw_cli *cli, const sw_manifest *m, const sw_manifest *
         sw_cli_note(cli, "nothing changed: %s@%s holds the same files (--allow-same makes a new version anyway)",
                     m->name, version);
     else
-        sw_cli_note(cli, "added %s@%s: %zu file%s, %s (%s new)", m->name, version, m->nfiles,
+        sw_cli_note(cli, "added %s@%s: %zu file%s, %s (%s in files the store did not hold; 'swarm diff' counts "
+                         "new bytes by chunk)", m->name, version, m->nfiles,
                     m->nfiles == 1 ? "" : "s", sw_fmt_bytes(a, sizeof a, sw_manifest_size(m)),
                     sw_fmt_bytes(b, sizeof b, added));
 }

@@ -79,6 +79,8 @@ int sw_cmd_ls(sw_cli *cli, int argc, char **argv)
     json_t *arr = json_array();
     if (!cli->json && names.n)
         printf("%-32s %-10s %8s %12s  %s\n", "NAME", "LATEST", "VERSIONS", "SIZE", "STATE");
+    else if (!cli->json)
+        sw_cli_note(cli, "no bundles here yet: add one with 'swarm add PATH --name NAME', or pull a catalog");
     for (size_t i = 0; i < names.n; i++) {
         sw_ls_row row = {0};
         char size[32];

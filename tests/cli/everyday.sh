@@ -27,9 +27,16 @@ fails "an unknown global option" 2 "$SWARM" --bogus ls
 fails "help of an unknown command" 2 "$SWARM" help chekout
 like "... suggests too" "$err" "did you mean 'checkout'"
 
+# --- an empty home says so --------------------------------------------------------------------------
+run "$SWARM" ls --home "$T/empty"
+is "ls of an empty home prints no table" "$rc:$out" "0:"
+like "... and says how to add a bundle" "$err" "no bundles here yet: add one with 'swarm add PATH --name NAME'"
+
 # --- global options after the command ----------------------------------------------------------------
 echo "hello" >f.txt
-ok "--home after the command" "$SWARM" add f.txt --name t --home "$T/other"
+run "$SWARM" add f.txt --name t --home "$T/other"
+is "--home after the command" "$rc" 0
+like "add says which new bytes it counts" "$err" "\(6 B in files the store did not hold; 'swarm diff' counts new bytes by chunk\)"
 ok "... is the home used" test -d "$T/other/objects"
 run "$SWARM" ls --home="$T/other" --json
 like "--home= and --json after the command" "$out" '"name": "t"'
