@@ -71,5 +71,8 @@ const char *sw_fmt_bytes(char *buf, size_t len, uint64_t bytes);
 /* Parses a byte count: digits, then optionally K, M, G or T (powers of 1024). SW_EINVALID when s is
  * anything else or overflows 64 bits. */
 int sw_parse_bytes(uint64_t *out, const char *s);
+/* Parses an age in seconds: digits, then optionally s, m, h, d or w (seconds when none), or "now" (0).
+ * SW_EINVALID when s is anything else or is absurdly large. */
+int sw_parse_age(int64_t *out, const char *s);
 
 #endif

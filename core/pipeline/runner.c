@@ -196,7 +196,7 @@ static int sw_complete(sw_run *run, size_t i, void (*report)(void *, const sw_gr
             char *old = NULL;
             int g = sw_index_run_get(&old, sw_store_index(run->st), run->g->real, sg->name);
             if (g == SW_ENOTFOUND || (!g && strcmp(old, s->parts)))
-                r = sw_index_run_put(sw_store_index(run->st), run->g->real, sg->name, s->parts);
+                r = sw_index_run_put(sw_store_index(run->st), run->g->real, sg->name, s->parts, &s->key);
             else
                 r = g;
             free(old);
