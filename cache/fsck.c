@@ -195,7 +195,7 @@ typedef struct {
     sw_gc_report *rep;
 } sw_gc;
 
-/* Removes one object unless it is kept, pinned, made or freshened since g->before, or linked from
+/* Removes one object unless it is kept, pinned, made or freshened after g->before, or linked from
  * elsewhere (a seeding view: removing the store's name would free no bytes). The stat is taken just
  * before the unlink, so an object a concurrent writer freshened stays. */
 static int sw_gc_object(void *ctx, const sw_hash *h, uint64_t size)
@@ -209,7 +209,7 @@ static int sw_gc_object(void *ctx, const sw_hash *h, uint64_t size)
     free(path);
     if (r < 0)
         return 0; /* gone already */
-    if (s.st_mtime >= g->before) {
+    if (s.st_mtime > g->before) {
         g->rep->recent++;
         return 0;
     }
@@ -239,7 +239,7 @@ int sw_store_gc(sw_gc_report *rep, sw_store *st, const sw_hash *keep, size_t nke
     /* Read after the pins and the caller's snapshot: a process that committed objects and is still
      * running may not have referenced them yet. */
     time_t writers = sw_store_writers_since(st);
-    sw_gc g = {st, all, sw_hash_sort_unique(all, nkeep + npins), writers < before ? writers : before, rep};
+    sw_gc g = {st, all, sw_hash_sort_unique(all, nkeep + npins), writers <= before ? writers - 1 : before, rep};
     r = sw_store_foreach(st, sw_gc_object, NULL, &g);
     free(all);
     return r ? r : sw_store_sweep_tmp(st, g.before, &rep->temp_files, &rep->bytes);

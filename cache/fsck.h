@@ -12,8 +12,8 @@
  *   - An object is committed before anything references it (a version, a stage record), so between its
  *     commit and that reference it looks unreferenced. Such objects are kept by time, as git's
  *     gc.pruneExpire does: sw_store_commit gives an object it writes, or finds already there, the mtime
- *     now, and gc keeps every object whose mtime is at or after `before` (the caller's grace period,
- *     one hour by default) or after the first commit of any process still running
+ *     now, and gc keeps every object whose mtime is after `before` (the caller's grace period,
+ *     one hour by default) or at or after the first commit of any process still running
  *     (sw_store_writers_since): a long add's first objects stay however long it runs. The mtime is read
  *     again just before each unlink, so only a write within that instant can race, as in git.
  *   - An object with more than one link is kept: a seeding view (HOME/seed/...) links it, and a running
@@ -46,12 +46,12 @@ int sw_store_fsck(sw_store *st, sw_fsck_report *rep, void (*report)(void *ctx, c
 typedef struct {
     uint64_t objects, bytes; /* removed, and the bytes freed (temp files' included) */
     uint64_t temp_files;     /* removed from tmp/ */
-    uint64_t recent;         /* unreferenced but kept: made or freshened since the grace time */
+    uint64_t recent;         /* unreferenced but kept: made or freshened after the grace time */
     uint64_t linked;         /* unreferenced but kept: linked from a seeding view */
 } sw_gc_report;
 
-/* keep: the objects to keep besides pinned ones, in any order; before: objects whose mtime is at or
- * after it stay (the grace time). */
+/* keep: the objects to keep besides pinned ones, in any order; before: objects whose mtime is after it
+ * stay (the grace time). */
 int sw_store_gc(sw_gc_report *rep, sw_store *st, const sw_hash *keep, size_t nkeep, time_t before);
 
 /* Sorts hashes in memcmp order and removes duplicates; returns the new count. */
