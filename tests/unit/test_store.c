@@ -219,6 +219,16 @@ int main(void)
        (unsigned long long)g.objects, (unsigned long long)g.bytes);
     ok(sw_store_stat(excl, &pinned, NULL) == 0 && sw_store_stat(excl, &big_hash, NULL) == 0,
        "kept and pinned objects survive");
+    ok(put(&o, excl, (const uint8_t *)"seeded", 6) == 0, "put an object a seeding view links");
+    char *obj = sw_store_object_path(excl, &o.hash), *view = sw_sprintf("%s/seeded-view", home);
+    ok(link(obj, view) == 0, "link it from outside objects/");
+    gc = sw_store_gc(&g, excl, keep, 2, time(NULL) + 1);
+    ok(gc == 0 && g.objects == 0 && g.linked == 1 && sw_store_stat(excl, &o.hash, NULL) == 0,
+       "gc keeps an unreferenced object that is linked elsewhere");
+    unlink(view);
+    free(obj);
+    free(view);
+    sw_object_clear(&o);
     sw_store_free(excl);
 
     /* Temp files of a process that died are swept by the next open; those of a live one are kept. */
