@@ -235,6 +235,7 @@ static void sw_srun_clear(sw_srun *s)
     }
     free(s->items);
     sw_map_close(&s->in);
+    sw_map_close(&s->in2);
 }
 
 int sw_pipeline_run(sw_run_report *rep, const sw_graph *g, sw_store *st, sw_catalog *cat, const sw_run_opts *o,
