@@ -7,7 +7,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 /* After a successful call by variant used: when it is not of the best variant's numerics (a fallback to
@@ -147,15 +146,19 @@ static swarm_value sw_rbatch_value(const sw_rbatch *b)
 }
 
 /* Gathers the next batch of up to `batch` records from the first input, and as many from the second
- * (zipped; the split aligned the segments, so it has them): 1, 0 at the end, negative on an error. */
-static int sw_rbatch_fill(sw_rbatch *b, sw_rcursor *cur, uint64_t batch, int zipped)
+ * (zipped; the split aligned the segments, so it has them), dropping the mapped pages it copied (dropped:
+ * sw_drop_behind's, per input): 1, 0 at the end, negative on an error. */
+static int sw_rbatch_fill(sw_rbatch *b, sw_rcursor *cur, const uint8_t **dropped, uint64_t batch, int zipped)
 {
     int got = 1;
     sw_rbatch_reset(&b[0]);
     sw_rbatch_reset(&b[1]);
-    while (b[0].count < batch && (got = sw_rbatch_take(&b[0], &cur[0])) == 1)
+    while (b[0].count < batch && (got = sw_rbatch_take(&b[0], &cur[0])) == 1) {
         if (zipped && (got = sw_rbatch_take(&b[1], &cur[1])) != 1)
             return got < 0 ? got : sw_error(SW_ERROR, "the zipped inputs lost step");
+        for (int k = 0; k <= zipped; k++)
+            sw_drop_behind(&dropped[k], cur[k].p);
+    }
     return got < 0 ? got : b[0].count > 0;
 }
 
@@ -183,9 +186,9 @@ static void sw_op_records_task(void *arg)
     sw_rbatch b[2] = {{0}};
     /* Dropping pages of a private read-only file mapping only makes them read again if touched, so
      * pages shared with the neighbouring segment may go too. */
-    const uint8_t *dropped = (const uint8_t *)(((uintptr_t)it->seg + 4095) & ~(uintptr_t)4095);
+    const uint8_t *dropped[2] = {it->seg, it->seg2};
     for (;;) {
-        int got = sw_rbatch_fill(b, cur, batch, zipped);
+        int got = sw_rbatch_fill(b, cur, dropped, batch, zipped);
         /* A whole op runs once even over no records (its output may say so: a report). */
         if (got < 0 || (!got && (batch != UINT64_MAX || calls))) {
             r = got < 0 ? got : 0;
@@ -205,12 +208,6 @@ static void sw_op_records_task(void *arg)
         sw_op_outputs_free(&out, &sw_heap_allocator);
         if (r)
             break;
-        /* Keep memory bounded: drop the input pages already consumed (whole pages only). */
-        size_t used = cur[0].p > dropped ? (size_t)(cur[0].p - dropped) & ~(size_t)0xfffff : 0;
-        if (cur[0].p > dropped && used >= ((size_t)64 << 20)) {
-            madvise((void *)dropped, used, MADV_DONTNEED);
-            dropped += used;
-        }
     }
     for (size_t k = 0; k < 2; k++) {
         free(b[k].offs);
@@ -252,7 +249,9 @@ static int sw_records_zip(sw_run *run, size_t i, const uint64_t *counts)
     sw_rcursor cur = {s->in2.p, s->in2.p + s->in2.len, s->framing2};
     const uint8_t *rec;
     size_t len;
+    const uint8_t *dropped = s->in2.p; /* the walk touches every page: drop them as it goes */
     for (size_t k = 0; !r && k < s->nitems; k++) {
+        sw_drop_behind(&dropped, cur.p);
         s->items[k].seg2 = cur.p;
         for (uint64_t c = 0; !r && c < counts[k]; c++)
             if ((r = sw_rcursor_next(&cur, &rec, &len)) == 0)
@@ -286,7 +285,9 @@ static int sw_records_split(sw_run *run, size_t i)
     size_t len, cap = 0, ccap = 0;
     uint64_t count = 0, *counts = NULL;
     int got, whole = (sw_stage_op(sg)->flags & SWARM_OP_WHOLE) != 0;
-    while ((got = sw_rcursor_next(&cur, &rec, &len)) == 1)
+    const uint8_t *dropped = s->in.p; /* the walk touches every page: drop them as it goes */
+    while ((got = sw_rcursor_next(&cur, &rec, &len)) == 1) {
+        sw_drop_behind(&dropped, cur.p);
         if (!whole && ++count % sg->batch == 0 && (size_t)(cur.p - start) >= target) {
             sw_grow(&s->items, &cap, s->nitems + 1, sizeof *s->items);
             sw_grow(&counts, &ccap, s->nitems + 1, sizeof *counts);
@@ -296,6 +297,7 @@ static int sw_records_split(sw_run *run, size_t i)
         } else if (whole) {
             count++;
         }
+    }
     if (got < 0) {
         free(counts);
         return got;
