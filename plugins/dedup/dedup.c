@@ -122,7 +122,7 @@ static int dd_finish(const swarm_host *host, swarm_call *call, const char *name,
         json_decref(report);
         if (out->count < in->count || out->nbytes < in->nbytes)
             return host->set_error(call, SWARM_E_INTERNAL, "the output is smaller than infer asked");
-        dd_write_kept(in, parent, out);
+        dd_write_kept(in, parent, NULL, out);
         return SWARM_OK;
     }
     if (!report || dd_report_clusters(report, parent, NULL, in->count, alloc)) {
@@ -324,6 +324,24 @@ static int near_run(const swarm_host *host, swarm_call *call, const swarm_param_
 
 /* ---- minhash ------------------------------------------------------------------------------------- */
 
+/* The checks minhash and sign make of a call: the params, the batch, an output with room for a record of
+ * head + 8 K bytes per document. SWARM_OK with K in *k and the longest record's length in *max_len, or
+ * the call's failure. */
+static int dd_sign_check(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
+                         const swarm_records *in, const swarm_records *out, uint64_t head, int *k, uint64_t *max_len)
+{
+    char msg[256];
+    int rc = dd_minhash_check(host, call, params);
+    if (rc)
+        return rc;
+    *k = dd_permutations(params);
+    if (dd_check_records(in, max_len, msg, sizeof msg))
+        return host->set_error(call, SWARM_E_BAD_INPUT, "%s", msg);
+    if (out->count < in->count || in->count > out->nbytes / (head + 8 * (uint64_t)*k))
+        return host->set_error(call, SWARM_E_INTERNAL, "the output is smaller than infer asked");
+    return SWARM_OK;
+}
+
 /* Signs the batch into the output: K entries per document, written in place when the output's bytes are
  * aligned for uint64 (else through scratch), then the offsets of records of 8 K bytes. The entries are
  * stored as this machine's uint64, which is little-endian on every machine swarm runs on. */
@@ -334,16 +352,10 @@ static int minhash_run(const swarm_host *host, swarm_call *call, const swarm_par
     swarm_records *out = &outputs[0].u.records;
     dd_scratch sc = {host, call};
     dd_alloc alloc = {dd_scratch_fn, &sc};
-    char msg[256];
     uint64_t max_len = 0, *a, *b, *sig;
-    int nthreads = dd_threads(in->count), rc = dd_minhash_check(host, call, params), k;
+    int nthreads = dd_threads(in->count), k, rc = dd_sign_check(host, call, params, in, out, 0, &k, &max_len);
     if (rc)
         return rc;
-    k = dd_permutations(params);
-    if (dd_check_records(in, &max_len, msg, sizeof msg))
-        return host->set_error(call, SWARM_E_BAD_INPUT, "%s", msg);
-    if (out->count < in->count || in->count > out->nbytes / 8 / (uint64_t)k)
-        return host->set_error(call, SWARM_E_INTERNAL, "the output is smaller than infer asked");
     sig = (uintptr_t)out->bytes % 8 == 0 ? (uint64_t *)(void *)out->bytes
                                          : dd_alloc_array(&alloc, in->count * (uint64_t)k, 8);
     if (!sig)
@@ -389,18 +401,12 @@ static int sign_run(const swarm_host *host, swarm_call *call, const swarm_param_
     swarm_records *out = &outputs[0].u.records;
     dd_scratch sc = {host, call};
     dd_alloc alloc = {dd_scratch_fn, &sc};
-    char msg[256];
     uint64_t max_len = 0, *a, *b, *sig, len;
     dd_hash128 *hash;
-    int nthreads = dd_threads(in->count), rc = dd_minhash_check(host, call, params), k;
+    int nthreads = dd_threads(in->count), k, rc = dd_sign_check(host, call, params, in, out, 16, &k, &max_len);
     if (rc)
         return rc;
-    k = dd_permutations(params);
     len = dd_sign_len(k);
-    if (dd_check_records(in, &max_len, msg, sizeof msg))
-        return host->set_error(call, SWARM_E_BAD_INPUT, "%s", msg);
-    if (out->count < in->count || in->count > out->nbytes / len)
-        return host->set_error(call, SWARM_E_INTERNAL, "the output is smaller than infer asked");
     sig = dd_alloc_array(&alloc, in->count * (uint64_t)k, 8);
     hash = dd_alloc_array(&alloc, in->count, sizeof *hash);
     if (!sig || !hash)
@@ -516,12 +522,8 @@ static int dd_decision_at(const swarm_records *in, uint64_t i, uint64_t *parent,
 static int keep_infer(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
                       const swarm_value *inputs, swarm_value *outputs)
 {
-    (void)host;
-    (void)call;
     (void)params;
-    outputs[0].u.records.count = inputs[0].u.records.count;
-    outputs[0].u.records.nbytes = inputs[0].u.records.nbytes;
-    return SWARM_OK;
+    return dd_infer_output(host, call, NULL, DD_OUT_KEPT, 0, inputs, outputs);
 }
 
 /* Copies the documents whose decision is DD_KEPT, in order. */
@@ -529,27 +531,21 @@ static int keep_run(const swarm_host *host, swarm_call *call, const swarm_param_
                     const swarm_value *inputs, swarm_value *outputs)
 {
     const swarm_records *in = &inputs[0].u.records, *dec = &inputs[1].u.records;
-    swarm_records *out = &outputs[0].u.records;
-    uint64_t w = 0, off = 0, parent;
-    uint8_t kind;
+    dd_scratch sc = {host, call};
+    dd_alloc alloc = {dd_scratch_fn, &sc};
+    uint64_t parent;
+    uint8_t *kind = dd_alloc_array(&alloc, in->count, 1);
     (void)params;
     if (dec->count != in->count)
         return host->set_error(call, SWARM_E_BAD_INPUT, "%llu documents but %llu decisions",
                                (unsigned long long)in->count, (unsigned long long)dec->count);
-    out->offsets[0] = 0;
-    for (uint64_t i = 0; i < in->count; i++) {
-        if (dd_decision_at(dec, i, &parent, &kind))
+    if (!kind)
+        return dd_fail(host, call, -1, NULL);
+    for (uint64_t i = 0; i < in->count; i++)
+        if (dd_decision_at(dec, i, &parent, &kind[i]))
             return host->set_error(call, SWARM_E_BAD_INPUT, "record %llu of decisions is not cluster's",
                                    (unsigned long long)i);
-        if (kind != DD_KEPT)
-            continue;
-        uint64_t a = in->offsets[i], len = in->offsets[i + 1] - a;
-        if (len)
-            memcpy(out->bytes + off, in->bytes + a, (size_t)len);
-        off += len;
-        out->offsets[++w] = off;
-    }
-    out->count = w;
+    dd_write_kept(in, NULL, kind, &outputs[0].u.records);
     return SWARM_OK;
 }
 
@@ -639,27 +635,18 @@ static const swarm_port keep_in[] = {{"in", SWARM_KIND_RECORDS, "the documents"}
 static const swarm_port report_in[] = {{"in", SWARM_KIND_RECORDS, "cluster's decisions, one per document"}};
 static const swarm_port dd_out[] = {{"out", SWARM_KIND_RECORDS, "the kept records in input order, or one JSON report"}};
 
-static const swarm_variant exact_cpu = {sizeof(swarm_variant), SWARM_DEVICE_CPU, DD_NUMERICS, dd_probe, exact_infer,
-                                        exact_run};
-static const swarm_variant *const exact_variants[] = {&exact_cpu};
-static const swarm_variant near_cpu = {sizeof(swarm_variant), SWARM_DEVICE_CPU, DD_NUMERICS, dd_probe, near_infer,
-                                       near_run};
-static const swarm_variant *const near_variants[] = {&near_cpu};
-static const swarm_variant minhash_cpu = {sizeof(swarm_variant), SWARM_DEVICE_CPU, DD_NUMERICS, dd_probe,
-                                          dd_minhash_infer, minhash_run};
-static const swarm_variant *const minhash_variants[] = {&minhash_cpu};
-static const swarm_variant sign_cpu = {sizeof(swarm_variant), SWARM_DEVICE_CPU, DD_NUMERICS, dd_probe, sign_infer,
-                                       sign_run};
-static const swarm_variant *const sign_variants[] = {&sign_cpu};
-static const swarm_variant cluster_cpu = {sizeof(swarm_variant), SWARM_DEVICE_CPU, DD_NUMERICS, dd_probe,
-                                          cluster_infer, cluster_run};
-static const swarm_variant *const cluster_variants[] = {&cluster_cpu};
-static const swarm_variant keep_cpu = {sizeof(swarm_variant), SWARM_DEVICE_CPU, DD_NUMERICS, dd_probe, keep_infer,
-                                       keep_run};
-static const swarm_variant *const keep_variants[] = {&keep_cpu};
-static const swarm_variant report_cpu = {sizeof(swarm_variant), SWARM_DEVICE_CPU, DD_NUMERICS, dd_probe,
-                                         report_infer, report_run};
-static const swarm_variant *const report_variants[] = {&report_cpu};
+/* An op's one variant, the CPU's: NAME_cpu and NAME_variants. */
+#define DD_CPU_VARIANT(NAME, INFER, RUN)                                                                        \
+    static const swarm_variant NAME##_cpu = {sizeof(swarm_variant), SWARM_DEVICE_CPU, DD_NUMERICS, dd_probe,  \
+                                             INFER, RUN};                                                      \
+    static const swarm_variant *const NAME##_variants[] = {&NAME##_cpu}
+DD_CPU_VARIANT(exact, exact_infer, exact_run);
+DD_CPU_VARIANT(near, near_infer, near_run);
+DD_CPU_VARIANT(minhash, dd_minhash_infer, minhash_run);
+DD_CPU_VARIANT(sign, sign_infer, sign_run);
+DD_CPU_VARIANT(cluster, cluster_infer, cluster_run);
+DD_CPU_VARIANT(keep, keep_infer, keep_run);
+DD_CPU_VARIANT(report, report_infer, report_run);
 
 static const swarm_op exact_op = {
     .struct_size = sizeof(swarm_op),

@@ -14,12 +14,12 @@ uint64_t dd_kept_count(const uint64_t *parent, uint64_t n)
     return kept;
 }
 
-void dd_write_kept(const swarm_records *in, const uint64_t *parent, swarm_records *out)
+void dd_write_kept(const swarm_records *in, const uint64_t *parent, const uint8_t *kind, swarm_records *out)
 {
     uint64_t w = 0, off = 0;
     out->offsets[0] = 0;
     for (uint64_t i = 0; i < in->count; i++) {
-        if (parent[i] != i)
+        if (parent ? parent[i] != i : kind[i] != DD_KEPT)
             continue;
         uint64_t a = in->offsets[i], len = in->offsets[i + 1] - a;
         if (len)

@@ -616,30 +616,51 @@ static void free_corpus(char **d, size_t n)
     free(d);
 }
 
-static void test_near(void)
+enum { NEAR_N = 40 };
+
+/* test_near's documents: near_corpus(NEAR_N, 3000) (rng_state reset), then a copy of document 0, document 2
+ * in capitals with commas for spaces (*upper, to free), and two empty documents. */
+static batch near_batch(char ***d, char **upper)
 {
-    enum { N = 40 };
-    char **d = near_corpus(N, 3000);
+    enum { N = NEAR_N };
     const char *docs[N + 4];
+    rng_state = 42;
+    *d = near_corpus(N, 3000);
     for (int i = 0; i < N; i++)
-        docs[i] = d[i];
-    char *upper = strdup(d[2]);
-    for (char *p = upper; *p; p++)
+        docs[i] = (*d)[i];
+    *upper = strdup((*d)[2]);
+    for (char *p = *upper; *p; p++)
         *p = *p == ' ' ? ',' : (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
-    docs[N] = d[0];      /* identical */
-    docs[N + 1] = upper; /* the same after normalization */
+    docs[N] = (*d)[0];    /* identical */
+    docs[N + 1] = *upper; /* the same after normalization */
     docs[N + 2] = "";
     docs[N + 3] = "";
-    batch b = make_batch(docs, N + 4);
+    return make_batch(docs, N + 4);
+}
+
+/* The indexes near keeps of near_batch's documents: every i % 4 != 1 below NEAR_N, then the empty
+ * documents (both, or the first when exact duplicates go too). Returns how many. */
+static size_t near_kept(uint64_t *keep, int both_empty)
+{
+    size_t nk = 0;
+    for (int i = 0; i < NEAR_N; i++)
+        if (i % 4 != 1)
+            keep[nk++] = (uint64_t)i;
+    keep[nk++] = NEAR_N + 2;
+    if (both_empty)
+        keep[nk++] = NEAR_N + 3;
+    return nk;
+}
+
+static void test_near(void)
+{
+    enum { N = NEAR_N };
+    char **d, *upper;
+    batch b = near_batch(&d, &upper);
     cfg c = near_defaults();
     result r = call_op(&near_op, &c, &b.r);
     uint64_t keep[N + 4];
-    size_t nk = 0;
-    for (int i = 0; i < N; i++)
-        if (i % 4 != 1)
-            keep[nk++] = (uint64_t)i;
-    keep[nk++] = N + 2;
-    keep[nk++] = N + 3;
+    size_t nk = near_kept(keep, 1);
     ok(kept_is(&r, &b.r, keep, nk),
        "near: one word changed in 200 found (10 of 10), identical and case-changed copies found, unrelated kept, "
        "empty documents kept");
@@ -759,20 +780,9 @@ static void test_near(void)
 /* The one pass over test_near's corpus: sign (one batch), cluster, keep beside the decisions, report. */
 static void test_onepass(void)
 {
-    enum { N = 40 };
-    rng_state = 42;
-    char **d = near_corpus(N, 3000);
-    const char *docs[N + 4];
-    for (int i = 0; i < N; i++)
-        docs[i] = d[i];
-    char *upper = strdup(d[2]);
-    for (char *p = upper; *p; p++)
-        *p = *p == ' ' ? ',' : (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
-    docs[N] = d[0];
-    docs[N + 1] = upper;
-    docs[N + 2] = "";
-    docs[N + 3] = "";
-    batch b = make_batch(docs, N + 4);
+    enum { N = NEAR_N };
+    char **d, *upper;
+    batch b = near_batch(&d, &upper);
     cfg c = near_defaults();
     swarm_param_value pv[7], cp[3];
     swarm_value iv[2];
@@ -804,11 +814,7 @@ static void test_onepass(void)
     iv[1].u.records = dec.out;
     result kept = call_values(&keep_op, NULL, iv);
     uint64_t keep[N + 4];
-    size_t nk = 0;
-    for (int i = 0; i < N; i++)
-        if (i % 4 != 1)
-            keep[nk++] = (uint64_t)i;
-    keep[nk++] = N + 2;
+    size_t nk = near_kept(keep, 0);
     ok(kept_is(&kept, &b.r, keep, nk), "keep: what exact then near keep, in order, bytes unchanged");
     iv[1].u.records.count = N + 3;
     result bad = call_values(&keep_op, NULL, iv);
