@@ -172,6 +172,9 @@ before=$(nobjects)
 spawn "$SWARM" -q add "$T/three" --name three2 >"$T/bg.out" 2>"$T/bg.err"
 pid=$!
 ok "the add committed its first object" poll 60 has_objects $((before + 1))
+# Paused while it streams its second file, not inside an index transaction (which would hold SQLite's
+# write lock, and so keep gc, like any other writer, waiting).
+ok "... and streams the second" poll 60 tmp_over_16m
 kill -STOP "$pid"
 is "the process writing to the store is swarm" "$(cat "/proc/$pid/comm" 2>/dev/null)" swarm
 first=$(find "$SWARM_HOME/objects" -type f -newer "$T/three/part3" | head -1)
