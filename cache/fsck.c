@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int sw_hash_memcmp(const void *a, const void *b) { return memcmp(a, b, SW_HASH_LEN); }
@@ -143,34 +144,24 @@ static void sw_fsck_stray(void *ctx, const char *path)
         f->report(f->ctx, line);
 }
 
-/* Counts (or with remove, deletes) the files in tmp/, and their bytes when bytes is not NULL. */
-static int sw_tmp_files(sw_store *st, int remove, uint64_t *count, uint64_t *bytes)
+/* Counts the files in tmp/. */
+static int sw_tmp_count(sw_store *st, uint64_t *count)
 {
     char *dir = sw_sprintf("%s/" SW_HOME_TMP, sw_store_home(st));
     DIR *d = opendir(dir);
-    int r = 0;
     *count = 0;
     if (!d) {
-        r = sw_error_errno(SW_ERROR, "cannot open %s", dir);
+        int r = sw_error_errno(SW_ERROR, "cannot open %s", dir);
         free(dir);
         return r;
     }
     struct dirent *e;
-    while (!r && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        (*count)++;
-        char *p = sw_sprintf("%s/%s", dir, e->d_name);
-        struct stat s;
-        if (bytes && lstat(p, &s) == 0 && S_ISREG(s.st_mode))
-            *bytes += (uint64_t)s.st_size;
-        if (remove)
-            r = sw_rm_rf(p);
-        free(p);
-    }
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            (*count)++;
     closedir(d);
     free(dir);
-    return r;
+    return 0;
 }
 
 int sw_store_fsck(sw_store *st, sw_fsck_report *rep, void (*report)(void *ctx, const char *line), void *ctx)
@@ -193,44 +184,63 @@ int sw_store_fsck(sw_store *st, sw_fsck_report *rep, void (*report)(void *ctx, c
         }
     }
     free(indexed);
-    return r ? r : sw_tmp_files(st, 0, &rep->temp_files, NULL);
+    return r ? r : sw_tmp_count(st, &rep->temp_files);
 }
 
 typedef struct {
     sw_store *st;
     const sw_hash *keep;
     size_t nkeep;
-    uint64_t objects, bytes;
+    time_t before;
+    sw_gc_report *rep;
 } sw_gc;
 
+/* Removes one object unless it is kept, pinned, made or freshened after g->before, or linked from
+ * elsewhere (a seeding view: removing the store's name would free no bytes). The stat is taken just
+ * before the unlink, so an object a concurrent writer freshened stays. */
 static int sw_gc_object(void *ctx, const sw_hash *h, uint64_t size)
 {
     sw_gc *g = ctx;
     if (bsearch(h, g->keep, g->nkeep, sizeof *h, sw_hash_memcmp))
         return 0;
-    g->objects++;
-    g->bytes += size;
+    char *path = sw_store_object_path(g->st, h);
+    struct stat s;
+    int r = stat(path, &s);
+    free(path);
+    if (r < 0)
+        return 0; /* gone already */
+    if (s.st_mtime > g->before) {
+        g->rep->recent++;
+        return 0;
+    }
+    if (s.st_nlink > 1) {
+        g->rep->linked++;
+        return 0;
+    }
+    g->rep->objects++;
+    g->rep->bytes += size;
     return sw_store_remove(g->st, h);
 }
 
-int sw_store_gc(sw_store *st, const sw_hash *keep, size_t nkeep, uint64_t *objects, uint64_t *bytes,
-                uint64_t *temp_files)
+int sw_store_gc(sw_gc_report *rep, sw_store *st, const sw_hash *keep, size_t nkeep, time_t before)
 {
+    memset(rep, 0, sizeof *rep);
     sw_hash *pins = NULL;
     size_t npins = 0;
     int r = sw_index_pins(&pins, &npins, sw_store_index(st));
     if (r)
         return r;
-    sw_hash *all = sw_malloc((nkeep + npins) * sizeof *all);
+    sw_hash *all = sw_malloc((nkeep + npins + 1) * sizeof *all);
     if (nkeep)
         memcpy(all, keep, nkeep * sizeof *all);
     if (npins)
         memcpy(all + nkeep, pins, npins * sizeof *all);
     free(pins);
-    sw_gc g = {st, all, sw_hash_sort_unique(all, nkeep + npins), 0, 0};
+    /* Read after the pins and the caller's snapshot: a process that committed objects and is still
+     * running may not have referenced them yet. */
+    time_t writers = sw_store_writers_since(st);
+    sw_gc g = {st, all, sw_hash_sort_unique(all, nkeep + npins), writers <= before ? writers - 1 : before, rep};
     r = sw_store_foreach(st, sw_gc_object, NULL, &g);
     free(all);
-    *objects = g.objects;
-    *bytes = g.bytes; /* temp files' bytes are freed too */
-    return r ? r : sw_tmp_files(st, 1, temp_files, bytes);
+    return r ? r : sw_store_sweep_tmp(st, g.before, &rep->temp_files, &rep->bytes);
 }

@@ -3,12 +3,13 @@
  *   objects/XX/<64 hex>   immutable, read-only object files (XX = the first two hex digits) (cache/store.c)
  *   tmp/                  objects being written; anything here after a crash is garbage (gc, fsck)
  *   quarantine/           objects fsck found corrupt, kept for inspection
- *   index.db              chunk index, pins and the stage cache (cache/index.c)
+ *   index.db              chunk index, pins, the stage cache and its latest runs (cache/index.c)
  *   catalog/              the git catalog of bundle versions (core/bundle/catalog.c)
- *   locks/                flock files: "store" (shared by users of objects, exclusive for gc),
+ *   locks/                flock files: "store" (shared by every process using the store, gc included),
  *                         "catalog" (exclusive while a version is committed), "owner-TOKEN" (one per
  *                         process with the store open, locked while it lives: its temp files are
- *                         tmp/put-TOKEN-*, removed by the next process once the owner is gone)
+ *                         tmp/put-TOKEN-*, removed by the next process once the owner is gone; its
+ *                         mtime is when the process first committed an object, which gc keeps)
  *   summaries/<blob id>   small summaries of validated manifests (name, version, sizes, object ids), so
  *                         that ls need not parse every manifest (core/bundle/catalog.c)
  *   seed/<info-hash>/     seeding views: hard links to a version's objects, remade by every seed

@@ -1,6 +1,7 @@
 /* index.c — the chunk index and pins in SQLite (see index.h).
  *
- * Schema version 1 (PRAGMA user_version): later versions add tables, never change these. Hashes are
+ * Schema version 3 (PRAGMA user_version): later versions add tables, never change these (2 added stages,
+ * stage_runs and files; 3 added stage_objects and run_keys, for gc's stage cache policy). Hashes are
  * stored as 32-byte blobs. WAL mode with synchronous=NORMAL survives a crash of the process at any
  * instant; a power loss may drop the last transactions, which `swarm fsck` rebuilds from the objects. */
 #include "cache/index.h"
@@ -30,8 +31,16 @@ static const char sw_index_schema[] =
     "CREATE TABLE IF NOT EXISTS files("
     "  path TEXT PRIMARY KEY, dev INTEGER, ino INTEGER, size INTEGER, mtime INTEGER, ctime INTEGER,"
     "  hash BLOB NOT NULL) WITHOUT ROWID;"
-    "PRAGMA user_version = 2;";
-#define SW_INDEX_VERSION 2 /* the user_version the schema above sets */
+    "CREATE TABLE IF NOT EXISTS stage_objects("
+    "  key BLOB NOT NULL, object BLOB NOT NULL, PRIMARY KEY(key, object)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS stage_objects_by_object ON stage_objects(object);"
+    "CREATE TABLE IF NOT EXISTS run_keys("
+    "  pipeline TEXT NOT NULL, stage TEXT NOT NULL, key BLOB NOT NULL, PRIMARY KEY(pipeline, stage)) WITHOUT ROWID;"
+    "PRAGMA user_version = 3;";
+#define SW_INDEX_VERSION 3 /* the user_version the schema above sets */
+/* A hit refreshes a stage result's time when it is older than this (seconds), so that a rerun that hits
+ * every stage writes nothing more often. gc never drops a result used more recently (sw_index_stage_expire). */
+#define SW_STAGE_TOUCH 600
 
 static int sw_index_fail(sw_index *ix, const char *what)
 {
@@ -303,7 +312,46 @@ static int sw_index_get_text(char **out, sw_index *ix, const char *sql, const ch
 
 int sw_index_stage_get(char **output, sw_index *ix, const sw_hash *key)
 {
-    return sw_index_get_text(output, ix, "SELECT output FROM stages WHERE key = ?", NULL, NULL, key);
+    int r = sw_index_get_text(output, ix, "SELECT output FROM stages WHERE key = ?", NULL, NULL, key);
+    if (r)
+        return r;
+    sqlite3_stmt *st;
+    if (sw_index_prepare(&st, ix, "UPDATE stages SET time = ?2 WHERE key = ?1 AND time < ?2 - ?3"))
+        r = SW_ERROR;
+    else {
+        sqlite3_bind_blob(st, 1, key->b, SW_HASH_LEN, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+        sqlite3_bind_int(st, 3, SW_STAGE_TOUCH);
+        r = sqlite3_step(st) == SQLITE_DONE ? 0 : sw_index_fail(ix, "mark a stage result used");
+        sqlite3_finalize(st);
+    }
+    if (r) {
+        free(*output);
+        *output = NULL;
+    }
+    return r;
+}
+
+/* Runs a prepared statement once per object, binding the object to parameter 1 (and key, when not NULL,
+ * to parameter 2, and now to 3 when the statement has it). */
+static int sw_index_each_object(sw_index *ix, const char *sql, const sw_hash *key, const sw_hash *objects, size_t n)
+{
+    sqlite3_stmt *st;
+    if (sw_index_prepare(&st, ix, sql))
+        return SW_ERROR;
+    int r = 0;
+    for (size_t i = 0; i < n && !r; i++) {
+        sqlite3_bind_blob(st, 1, objects[i].b, SW_HASH_LEN, SQLITE_STATIC);
+        if (key)
+            sqlite3_bind_blob(st, 2, key->b, SW_HASH_LEN, SQLITE_STATIC);
+        if (sqlite3_bind_parameter_count(st) >= 3)
+            sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+        if (sqlite3_step(st) != SQLITE_DONE)
+            r = sw_index_fail(ix, "record a stage's objects");
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    return r;
 }
 
 int sw_index_stage_put(sw_index *ix, const sw_hash *key, const char *output, const sw_hash *objects, size_t n)
@@ -311,16 +359,11 @@ int sw_index_stage_put(sw_index *ix, const sw_hash *key, const char *output, con
     sqlite3_stmt *st = NULL;
     if (sw_index_exec(ix, "BEGIN IMMEDIATE;"))
         return SW_ERROR;
-    int r = sw_index_prepare(&st, ix, "INSERT OR IGNORE INTO pins(object, reason, time) VALUES(?, 'stage', ?)");
-    for (size_t i = 0; i < n && !r; i++) {
-        sqlite3_bind_blob(st, 1, objects[i].b, SW_HASH_LEN, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
-        if (sqlite3_step(st) != SQLITE_DONE)
-            r = sw_index_fail(ix, "pin");
-        sqlite3_reset(st);
-    }
-    sqlite3_finalize(st);
-    st = NULL;
+    int r = sw_index_each_object(ix, "INSERT OR IGNORE INTO pins(object, reason, time) VALUES(?1, 'stage', ?3)",
+                                 NULL, objects, n);
+    if (!r)
+        r = sw_index_each_object(ix, "INSERT OR IGNORE INTO stage_objects(object, key) VALUES(?1, ?2)", key,
+                                 objects, n);
     if (!r && !(r = sw_index_prepare(&st, ix, "INSERT OR REPLACE INTO stages(key, output, time) VALUES(?,?,?)"))) {
         sqlite3_bind_blob(st, 1, key->b, SW_HASH_LEN, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, output, -1, SQLITE_STATIC);
@@ -335,23 +378,61 @@ int sw_index_stage_put(sw_index *ix, const sw_hash *key, const char *output, con
     return sw_index_exec(ix, "COMMIT;");
 }
 
+int sw_index_stage_expire(sw_index *ix, int64_t before, uint64_t *dropped)
+{
+    *dropped = 0;
+    if (sw_index_exec(ix, "BEGIN IMMEDIATE;"))
+        return SW_ERROR;
+    sqlite3_stmt *st;
+    int r = sw_index_prepare(&st, ix, "DELETE FROM stages WHERE time < ? AND key NOT IN (SELECT key FROM run_keys)");
+    if (!r) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)before);
+        r = sqlite3_step(st) == SQLITE_DONE ? 0 : sw_index_fail(ix, "drop stage results");
+        *dropped = (uint64_t)sqlite3_changes(ix->db);
+        sqlite3_finalize(st);
+    }
+    if (!r)
+        r = sw_index_exec(ix, "DELETE FROM stage_objects WHERE key NOT IN (SELECT key FROM stages);"
+                              "DELETE FROM pins WHERE reason = 'stage' AND object NOT IN "
+                              "(SELECT object FROM stage_objects);");
+    if (r) {
+        sw_index_exec(ix, "ROLLBACK;");
+        return r;
+    }
+    return sw_index_exec(ix, "COMMIT;");
+}
+
 int sw_index_run_get(char **parts, sw_index *ix, const char *pipeline, const char *stage)
 {
     return sw_index_get_text(parts, ix, "SELECT parts FROM stage_runs WHERE pipeline = ? AND stage = ?", pipeline,
                              stage, NULL);
 }
 
-int sw_index_run_put(sw_index *ix, const char *pipeline, const char *stage, const char *parts)
+int sw_index_run_put(sw_index *ix, const char *pipeline, const char *stage, const char *parts, const sw_hash *key)
 {
-    sqlite3_stmt *st;
-    if (sw_index_prepare(&st, ix, "INSERT OR REPLACE INTO stage_runs(pipeline, stage, parts) VALUES(?,?,?)"))
+    if (sw_index_exec(ix, "BEGIN IMMEDIATE;"))
         return SW_ERROR;
-    sqlite3_bind_text(st, 1, pipeline, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, stage, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, parts, -1, SQLITE_STATIC);
-    int r = sqlite3_step(st) == SQLITE_DONE ? 0 : sw_index_fail(ix, "record a stage run");
-    sqlite3_finalize(st);
-    return r;
+    static const char *const sql[] = {"INSERT OR REPLACE INTO stage_runs(pipeline, stage, parts) VALUES(?,?,?)",
+                                      "INSERT OR REPLACE INTO run_keys(pipeline, stage, key) VALUES(?,?,?)"};
+    int r = 0;
+    for (size_t i = 0; i < 2 && !r; i++) {
+        sqlite3_stmt *st;
+        if ((r = sw_index_prepare(&st, ix, sql[i])))
+            break;
+        sqlite3_bind_text(st, 1, pipeline, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, stage, -1, SQLITE_STATIC);
+        if (i == 0)
+            sqlite3_bind_text(st, 3, parts, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_blob(st, 3, key->b, SW_HASH_LEN, SQLITE_STATIC);
+        r = sqlite3_step(st) == SQLITE_DONE ? 0 : sw_index_fail(ix, "record a stage run");
+        sqlite3_finalize(st);
+    }
+    if (r) {
+        sw_index_exec(ix, "ROLLBACK;");
+        return r;
+    }
+    return sw_index_exec(ix, "COMMIT;");
 }
 
 /* Binds path and the stat data to parameters 1 to 6 of a files statement. */

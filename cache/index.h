@@ -6,6 +6,7 @@
 #define SW_INDEX_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cache/chunker.h"
 #include "cache/hash.h"
@@ -33,14 +34,22 @@ int sw_index_pins(sw_hash **out, size_t *n, sw_index *ix);
 /* 1 when the object is pinned, 0 when not, or an error. */
 int sw_index_pinned(sw_index *ix, const sw_hash *object);
 
-/* The stage cache: a stage key's output (a value id, see core/pipeline/values.h). get: SW_ENOTFOUND on a miss.
- * put records the output and pins the objects it is made of (reason "stage"), in one transaction. */
+/* The stage cache: a stage key's output (a value id, see core/pipeline/values.h). get: SW_ENOTFOUND on a
+ * miss; a hit records that the result was used now (at most once per 10 minutes, to keep reruns off the
+ * disk). put records the output, made now, and pins the objects it is made of (reason "stage", one pin
+ * per object however many results share it), in one transaction. */
 int sw_index_stage_get(char **output, sw_index *ix, const sw_hash *key);
 int sw_index_stage_put(sw_index *ix, const sw_hash *key, const char *output, const sw_hash *objects, size_t n);
+/* gc's stage cache policy, in one transaction: drops every stage result last made or used before
+ * `before` (seconds since the epoch) unless it is the latest run's result of a
+ * stage of some pipeline (sw_index_run_put), and unpins the objects no remaining result is made of.
+ * *dropped: how many results went. */
+int sw_index_stage_expire(sw_index *ix, int64_t before, uint64_t *dropped);
 
-/* What a stage of a pipeline was made of when it last ran (JSON text), for `pipeline run --explain`. */
+/* What a stage of a pipeline was made of when it last ran (JSON text), for `pipeline run --explain`, and
+ * its key: the result gc keeps for that stage whatever its age. */
 int sw_index_run_get(char **parts, sw_index *ix, const char *pipeline, const char *stage);
-int sw_index_run_put(sw_index *ix, const char *pipeline, const char *stage, const char *parts);
+int sw_index_run_put(sw_index *ix, const char *pipeline, const char *stage, const char *parts, const sw_hash *key);
 
 /* Hashes of files outside the store, valid while their stat data is unchanged (git's index trick). */
 typedef struct {

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct sw_store {
@@ -22,16 +23,21 @@ struct sw_store {
     char owner[7];     /* TOKEN, which names this process's temp files: tmp/put-TOKEN-XXXXXX */
 };
 
+/* The owner file's mtime until its process first commits an object (see sw_store_writers_since). */
+#define SW_OWNER_NOT_WRITING ((time_t)4102444800) /* 2100-01-01 */
+
 /* Takes this process's owner lock: a new file locks/owner-TOKEN, locked (flock) for as long as the store is
  * open, so that any process can tell whether the writer of a temp file is still alive (a lock dies with
  * its process, kill -9 included). It is made under another name and renamed once locked, so no sweeper
- * ever sees it unlocked. */
+ * ever sees it unlocked. Its mtime says when the process first committed an object: far in the future
+ * until it does. */
 static int sw_store_own(sw_store *st)
 {
     char *tmp = sw_sprintf("%s/" SW_HOME_LOCKS "/making-owner-XXXXXX", st->home);
     int r = 0;
     st->owner_fd = mkostemp(tmp, O_CLOEXEC);
-    if (st->owner_fd < 0 || flock(st->owner_fd, LOCK_EX) < 0) {
+    struct timespec never[2] = {{SW_OWNER_NOT_WRITING, 0}, {SW_OWNER_NOT_WRITING, 0}};
+    if (st->owner_fd < 0 || flock(st->owner_fd, LOCK_EX) < 0 || futimens(st->owner_fd, never) < 0) {
         r = sw_error_errno(SW_ERROR, "cannot make a lock file in %s/" SW_HOME_LOCKS, st->home);
     } else {
         memcpy(st->owner, tmp + strlen(tmp) - 6, 7);
@@ -60,26 +66,58 @@ static int sw_owner_gone(const char *home, const char *token)
     return gone;
 }
 
-/* Removes the temp files of processes that died while writing them (tmp/put-TOKEN-XXXXXX whose owner is
- * gone). Best effort: a file that cannot be removed is left for gc. */
-static void sw_store_sweep(sw_store *st)
+/* Whether tmp/NAME is named as sw_store_tmpfile names them: put-TOKEN-XXXXXX. */
+static int sw_tmp_named(const char *n) { return !strncmp(n, "put-", 4) && strlen(n) == 17 && n[10] == '-'; }
+
+int sw_store_sweep_tmp(sw_store *st, time_t before, uint64_t *count, uint64_t *bytes)
 {
     char *dir = sw_sprintf("%s/" SW_HOME_TMP, st->home);
     DIR *d = opendir(dir);
+    int r = d ? 0 : sw_error_errno(SW_ERROR, "cannot open %s", dir);
     struct dirent *e;
-    while (d && (e = readdir(d))) {
+    while (d && !r && (e = readdir(d))) {
         const char *n = e->d_name;
-        if (strncmp(n, "put-", 4) || strlen(n) != 17 || n[10] != '-' || !strncmp(n + 4, st->owner, 6))
-            continue;
-        if (sw_owner_gone(st->home, n + 4)) {
-            char *p = sw_sprintf("%s/%s", dir, n);
-            unlink(p);
-            free(p);
+        int named = sw_tmp_named(n);
+        if (!strcmp(n, ".") || !strcmp(n, "..") || (named && !strncmp(n + 4, st->owner, 6)) ||
+            (named && !sw_owner_gone(st->home, n + 4)))
+            continue; /* this process's, or a live one's */
+        char *p = sw_sprintf("%s/%s", dir, n);
+        struct stat s;
+        if (lstat(p, &s) == 0 && (named || s.st_mtime < before)) {
+            r = sw_rm_rf(p);
+            if (!r && count)
+                (*count)++;
+            if (!r && bytes && S_ISREG(s.st_mode))
+                *bytes += (uint64_t)s.st_size;
         }
+        free(p);
     }
     if (d)
         closedir(d);
     free(dir);
+    return r;
+}
+
+time_t sw_store_writers_since(sw_store *st)
+{
+    char *dir = sw_sprintf("%s/" SW_HOME_LOCKS, st->home);
+    DIR *d = opendir(dir);
+    time_t first = SW_OWNER_NOT_WRITING;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        const char *n = e->d_name;
+        if (strncmp(n, "owner-", 6) || strlen(n) != 12 || !strcmp(n + 6, st->owner))
+            continue;
+        char *p = sw_sprintf("%s/%s", dir, n);
+        struct stat s;
+        if (stat(p, &s) == 0 && s.st_mtime < first && !sw_owner_gone(st->home, n + 6))
+            first = s.st_mtime;
+        free(p);
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+    return first;
 }
 
 int sw_store_open(sw_store **out, const char *home, int mode)
@@ -111,7 +149,7 @@ int sw_store_open(sw_store **out, const char *home, int mode)
     free(lock);
 
     if (!r && !(r = sw_store_own(st)))
-        sw_store_sweep(st);
+        sw_store_sweep_tmp(st, 0, NULL, NULL); /* best effort: what cannot be removed is left for gc */
     if (!r) {
         char *db = sw_sprintf("%s/" SW_HOME_INDEX, home);
         r = sw_index_open(&st->index, db);
@@ -256,10 +294,24 @@ int sw_store_tmpfile(char **path, int *fd, const sw_store *st)
     return 0;
 }
 
+/* Marks this process as a writer in its owner file (its mtime, when still in the future, becomes now), so
+ * that gc keeps what it commits until it exits. Threads racing here all write about the same time. */
+static void sw_store_mark_writer(const sw_store *st)
+{
+    struct stat s;
+    if (fstat(st->owner_fd, &s) == 0 && s.st_mtime > time(NULL))
+        futimens(st->owner_fd, NULL);
+}
+
 int sw_store_commit(const sw_store *st, int fd, const char *tmp, const sw_hash *h, int *added)
 {
     *added = 0;
-    if (sw_store_stat(st, h, NULL) == 0) {
+    sw_store_mark_writer(st);
+    char *have = sw_store_object_path(st, h);
+    /* An object written again is freshened, as git does, so that gc's grace period covers it too. */
+    int exists = utimensat(AT_FDCWD, have, NULL, 0) == 0 || (errno != ENOENT && sw_store_stat(st, h, NULL) == 0);
+    free(have);
+    if (exists) {
         unlink(tmp);
         return 0;
     }
@@ -268,7 +320,7 @@ int sw_store_commit(const sw_store *st, int fd, const char *tmp, const sw_hash *
     char *dir = sw_sprintf("%s/" SW_HOME_OBJECTS "/%.2s", st->home, hex);
     char *dst = sw_sprintf("%s/%s", dir, hex);
     int r = 0;
-    if (fchmod(fd, 0444) < 0 || fsync(fd) < 0)
+    if (futimens(fd, NULL) < 0 || fchmod(fd, 0444) < 0 || fsync(fd) < 0)
         r = sw_error_errno(SW_ERROR, "cannot write to the store");
     if (!r && mkdir(dir, 0755) == 0) {
         char *objects = sw_sprintf("%s/" SW_HOME_OBJECTS, st->home);

@@ -14,6 +14,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "cache/chunker.h"
 #include "cache/hash.h"
@@ -23,7 +24,7 @@ typedef struct sw_store sw_store;
 
 enum {
     SW_STORE_SHARED = 0,    /* normal use: many processes at once */
-    SW_STORE_EXCLUSIVE = 1, /* gc: fails with SW_ECONFLICT while another process uses the store */
+    SW_STORE_EXCLUSIVE = 1, /* fails with SW_ECONFLICT while another process uses the store */
 };
 
 /* Opens the store at home, creating its layout if needed, and takes the store lock in mode. */
@@ -74,8 +75,10 @@ int sw_store_adopt(sw_store *st, const char *path, sw_object *obj, const sw_hash
 /* Creates an empty temp file in the store's tmp/ for an object being written (caller owns and frees
  * *path, closes *fd). */
 int sw_store_tmpfile(char **path, int *fd, const sw_store *st);
-/* Makes the finished temp file tmp (open as fd) object h: read-only, fsync'd, renamed into objects/, the
- * directory fsync'd; when h exists already tmp is removed instead. *added says which. Touches only files,
+/* Makes the finished temp file tmp (open as fd) object h: mtime now, read-only, fsync'd, renamed into
+ * objects/, the directory fsync'd; when h exists already tmp is removed instead and the object's mtime set
+ * to now (freshened, for gc's grace period). *added says which. It also marks this process a writer
+ * (sw_store_writers_since). Touches only files,
  * so any thread may call it while another uses the store. Chunk rows are the caller's (a stage output
  * has none until it is published: sw_store_reindex). */
 int sw_store_commit(const sw_store *st, int fd, const char *tmp, const sw_hash *h, int *added);
@@ -88,6 +91,16 @@ int sw_store_reindex(sw_store *st, const sw_hash *h);
 int sw_store_quarantine(sw_store *st, const sw_hash *h);
 /* Removes an object and its index rows (gc). */
 int sw_store_remove(sw_store *st, const sw_hash *h);
+
+/* Removes from tmp/ the temp files of processes that are gone (whatever their age) and any other file
+ * whose mtime is before `before` (0: none); a live process's temp files stay. Counts what it removed in
+ * *count and *bytes when not NULL. Fails only when tmp/ cannot be read or a file cannot be removed. */
+int sw_store_sweep_tmp(sw_store *st, time_t before, uint64_t *count, uint64_t *bytes);
+
+/* The time at which the earliest still-running other process first committed an object into this store
+ * (its owner file's mtime), or a time far in the future when none has. Everything such a process made
+ * since then may not yet be referenced by the version or stage record it is making. */
+time_t sw_store_writers_since(sw_store *st);
 
 /* Calls fn for every object file under objects/ (name parsed, size from stat). Stops on a non-zero
  * return, which it passes on. Names that are not 64 hex digits are reported through bad (may be NULL). */

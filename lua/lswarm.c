@@ -870,8 +870,8 @@ static int sw_l_op(lua_State *L)
             return luaL_error(L, "op %s: input '%s' takes %s, given %s (from stage '%s')", ref, op->inputs[i].name,
                               sw_valkind_name(want), sw_valkind_name(g->v[in[i]].out), g->v[in[i]].name);
     }
-    if (kind == SW_VAL_RECORDS && nin != 1)
-        return luaL_error(L, "op %s: an op mapped over records takes one input", ref);
+    if (kind == SW_VAL_RECORDS && nin > 2)
+        return luaL_error(L, "op %s: an op mapped over records takes one input, or two zipped record by record", ref);
     s->out = op->outputs[0].kind == SWARM_KIND_TENSOR ? SW_VAL_TENSORS : SW_VAL_RECORDS;
     if (s->out != kind)
         return luaL_error(L, "op %s maps %s to %s; pipelines map an op over tensors to tensors, or records to "

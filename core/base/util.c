@@ -391,6 +391,26 @@ int sw_parse_bytes(uint64_t *out, const char *s)
     return 0;
 }
 
+int sw_parse_age(int64_t *out, const char *s)
+{
+    static const char units[] = "smhdw";
+    static const int64_t secs[] = {1, 60, 3600, 86400, 604800};
+    if (!strcmp(s, "now")) {
+        *out = 0;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    int64_t unit = 1;
+    if (*end && end[1] == 0 && strchr(units, *end))
+        unit = secs[strchr(units, *end) - units], end++;
+    if (end == s || *end || errno || !isdigit((unsigned char)s[0]) || v > (unsigned long long)(INT64_MAX / 2 / unit))
+        return sw_error(SW_EINVALID, "'%s' is not an age (digits, then optionally s, m, h, d or w; or now)", s);
+    *out = (int64_t)v * unit;
+    return 0;
+}
+
 const char *sw_fmt_bytes(char *buf, size_t len, uint64_t bytes)
 {
     static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};

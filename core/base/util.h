@@ -76,5 +76,8 @@ int sw_parse_bytes(uint64_t *out, const char *s);
 /* The name of known[0..n) nearest to name (at most 2 edits, or one that name is a prefix of, at least 2
  * characters), or NULL when none is near: for "did you mean". */
 const char *sw_nearest(const char *name, const char *const *known, size_t n);
+/* Parses an age in seconds: digits, then optionally s, m, h, d or w (seconds when none), or "now" (0).
+ * SW_EINVALID when s is anything else or is absurdly large. */
+int sw_parse_age(int64_t *out, const char *s);
 
 #endif

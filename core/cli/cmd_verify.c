@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct {
     char *name, *version;
@@ -239,30 +240,18 @@ int sw_cmd_fsck(sw_cli *cli, int argc, char **argv)
     return rc;
 }
 
-int sw_cmd_gc(sw_cli *cli, int argc, char **argv)
+/* The objects every version names (any order, repeats allowed). A version whose manifest cannot be read
+ * stops gc: its objects are unknown, and removing them could lose data. */
+static int sw_gc_referenced(sw_hash **out, size_t *n, sw_catalog *cat)
 {
-    if (sw_cli_operands(cli, argc, argv, 0, 0, SW_USAGE_GC))
-        return 2;
-    sw_store *st;
-    sw_catalog *cat;
-    if (sw_store_open(&st, cli->home, SW_STORE_EXCLUSIVE))
-        return sw_cli_fail();
-    if (sw_catalog_open(&cat, cli->home)) {
-        sw_store_free(st);
-        return sw_cli_fail();
-    }
-    /* Keep every object any version names. A version whose manifest cannot be read stops gc: its
-     * objects are unknown, and removing them could lose data. */
     sw_vref *refs = NULL;
     size_t nrefs = 0, nkeep = 0, cap = 0;
     sw_hash *keep = NULL;
-    int rc = sw_select_versions(&refs, &nrefs, cat, NULL) ? sw_cli_fail() : 0;
+    int r = sw_select_versions(&refs, &nrefs, cat, NULL);
     for (size_t i = 0; i < nrefs; i++) {
         sw_manifest *m = NULL;
-        if (!rc && sw_catalog_read(&m, cat, refs[i].name, refs[i].version)) {
+        if (!r && (r = sw_catalog_read(&m, cat, refs[i].name, refs[i].version)))
             sw_error_wrap(SW_ERROR, "gc stopped, nothing removed");
-            rc = sw_cli_fail();
-        }
         for (size_t k = 0; m && k < m->nfiles; k++) {
             sw_grow(&keep, &cap, nkeep + 1, sizeof *keep);
             keep[nkeep++] = m->files[k].hash;
@@ -272,20 +261,70 @@ int sw_cmd_gc(sw_cli *cli, int argc, char **argv)
         free(refs[i].version);
     }
     free(refs);
-    uint64_t objects = 0, bytes = 0, temps = 0;
-    if (!rc && sw_store_gc(st, keep, nkeep, &objects, &bytes, &temps))
-        rc = sw_cli_fail();
-    if (!rc) {
-        char size[32];
-        sw_fmt_bytes(size, sizeof size, bytes);
-        if (cli->json)
-            sw_cli_print_json(json_pack("{s:I, s:I, s:I}", "objects_removed", (json_int_t)objects, "bytes_freed",
-                                        (json_int_t)bytes, "temp_files_removed", (json_int_t)temps));
-        else
-            printf("gc: removed %llu object%s, freed %s (%llu bytes); removed %llu temp file%s\n",
-                   (unsigned long long)objects, objects == 1 ? "" : "s", size, (unsigned long long)bytes,
-                   (unsigned long long)temps, temps == 1 ? "" : "s");
+    *out = keep;
+    *n = nkeep;
+    return r;
+}
+
+/* Parses gc's options: the grace period (--prune) and the stage cache's age (--cache-older-than). */
+static int sw_gc_options(sw_cli *cli, int argc, char **argv, int64_t *prune, int64_t *cache_age)
+{
+    static const struct option opts[] = {
+        {"prune", required_argument, NULL, 'p'}, {"cache-older-than", required_argument, NULL, 'c'},
+        SW_CLI_COMMON_OPTS, {0}};
+    *prune = 3600;
+    *cache_age = 7 * 86400;
+    int c;
+    optind = 0;
+    while ((c = sw_cli_getopt(cli, argc, argv, "qv", opts, SW_USAGE_GC)) != -1) {
+        if (c == '?')
+            return 2;
+        if (sw_parse_age(c == 'p' ? prune : cache_age, optarg))
+            return sw_cli_usage(SW_USAGE_GC, "%s: %s", c == 'p' ? "--prune" : "--cache-older-than", sw_error_last());
     }
+    return optind < argc ? sw_cli_usage(SW_USAGE_GC, "too many arguments") : 0;
+}
+
+/* Prints what gc did, as one line or as JSON. */
+static void sw_gc_print(const sw_cli *cli, const sw_gc_report *g, uint64_t stages)
+{
+    if (cli->json) {
+        sw_cli_print_json(json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "objects_removed", (json_int_t)g->objects,
+                                    "bytes_freed", (json_int_t)g->bytes, "temp_files_removed",
+                                    (json_int_t)g->temp_files, "stage_results_dropped", (json_int_t)stages,
+                                    "recent_kept", (json_int_t)g->recent, "seeding_kept", (json_int_t)g->linked));
+        return;
+    }
+    char size[32];
+    printf("gc: removed %llu object%s, freed %s (%llu bytes); removed %llu temp file%s; dropped %llu stage "
+           "result%s; kept %llu recent and %llu seeding unreferenced object%s\n",
+           (unsigned long long)g->objects, g->objects == 1 ? "" : "s", sw_fmt_bytes(size, sizeof size, g->bytes),
+           (unsigned long long)g->bytes, (unsigned long long)g->temp_files, g->temp_files == 1 ? "" : "s",
+           (unsigned long long)stages, stages == 1 ? "" : "s", (unsigned long long)g->recent,
+           (unsigned long long)g->linked, g->recent + g->linked == 1 ? "" : "s");
+}
+
+int sw_cmd_gc(sw_cli *cli, int argc, char **argv)
+{
+    int64_t prune, cache_age;
+    int rc = sw_gc_options(cli, argc, argv, &prune, &cache_age);
+    if (rc)
+        return rc;
+    sw_store *st;
+    sw_catalog *cat;
+    if (sw_cli_open(cli, &st, &cat))
+        return 1;
+    /* First the stage cache's policy (which unpins), then the catalog's snapshot, then the walk. */
+    int64_t now = (int64_t)time(NULL);
+    uint64_t stages = 0;
+    sw_hash *keep = NULL;
+    size_t nkeep = 0;
+    sw_gc_report g;
+    if (sw_index_stage_expire(sw_store_index(st), now - (cache_age > prune ? cache_age : prune), &stages) ||
+        sw_gc_referenced(&keep, &nkeep, cat) || sw_store_gc(&g, st, keep, nkeep, (time_t)(now - prune)))
+        rc = sw_cli_fail();
+    else
+        sw_gc_print(cli, &g, stages);
     free(keep);
     sw_catalog_free(cat);
     sw_store_free(st);

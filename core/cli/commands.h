@@ -44,7 +44,7 @@ int sw_cli_fetch(sw_cli *cli, sw_store *st, sw_catalog *cat, const sw_manifest *
 #define SW_USAGE_EXPORT "swarm export NAME[@VERSION] OUT.tar.zst"
 #define SW_USAGE_VERIFY "swarm verify [NAME[@VERSION]]"
 #define SW_USAGE_FSCK "swarm fsck"
-#define SW_USAGE_GC "swarm gc"
+#define SW_USAGE_GC "swarm gc [--prune AGE] [--cache-older-than AGE]"
 #define SW_USAGE_REMOTE "swarm remote [ls | add NAME URL [--tracker URL]...]"
 #define SW_USAGE_PUSH "swarm push [REMOTE]"
 #define SW_USAGE_PULL "swarm pull [REMOTE]"

@@ -36,7 +36,12 @@ static const sw_command sw_commands[] = {
      "Reads every byte of the versions it checks.\n"},
     {"fsck", sw_cmd_fsck, SW_USAGE_FSCK, "check every object and chunk record; quarantine corrupt ones",
      "Reads every byte of the store.\n"},
-    {"gc", sw_cmd_gc, SW_USAGE_GC, "remove objects no version or pin references", NULL},
+    {"gc", sw_cmd_gc, SW_USAGE_GC, "remove objects no version, pin or recent stage result references",
+     "  --prune AGE            keep unreferenced objects made in the last AGE (default 1h; AGE is\n"
+     "                         N with s, m, h, d or w; 'now' is safe only when nothing else writes)\n"
+     "  --cache-older-than AGE drop stage results not made or used in the last AGE (default 7d); the\n"
+     "                         latest run's result of each pipeline stage stays\n"
+     "Runs beside seed, get, add and pipeline runs: what they use stays.\n"},
     {"remote", sw_cmd_remote, SW_USAGE_REMOTE, "list or add catalog remotes (git URLs)",
      "  --tracker URL          a tracker that get and seed announce to for this remote (repeatable)\n"},
     {"push", sw_cmd_push, SW_USAGE_PUSH, "push every version to a remote catalog", NULL},

@@ -1,6 +1,7 @@
 /* compress.c — records files' compression (see compress.h): zlib inflates gzip, libarchive's raw format
  * with one filter reads zstd, xz and bzip2 and writes gzip and zstd. */
 #include "pipeline/compress.h"
+#include "pipeline/records.h"
 #include "base/error.h"
 #include "base/util.h"
 
@@ -56,6 +57,7 @@ struct sw_unpack {
     int end; /* gzip: the last member ended */
     const uint8_t *p;
     size_t n, at; /* at: the input fed to zlib so far, or served raw */
+    const uint8_t *dropped; /* the input's pages before this are dropped (sw_drop_behind) */
 };
 
 /* The libarchive filters read by file name (gzip is zlib's). */
@@ -141,7 +143,8 @@ static int64_t sw_gunzip(sw_unpack *u, void *buf, size_t cap)
     return (int64_t)(want - u->z.avail_out);
 }
 
-int64_t sw_unpack_read(sw_unpack *u, void *buf, size_t cap)
+/* Reads the next decompressed bytes. */
+static int64_t sw_unpack_next(sw_unpack *u, void *buf, size_t cap)
 {
     if (u->kind == SW_UNPACK_GZIP)
         return sw_gunzip(u, buf, cap);
@@ -154,6 +157,28 @@ int64_t sw_unpack_read(sw_unpack *u, void *buf, size_t cap)
     la_ssize_t got = archive_read_data(u->a, buf, cap);
     if (got < 0)
         return sw_error(SW_EINVALID, "cannot decompress: %s", sw_archive_msg(u->a));
+    return got;
+}
+
+/* How much of the input the decompressor has consumed. */
+static size_t sw_unpack_consumed(const sw_unpack *u)
+{
+    if (u->kind == SW_UNPACK_GZIP)
+        return u->at - u->z.avail_in;
+    if (u->kind == SW_UNPACK_RAW)
+        return u->at;
+    la_int64_t n = archive_filter_bytes(u->a, -1);
+    return n > 0 && (uint64_t)n <= u->n ? (size_t)n : 0;
+}
+
+int64_t sw_unpack_read(sw_unpack *u, void *buf, size_t cap)
+{
+    int64_t got = sw_unpack_next(u, buf, cap);
+    if (got > 0) {
+        if (!u->dropped)
+            u->dropped = u->p;
+        sw_drop_behind(&u->dropped, u->p + sw_unpack_consumed(u)); /* a mapped input's pages, read once */
+    }
     return got;
 }
 

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 int sw_rcursor_next(sw_rcursor *c, const uint8_t **rec, size_t *len)
 {
@@ -103,4 +104,15 @@ void sw_fwriter_abort(sw_fwriter *w)
     free(w->buf);
     w->sha = NULL;
     w->buf = NULL;
+}
+
+void sw_drop_behind(const uint8_t **from, const uint8_t *upto)
+{
+    const uint8_t *start = (const uint8_t *)(((uintptr_t)*from + 4095) & ~(uintptr_t)4095);
+    size_t step = (size_t)4 << 20;
+    if (upto <= start || (size_t)(upto - start) < step)
+        return;
+    size_t len = (size_t)(upto - start) & ~(step - 1);
+    madvise((void *)start, len, MADV_DONTNEED);
+    *from = start + len;
 }

@@ -19,6 +19,11 @@ typedef struct {
 /* The next record: 1 and (rec, len), 0 at the end, SW_EINVALID for a truncated framed record. */
 int sw_rcursor_next(sw_rcursor *c, const uint8_t **rec, size_t *len);
 
+/* Drops from memory the pages of a read-only file mapping between *from and upto, in whole steps of 4
+ * MiB, and advances *from (a page touched again is read again from the file): keeps the resident memory
+ * of a sequential reader bounded. *from starts at the mapping's first byte. */
+void sw_drop_behind(const uint8_t **from, const uint8_t *upto);
+
 /* Buffered output to fd that hashes every byte it writes. */
 typedef struct {
     int fd;

@@ -45,9 +45,9 @@ typedef struct {
     int err;
     char msg[1024];
     sw_tref out; /* op over tensors: the output tensor */
-    /* op over records: the segment of the input it runs over (whole batches) and the framed output it
-     * wrote, in a temp file of the store */
-    const uint8_t *seg, *seg_end;
+    /* op over records: the segment of the input it runs over (whole batches; seg2: the same records of a
+     * second input, zipped record by record) and the framed output it wrote, in a temp file of the store */
+    const uint8_t *seg, *seg_end, *seg2, *seg2_end;
     char *tmp;
     sw_hash hash;
     int finished; /* set by the worker when the item is done, read by the progress line */
@@ -67,8 +67,8 @@ typedef struct {
     sw_item *items;
     size_t nitems;
     sw_tensors made; /* read and op stages: the collection being made */
-    sw_map in; /* op over records: the input, mapped while the stage runs */
-    sw_framing framing;
+    sw_map in, in2; /* op over records: the input (and a second one, zipped), mapped while the stage runs */
+    sw_framing framing, framing2;
     uint64_t whole; /* an op over the whole stream of records (SWARM_OP_WHOLE): its record count */
     int no_cache; /* the op is not deterministic, or an item fell back to a variant with another numerics
                      tag: the result is not recorded under the key */

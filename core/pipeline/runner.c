@@ -216,7 +216,7 @@ static int sw_complete(sw_run *run, size_t i, void (*report)(void *, const sw_gr
             char *old = NULL;
             int g = sw_index_run_get(&old, sw_store_index(run->st), run->g->real, sg->name);
             if (g == SW_ENOTFOUND || (!g && strcmp(old, s->parts)))
-                r = sw_index_run_put(sw_store_index(run->st), run->g->real, sg->name, s->parts);
+                r = sw_index_run_put(sw_store_index(run->st), run->g->real, sg->name, s->parts, &s->key);
             else
                 r = g;
             free(old);
@@ -255,6 +255,7 @@ static void sw_srun_clear(sw_srun *s)
     }
     free(s->items);
     sw_map_close(&s->in);
+    sw_map_close(&s->in2);
 }
 
 int sw_pipeline_run(sw_run_report *rep, const sw_graph *g, sw_store *st, sw_catalog *cat, const sw_run_opts *o,

@@ -7,7 +7,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 /* After a successful call by variant used: when it is not of the best variant's numerics (a fallback to
@@ -110,60 +109,101 @@ done:
         sw_map_close(&maps[k]);
 }
 
-/* Streams one segment of the op's input (whole batches of records) through the op, writing the
- * output records framed into a temp file. Segments run in parallel; finish joins them in order. */
+/* A batch of records as the ABI lays it out: the records copied back to back, count + 1 offsets. */
+typedef struct {
+    uint64_t *offs, count;
+    uint8_t *bytes;
+    size_t nb, bcap, ocap;
+} sw_rbatch;
+
+static void sw_rbatch_reset(sw_rbatch *b)
+{
+    sw_grow(&b->offs, &b->ocap, 1, sizeof *b->offs);
+    b->offs[0] = 0;
+    b->count = 0;
+    b->nb = 0;
+}
+
+/* Appends the cursor's next record to the batch: 1, 0 at the end, negative on a framing error. */
+static int sw_rbatch_take(sw_rbatch *b, sw_rcursor *cur)
+{
+    const uint8_t *rec;
+    size_t len;
+    int got = sw_rcursor_next(cur, &rec, &len);
+    if (got != 1)
+        return got;
+    sw_grow(&b->offs, &b->ocap, (size_t)b->count + 2, sizeof *b->offs);
+    sw_grow(&b->bytes, &b->bcap, b->nb + len, 1);
+    memcpy(b->bytes + b->nb, rec, len);
+    b->nb += len;
+    b->offs[++b->count] = b->nb;
+    return 1;
+}
+
+static swarm_value sw_rbatch_value(const sw_rbatch *b)
+{
+    return (swarm_value){SWARM_KIND_RECORDS, .u.records = {b->count, b->offs, b->bytes, b->nb}};
+}
+
+/* Gathers the next batch of up to `batch` records from the first input, and as many from the second
+ * (zipped; the split aligned the segments, so it has them), dropping the mapped pages it copied (dropped:
+ * sw_drop_behind's, per input): 1, 0 at the end, negative on an error. An op over the whole stream
+ * (batch UINT64_MAX) tells the progress line how far its gathering has got (it->gathered). */
+static int sw_rbatch_fill(sw_rbatch *b, sw_rcursor *cur, const uint8_t **dropped, uint64_t batch, int zipped,
+                          sw_item *it)
+{
+    int got = 1;
+    sw_rbatch_reset(&b[0]);
+    sw_rbatch_reset(&b[1]);
+    while (b[0].count < batch && (got = sw_rbatch_take(&b[0], &cur[0])) == 1) {
+        if (zipped && (got = sw_rbatch_take(&b[1], &cur[1])) != 1)
+            return got < 0 ? got : sw_error(SW_ERROR, "the zipped inputs lost step");
+        for (int k = 0; k <= zipped; k++)
+            sw_drop_behind(&dropped[k], cur[k].p);
+        if (batch == UINT64_MAX)
+            __atomic_store_n(&it->gathered, (uint64_t)(cur[0].p - it->seg), __ATOMIC_RELAXED);
+    }
+    return got < 0 ? got : b[0].count > 0;
+}
+
+/* Streams one segment of the op's input (whole batches of records; a second input zipped record by
+ * record) through the op, writing the output records framed into a temp file. Segments run in parallel;
+ * finish joins them in order. */
 static void sw_op_records_task(void *arg)
 {
     sw_item *it = arg;
     sw_run *run = it->run;
     const sw_stage *sg = &run->g->v[it->stage];
     const sw_srun *s = &run->s[it->stage];
-    int fd = -1, r;
+    int fd = -1, r, zipped = sg->ninputs > 1;
     size_t nv, *order = sw_malloc(sw_stage_op(sg)->n_variants * sizeof *order);
     if ((r = sw_op_variants(order, &nv, sg->plugin, sg->op_index, sg->device, 1)) ||
         (r = sw_store_tmpfile(&it->tmp, &fd, run->st))) {
         free(order);
         return sw_item_fail(it, r);
     }
-    sw_rcursor cur = {it->seg, it->seg_end, s->framing};
+    sw_rcursor cur[2] = {{it->seg, it->seg_end, s->framing}, {it->seg2, it->seg2_end, s->framing2}};
     sw_fwriter w;
     sw_fwriter_init(&w, fd);
     /* A whole op takes every record in one batch. */
-    uint64_t batch = sw_stage_op(sg)->flags & SWARM_OP_WHOLE ? UINT64_MAX : sg->batch;
-    uint64_t *offs = NULL, calls = 0;
-    uint8_t *bytes = NULL;
-    size_t bcap = 0, ocap = 0;
+    uint64_t batch = sw_stage_op(sg)->flags & SWARM_OP_WHOLE ? UINT64_MAX : sg->batch, calls = 0;
+    sw_rbatch b[2] = {{0}};
     /* Dropping pages of a private read-only file mapping only makes them read again if touched, so
      * pages shared with the neighbouring segment may go too. */
-    const uint8_t *dropped = (const uint8_t *)(((uintptr_t)it->seg + 4095) & ~(uintptr_t)4095);
+    const uint8_t *dropped[2] = {it->seg, it->seg2};
     for (;;) {
-        /* Gather a batch: the records copied into one buffer, as the ABI's record batch lays them out. */
-        uint64_t count = 0;
-        size_t nb = 0, len;
-        const uint8_t *rec;
-        int got = 0;
-        sw_grow(&offs, &ocap, 1, sizeof *offs);
-        offs[0] = 0;
-        while (count < batch && (got = sw_rcursor_next(&cur, &rec, &len)) == 1) {
-            sw_grow(&offs, &ocap, (size_t)count + 2, sizeof *offs);
-            sw_grow(&bytes, &bcap, nb + len, 1);
-            memcpy(bytes + nb, rec, len);
-            nb += len;
-            offs[++count] = nb;
-            if (batch == UINT64_MAX)
-                __atomic_store_n(&it->gathered, (uint64_t)(cur.p - it->seg), __ATOMIC_RELAXED);
-        }
+        int got = sw_rbatch_fill(b, cur, dropped, batch, zipped, it);
         /* A whole op runs once even over no records (its output may say so: a report). */
-        if (got < 0 || (!count && (batch != UINT64_MAX || calls))) {
+        if (got < 0 || (!got && (batch != UINT64_MAX || calls))) {
             r = got < 0 ? got : 0;
             break;
         }
         calls++;
-        swarm_value in = {SWARM_KIND_RECORDS, .u.records = {count, offs, bytes, nb}};
+        swarm_value in[2] = {sw_rbatch_value(&b[0]), sw_rbatch_value(&b[1])};
         sw_op_outputs out;
         sw_op_outputs_init(&out, sw_stage_op(sg));
         size_t variant;
-        r = sw_op_call_first(&out, &variant, sg->plugin, sg->op_index, order, nv, sg->params, &in, &sw_heap_allocator,
+        r = sw_op_call_first(&out, &variant, sg->plugin, sg->op_index, order, nv, sg->params, in, &sw_heap_allocator,
                              run->o->verbosity);
         sw_note_numerics(run, it->stage, order, variant, r);
         const swarm_records *y = &out.v[0].u.records;
@@ -172,15 +212,11 @@ static void sw_op_records_task(void *arg)
         sw_op_outputs_free(&out, &sw_heap_allocator);
         if (r)
             break;
-        /* Keep memory bounded: drop the input pages already consumed (whole pages only). */
-        size_t used = cur.p > dropped ? (size_t)(cur.p - dropped) & ~(size_t)0xfffff : 0;
-        if (cur.p > dropped && used >= ((size_t)64 << 20)) {
-            madvise((void *)dropped, used, MADV_DONTNEED);
-            dropped += used;
-        }
     }
-    free(offs);
-    free(bytes);
+    for (size_t k = 0; k < 2; k++) {
+        free(b[k].offs);
+        free(b[k].bytes);
+    }
     free(order);
     if (!r)
         r = sw_fwriter_finish(&w, &it->hash);
@@ -207,52 +243,100 @@ static void sw_whole_note(sw_run *run, size_t i, uint64_t count)
     free(text);
 }
 
-/* Maps the records input of stage i and cuts it into segments of whole batches, about jobs × 4 of
- * them (at least 4 MiB each), so that batches run in parallel yet every batch holds the same records
- * whatever the number of threads. */
-static int sw_records_split(sw_run *run, size_t i)
+/* Maps the records input `port` of stage i into *m and sets its framing. */
+static int sw_records_map(sw_map *m, sw_framing *framing, sw_run *run, size_t i, size_t port)
 {
-    const sw_stage *sg = &run->g->v[i];
-    sw_srun *s = &run->s[i];
-    const char *id = run->s[sg->inputs[0]].id;
+    const char *id = run->s[run->g->v[i].inputs[port]].id;
     sw_hash h;
     char *path = NULL;
     int r = sw_id_hash(&h, id);
     if (!r && !(path = sw_blob_path(run, &h)))
         r = sw_error(SW_ENOTFOUND, "the input records are not held");
     if (!r)
-        r = sw_map_open(&s->in, path);
+        r = sw_map_open(m, path);
     free(path);
+    *framing = strncmp(id, "records:lines:", 14) ? SW_FRAME_FRAMED : SW_FRAME_LINES;
+    return r;
+}
+
+/* Cuts the second input of stage i into segments holding the same records as the first's (counts[k] of
+ * them for item k): the inputs must hold as many records. */
+static int sw_records_zip(sw_run *run, size_t i, const uint64_t *counts)
+{
+    const sw_stage *sg = &run->g->v[i];
+    sw_srun *s = &run->s[i];
+    int r = sw_records_map(&s->in2, &s->framing2, run, i, 1);
+    sw_rcursor cur = {s->in2.p, s->in2.p + s->in2.len, s->framing2};
+    const uint8_t *rec;
+    size_t len;
+    const uint8_t *dropped = s->in2.p; /* the walk touches every page: drop them as it goes */
+    for (size_t k = 0; !r && k < s->nitems; k++) {
+        sw_drop_behind(&dropped, cur.p);
+        s->items[k].seg2 = cur.p;
+        for (uint64_t c = 0; !r && c < counts[k]; c++)
+            if ((r = sw_rcursor_next(&cur, &rec, &len)) == 0)
+                r = sw_error(SW_EINVALID, "input '%s' has fewer records than '%s'", run->g->v[sg->inputs[1]].name,
+                             run->g->v[sg->inputs[0]].name);
+            else if (r == 1)
+                r = 0;
+        s->items[k].seg2_end = cur.p;
+    }
+    if (!r && (r = sw_rcursor_next(&cur, &rec, &len)) == 1)
+        r = sw_error(SW_EINVALID, "input '%s' has more records than '%s'", run->g->v[sg->inputs[1]].name,
+                     run->g->v[sg->inputs[0]].name);
+    return r;
+}
+
+/* Maps the records input of stage i and cuts it into segments of whole batches, about jobs × 4 of
+ * them (at least 4 MiB each), so that batches run in parallel yet every batch holds the same records
+ * whatever the number of threads; a second input is cut into the same records (sw_records_zip). */
+static int sw_records_split(sw_run *run, size_t i)
+{
+    const sw_stage *sg = &run->g->v[i];
+    sw_srun *s = &run->s[i];
+    int r = sw_records_map(&s->in, &s->framing, run, i, 0);
     if (r)
         return r;
-    s->framing = strncmp(id, "records:lines:", 14) ? SW_FRAME_FRAMED : SW_FRAME_LINES;
     size_t target = s->in.len / ((size_t)run->o->jobs * 4);
     if (target < ((size_t)4 << 20))
         target = (size_t)4 << 20;
     sw_rcursor cur = {s->in.p, s->in.p + s->in.len, s->framing};
     const uint8_t *start = s->in.p, *rec;
-    size_t len, cap = 0;
-    uint64_t count = 0;
+    size_t len, cap = 0, ccap = 0;
+    uint64_t count = 0, *counts = NULL;
     int got, whole = (sw_stage_op(sg)->flags & SWARM_OP_WHOLE) != 0;
+    const uint8_t *dropped = s->in.p; /* the walk touches every page: drop them as it goes */
     while ((got = sw_rcursor_next(&cur, &rec, &len)) == 1) {
-        count++;
-        if (!whole && count % sg->batch == 0 && (size_t)(cur.p - start) >= target) {
+        sw_drop_behind(&dropped, cur.p);
+        if (!whole && ++count % sg->batch == 0 && (size_t)(cur.p - start) >= target) {
             sw_grow(&s->items, &cap, s->nitems + 1, sizeof *s->items);
+            sw_grow(&counts, &ccap, s->nitems + 1, sizeof *counts);
+            counts[s->nitems] = count;
             s->items[s->nitems++] = (sw_item){.run = run, .stage = i, .seg = start, .seg_end = cur.p};
             start = cur.p;
+        } else if (whole) {
+            count++;
         }
     }
-    if (got < 0)
+    if (got < 0) {
+        free(counts);
         return got;
+    }
     if (start < cur.p || !s->nitems) {
         sw_grow(&s->items, &cap, s->nitems + 1, sizeof *s->items);
+        sw_grow(&counts, &ccap, s->nitems + 1, sizeof *counts);
+        counts[s->nitems] = count;
         s->items[s->nitems++] = (sw_item){.run = run, .stage = i, .seg = start, .seg_end = cur.p};
     }
+    for (size_t k = s->nitems; k-- > 1;)
+        counts[k] -= counts[k - 1]; /* records so far at each cut, to records per segment */
     for (size_t k = 0; k < s->nitems; k++)
         s->items[k].index = k;
-    if (whole)
+    r = sg->ninputs > 1 ? sw_records_zip(run, i, counts) : 0;
+    free(counts);
+    if (!r && whole)
         sw_whole_note(run, i, count);
-    return 0;
+    return r;
 }
 
 /* The parts of an op stage's key: the op, its version, the numerics tag of the variant it will run,

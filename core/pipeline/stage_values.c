@@ -302,6 +302,10 @@ int sw_records_finish(sw_run *run, size_t i)
 {
     sw_srun *s = &run->s[i];
     sw_hash h;
+    /* Every item is done with the inputs: unmap them now, not when the run ends, so that the pages they
+     * touched do not add up across the stages of a run. */
+    sw_map_close(&s->in);
+    sw_map_close(&s->in2);
     if (sw_records_join(run, i, &h))
         return SW_ERROR;
     char *hex = sw_hex(&h);

@@ -186,6 +186,7 @@ typedef struct {
     uint64_t n, bytes; /* records and framed bytes handed to the current file */
     int drained;       /* the current file was told it has no more records */
     sw_pack *pk;       /* where the current file's bytes go */
+    const uint8_t *dropped; /* the mapped input's pages before this are dropped (sw_drop_behind) */
 } sw_rwrite;
 
 /* Holds the next input record unless one is held: 1, 0 at the end, or an error. */
@@ -193,6 +194,7 @@ static int sw_rwrite_peek(sw_rwrite *c)
 {
     if (c->held)
         return 1;
+    sw_drop_behind(&c->dropped, c->cur.p); /* the records before this one are written */
     int got = sw_rcursor_next(&c->cur, &c->rec, &c->len);
     c->held = got == 1;
     return got;
@@ -314,7 +316,8 @@ static int sw_write_records(sw_run *run, sw_srun *s, const sw_stage *sg)
     if (r)
         return r;
     sw_rwrite c = {.sg = sg,
-                   .cur = {m.p, m.p + m.len, strncmp(id, "records:lines:", 14) ? SW_FRAME_FRAMED : SW_FRAME_LINES}};
+                   .cur = {m.p, m.p + m.len, strncmp(id, "records:lines:", 14) ? SW_FRAME_FRAMED : SW_FRAME_LINES},
+                   .dropped = m.p};
     size_t cap = 0;
     for (size_t k = 0; !r; k++) {
         if (k && (r = sw_rwrite_peek(&c)) <= 0)

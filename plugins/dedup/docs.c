@@ -46,7 +46,7 @@ static int dd_doc_text(const dd_pass *p, dd_pass_thread *th, uint64_t i, json_t 
     return 0;
 }
 
-/* One slice: text, normalization, then the hash or the signature of each document, in order; stops at
+/* One slice: text, normalization, then the hash and/or the signature of each document, in order; stops at
  * the slice's first bad record. */
 static void dd_pass_slice(void *ctx, int t, uint64_t lo, uint64_t hi)
 {
@@ -65,7 +65,7 @@ static void dd_pass_slice(void *ctx, int t, uint64_t lo, uint64_t hi)
         json_decref(hold);
         if (p->hash)
             p->hash[i] = dd_exact_hash(th->buf, n);
-        else {
+        if (p->sig) {
             uint64_t shingles = dd_signature(th->buf, n, p->shingle, p->k, p->a, p->b, p->sig + i * (uint64_t)p->k,
                                              th->ring, p->fold);
             if (p->empty)
@@ -90,8 +90,8 @@ int dd_pass_run(dd_pass *p, int nthreads, uint64_t max_len, const dd_alloc *allo
         th->failed = 0;
         th->msg[0] = 0;
         th->buf = dd_alloc_array(alloc, max_len, 1);
-        th->ring = p->hash ? NULL : dd_alloc_array(alloc, dd_ring_len((size_t)max_len, p->shingle), sizeof(size_t));
-        if (!th->buf || (!p->hash && !th->ring))
+        th->ring = p->sig ? dd_alloc_array(alloc, dd_ring_len((size_t)max_len, p->shingle), sizeof(size_t)) : NULL;
+        if (!th->buf || (p->sig && !th->ring))
             return -1;
     }
     dd_parallel(nthreads, p->in->count, dd_pass_slice, p);

@@ -22,8 +22,8 @@ typedef struct {
     char msg[256];
 } dd_pass_thread;
 
-/* A pass over a batch. Set in, field, and either hash (exact) or shingle, k, a, b, sig and empty (near,
- * minhash): hash receives in->count hashes, sig in->count signatures of k entries back to back, empty (when
+/* A pass over a batch. Set in, field, and hash (exact), or shingle, k, a, b, sig and empty (near,
+ * minhash), or both (sign): hash receives in->count hashes, sig in->count signatures of k entries back to back, empty (when
  * not NULL) a 1 for each document without shingles. */
 typedef struct {
     const swarm_records *in;

@@ -84,16 +84,16 @@ static uint64_t dd_table_slot(const dd_table *t, const uint64_t *sig, uint64_t s
 
 /* Identical signatures: each non-empty document that repeats an earlier one's signature is unioned with
  * it and marked in skip, as is each empty document; the rest go on to the bands. */
-static void dd_collapse_twins(uint64_t n, int k, const uint64_t *sig, const uint8_t *empty, uint64_t *parent,
-                              uint8_t *skip, dd_table *t)
+static void dd_collapse_twins(uint64_t n, int k, uint64_t stride, const uint64_t *sig, const uint8_t *empty,
+                              uint64_t *parent, uint8_t *skip, dd_table *t)
 {
     memset(t->doc, 0, (size_t)(t->mask + 1) * 8);
     for (uint64_t i = 0; i < n; i++) {
         skip[i] = 1;
         if (empty[i])
             continue;
-        uint64_t key = XXH64(sig + i * (uint64_t)k, (size_t)k * 8, 0);
-        uint64_t s = dd_table_slot(t, sig, (uint64_t)k, 0, k, i, key);
+        uint64_t key = XXH64(sig + i * stride, (size_t)k * 8, 0);
+        uint64_t s = dd_table_slot(t, sig, stride, 0, k, i, key);
         if (t->doc[s]) {
             dd_uf_union(parent, t->doc[s] - 1, i);
         } else {
@@ -107,16 +107,16 @@ static void dd_collapse_twins(uint64_t n, int k, const uint64_t *sig, const uint
 /* Band j: each document is an edge with the earlier members of its bucket. Without a threshold one edge
  * to the bucket's first member is enough; with one, prev links each bucket's members from the newest
  * (the slot's document) back, and every earlier member outside i's cluster is tested. */
-static void dd_band(uint64_t n, int k, int rows, int j, const uint64_t *sig, const uint8_t *skip, double threshold,
-                    uint64_t *parent, uint64_t *prev, dd_table *t)
+static void dd_band(uint64_t n, int k, uint64_t stride, int rows, int j, const uint64_t *sig, const uint8_t *skip,
+                    double threshold, uint64_t *parent, uint64_t *prev, dd_table *t)
 {
     uint64_t off = (uint64_t)j * (uint64_t)rows;
     memset(t->doc, 0, (size_t)(t->mask + 1) * 8);
     for (uint64_t i = 0; i < n; i++) {
         if (skip[i])
             continue;
-        uint64_t key = XXH64(sig + i * (uint64_t)k + off, (size_t)rows * 8, 0);
-        uint64_t s = dd_table_slot(t, sig, (uint64_t)k, off, rows, i, key);
+        uint64_t key = XXH64(sig + i * stride + off, (size_t)rows * 8, 0);
+        uint64_t s = dd_table_slot(t, sig, stride, off, rows, i, key);
         if (!t->doc[s]) {
             t->key[s] = key;
             t->doc[s] = i + 1;
@@ -130,7 +130,7 @@ static void dd_band(uint64_t n, int k, int rows, int j, const uint64_t *sig, con
         }
         for (uint64_t e = t->doc[s] - 1; e != UINT64_MAX; e = prev[e])
             if (dd_uf_find(parent, e) != dd_uf_find(parent, i) &&
-                dd_estimated_jaccard(sig + e * (uint64_t)k, sig + i * (uint64_t)k, k) >= threshold)
+                dd_estimated_jaccard(sig + e * stride, sig + i * stride, k) >= threshold)
                 dd_uf_union(parent, e, i);
         prev[i] = t->doc[s] - 1;
         t->doc[s] = i + 1;
@@ -139,6 +139,12 @@ static void dd_band(uint64_t n, int k, int rows, int j, const uint64_t *sig, con
 
 int dd_lsh_cluster(uint64_t n, int bands, int rows, const uint64_t *sig, const uint8_t *empty, double threshold,
                    uint64_t *parent, const dd_alloc *alloc)
+{
+    return dd_lsh_cluster_strided(n, bands, rows, sig, (uint64_t)(bands * rows), empty, threshold, parent, alloc);
+}
+
+int dd_lsh_cluster_strided(uint64_t n, int bands, int rows, const uint64_t *sig, uint64_t stride, const uint8_t *empty,
+                           double threshold, uint64_t *parent, const dd_alloc *alloc)
 {
     int k = bands * rows;
     uint64_t cap = dd_table_cap(n);
@@ -157,9 +163,9 @@ int dd_lsh_cluster(uint64_t n, int bands, int rows, const uint64_t *sig, const u
         prev = dd_alloc_array(alloc, n, 8);
     if (!t.key || !t.doc || !skip || (threshold > 0 && !prev))
         return -1;
-    dd_collapse_twins(n, k, sig, empty, parent, skip, &t);
+    dd_collapse_twins(n, k, stride, sig, empty, parent, skip, &t);
     for (int j = 0; j < bands; j++)
-        dd_band(n, k, rows, j, sig, skip, threshold, parent, prev, &t);
+        dd_band(n, k, stride, rows, j, sig, skip, threshold, parent, prev, &t);
     dd_uf_flatten(parent, n);
     return 0;
 }

@@ -20,6 +20,10 @@ void dd_uf_flatten(uint64_t *parent, uint64_t n);
  * index of i's cluster (i itself for a document to keep). Returns 0, or -1 when memory runs out. */
 int dd_lsh_cluster(uint64_t n, int bands, int rows, const uint64_t *sig, const uint8_t *empty, double threshold,
                    uint64_t *parent, const dd_alloc *alloc);
+/* dd_lsh_cluster over signatures that start every stride entries (stride >= bands * rows): the records
+ * of the sign op, each a hash and then a signature. */
+int dd_lsh_cluster_strided(uint64_t n, int bands, int rows, const uint64_t *sig, uint64_t stride, const uint8_t *empty,
+                           double threshold, uint64_t *parent, const dd_alloc *alloc);
 
 /* The estimated Jaccard similarity of two signatures of k entries: the fraction of equal entries. */
 double dd_estimated_jaccard(const uint64_t *x, const uint64_t *y, int k);

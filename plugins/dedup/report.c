@@ -14,12 +14,12 @@ uint64_t dd_kept_count(const uint64_t *parent, uint64_t n)
     return kept;
 }
 
-void dd_write_kept(const swarm_records *in, const uint64_t *parent, swarm_records *out)
+void dd_write_kept(const swarm_records *in, const uint64_t *parent, const uint8_t *kind, swarm_records *out)
 {
     uint64_t w = 0, off = 0;
     out->offsets[0] = 0;
     for (uint64_t i = 0; i < in->count; i++) {
-        if (parent[i] != i)
+        if (parent ? parent[i] != i : kind[i] != DD_KEPT)
             continue;
         uint64_t a = in->offsets[i], len = in->offsets[i + 1] - a;
         if (len)
@@ -36,12 +36,26 @@ static int dd_append_int(json_t *array, uint64_t v)
     return json_array_append_new(array, json_integer((json_int_t)v));
 }
 
+/* The cluster object of representative r: made at its first removed member, with "removed" (or, with
+ * kinds, "exact" and "near") empty. NULL when memory runs out. */
+static json_t *dd_cluster_new(uint64_t r, const uint8_t *kind)
+{
+    json_t *c = json_object();
+    if (!c || json_object_set_new(c, "keep", json_integer((json_int_t)r)) ||
+        json_object_set_new(c, kind ? "exact" : "removed", json_array()) ||
+        (kind && json_object_set_new(c, "near", json_array()))) {
+        json_decref(c);
+        return NULL;
+    }
+    return c;
+}
+
 /* Two passes: the removed documents, ascending, go into their cluster's object (made at its first member);
  * then the objects go into "clusters" in the order of the index they keep. */
-int dd_report_clusters(json_t *report, const uint64_t *parent, uint64_t n, const dd_alloc *alloc)
+int dd_report_clusters(json_t *report, const uint64_t *parent, const uint8_t *kind, uint64_t n, const dd_alloc *alloc)
 {
     json_t **cl = dd_alloc_array(alloc, n, sizeof(json_t *)), *clusters = json_array();
-    uint64_t kept = dd_kept_count(parent, n);
+    uint64_t kept = dd_kept_count(parent, n), exact = 0;
     int rc = 0;
     if (!cl || !clusters) {
         json_decref(clusters);
@@ -53,15 +67,12 @@ int dd_report_clusters(json_t *report, const uint64_t *parent, uint64_t n, const
         uint64_t r = parent[i];
         if (r == i)
             continue;
-        if (!cl[r]) {
-            cl[r] = json_object();
-            if (!cl[r] || json_object_set_new(cl[r], "keep", json_integer((json_int_t)r)) ||
-                json_object_set_new(cl[r], "removed", json_array())) {
-                rc = -1;
-                break;
-            }
+        if (!cl[r] && !(cl[r] = dd_cluster_new(r, kind))) {
+            rc = -1;
+            break;
         }
-        rc = dd_append_int(json_object_get(cl[r], "removed"), i);
+        exact += kind && kind[i] == DD_EXACT;
+        rc = dd_append_int(json_object_get(cl[r], !kind ? "removed" : kind[i] == DD_EXACT ? "exact" : "near"), i);
     }
     for (uint64_t r = 0; r < n; r++) {
         if (!cl[r])
@@ -79,7 +90,9 @@ int dd_report_clusters(json_t *report, const uint64_t *parent, uint64_t n, const
     if (json_object_set_new(report, "clusters", clusters) ||
         json_object_set_new(report, "documents", json_integer((json_int_t)n)) ||
         json_object_set_new(report, "kept", json_integer((json_int_t)kept)) ||
-        json_object_set_new(report, "removed", json_integer((json_int_t)(n - kept))))
+        json_object_set_new(report, "removed", json_integer((json_int_t)(n - kept))) ||
+        (kind && (json_object_set_new(report, "exact", json_integer((json_int_t)exact)) ||
+                  json_object_set_new(report, "near", json_integer((json_int_t)(n - kept - exact))))))
         return -1;
     return 0;
 }

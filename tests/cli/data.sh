@@ -223,10 +223,55 @@ run python3 - <<'PY'
 import json, subprocess
 kept = [json.loads(l)["id"] for l in subprocess.run(["zstd", "-dc", "dd.out.jsonl.zst"], capture_output=True).stdout.splitlines()]
 r = json.load(open("dd.report.json"))
-print(kept == list(range(400)), r["documents"], r["removed"], len(r["permutations"]), r["params"]["bands"])
+exact = sorted(j for c in r["clusters"] for j in c["exact"])
+near = {j: c["keep"] for c in r["clusters"] for j in c["near"]}
+print(kept == list(range(400)), r["documents"], r["removed"], r["exact"], r["near"], len(r["permutations"]),
+      r["params"]["bands"], exact == list(range(440, 450)), sorted(near) == list(range(400, 440)))
 PY
-is "... keeps the 400 originals in order, the near report counts 40 removed of 440 with 112 permutations" "$out" \
-    "True 440 40 112 14"
+is "... keeps the 400 originals in order; one report of 450 documents, 50 removed: the 10 exact copies and the 40 near duplicates, 112 permutations" \
+    "$out" "True 450 50 10 40 112 14 True True"
+run "$SWARM" pipeline run "$ROOT/pipelines/dedup.lua" --set input=dd.jsonl --set output=dd.out.jsonl.zst \
+    --set report=dd.report.json --explain
+is "... its stages: MinHash once (sign), clustering over the signatures, keep streaming the texts again" \
+    "$(printf '%s\n' "$out" | awk '{print $2}' | tr '\n' ' ')" "input read sign cluster keep report write write-report "
+
+# Over 12 MiB (three segments of at least 4 MiB with -j 2), keep zips the texts with their decisions
+# segment by segment: the output is byte for byte that of the former pipeline, exact then near.
+python3 - <<'PY'
+import json, random
+random.seed(5)
+words = ["".join(random.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(6)) for i in range(8000)]
+docs = []
+while sum(len(t) for t in docs) < 12 << 20:
+    r = random.random()
+    if docs and r < 0.1:
+        w = random.choice(docs).split(); w[random.randrange(len(w))] = "changed"; docs.append(" ".join(w))
+    elif docs and r < 0.12:
+        docs.append(random.choice(docs).upper())
+    else:
+        docs.append(" ".join(random.choice(words) for _ in range(300)))
+with open("big.jsonl", "w") as f:
+    for i, t in enumerate(docs):
+        f.write(json.dumps({"id": i, "text": t}) + "\n")
+PY
+cat >twopass.lua <<'LUA'
+local swarm = require "swarm"
+local P = swarm.params { input = "docs", output = "kept" }
+local unique = swarm.op("dedup/exact", swarm.read("jsonl", swarm.input(P.input)), { field = "text" })
+swarm.write("jsonl", swarm.op("dedup/near", unique, { field = "text" }), { path = P.output })
+LUA
+ok "the former pipeline (exact, then near)" "$SWARM" pipeline run twopass.lua --set input=big.jsonl --set output=two.jsonl
+ok "dedup.lua -j 2 over the same 12 MiB" "$SWARM" pipeline run -j 2 "$ROOT/pipelines/dedup.lua" --set input=big.jsonl \
+    --set output=one.jsonl --set report=one.json
+ok "... keeps the same documents, byte for byte" cmp two.jsonl one.jsonl
+cat >zipbad.lua <<'LUA'
+local swarm = require "swarm"
+local docs = swarm.read("jsonl", swarm.input("big.jsonl"))
+local few = swarm.op("dedup/cluster", swarm.op("dedup/sign", swarm.read("jsonl", swarm.input("dd.jsonl")), {}), {})
+swarm.write("jsonl", swarm.op("dedup/keep", { docs, few }, {}), { path = "x.jsonl" })
+LUA
+fails "zipped inputs of different lengths" 1 "$SWARM" pipeline run zipbad.lua
+like "... are refused, naming both" "$err" "input 'cluster' has fewer records than 'read'"
 
 # ---- the stats writer ----
 python3 "$ROOT/tests/tools/mkst.py" write w.safetensors 'a:F32:2x3:1,-2,3.5,nan,inf,0' 'b:F16:4:1,2,3,4' 'c:I8:2:-128,127' >/dev/null

@@ -122,39 +122,23 @@ static void free_result(result *r)
     r->out.bytes = NULL;
 }
 
-/* Calls op (exact or near) on the batch: infer, allocate as it says, run. */
-static result call_op(const swarm_op *op, const cfg *c, const swarm_records *in)
+/* Calls op on its inputs with params pv: infer, allocate as it says, run. */
+static result call_values(const swarm_op *op, const swarm_param_value *pv, const swarm_value *iv)
 {
-    swarm_param_value pv[7];
-    swarm_value iv, ov;
+    swarm_value ov;
     swarm_call call;
     result res;
     memset(&res, 0, sizeof res);
     memset(&call, 0, sizeof call);
-    memset(&iv, 0, sizeof iv);
     memset(&ov, 0, sizeof ov);
-    if (op == &exact_op) {
-        pv[E_FIELD].s = c->field;
-        pv[E_OUTPUT].i = c->output;
-    } else {
-        pv[N_FIELD].s = c->field;
-        pv[N_SHINGLE].i = c->shingle;
-        pv[N_BANDS].i = c->bands;
-        pv[N_ROWS].i = c->rows;
-        pv[N_SEED].i = c->seed;
-        pv[N_THRESHOLD].f = c->threshold;
-        pv[N_OUTPUT].i = c->output;
-    }
-    iv.kind = SWARM_KIND_RECORDS;
-    iv.u.records = *in;
     ov.kind = SWARM_KIND_RECORDS;
-    res.rc = op->variants[0]->infer(th(), &call, pv, &iv, &ov);
+    res.rc = op->variants[0]->infer(th(), &call, pv, iv, &ov);
     if (!res.rc) {
         res.infer_count = ov.u.records.count;
         res.infer_nbytes = ov.u.records.nbytes;
         ov.u.records.offsets = malloc((ov.u.records.count + 1) * sizeof(uint64_t));
         ov.u.records.bytes = malloc(ov.u.records.nbytes ? ov.u.records.nbytes : 1);
-        res.rc = op->variants[0]->run(th(), &call, pv, &iv, &ov);
+        res.rc = op->variants[0]->run(th(), &call, pv, iv, &ov);
         res.out = ov.u.records;
     }
     snprintf(res.msg, sizeof res.msg, "%s", call.msg);
@@ -162,6 +146,36 @@ static result call_op(const swarm_op *op, const cfg *c, const swarm_records *in)
     if (res.rc)
         free_result(&res);
     return res;
+}
+
+/* near's params (the report op's are their first six) from c. */
+static void near_values(swarm_param_value *pv, const cfg *c)
+{
+    pv[N_FIELD].s = c->field;
+    pv[N_SHINGLE].i = c->shingle;
+    pv[N_BANDS].i = c->bands;
+    pv[N_ROWS].i = c->rows;
+    pv[N_SEED].i = c->seed;
+    pv[N_THRESHOLD].f = c->threshold;
+    pv[N_OUTPUT].i = c->output;
+}
+
+/* Calls op (exact or near) on the batch. */
+static result call_op(const swarm_op *op, const cfg *c, const swarm_records *in)
+{
+    swarm_param_value pv[7];
+    swarm_value iv;
+    memset(pv, 0, sizeof pv);
+    memset(&iv, 0, sizeof iv);
+    if (op == &exact_op) {
+        pv[E_FIELD].s = c->field;
+        pv[E_OUTPUT].i = c->output;
+    } else {
+        near_values(pv, c);
+    }
+    iv.kind = SWARM_KIND_RECORDS;
+    iv.u.records = *in;
+    return call_values(op, pv, &iv);
 }
 
 /* Whether the output of a "kept" run is exactly the documents of in at the indexes keep[0..n). */
@@ -523,10 +537,13 @@ static void test_union_find(void)
 static void test_descriptor(void)
 {
     const swarm_plugin *p = swarm_plugin_entry();
-    ok(p->abi_version == SWARM_PLUGIN_ABI_VERSION && !strcmp(p->id, "org.swarm.dedup") && p->n_ops == 3 &&
+    ok(p->abi_version == SWARM_PLUGIN_ABI_VERSION && !strcmp(p->id, "org.swarm.dedup") && p->n_ops == 7 &&
            !strcmp(p->ops[0]->name, "exact") && !strcmp(p->ops[1]->name, "near") &&
-           !strcmp(p->ops[2]->name, "minhash"),
-       "plugin org.swarm.dedup: ops exact, near and minhash");
+           !strcmp(p->ops[2]->name, "minhash") && !strcmp(p->ops[3]->name, "sign") &&
+           !strcmp(p->ops[4]->name, "cluster") && !strcmp(p->ops[5]->name, "keep") &&
+           !strcmp(p->ops[6]->name, "report") && (p->ops[4]->flags & SWARM_OP_WHOLE) &&
+           !(p->ops[3]->flags & SWARM_OP_WHOLE) && !(p->ops[5]->flags & SWARM_OP_WHOLE) && p->ops[5]->n_inputs == 2,
+       "plugin org.swarm.dedup: ops exact, near, minhash, and the one pass: sign and keep mapped, cluster whole");
     const swarm_op *m = p->ops[2];
     int same_params = m->n_params == 5;
     for (size_t i = 0; same_params && i < 5; i++)
@@ -599,30 +616,51 @@ static void free_corpus(char **d, size_t n)
     free(d);
 }
 
-static void test_near(void)
+enum { NEAR_N = 40 };
+
+/* test_near's documents: near_corpus(NEAR_N, 3000) (rng_state reset), then a copy of document 0, document 2
+ * in capitals with commas for spaces (*upper, to free), and two empty documents. */
+static batch near_batch(char ***d, char **upper)
 {
-    enum { N = 40 };
-    char **d = near_corpus(N, 3000);
+    enum { N = NEAR_N };
     const char *docs[N + 4];
+    rng_state = 42;
+    *d = near_corpus(N, 3000);
     for (int i = 0; i < N; i++)
-        docs[i] = d[i];
-    char *upper = strdup(d[2]);
-    for (char *p = upper; *p; p++)
+        docs[i] = (*d)[i];
+    *upper = strdup((*d)[2]);
+    for (char *p = *upper; *p; p++)
         *p = *p == ' ' ? ',' : (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
-    docs[N] = d[0];      /* identical */
-    docs[N + 1] = upper; /* the same after normalization */
+    docs[N] = (*d)[0];    /* identical */
+    docs[N + 1] = *upper; /* the same after normalization */
     docs[N + 2] = "";
     docs[N + 3] = "";
-    batch b = make_batch(docs, N + 4);
+    return make_batch(docs, N + 4);
+}
+
+/* The indexes near keeps of near_batch's documents: every i % 4 != 1 below NEAR_N, then the empty
+ * documents (both, or the first when exact duplicates go too). Returns how many. */
+static size_t near_kept(uint64_t *keep, int both_empty)
+{
+    size_t nk = 0;
+    for (int i = 0; i < NEAR_N; i++)
+        if (i % 4 != 1)
+            keep[nk++] = (uint64_t)i;
+    keep[nk++] = NEAR_N + 2;
+    if (both_empty)
+        keep[nk++] = NEAR_N + 3;
+    return nk;
+}
+
+static void test_near(void)
+{
+    enum { N = NEAR_N };
+    char **d, *upper;
+    batch b = near_batch(&d, &upper);
     cfg c = near_defaults();
     result r = call_op(&near_op, &c, &b.r);
     uint64_t keep[N + 4];
-    size_t nk = 0;
-    for (int i = 0; i < N; i++)
-        if (i % 4 != 1)
-            keep[nk++] = (uint64_t)i;
-    keep[nk++] = N + 2;
-    keep[nk++] = N + 3;
+    size_t nk = near_kept(keep, 1);
     ok(kept_is(&r, &b.r, keep, nk),
        "near: one word changed in 200 found (10 of 10), identical and case-changed copies found, unrelated kept, "
        "empty documents kept");
@@ -739,6 +777,70 @@ static void test_near(void)
 
 /* The signatures and clusters of a corpus with 1, 2, 3 and 7 threads, and the op's bytes with
  * SWARM_DEDUP_THREADS 1 and 4. */
+/* The one pass over test_near's corpus: sign (one batch), cluster, keep beside the decisions, report. */
+static void test_onepass(void)
+{
+    enum { N = NEAR_N };
+    char **d, *upper;
+    batch b = near_batch(&d, &upper);
+    cfg c = near_defaults();
+    swarm_param_value pv[7], cp[3];
+    swarm_value iv[2];
+    memset(pv, 0, sizeof pv);
+    memset(iv, 0, sizeof iv);
+    near_values(pv, &c);
+    iv[0].kind = iv[1].kind = SWARM_KIND_RECORDS;
+    iv[0].u.records = b.r;
+    result sig = call_values(&sign_op, pv, iv);
+    ok(sig.rc == 0 && sig.out.count == N + 4 && sig.out.offsets[1] == 16 + 8 * 112,
+       "sign: one record per document, its 16-byte hash and 112 entries (%s)", sig.msg);
+    cp[C_BANDS].i = 14;
+    cp[C_ROWS].i = 8;
+    cp[C_THRESHOLD].f = 0;
+    iv[0].u.records = sig.out;
+    result dec = call_values(&cluster_op, cp, iv);
+    ok(dec.rc == 0 && dec.out.count == N + 4 && dec.infer_nbytes == 9 * (N + 4), "cluster: one decision per document");
+    uint64_t parent[N + 4];
+    uint8_t kind[N + 4];
+    int decided = dec.rc == 0;
+    for (uint64_t i = 0; decided && i < N + 4; i++)
+        decided = !dd_decision_at(&dec.out, i, &parent[i], &kind[i]);
+    ok(decided && parent[N] == 0 && kind[N] == DD_EXACT && parent[N + 1] == 2 && kind[N + 1] == DD_EXACT &&
+           parent[1] == 0 && kind[1] == DD_NEAR && parent[N + 3] == N + 2 && kind[N + 3] == DD_EXACT &&
+           kind[N + 2] == DD_KEPT && kind[0] == DD_KEPT,
+       "cluster: copies are exact duplicates of their first, one changed word a near one, the second empty "
+       "document an exact one");
+    iv[0].u.records = b.r;
+    iv[1].u.records = dec.out;
+    result kept = call_values(&keep_op, NULL, iv);
+    uint64_t keep[N + 4];
+    size_t nk = near_kept(keep, 0);
+    ok(kept_is(&kept, &b.r, keep, nk), "keep: what exact then near keep, in order, bytes unchanged");
+    iv[1].u.records.count = N + 3;
+    result bad = call_values(&keep_op, NULL, iv);
+    ok(bad.rc == SWARM_E_BAD_INPUT && strstr(bad.msg, "44 documents but 43 decisions"), "keep: counts must agree (%s)",
+       bad.msg);
+    iv[0].u.records = dec.out;
+    result rep = call_values(&report_op, pv, iv);
+    json_t *j = parse_report(&rep), *cl = j ? json_object_get(j, "clusters") : NULL;
+    char *s0 = cl ? json_dumps(json_array_get(cl, 0), JSON_COMPACT) : NULL;
+    ok(j && json_integer_value(json_object_get(j, "documents")) == N + 4 &&
+           json_integer_value(json_object_get(j, "exact")) == 3 && json_integer_value(json_object_get(j, "near")) == 10 &&
+           json_integer_value(json_object_get(j, "removed")) == 13 && json_array_size(json_object_get(j, "permutations")) == 112 &&
+           !strcmp(json_string_value(json_object_get(j, "op")), "dedup") && s0 &&
+           !strcmp(s0, "{\"exact\":[40],\"keep\":0,\"near\":[1]}"),
+       "report: 3 exact and 10 near removed of 44, clusters as %s", s0 ? s0 : "(none)");
+    free(s0);
+    json_decref(j);
+    free_result(&rep);
+    free_result(&kept);
+    free_result(&dec);
+    free_result(&sig);
+    free_batch(&b);
+    free(upper);
+    free_corpus(d, N);
+}
+
 static void test_threads(void)
 {
     enum { N = 1000, K = 112 };
@@ -1259,6 +1361,7 @@ int main(void)
     test_descriptor();
     test_exact();
     test_near();
+    test_onepass();
     test_threads();
     test_field();
     test_params();

@@ -210,13 +210,25 @@ int main(void)
     sw_object_clear(&o);
     ok(put(&o, excl, (const uint8_t *)"garbage", 7) == 0, "put an unreferenced object");
     sw_object_clear(&o);
-    uint64_t removed, bytes, temps;
     sw_hash keep[2] = {big_hash, adopted};
-    int gc = sw_store_gc(excl, keep, 2, &removed, &bytes, &temps);
-    ok(gc == 0 && removed == 1 && bytes == 7, "gc removes only the unreferenced object (%llu removed, %llu bytes)",
-       (unsigned long long)removed, (unsigned long long)bytes);
+    sw_gc_report g;
+    int gc = sw_store_gc(&g, excl, keep, 2, time(NULL) - 3600);
+    ok(gc == 0 && g.objects == 0 && g.recent == 1, "gc keeps an unreferenced object younger than the grace time");
+    gc = sw_store_gc(&g, excl, keep, 2, time(NULL) + 1);
+    ok(gc == 0 && g.objects == 1 && g.bytes == 7, "gc removes only the unreferenced object (%llu removed, %llu bytes)",
+       (unsigned long long)g.objects, (unsigned long long)g.bytes);
     ok(sw_store_stat(excl, &pinned, NULL) == 0 && sw_store_stat(excl, &big_hash, NULL) == 0,
        "kept and pinned objects survive");
+    ok(put(&o, excl, (const uint8_t *)"seeded", 6) == 0, "put an object a seeding view links");
+    char *obj = sw_store_object_path(excl, &o.hash), *view = sw_sprintf("%s/seeded-view", home);
+    ok(link(obj, view) == 0, "link it from outside objects/");
+    gc = sw_store_gc(&g, excl, keep, 2, time(NULL) + 1);
+    ok(gc == 0 && g.objects == 0 && g.linked == 1 && sw_store_stat(excl, &o.hash, NULL) == 0,
+       "gc keeps an unreferenced object that is linked elsewhere");
+    unlink(view);
+    free(obj);
+    free(view);
+    sw_object_clear(&o);
     sw_store_free(excl);
 
     /* Temp files of a process that died are swept by the next open; those of a live one are kept. */
