@@ -88,7 +88,7 @@ like "... and says which" "$err" "removed x@v3"
 $GEN bytes 9 400000 only.bin
 ok "z@v1 holds bytes no other version holds" sw a add only.bin --name z
 ok "rm z@v1" sw a rm z@v1
-run sw a --json gc
+run sw a --json gc --prune now  # the object is seconds old: past no grace period but "now"
 is "gc then frees its bytes" "$(jget "$out" 'j["bytes_freed"]')" 400000
 
 # --- 11. ls's state: the latest's, and how many versions are held ----------------------------------------
