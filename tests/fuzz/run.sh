@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh BUILD SECONDS MAX_LEN NAME... — make fuzz: runs each libFuzzer harness BUILD/fuzz/fuzz_NAME for
 # SECONDS on a scratch corpus (new inputs go there, never into tests/fuzz/corpus/), seeded from
-# tests/fuzz/corpus/NAME and tests/fuzz/crashers/NAME, with tests/fuzz/NAME.dict when there is one and
+# tests/fuzz/corpus/NAME, tests/fuzz/crashers/NAME and the folders tests/fuzz/NAME.seeds names,
+# with tests/fuzz/NAME.dict when there is one and
 # the flags of tests/fuzz/NAME.options after the defaults. Prints each harness's executions and coverage
 # (cov, ft of libFuzzer's last stats line); exits 1 when any harness found a crash, leak, timeout or
 # out-of-memory (its input is kept in the scratch folder, named on the output, to add as a crasher).
@@ -18,6 +19,9 @@ for name in "$@"; do
     [ -f "$FUZZ/$name.options" ] && set -- "$@" $(cat "$FUZZ/$name.options")
     set -- "$@" "$OUT/$name/corpus" "$FUZZ/corpus/$name"
     [ -d "$FUZZ/crashers/$name" ] && set -- "$@" "$FUZZ/crashers/$name"
+    if [ -f "$FUZZ/$name.seeds" ]; then
+        while read -r d; do set -- "$@" "$d"; done <"$FUZZ/$name.seeds"
+    fi
     "$BUILD/fuzz/fuzz_$name" "$@" >"$OUT/$name/log" 2>&1
     rc=$?
     stats=$(grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE|INITED)' "$OUT/$name/log" | tail -1)

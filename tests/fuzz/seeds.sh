@@ -91,8 +91,8 @@ done
 tar -C data -cf "$C/archive/gnu.tar" . && tar -C data -czf "$C/archive/gnu.tar.gz" .
 (cd data && python3 -c 'import zipfile; z = zipfile.ZipFile("../x.zip", "w"); [z.write(p) for p in ("a.txt", "sub/b.txt")]') && cp x.zip "$C/archive/files.zip"
 
-# Pipelines: the shipped ones, and declarations that call back into swarm.* from metamethods.
-cp "$ROOT"/pipelines/*.lua "$C/lua/"
+# Pipelines: declarations that call back into swarm.* from metamethods (the shipped pipelines are seeds
+# too, read where they are: tests/fuzz/lua.seeds).
 cat >"$C/lua/metamethods.lua" <<'LUA'
 local swarm = require "swarm"
 local t = swarm.read("lines", swarm.input("x.txt"))
