@@ -127,15 +127,16 @@ static int sw_fetch_wait(sw_tsession *s, int id, const sw_fetch_opts *o, sw_tsta
                                   "a remote with trackers (swarm remote add NAME URL --tracker URL); still "
                                   "waiting (--timeout S bounds the wait)");
         }
-        char done[32], total[32], failed[32];
-        sw_fmt_bytes(done, sizeof done, ts->done);
-        sw_fmt_bytes(total, sizeof total, ts->total);
-        if (o->stop && *o->stop)
-            r = sw_error(SW_ERROR, "interrupted with %s of %s; run the same get again to resume", done, total);
-        else if (o->timeout > 0 && sw_now() - start > o->timeout && !finished)
-            r = sw_error(SW_ERROR, "timed out after %g s with %s of %s (%d peer%s; %s failed their piece hash)",
-                         o->timeout, done, total, ts->peers, ts->peers == 1 ? "" : "s",
-                         sw_fmt_bytes(failed, sizeof failed, ts->failed));
+        int stopped = o->stop && *o->stop;
+        if (stopped || (o->timeout > 0 && sw_now() - start > o->timeout && !finished)) {
+            char done[32], total[32], failed[32];
+            sw_fmt_bytes(done, sizeof done, ts->done);
+            sw_fmt_bytes(total, sizeof total, ts->total);
+            r = stopped ? sw_error(SW_ERROR, "interrupted with %s of %s; run the same get again to resume", done, total)
+                        : sw_error(SW_ERROR, "timed out after %g s with %s of %s (%d peer%s; %s failed their piece hash)",
+                                   o->timeout, done, total, ts->peers, ts->peers == 1 ? "" : "s",
+                                   sw_fmt_bytes(failed, sizeof failed, ts->failed));
+        }
     }
     return r;
 }
