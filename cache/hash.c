@@ -88,33 +88,13 @@ int sw_sha256_file(sw_hash *out, uint64_t *size, const char *path)
 
 void sw_hash_hex(char out[SW_HEX_LEN + 1], const sw_hash *h)
 {
-    static const char digits[] = "0123456789abcdef";
-    for (int i = 0; i < SW_HASH_LEN; i++) {
-        out[2 * i] = digits[h->b[i] >> 4];
-        out[2 * i + 1] = digits[h->b[i] & 15];
-    }
-    out[SW_HEX_LEN] = 0;
-}
-
-static int sw_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
+    sw_hex_encode(out, h->b, SW_HASH_LEN);
 }
 
 int sw_hash_parse(sw_hash *out, const char *hex)
 {
-    if (!hex || strlen(hex) != SW_HEX_LEN)
+    if (sw_hex_decode(out->b, SW_HASH_LEN, hex))
         return sw_error(SW_EINVALID, "not a SHA-256 (64 lower-case hex digits): '%.80s'", hex ? hex : "");
-    for (int i = 0; i < SW_HASH_LEN; i++) {
-        int hi = sw_hexval(hex[2 * i]), lo = sw_hexval(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return sw_error(SW_EINVALID, "not a SHA-256 (64 lower-case hex digits): '%.80s'", hex);
-        out->b[i] = (unsigned char)(hi << 4 | lo);
-    }
     return 0;
 }
 

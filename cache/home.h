@@ -31,5 +31,7 @@
 #define SW_HOME_SUMMARIES "summaries"
 #define SW_HOME_SEED "seed"
 #define SW_HOME_INCOMING "incoming"
+#define SW_HOME_KEYS "keys"
+#define SW_HOME_WORK "work"
 
 #endif

@@ -481,3 +481,29 @@ const char *sw_nearest(const char *name, const char *const *known, size_t n)
     }
     return best;
 }
+
+void sw_hex_encode(char *out, const void *bytes, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    const unsigned char *b = bytes;
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+int sw_hex_decode(void *bytes, size_t n, const char *hex)
+{
+    unsigned char *b = bytes;
+    if (!hex || strlen(hex) != 2 * n)
+        return -1;
+    for (size_t i = 0; i < 2 * n; i++) {
+        char c = hex[i];
+        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (v < 0)
+            return -1;
+        b[i / 2] = (unsigned char)(i % 2 ? b[i / 2] << 4 | v : v);
+    }
+    return 0;
+}

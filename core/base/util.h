@@ -70,6 +70,10 @@ char *sw_exe_dir(void);
 double sw_now(void);
 /* Formats a byte count as "12.3 MiB" into buf. */
 const char *sw_fmt_bytes(char *buf, size_t len, uint64_t bytes);
+/* n bytes as 2n lower-case hex digits and a NUL. */
+void sw_hex_encode(char *out, const void *bytes, size_t n);
+/* Exactly 2n lower-case hex digits into n bytes: 0, or -1 for anything else (hex may be NULL). */
+int sw_hex_decode(void *bytes, size_t n, const char *hex);
 /* Parses a byte count: digits, then optionally K, M, G or T (powers of 1024). SW_EINVALID when s is
  * anything else or overflows 64 bits. */
 int sw_parse_bytes(uint64_t *out, const char *s);

@@ -1,5 +1,5 @@
 /* catalog_git.h — the catalog's git repository, shared by catalog.c (versions as tags) and remote.c
- * (remotes, push and pull). Not an API: only those two files include it.
+ * (remotes, push and pull). Not an API: only those two files and ledger.c (the compute swarm's refs) include it.
  *
  * A version NAME@VERSION is the tag refs/tags/NAME@VERSION on a commit whose tree holds manifest.json and,
  * for a version with bytes, bundle.torrent; a remote's versions, as last pulled or pushed, are the refs

@@ -24,13 +24,10 @@ typedef struct {
     int super_seed; /* seed: super seed while two or more peers download */
 } sw_netopts;
 
-enum { SW_OPT_LISTEN = 0x2001, SW_OPT_PEER, SW_OPT_TRACKER, SW_OPT_NO_DHT, SW_OPT_NO_LSD, SW_OPT_TIMEOUT,
-       SW_OPT_UP, SW_OPT_DOWN, SW_OPT_V1, SW_OPT_SUPER };
+enum { SW_OPT_TIMEOUT = 0x2001, SW_OPT_UP, SW_OPT_DOWN, SW_OPT_V1, SW_OPT_SUPER };
 
 static const struct option sw_net_opts[] = {
-    {"listen", required_argument, NULL, SW_OPT_LISTEN}, {"peer", required_argument, NULL, SW_OPT_PEER},
-    {"tracker", required_argument, NULL, SW_OPT_TRACKER}, {"no-dht", no_argument, NULL, SW_OPT_NO_DHT},
-    {"no-lsd", no_argument, NULL, SW_OPT_NO_LSD}, {"timeout", required_argument, NULL, SW_OPT_TIMEOUT},
+    SW_CLI_NET_OPTS, {"timeout", required_argument, NULL, SW_OPT_TIMEOUT},
     {"upload-limit", required_argument, NULL, SW_OPT_UP}, {"download-limit", required_argument, NULL, SW_OPT_DOWN},
     {"super-seed", no_argument, NULL, SW_OPT_SUPER},
     SW_CLI_COMMON_OPTS, {0}};
@@ -46,32 +43,44 @@ static long sw_parse_rate(const char *s)
     return *end || v <= 0 || v * mult > 2e9 ? -1 : (long)(v * mult);
 }
 
+int sw_cli_netopt(sw_peer_opts *p, int c, const char *arg, const char *usage)
+{
+    switch (c) {
+    case SW_OPT_NET_LISTEN:
+        p->listen = arg;
+        return 1;
+    case SW_OPT_NET_PEER:
+        if (!strrchr(arg, ':'))
+            return sw_cli_usage(usage, "--peer wants HOST:PORT, not '%s'", arg);
+        sw_strlist_push(&p->peers, arg);
+        return 1;
+    case SW_OPT_NET_TRACKER:
+        sw_strlist_push(&p->trackers, arg);
+        return 1;
+    case SW_OPT_NET_NO_DHT:
+        p->no_dht = 1;
+        return 1;
+    case SW_OPT_NET_NO_LSD:
+        p->no_lsd = 1;
+        return 1;
+    }
+    return 0;
+}
+
 /* Parses the options; returns 0, or 2 after a usage error. */
 static int sw_netopts_parse(sw_netopts *o, sw_cli *cli, int argc, char **argv, const char *usage, int get)
 {
     int c;
     optind = 0;
     while ((c = sw_cli_getopt(cli, argc, argv, "qv", sw_net_opts, usage)) != -1) {
+        int net = sw_cli_netopt(&o->peers, c, optarg, usage);
+        if (net == 2)
+            return 2;
+        if (net)
+            continue;
         switch (c) {
         case '?':
             return 2;
-        case SW_OPT_LISTEN:
-            o->peers.listen = optarg;
-            break;
-        case SW_OPT_PEER:
-            if (!strrchr(optarg, ':'))
-                return sw_cli_usage(usage, "--peer wants HOST:PORT, not '%s'", optarg);
-            sw_strlist_push(&o->peers.peers, optarg);
-            break;
-        case SW_OPT_TRACKER:
-            sw_strlist_push(&o->peers.trackers, optarg);
-            break;
-        case SW_OPT_NO_DHT:
-            o->peers.no_dht = 1;
-            break;
-        case SW_OPT_NO_LSD:
-            o->peers.no_lsd = 1;
-            break;
         case SW_OPT_UP:
         case SW_OPT_DOWN: {
             long v = sw_parse_rate(optarg);

@@ -26,6 +26,19 @@ int sw_cmd_torrent(sw_cli *cli, int argc, char **argv);
 int sw_cmd_magnet(sw_cli *cli, int argc, char **argv);
 int sw_cmd_plugin(sw_cli *cli, int argc, char **argv);
 int sw_cmd_pipeline(sw_cli *cli, int argc, char **argv);
+int sw_cmd_id(sw_cli *cli, int argc, char **argv);
+int sw_cmd_ledger(sw_cli *cli, int argc, char **argv);
+int sw_cmd_job(sw_cli *cli, int argc, char **argv);
+int sw_cmd_work(sw_cli *cli, int argc, char **argv);
+
+/* The peer options (net/peers.h) every networked command takes: put SW_CLI_NET_OPTS in the option table
+ * and pass each option code to sw_cli_netopt, which returns 1 when it took it, 0 when the code is not
+ * one of them, and 2 after a usage error. */
+enum { SW_OPT_NET_LISTEN = 0x3001, SW_OPT_NET_PEER, SW_OPT_NET_TRACKER, SW_OPT_NET_NO_DHT, SW_OPT_NET_NO_LSD };
+#define SW_CLI_NET_OPTS {"listen", required_argument, NULL, SW_OPT_NET_LISTEN}, \
+        {"peer", required_argument, NULL, SW_OPT_NET_PEER}, {"tracker", required_argument, NULL, SW_OPT_NET_TRACKER}, \
+        {"no-dht", no_argument, NULL, SW_OPT_NET_NO_DHT}, {"no-lsd", no_argument, NULL, SW_OPT_NET_NO_LSD}
+int sw_cli_netopt(sw_peer_opts *p, int c, const char *arg, const char *usage);
 
 /* Fetches version m through the data plane as get does (progress, result line, note); used by get and by
  * pipeline run for inputs not held here. timeout in seconds, 0 = none. Returns an exit status. */
@@ -53,6 +66,10 @@ int sw_cli_fetch(sw_cli *cli, sw_store *st, sw_catalog *cat, const sw_manifest *
 #define SW_USAGE_TORRENT "swarm torrent NAME[@VERSION] [-o FILE] [--v1]"
 #define SW_USAGE_MAGNET "swarm magnet NAME[@VERSION]"
 #define SW_USAGE_PIPELINE "swarm pipeline run FILE.lua [--set KEY=VALUE]... [--jobs N] [--dry-run] [--explain] [--force STAGE] [--plugin-path DIR]... [--peer HOST:PORT]... [--tracker URL]... [--listen HOST:PORT] | pipeline graph FILE.lua [--set KEY=VALUE]... | pipeline params FILE.lua | pipeline run FILE.lua --help"
+#define SW_USAGE_ID "swarm id [--json]"
+#define SW_USAGE_LEDGER "swarm ledger init PATH"
+#define SW_USAGE_JOB "swarm job submit FILE.lua --split PARAM --set KEY=VALUE... [--quorum N] [--max-results N] [--lease S] [--output-param NAME] [--remote R] [--plugin-path DIR]... | job status|tick JOB [--remote R] | job collect JOB --publish NAME[@VERSION] [--remote R] [--peer HOST:PORT]... [--timeout S] | job verify JOB [--sample N] [--jobs N] [--remote R] [--peer HOST:PORT]..."
+#define SW_USAGE_WORK "swarm work [REMOTE] [--jobs N] [--units N] [--once] [--poll S] [--timeout S] [--plugin-path DIR]... [--listen HOST:PORT] [--peer HOST:PORT]... [--tracker URL]..."
 #define SW_USAGE_PLUGIN "swarm plugin [ls | info ID] [--plugin-path DIR]... [--json]"
 
 #endif

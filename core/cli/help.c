@@ -67,6 +67,28 @@ static const sw_command sw_commands[] = {
      "  --peer, --tracker, --listen   as for get, to fetch input versions not held here\n"
      "  FILE.lua               a path, or a shipped pipeline's name (convert, quantize, ...)\n"
      "  params FILE.lua        the pipeline's params: name, default or (required), doc (also run FILE --help)\n"},
+    {"id", sw_cmd_id, SW_USAGE_ID, "this home's Ed25519 key id (the key is made on first use)", NULL},
+    {"ledger", sw_cmd_ledger, SW_USAGE_LEDGER, "create a bare git repository for jobs, with swarm's pre-receive hook",
+     "  init PATH              a new ledger; serve it with git daemon, ssh or a git host, add it as a remote\n"},
+    {"job", sw_cmd_job, SW_USAGE_JOB, "submit a job of work units to a ledger; its status, verdicts, output and re-checks",
+     "  submit FILE.lua        the pipeline; --split PARAM names the bundle param whose files are the units\n"
+     "  --quorum N             agreeing keys a unit needs (default 2); --max-results N before it is called\n"
+     "                         non-deterministic (default quorum + 3); --lease S a claim lasts (default 600)\n"
+     "  --output-param NAME    the param each unit's outputs go to (default output)\n"
+     "  status JOB             units accepted, disputed, running, waiting; results, agreed and strikes per key\n"
+     "  tick JOB               the owner's verdicts from the results so far\n"
+     "  collect JOB --publish NAME[@VERSION]   fetch the accepted outputs, check them, publish one version\n"
+     "  verify JOB [--sample N]   compute N accepted units here and compare\n"
+     "  --remote R             the ledger (default: origin, or the only remote)\n"
+     SW_NET_OPTS},
+    {"work", sw_cmd_work, SW_USAGE_WORK, "lend this machine to a ledger's jobs: claim, compute, publish signed results",
+     "  -j, --jobs N           worker threads per unit (default 1)\n"
+     "  --units N              units claimed per pass (default 4)\n"
+     "  --once                 one pass, then exit (default: until Ctrl-C, seeding outputs between passes)\n"
+     "  --poll S               seconds between passes (default 5)\n"
+     "  --timeout S            seconds a fetch of a unit's inputs may take (default 600)\n"
+     "  --plugin-path DIR      look for plugins in DIR first (repeatable); plugins never come from a job\n"
+     SW_NET_OPTS},
     {"plugin", sw_cmd_plugin, SW_USAGE_PLUGIN, "list op plugins, or show one's ops, params and variants",
      "  --plugin-path DIR      look for plugins in DIR first (repeatable)\n"},
 };

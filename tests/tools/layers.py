@@ -23,8 +23,10 @@ ALLOWED = {
     "core/host": ["core/base", "cache", "plugins"],
     "core/pipeline": ["core/base", "cache", "core/bundle", "core/net", "core/host", "plugins"],
     "lua": ["core/base", "cache", "core/bundle", "core/net", "core/host", "core/pipeline", "plugins"],
+    "core/work": ["core/base", "cache", "core/bundle", "core/net", "core/host", "core/pipeline", "lua",
+                  "plugins"],
     "core/cli": ["core/base", "cache", "core/bundle", "core/net", "core/host", "core/pipeline", "lua",
-                 "plugins"],
+                 "core/work", "plugins"],
     "hip": ["plugins"],
     "plugins": [],
 }

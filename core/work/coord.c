@@ -1,0 +1,302 @@
+/* coord.c — verdicts, collect and verify (see coord.h). */
+#include "work/coord.h"
+#include "base/error.h"
+#include "bundle/bundle.h"
+#include "bundle/ledger.h"
+#include "bundle/names.h"
+#include "net/bundle_torrent.h"
+#include "net/fetch.h"
+#include "work/provider.h"
+#include "work/record.h"
+#include "work/view.h"
+
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The verdict on one unit as the judging now sees it, or NULL when the owner's last verdict says it. */
+static json_t *sw_unit_verdict(const sw_view *v, const sw_unit_view *u)
+{
+    const char *state = sw_unit_state_name(u->state);
+    if (u->state == SW_UNIT_WAITING || u->state == SW_UNIT_RUNNING)
+        return NULL;
+    if (!strcmp(u->verdict, state) && (u->state != SW_UNIT_ACCEPTED || !strcmp(u->verdict_id, u->accepted)))
+        return NULL;
+    json_t *o = json_pack("{s:s}", "state", state);
+    if (u->state == SW_UNIT_ACCEPTED) {
+        json_t *keys = json_array();
+        for (size_t i = 0; i < u->agreed.n; i++)
+            json_array_append_new(keys, json_string(u->agreed.v[i]));
+        json_object_set_new(o, "outputs_id", json_string(u->accepted));
+        json_object_set_new(o, "keys", keys);
+    } else if (u->state == SW_UNIT_DISPUTED) {
+        json_object_set_new(o, "want", json_integer(u->want));
+    } else {
+        json_t *ops = json_array();
+        const json_t *needs = json_object_get(v->job->spec, "needs");
+        for (size_t i = 0; i < json_array_size(needs); i++) {
+            const char *n = json_string_value(json_array_get(needs, i));
+            if (n && !strncmp(n, "op ", 3))
+                json_array_append_new(ops, json_string(n + 3));
+        }
+        json_object_set_new(o, "ops", ops);
+    }
+    return o;
+}
+
+int sw_job_tick(sw_tick_report *rep, sw_catalog *cat, const sw_ident *id, const char *remote, const char *job)
+{
+    memset(rep, 0, sizeof *rep);
+    sw_view *v = NULL;
+    int r = sw_work_sync(cat, remote);
+    if (!r)
+        r = sw_view_load(&v, cat, remote, job, sw_now());
+    if (!r && strcmp(v->job->owner, sw_ident_key(id)))
+        r = sw_error(SW_EINVALID, "job %.16s belongs to key %s; this home is %s: only the owner ticks a job", job,
+                     v->job->owner, sw_ident_key(id));
+    if (r) {
+        sw_view_free(v);
+        return r;
+    }
+    json_t *units = json_object(), *strikes = json_object();
+    for (size_t i = 0; i < v->job->nunits; i++) {
+        const sw_unit_view *u = &v->units[i];
+        rep->accepted += u->state == SW_UNIT_ACCEPTED;
+        rep->disputed += u->state == SW_UNIT_DISPUTED;
+        rep->nondet += u->state == SW_UNIT_NONDET;
+        rep->open += u->state == SW_UNIT_WAITING || u->state == SW_UNIT_RUNNING;
+        json_t *vd = sw_unit_verdict(v, u);
+        if (vd)
+            json_object_set_new(units, v->job->units[i].id, vd);
+    }
+    for (size_t i = 0; i < v->nkeys; i++)
+        if (v->keys[i].strikes)
+            json_object_set_new(strikes, v->keys[i].key, json_integer((json_int_t)v->keys[i].strikes));
+    rep->changed = json_object_size(units);
+    if (rep->changed) {
+        json_t *body = json_pack("{s:s, s:s, s:o, s:o}", "type", "verdicts", "job", job, "units", units, "strikes",
+                                 strikes);
+        char *msg = sw_record_sign(NULL, id, body);
+        char *name = sw_sprintf("verdicts/%s", job), *local = sw_ledger_mirror(remote, name);
+        char *dest = sw_sprintf("refs/swarm/%s", name), commit[SW_OID_HEX + 1];
+        r = msg ? sw_ledger_append(commit, cat, local, msg, NULL, 0) : SW_ERROR;
+        if (!r)
+            r = sw_ledger_push(cat, remote, local, dest);
+        free(dest);
+        free(local);
+        free(name);
+        free(msg);
+        json_decref(body);
+    } else {
+        json_decref(units);
+        json_decref(strikes);
+    }
+    sw_view_free(v);
+    return r;
+}
+
+/* Reads a result's version (its commit's manifest.json and bundle.torrent) and checks that it is the
+ * unit's, with exactly the accepted output id. */
+static int sw_result_version(sw_manifest **m, unsigned char **torrent, size_t *tlen, sw_catalog *cat,
+                             const sw_result *res, const char *unit, const char *accepted)
+{
+    char *json = NULL, *t = NULL, *name = sw_unit_bundle(unit);
+    size_t jlen = 0;
+    int r = sw_ledger_read(&json, &jlen, cat, res->commit, "manifest.json", 256u << 20);
+    if (!r)
+        r = sw_ledger_read(&t, tlen, cat, res->commit, "bundle.torrent", 64u << 20);
+    if (!r)
+        r = sw_manifest_parse(m, json, jlen);
+    if (!r && (strcmp((*m)->name, name) || strcmp((*m)->version, "v1")))
+        r = sw_error(SW_EINVALID, "result %.12s names version %s@%s, not the unit's", res->commit, (*m)->name,
+                     (*m)->version);
+    if (!r)
+        r = sw_bundle_torrent_check_bytes(*m, t, *tlen);
+    if (!r) {
+        json_t *files = json_array();
+        for (size_t i = 0; i < (*m)->nfiles; i++) {
+            char hex[SW_HEX_LEN + 1];
+            sw_hash_hex(hex, &(*m)->files[i].hash);
+            json_array_append_new(files, json_pack("[s, I, s]", (*m)->files[i].path, (json_int_t)(*m)->files[i].size, hex));
+        }
+        char got[SW_HEX_LEN + 1];
+        sw_outputs_id(got, files, (*m)->torrent_v1);
+        json_decref(files);
+        if (strcmp(got, accepted))
+            r = sw_error(SW_EINVALID, "result %.12s: its version is not the accepted outputs", res->commit);
+    }
+    *torrent = (unsigned char *)t;
+    free(json);
+    free(name);
+    return r;
+}
+
+/* Brings a unit's accepted outputs into the store: the version is imported from an agreeing result and
+ * fetched from every agreeing provider that says where it seeds, and from o's peers. */
+static int sw_collect_unit(sw_manifest **m, sw_store *st, sw_catalog *cat, const sw_view *v, size_t i,
+                           const sw_collect_opts *o)
+{
+    const sw_unit_view *u = &v->units[i];
+    const char *unit = v->job->units[i].id;
+    sw_peer_opts peers = {0};
+    if (o->peers)
+        peers = *o->peers;
+    sw_strlist extra = {0};
+    for (size_t k = 0; o->peers && k < o->peers->peers.n; k++)
+        sw_strlist_push(&extra, o->peers->peers.v[k]);
+    int r = SW_ENOTFOUND;
+    unsigned char *torrent = NULL;
+    size_t tlen = 0;
+    for (size_t k = 0; k < u->nresults; k++) {
+        const sw_result *res = &u->results[k];
+        if (strcmp(res->outputs_id, u->verdict_id))
+            continue;
+        if (res->listen)
+            sw_strlist_push(&extra, res->listen);
+        if (r == SW_ENOTFOUND && sw_result_version(m, &torrent, &tlen, cat, res, unit, u->verdict_id) != 0) {
+            sw_manifest_free(*m);
+            *m = NULL;
+            free(torrent);
+            torrent = NULL;
+        } else if (r == SW_ENOTFOUND) {
+            r = 0;
+        }
+    }
+    if (r == SW_ENOTFOUND)
+        r = sw_error(SW_ENOTFOUND, "unit %.16s (%s): no agreeing result names its outputs' version", unit,
+                     v->job->units[i].file);
+    if (!r && (r = sw_catalog_add(cat, *m, torrent, tlen)) == SW_EEXISTS) {
+        sw_manifest *old = NULL;
+        r = sw_catalog_read(&old, cat, (*m)->name, (*m)->version);
+        if (!r && strcmp(old->torrent_v1, (*m)->torrent_v1))
+            r = sw_error(SW_ECONFLICT, "%s@%s here is not the accepted outputs of unit %.16s", (*m)->name,
+                         (*m)->version, unit);
+        sw_manifest_free(old);
+    }
+    peers.peers = extra;
+    if (!r && !sw_bundle_held(*m, st)) {
+        sw_fetch_opts fo = {.peers = &peers, .timeout = o->timeout, .stop = o->stop};
+        sw_fetch_report rep;
+        r = sw_fetch(&rep, st, cat, *m, &fo);
+    }
+    sw_strlist_free(&extra);
+    free(torrent);
+    return r;
+}
+
+int sw_job_collect(sw_manifest **out, sw_store *st, sw_catalog *cat, const char *job, const sw_collect_opts *o)
+{
+    *out = NULL;
+    sw_view *v = NULL;
+    int r = sw_work_sync(cat, o->remote);
+    if (!r)
+        r = sw_view_load(&v, cat, o->remote, job, sw_now());
+    size_t open = 0;
+    for (size_t i = 0; !r && i < v->job->nunits; i++)
+        open += strcmp(v->units[i].verdict, "accepted") != 0;
+    if (!r && open)
+        r = sw_error(SW_EINVALID, "job %.16s: %zu of %zu units have no accepting verdict yet (run 'swarm job tick' "
+                                  "once results are in)", job, open, v->job->nunits);
+    sw_manifest *m = NULL;
+    json_t *prov = NULL;
+    if (!r) {
+        m = sw_manifest_new();
+        prov = json_pack("{s:s, s:s, s:s, s:[]}", "job", v->job->id, "pipeline", sw_rec_str(v->job->spec, "pipeline"),
+                         "pipeline_sha256", sw_rec_str(v->job->spec, "pipeline_sha256"), "units");
+        r = sw_ref_parse(&m->name, &m->version, o->publish, 1);
+    }
+    for (size_t i = 0; !r && i < v->job->nunits; i++) {
+        sw_manifest *um = NULL;
+        const sw_unit *u = &v->job->units[i];
+        if ((r = sw_collect_unit(&um, st, cat, v, i, o)) != 0)
+            break;
+        for (size_t k = 0; k < um->nfiles; k++) {
+            const sw_mfile *f = &um->files[k];
+            char *path = sw_sprintf("%s/%s", u->file, f->path);
+            sw_manifest_add_file(m, path, f->size, f->mode, &f->hash, f->chunks, f->nchunks);
+            free(path);
+        }
+        sw_strlist keys = {0};
+        for (size_t k = 0; k < v->units[i].nresults; k++)
+            if (!strcmp(v->units[i].results[k].outputs_id, v->units[i].verdict_id))
+                sw_strlist_push(&keys, v->units[i].results[k].key);
+        sw_strlist_sort(&keys);
+        char *list = sw_strdup("");
+        for (size_t k = 0; k < keys.n; k++) {
+            char *next = sw_sprintf("%s%s%s", list, k ? "," : "", keys.v[k]);
+            free(list);
+            list = next;
+        }
+        json_array_append_new(json_object_get(prov, "units"), json_sprintf("unit:%s outputs:%s keys:%s file:%s", u->id,
+                                                                          v->units[i].verdict_id, list, u->file));
+        free(list);
+        sw_strlist_free(&keys);
+        sw_manifest_free(um);
+    }
+    if (!r) {
+        m->provenance = sw_record_json(prov);
+        m->message = sw_sprintf("job %s", v->job->id);
+        sw_manifest_stamp(m);
+        r = sw_bundle_commit(cat, st, m);
+    }
+    json_decref(prov);
+    sw_view_free(v);
+    if (r)
+        sw_manifest_free(m);
+    else
+        *out = m;
+    return r;
+}
+
+void sw_verify_report_free(sw_verify_report *r)
+{
+    sw_strlist_free(&r->mismatches);
+}
+
+int sw_job_verify(sw_verify_report *rep, sw_store *st, sw_catalog *cat, const char *job, size_t sample,
+                  const sw_collect_opts *o, const sw_unit_opts *uo)
+{
+    memset(rep, 0, sizeof *rep);
+    sw_view *v = NULL;
+    int r = sw_work_sync(cat, o->remote);
+    if (!r)
+        r = sw_view_load(&v, cat, o->remote, job, sw_now());
+    if (r)
+        return r;
+    /* The accepted units in a random order: the first `sample` are computed. */
+    size_t n = 0, *order = sw_calloc(v->job->nunits, sizeof *order);
+    for (size_t i = 0; i < v->job->nunits; i++)
+        if (!strcmp(v->units[i].verdict, "accepted"))
+            order[n++] = i;
+    unsigned char rnd[8];
+    for (size_t i = n; i > 1; i--) {
+        RAND_bytes(rnd, sizeof rnd);
+        size_t k = (size_t)(((uint64_t)rnd[0] | (uint64_t)rnd[1] << 8 | (uint64_t)rnd[2] << 16 | (uint64_t)rnd[3] << 24) % i);
+        size_t t = order[i - 1];
+        order[i - 1] = order[k];
+        order[k] = t;
+    }
+    sw_strlist inputs = {0};
+    sw_unit_inputs(&inputs, v->job);
+    r = sw_work_fetch(st, cat, &inputs, o->peers, o->timeout, o->stop);
+    sw_strlist_free(&inputs);
+    for (size_t s = 0; !r && s < n && s < sample; s++) {
+        const sw_unit *u = &v->job->units[order[s]];
+        sw_unit_output out;
+        if ((r = sw_unit_run(&out, st, cat, v->job, u, uo)) != 0)
+            break;
+        rep->checked++;
+        if (!strcmp(out.outputs_id, v->units[order[s]].verdict_id)) {
+            rep->matched++;
+        } else {
+            char *line = sw_sprintf("%s %s: accepted %s, computed here %s", u->id, u->file, v->units[order[s]].verdict_id,
+                                    out.outputs_id);
+            sw_strlist_push(&rep->mismatches, line);
+            free(line);
+        }
+        sw_unit_output_clear(&out);
+    }
+    free(order);
+    sw_view_free(v);
+    return r;
+}

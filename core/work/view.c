@@ -1,0 +1,433 @@
+/* view.c — a job's ledger, read, checked and judged (see view.h). */
+#include "work/view.h"
+#include "base/error.h"
+#include "work/record.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SW_CHAIN_MAX 10000000 /* commits in one chain a reader walks */
+
+const char *sw_unit_state_name(sw_unit_state s)
+{
+    static const char *const names[] = {"waiting", "running", "disputed", "accepted", "non-deterministic"};
+    return names[s];
+}
+
+void sw_outputs_id(char out[SW_HEX_LEN + 1], const json_t *files, const char *torrent)
+{
+    json_t *o = json_pack("{s:O, s:s}", "files", files, "torrent", torrent ? torrent : "");
+    char *text = sw_record_json(o);
+    sw_hash h;
+    sw_sha256_buf(&h, text, strlen(text));
+    sw_hash_hex(out, &h);
+    free(text);
+    json_decref(o);
+}
+
+static void sw_unit_view_clear(sw_unit_view *u)
+{
+    for (size_t i = 0; i < u->nresults; i++)
+        free(u->results[i].listen);
+    free(u->results);
+    sw_strlist_free(&u->claims);
+    sw_strlist_free(&u->agreed);
+}
+
+void sw_view_free(sw_view *v)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; v->units && i < v->job->nunits; i++)
+        sw_unit_view_clear(&v->units[i]);
+    free(v->units);
+    free(v->keys);
+    sw_strlist_free(&v->ignored);
+    sw_job_free(v->job);
+    free(v->remote);
+    free(v);
+}
+
+/* Unit ids sorted, for lookups: index i of sorted holds the job's unit index. */
+typedef struct {
+    sw_view *v;
+    size_t *sorted;
+    const char *ref;         /* the chain being read */
+    char key[SW_KEYID_LEN + 1]; /* the key its ref names */
+    double now;
+} sw_reader_ctx;
+
+static int sw_by_unit_id(const void *a, const void *b, void *ctx)
+{
+    const sw_job *j = ctx;
+    return strcmp(j->units[*(const size_t *)a].id, j->units[*(const size_t *)b].id);
+}
+
+long sw_view_unit(const sw_view *v, const char *unit)
+{
+    for (size_t i = 0; i < v->job->nunits; i++)
+        if (!strcmp(v->job->units[i].id, unit))
+            return (long)i;
+    return -1;
+}
+
+/* Binary search over the sorted unit ids. */
+static long sw_find_unit(const sw_reader_ctx *r, const char *unit)
+{
+    size_t lo = 0, hi = r->v->job->nunits;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(r->v->job->units[r->sorted[mid]].id, unit);
+        if (!c)
+            return (long)r->sorted[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+static void sw_ignore(sw_reader_ctx *r, const char *commit, const char *why)
+{
+    char *line = sw_sprintf("%s %.12s: %s", r->ref, commit, why);
+    sw_strlist_push(&r->v->ignored, line);
+    free(line);
+}
+
+/* Parses a commit of a peer chain: a record of type `type` signed by the key its ref names. */
+static int sw_peer_record(sw_record *rec, sw_reader_ctx *r, const char *commit, unsigned np, const char *msg,
+                          size_t len, const char *type)
+{
+    if (np > 1) {
+        sw_ignore(r, commit, "a merge commit");
+        return -1;
+    }
+    if (sw_record_parse(rec, msg, len)) {
+        sw_ignore(r, commit, sw_error_last());
+        return -1;
+    }
+    const char *why = strcmp(rec->type, type) ? "a record of the wrong type for its chain"
+                      : strcmp(rec->key, r->key) ? "signed by another key than its ref names" : NULL;
+    if (why) {
+        sw_ignore(r, commit, why);
+        sw_record_clear(rec);
+        return -1;
+    }
+    return 0;
+}
+
+/* The output files of a result, checked: [[PATH, SIZE, SHA256], ...]. */
+static int sw_result_files_ok(const json_t *files)
+{
+    if (!json_is_array(files) || json_array_size(files) > 100000)
+        return 0;
+    size_t i;
+    json_t *f;
+    json_array_foreach(files, i, f) {
+        const char *path = json_string_value(json_array_get(f, 0)), *sha = json_string_value(json_array_get(f, 2));
+        sw_hash h;
+        if (json_array_size(f) != 3 || !path || !json_is_integer(json_array_get(f, 1)) || !sha ||
+            sw_hash_parse(&h, sha))
+            return 0;
+    }
+    return 1;
+}
+
+static int sw_has_result(const sw_unit_view *u, const char *key)
+{
+    for (size_t k = 0; k < u->nresults; k++)
+        if (!strcmp(u->results[k].key, key))
+            return 1;
+    return 0;
+}
+
+static int sw_read_result(void *ctx, const char *commit, unsigned np, const char *msg, size_t len)
+{
+    sw_reader_ctx *r = ctx;
+    sw_record rec;
+    if (sw_peer_record(&rec, r, commit, np, msg, len, "result"))
+        return 0;
+    const char *unit = sw_rec_str(rec.body, "unit"), *oid = sw_rec_str(rec.body, "outputs_id");
+    const char *torrent = sw_rec_str(rec.body, "torrent");
+    const json_t *files = json_object_get(rec.body, "files");
+    long i = unit ? sw_find_unit(r, unit) : -1;
+    char want[SW_HEX_LEN + 1] = "";
+    if (oid && torrent && sw_result_files_ok(files))
+        sw_outputs_id(want, files, torrent);
+    if (i >= 0 && strcmp(want, oid ? oid : "")) {
+        sw_ignore(r, commit, "a result whose outputs_id is not its files' id");
+    } else if (i >= 0) {
+        sw_unit_view *u = &r->v->units[i];
+        if (!sw_has_result(u, rec.key)) {
+            u->results = sw_realloc(u->results, (u->nresults + 1) * sizeof *u->results);
+            sw_result *res = &u->results[u->nresults++];
+            memset(res, 0, sizeof *res);
+            memcpy(res->key, rec.key, sizeof res->key);
+            memcpy(res->outputs_id, oid, SW_HEX_LEN + 1);
+            memcpy(res->commit, commit, SW_OID_HEX + 1);
+            const char *listen = sw_rec_str(rec.body, "listen");
+            res->listen = listen && strlen(listen) < 128 ? sw_strdup(listen) : NULL;
+        }
+    }
+    sw_record_clear(&rec);
+    return 0;
+}
+
+static int sw_read_claim(void *ctx, const char *commit, unsigned np, const char *msg, size_t len)
+{
+    sw_reader_ctx *r = ctx;
+    sw_record rec;
+    if (sw_peer_record(&rec, r, commit, np, msg, len, "claim"))
+        return 0;
+    long long expires = sw_rec_int(rec.body, "expires");
+    size_t k;
+    json_t *id;
+    if (expires > r->now)
+        json_array_foreach(json_object_get(rec.body, "units"), k, id) {
+            long i = json_is_string(id) ? sw_find_unit(r, json_string_value(id)) : -1;
+            if (i >= 0 && !sw_has_result(&r->v->units[i], rec.key))
+                sw_strlist_push(&r->v->units[i].claims, rec.key);
+        }
+    sw_record_clear(&rec);
+    return 0;
+}
+
+static int sw_read_verdict(void *ctx, const char *commit, unsigned np, const char *msg, size_t len)
+{
+    sw_reader_ctx *r = ctx;
+    sw_record rec;
+    memcpy(r->key, r->v->job->owner, sizeof r->key);
+    if (sw_peer_record(&rec, r, commit, np, msg, len, "verdicts"))
+        return 0;
+    if (strcmp(sw_rec_str(rec.body, "job") ? sw_rec_str(rec.body, "job") : "", r->v->job->id)) {
+        sw_ignore(r, commit, "a verdict for another job");
+        sw_record_clear(&rec);
+        return 0;
+    }
+    const char *unit;
+    json_t *vd;
+    json_object_foreach(json_object_get(rec.body, "units"), unit, vd) {
+        long i = sw_find_unit(r, unit);
+        const char *state = sw_rec_str(vd, "state"), *oid = sw_rec_str(vd, "outputs_id");
+        if (i < 0 || !state || strlen(state) >= sizeof r->v->units[i].verdict)
+            continue;
+        sw_unit_view *u = &r->v->units[i];
+        snprintf(u->verdict, sizeof u->verdict, "%s", state);
+        snprintf(u->verdict_id, sizeof u->verdict_id, "%s", oid && strlen(oid) == SW_HEX_LEN ? oid : "");
+    }
+    sw_record_clear(&rec);
+    return 0;
+}
+
+/* Reads every chain whose ref matches glob with fn, the key taken from the ref's name. */
+static int sw_read_chains(sw_reader_ctx *r, sw_catalog *c, const char *glob, const char *suffix, sw_ledger_fn fn)
+{
+    sw_strlist refs = {0};
+    int rc = sw_ledger_list(&refs, c, glob);
+    char *prefix = sw_ledger_mirror(r->v->remote, "peers/");
+    for (size_t i = 0; !rc && i < refs.n; i++) {
+        const char *key = refs.v[i] + strlen(prefix);
+        size_t klen = strlen(key) - strlen(suffix);
+        char tip[SW_OID_HEX + 1];
+        r->ref = refs.v[i];
+        if (klen != SW_KEYID_LEN || strcmp(key + klen, suffix)) {
+            sw_ignore(r, "-", "not a peer chain");
+            continue;
+        }
+        memcpy(r->key, key, SW_KEYID_LEN);
+        r->key[SW_KEYID_LEN] = 0;
+        if (sw_ledger_tip(tip, c, refs.v[i]) == 0 && sw_ledger_walk(c, NULL, tip, SW_CHAIN_MAX, fn, r))
+            sw_ignore(r, tip, sw_error_last());
+    }
+    free(prefix);
+    sw_strlist_free(&refs);
+    return rc;
+}
+
+int sw_view_load(sw_view **out, sw_catalog *c, const char *remote, const char *job, double now)
+{
+    *out = NULL;
+    sw_view *v = sw_calloc(1, sizeof *v);
+    v->remote = sw_strdup(remote);
+    char *name = sw_sprintf("jobs/%s", job), *ref = sw_ledger_mirror(remote, name), tip[SW_OID_HEX + 1];
+    int r = sw_ledger_tip(tip, c, ref);
+    if (r == SW_ENOTFOUND)
+        r = sw_error(SW_ENOTFOUND, "no job %s on %s (pull with 'swarm job status' against the right remote)", job,
+                     remote);
+    if (!r)
+        r = sw_job_load(&v->job, c, tip, job);
+    free(name);
+    free(ref);
+    sw_reader_ctx rc = {.v = v, .now = now};
+    if (!r) {
+        v->units = sw_calloc(v->job->nunits, sizeof *v->units);
+        rc.sorted = sw_malloc(v->job->nunits * sizeof *rc.sorted);
+        for (size_t i = 0; i < v->job->nunits; i++)
+            rc.sorted[i] = i;
+        qsort_r(rc.sorted, v->job->nunits, sizeof *rc.sorted, sw_by_unit_id, v->job);
+        char *g1 = sw_ledger_mirror(remote, "peers/*/results"), *g2 = sw_ledger_mirror(remote, "peers/*/claims");
+        r = sw_read_chains(&rc, c, g1, "/results", sw_read_result);
+        if (!r)
+            r = sw_read_chains(&rc, c, g2, "/claims", sw_read_claim);
+        free(g1);
+        free(g2);
+    }
+    if (!r) {
+        char *vname = sw_sprintf("verdicts/%s", job);
+        char *vref = sw_ledger_mirror(remote, vname);
+        rc.ref = vref;
+        if (sw_ledger_tip(v->verdicts_tip, c, vref) == 0 &&
+            sw_ledger_walk(c, NULL, v->verdicts_tip, SW_CHAIN_MAX, sw_read_verdict, &rc))
+            sw_ignore(&rc, v->verdicts_tip, sw_error_last());
+        free(vname);
+        free(vref);
+    }
+    free(rc.sorted);
+    if (r) {
+        sw_view_free(v);
+        return r;
+    }
+    sw_view_judge(v);
+    *out = v;
+    return 0;
+}
+
+static int sw_key_cmp(const void *a, const void *b)
+{
+    return strcmp(((const sw_key_view *)a)->key, ((const sw_key_view *)b)->key);
+}
+
+sw_key_view *sw_view_key(const sw_view *v, const char *key)
+{
+    sw_key_view k;
+    snprintf(k.key, sizeof k.key, "%s", key);
+    return bsearch(&k, v->keys, v->nkeys, sizeof *v->keys, sw_key_cmp);
+}
+
+/* Every key with a result, sorted, counts zeroed. */
+static void sw_view_keys(sw_view *v)
+{
+    free(v->keys);
+    v->keys = NULL;
+    v->nkeys = 0;
+    size_t cap = 0;
+    for (size_t i = 0; i < v->job->nunits; i++)
+        for (size_t k = 0; k < v->units[i].nresults; k++) {
+            sw_grow(&v->keys, &cap, v->nkeys + 1, sizeof *v->keys);
+            memset(&v->keys[v->nkeys], 0, sizeof *v->keys);
+            memcpy(v->keys[v->nkeys++].key, v->units[i].results[k].key, SW_KEYID_LEN + 1);
+        }
+    qsort(v->keys, v->nkeys, sizeof *v->keys, sw_key_cmp);
+    size_t n = 0;
+    for (size_t i = 0; i < v->nkeys; i++)
+        if (!n || strcmp(v->keys[n - 1].key, v->keys[i].key))
+            v->keys[n++] = v->keys[i];
+    v->nkeys = n;
+}
+
+/* The largest group of agreeing results of unit u among keys not struck out: its output id (NULL when
+ * none), its size, how many groups and how many counted results there are. */
+static const char *sw_best_group(const sw_view *v, const sw_unit_view *u, size_t *best, size_t *groups,
+                                 size_t *counted, size_t *second)
+{
+    const char *id = NULL;
+    *best = *groups = *counted = *second = 0;
+    for (size_t a = 0; a < u->nresults; a++) {
+        if (sw_view_key(v, u->results[a].key)->strikes)
+            continue;
+        ++*counted;
+        size_t same = 0, first = 1;
+        for (size_t b = 0; b < u->nresults; b++) {
+            if (sw_view_key(v, u->results[b].key)->strikes || strcmp(u->results[a].outputs_id, u->results[b].outputs_id))
+                continue;
+            same++;
+            first &= b >= a;
+        }
+        if (!first)
+            continue;
+        ++*groups;
+        if (same > *best) {
+            *second = *best;
+            *best = same;
+            id = u->results[a].outputs_id;
+        } else if (same > *second) {
+            *second = same;
+        }
+    }
+    return id;
+}
+
+/* One pass: accepts what has a quorum and strikes out keys that disagree with an accepted id. Returns
+ * whether a key was struck out (then the pass must run again). */
+static int sw_judge_pass(sw_view *v)
+{
+    int struck = 0;
+    int q = v->job->quorum;
+    for (size_t i = 0; i < v->job->nunits; i++) {
+        sw_unit_view *u = &v->units[i];
+        size_t best, groups, counted, second;
+        const char *id = sw_best_group(v, u, &best, &groups, &counted, &second);
+        if (!id || best < (size_t)q || second >= (size_t)q)
+            continue;
+        for (size_t k = 0; k < u->nresults; k++) {
+            sw_key_view *kv = sw_view_key(v, u->results[k].key);
+            if (!kv->strikes && strcmp(u->results[k].outputs_id, id)) {
+                kv->strikes = 1;
+                struck = 1;
+            }
+        }
+    }
+    return struck;
+}
+
+/* Sets a unit's state, accepted id, agreeing keys and wanted results from the judged keys. */
+static void sw_judge_unit(sw_view *v, sw_unit_view *u)
+{
+    size_t best, groups, counted, second;
+    const char *id = sw_best_group(v, u, &best, &groups, &counted, &second);
+    int q = v->job->quorum;
+    sw_strlist_free(&u->agreed);
+    u->accepted[0] = 0;
+    if (id && best >= (size_t)q && second < (size_t)q) {
+        u->state = SW_UNIT_ACCEPTED;
+        memcpy(u->accepted, id, SW_HEX_LEN + 1);
+        for (size_t k = 0; k < u->nresults; k++)
+            if (!strcmp(u->results[k].outputs_id, id) && !sw_view_key(v, u->results[k].key)->strikes)
+                sw_strlist_push(&u->agreed, u->results[k].key);
+        sw_strlist_sort(&u->agreed);
+        u->want = 0;
+        return;
+    }
+    u->want = groups >= 2 ? (int)(counted + (size_t)q - best) : q;
+    if (counted >= (size_t)v->job->max_results)
+        u->state = SW_UNIT_NONDET;
+    else if (groups >= 2)
+        u->state = SW_UNIT_DISPUTED;
+    else
+        u->state = u->claims.n || counted ? SW_UNIT_RUNNING : SW_UNIT_WAITING;
+}
+
+void sw_view_judge(sw_view *v)
+{
+    sw_view_keys(v);
+    while (sw_judge_pass(v))
+        ;
+    for (size_t i = 0; i < v->job->nunits; i++)
+        sw_judge_unit(v, &v->units[i]);
+    for (size_t i = 0; i < v->nkeys; i++)
+        v->keys[i].strikes = 0; /* from here on: how many units each key got wrong */
+    for (size_t i = 0; i < v->job->nunits; i++) {
+        sw_unit_view *u = &v->units[i];
+        for (size_t k = 0; k < u->nresults; k++) {
+            sw_key_view *kv = sw_view_key(v, u->results[k].key);
+            kv->results++;
+            if (u->state != SW_UNIT_ACCEPTED)
+                continue;
+            if (strcmp(u->results[k].outputs_id, u->accepted))
+                kv->strikes++;
+            else
+                kv->agreed++;
+        }
+    }
+}
