@@ -355,18 +355,14 @@ static int sw_sha_is(const char *data, size_t len, const char *hex)
     return hex && !strcmp(got, hex);
 }
 
-int sw_job_load(sw_job **out, sw_catalog *c, const char *commit, const char *expect)
+int sw_job_parse(sw_job **out, const char *msg, size_t len, const char *pipeline, size_t plen, const char *units,
+                 size_t ulen, const char *expect)
 {
     *out = NULL;
     sw_job *j = sw_calloc(1, sizeof *j);
     sw_record rec = {0};
-    char *msg = NULL, *units = NULL;
-    size_t ulen = 0;
-    unsigned nparents = 0;
-    int r = sw_ledger_commit(&msg, &nparents, c, commit);
-    if (!r && nparents)
-        r = sw_error(SW_EINVALID, "job commit %.12s has a parent: a job is one root commit", commit);
-    if (!r && (r = sw_record_parse(&rec, msg, strlen(msg))) == 0) {
+    int r = sw_record_parse(&rec, msg, len);
+    if (!r) {
         j->spec = json_incref(rec.body);
         sw_hash_hex(j->id, &rec.digest);
         memcpy(j->owner, rec.key, sizeof j->owner);
@@ -375,22 +371,43 @@ int sw_job_load(sw_job **out, sw_catalog *c, const char *commit, const char *exp
     }
     if (!r)
         r = sw_job_fields(j);
-    if (!r)
-        r = sw_ledger_read(&j->pipeline, &j->pipeline_len, c, commit, SW_JOB_PIPELINE_FILE, SW_JOB_PIPELINE_MAX);
-    if (!r && !sw_sha_is(j->pipeline, j->pipeline_len, sw_rec_str(j->spec, "pipeline_sha256")))
+    if (!r && !sw_sha_is(pipeline, plen, sw_rec_str(j->spec, "pipeline_sha256")))
         r = sw_error(SW_EINVALID, "job %.16s: pipeline.lua does not match the spec's SHA-256", j->id);
-    if (!r)
-        r = sw_ledger_read(&units, &ulen, c, commit, SW_JOB_UNITS_FILE, SW_JOB_UNITS_MAX);
     if (!r && !sw_sha_is(units, ulen, sw_rec_str(j->spec, "units_sha256")))
         r = sw_error(SW_EINVALID, "job %.16s: units.json does not match the spec's SHA-256", j->id);
     if (!r)
         r = sw_job_units(j, units, ulen);
+    if (!r) {
+        j->pipeline = sw_malloc(plen + 1);
+        memcpy(j->pipeline, pipeline, plen);
+        j->pipeline[plen] = 0;
+        j->pipeline_len = plen;
+    }
     sw_record_clear(&rec);
-    free(msg);
-    free(units);
     if (r)
         sw_job_free(j);
     else
         *out = j;
+    return r;
+}
+
+int sw_job_load(sw_job **out, sw_catalog *c, const char *commit, const char *expect)
+{
+    *out = NULL;
+    char *msg = NULL, *units = NULL, *pipeline = NULL;
+    size_t ulen = 0, plen = 0;
+    unsigned nparents = 0;
+    int r = sw_ledger_commit(&msg, &nparents, c, commit);
+    if (!r && nparents)
+        r = sw_error(SW_EINVALID, "job commit %.12s has a parent: a job is one root commit", commit);
+    if (!r)
+        r = sw_ledger_read(&pipeline, &plen, c, commit, SW_JOB_PIPELINE_FILE, SW_JOB_PIPELINE_MAX);
+    if (!r)
+        r = sw_ledger_read(&units, &ulen, c, commit, SW_JOB_UNITS_FILE, SW_JOB_UNITS_MAX);
+    if (!r)
+        r = sw_job_parse(out, msg, strlen(msg), pipeline, plen, units, ulen, expect);
+    free(msg);
+    free(units);
+    free(pipeline);
     return r;
 }

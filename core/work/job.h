@@ -81,6 +81,10 @@ void sw_job_draft_clear(sw_job_draft *d);
  * SWARM_OP_WHOLE) or publishes itself, or one that does not load with ps. */
 int sw_job_make(sw_job_draft *out, sw_catalog *cat, const sw_plugins *ps, const sw_ident *id, const sw_job_opts *o);
 
+/* Checks a job from its parts (rules above): the signed spec msg, the pipeline's text and units.json;
+ * expect is the job id it must have (NULL: any). The gate for jobs from strangers. */
+int sw_job_parse(sw_job **out, const char *msg, size_t len, const char *pipeline, size_t plen, const char *units,
+                 size_t ulen, const char *expect);
 /* Reads and checks the job at commit (its signed spec, files and unit ids; rules above); expect is the
  * job id its ref names (NULL: any). SW_EINVALID with the reason for anything that does not hold. */
 int sw_job_load(sw_job **out, sw_catalog *c, const char *commit, const char *expect);

@@ -227,6 +227,7 @@ static int sw_do_unit(sw_store *st, sw_catalog *cat, const sw_ident *id, const s
     sw_strlist inputs = {0};
     sw_unit_inputs(&inputs, j);
     double start = sw_now();
+    time_t started = time(NULL);
     sw_peer_opts fetch = *o->peers;
     fetch.listen = NULL; /* the seeding session holds the listen address; a fetch takes any port */
     int r = sw_work_fetch(st, cat, &inputs, &fetch, o->fetch_timeout, o->stop);
@@ -242,7 +243,7 @@ static int sw_do_unit(sw_store *st, sw_catalog *cat, const sw_ident *id, const s
                                   {"bundle.torrent", out.torrent, out.torrent_len}};
         json_t *body = json_pack("{s:s, s:s, s:s, s:O, s:s, s:s, s:I, s:I}", "type", "result", "job", j->id, "unit",
                                  u->id, "files", out.files, "torrent", out.m->torrent_v1, "outputs_id", out.outputs_id,
-                                 "started", (json_int_t)start, "finished", (json_int_t)sw_now());
+                                 "started", (json_int_t)started, "finished", (json_int_t)time(NULL));
         if (o->listen)
             json_object_set_new(body, "listen", json_string(o->listen));
         r = sw_publish(cat, id, o->remote, "results", body, files, 2);
