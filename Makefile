@@ -121,6 +121,11 @@ $(BUILD)/obj/%.o: %.cpp
 $(BUILD)/swarm: $(BUILD)/obj/core/cli/main.o $(LIB_OBJ)
 	$(CXX) $(ALL_LDFLAGS) $^ $(PKG_LIBS) -o $@
 
+# make bench's simulated ledger (tests/bench/ledgersim.c): swarm's own records, at scale.
+$(BUILD)/bench/ledgersim: $(BUILD)/obj/tests/bench/ledgersim.o $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALL_LDFLAGS) $^ $(PKG_LIBS) -o $@
+
 .SECONDARY: $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 # test_text compiles the text plugin's tokenizer in.
 $(BUILD)/tests/unit/test_text: PKG_LIBS += $(PLUGIN_LIBS_text)
@@ -189,7 +194,7 @@ test: deps
 		prove --exec '' --timer $(UNIT_BIN) $(CLI_TESTS)
 
 bench: deps-bench
-	@$(MAKE) --no-print-directory all $(TEST_PLUGIN_SO)
+	@$(MAKE) --no-print-directory all $(TEST_PLUGIN_SO) $(BUILD)/bench/ledgersim
 	@bash tests/bench/run.sh $(BUILD)
 
 # Installs swarm, its plugins, the shipped pipelines, GPT-2's vocabulary (from make deps), the plugin

@@ -14,6 +14,9 @@
  *                         that ls need not parse every manifest (core/bundle/catalog.c)
  *   seed/<info-hash>/     seeding views: hard links to a version's objects, remade by every seed
  *                         (core/net/seed.c); they hold no bytes of their own
+ *   keys/ed25519.pem      the home's private key, 0600 in a 0700 folder (core/work/ident.c)
+ *   work/                 units being computed, one folder each, removed when done (core/work/unit.c)
+ *   ledger.db             ledger chains already checked, as rows (core/work/chain.c)
  *   incoming/<info-hash>/ a get's files while they download (core/net/fetch.c); kept after an
  *                         interrupted get, which the next get of that version resumes, removed when
  *                         the version is in the store
@@ -33,5 +36,6 @@
 #define SW_HOME_INCOMING "incoming"
 #define SW_HOME_KEYS "keys"
 #define SW_HOME_WORK "work"
+#define SW_HOME_LEDGER_DB "ledger.db"
 
 #endif

@@ -63,6 +63,11 @@ int sw_catalog_open(sw_catalog **out, const char *home)
     return 0;
 }
 
+const char *sw_catalog_home(const sw_catalog *c)
+{
+    return c->home;
+}
+
 void sw_catalog_free(sw_catalog *c)
 {
     if (!c)

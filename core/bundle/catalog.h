@@ -27,6 +27,8 @@ typedef struct sw_catalog sw_catalog;
 
 int sw_catalog_open(sw_catalog **out, const char *home);
 void sw_catalog_free(sw_catalog *c);
+/* The home the catalog belongs to. */
+const char *sw_catalog_home(const sw_catalog *c);
 
 /* Bundle names, sorted. */
 int sw_catalog_bundles(sw_strlist *out, sw_catalog *c);

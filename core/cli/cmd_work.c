@@ -477,7 +477,12 @@ int sw_cmd_work(sw_cli *cli, int argc, char **argv)
         ps = sw_plugins_load((const char *const *)a.plugin_dirs.v, a.plugin_dirs.n, cli->verbosity);
         sw_seed_units(s, st, cat, &a.peers);
         sw_cli_catch_signals();
-        const char *listen = a.peers.listen && strncmp(a.peers.listen, "0.0.0.0:", 8) ? a.peers.listen : NULL;
+        /* Results name where this provider seeds when it listens on a given address (the port it got when
+         * it asked for port 0); on every interface (0.0.0.0) it names none: peers find it by tracker. */
+        const char *colon = a.peers.listen ? strrchr(a.peers.listen, ':') : NULL;
+        char *listen = colon && strncmp(a.peers.listen, "0.0.0.0:", 8)
+                           ? sw_sprintf("%.*s:%d", (int)(colon - a.peers.listen), a.peers.listen, sw_tsession_port(s))
+                           : NULL;
         sw_work_opts o = {.remote = remote, .units = a.units ? a.units : 4, .once = a.once, .poll = a.poll ? a.poll : 5,
                           .fetch_timeout = a.timeout ? a.timeout : 600, .peers = &a.peers, .listen = listen,
                           .seeds = s, .stop = &sw_cli_stop, .note = sw_work_note_cli, .ctx = cli,
@@ -495,6 +500,7 @@ int sw_cmd_work(sw_cli *cli, int argc, char **argv)
             printf("%zu units done, %zu failed, %zu jobs skipped\n", rep.done, rep.failed, rep.skipped);
         if (!rc && sw_cli_stop)
             rc = sw_cli_stopped();
+        free(listen);
     }
     sw_tsession_free(s);
     sw_plugins_free(ps);

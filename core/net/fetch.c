@@ -89,38 +89,82 @@ static int sw_fetch_prepare(uint64_t *reused, sw_store *st, const sw_manifest *m
     return r;
 }
 
-/* Waits for torrent id to finish, reporting progress and telling the checker how far the verified data
- * reaches; fails on timeout, stop or a torrent error. Pieces in order while every peer is a seed. */
-static int sw_fetch_wait(sw_tsession *s, int id, const sw_fetch_opts *o, sw_tstatus *ts, sw_getcheck *gc)
+/* One version of a fetch: where its files land, its checker, its torrent in the session. */
+typedef struct {
+    const sw_manifest *m;
+    char *root;
+    sw_getcheck *gc;
+    int id;       /* 0 when it has no torrent (no bytes) */
+    int finished;
+    sw_tstatus ts;
+} sw_fetching;
+
+/* The sum of the versions' statuses, for progress and messages. */
+static void sw_fetch_total(sw_tstatus *sum, const sw_fetching *f, size_t n)
 {
-    int in_order = 0;
-    sw_tsession_status(ts, s, id);
+    memset(sum, 0, sizeof *sum);
+    sum->state = SW_TS_DOWNLOADING;
+    for (size_t i = 0; i < n; i++) {
+        sum->total += f[i].ts.total;
+        sum->done += f[i].ts.done;
+        sum->prefix += f[i].ts.prefix;
+        sum->downloaded += f[i].ts.downloaded;
+        sum->failed += f[i].ts.failed;
+        sum->download_rate += f[i].ts.download_rate;
+        sum->peers = f[i].ts.peers > sum->peers ? f[i].ts.peers : sum->peers;
+        sum->seeds = f[i].ts.seeds > sum->seeds ? f[i].ts.seeds : sum->seeds;
+    }
+}
+
+/* Polls the session once: events, each torrent's status (the checkers follow the verified prefix),
+ * pieces in order while every peer of a torrent is a seed. Returns how many torrents are unfinished, or
+ * a negative code on a torrent error. */
+static int sw_fetch_poll(sw_tsession *s, sw_fetching *f, size_t n, const sw_fetch_opts *o, int *in_order)
+{
+    struct pollfd pfd = {sw_tsession_fd(s), POLLIN, 0};
+    poll(&pfd, 1, 100);
+    sw_tevent ev[16];
+    int nev = sw_tsession_poll(ev, 16, s), left = 0;
+    for (int e = 0; e < nev; e++)
+        for (size_t i = 0; i < n; i++) {
+            if (ev[e].id != f[i].id || !f[i].id)
+                continue;
+            if (ev[e].type == SW_TEV_FINISHED)
+                f[i].finished = 1;
+            else if (ev[e].type == SW_TEV_ERROR)
+                return sw_error(SW_ERROR, "%s", ev[e].msg);
+            else if (ev[e].type == SW_TEV_PEER_BANNED && o->banned)
+                o->banned(o->ctx, ev[e].msg);
+        }
+    for (size_t i = 0; i < n; i++) {
+        if (!f[i].id)
+            continue;
+        if (sw_tsession_status(&f[i].ts, s, f[i].id) == 0) {
+            f[i].finished = f[i].finished || f[i].ts.state == SW_TS_SEEDING;
+            sw_getcheck_advance(f[i].gc, f[i].ts.prefix);
+        }
+        int want_order = f[i].ts.peers > 0 && f[i].ts.seeds == f[i].ts.peers;
+        if (want_order != in_order[i] && sw_tsession_sequential(s, f[i].id, want_order) == 0)
+            in_order[i] = want_order;
+        left += !f[i].finished;
+    }
+    return left;
+}
+
+/* Waits for every torrent to finish, reporting progress; fails on timeout, stop or a torrent error. */
+static int sw_fetch_wait(sw_tsession *s, sw_fetching *f, size_t n, const sw_fetch_opts *o, sw_tstatus *ts)
+{
+    int *in_order = sw_calloc(n, sizeof *in_order);
     double start = sw_now();
-    int r = 0, finished = 0, lonely = 0, seen_peer = 0;
-    while (!finished && !r) {
-        struct pollfd pfd = {sw_tsession_fd(s), POLLIN, 0};
-        poll(&pfd, 1, 100);
-        sw_tevent ev[16];
-        int n = sw_tsession_poll(ev, 16, s);
-        for (int i = 0; i < n; i++) {
-            if (ev[i].type == SW_TEV_FINISHED && ev[i].id == id)
-                finished = 1;
-            else if (ev[i].type == SW_TEV_ERROR && ev[i].id == id)
-                r = sw_error(SW_ERROR, "%s", ev[i].msg);
-            else if (ev[i].type == SW_TEV_PEER_BANNED && o->banned)
-                o->banned(o->ctx, ev[i].msg);
-        }
-        if (sw_tsession_status(ts, s, id) == 0) {
-            finished = finished || ts->state == SW_TS_SEEDING;
-            sw_getcheck_advance(gc, ts->prefix);
-        }
-        int want_order = ts->peers > 0 && ts->seeds == ts->peers;
-        if (want_order != in_order && sw_tsession_sequential(s, id, want_order) == 0)
-            in_order = want_order;
+    int r = 0, left = 1, lonely = 0, seen_peer = 0;
+    while (left > 0 && !r) {
+        if ((left = sw_fetch_poll(s, f, n, o, in_order)) < 0)
+            r = left;
+        sw_fetch_total(ts, f, n);
         if (o->progress)
             o->progress(o->ctx, ts);
         seen_peer = seen_peer || ts->peers > 0;
-        if (!lonely && !seen_peer && !finished && sw_now() - start > SW_FETCH_LONELY_S) {
+        if (!lonely && !seen_peer && left > 0 && sw_now() - start > SW_FETCH_LONELY_S) {
             lonely = 1;
             if (o->lonely)
                 o->lonely(o->ctx, "no peer has been found; name one with --peer HOST:PORT or --tracker URL, or add "
@@ -128,7 +172,7 @@ static int sw_fetch_wait(sw_tsession *s, int id, const sw_fetch_opts *o, sw_tsta
                                   "waiting (--timeout S bounds the wait)");
         }
         int stopped = o->stop && *o->stop;
-        if (stopped || (o->timeout > 0 && sw_now() - start > o->timeout && !finished)) {
+        if (!r && left > 0 && (stopped || (o->timeout > 0 && sw_now() - start > o->timeout))) {
             char done[32], total[32], failed[32];
             sw_fmt_bytes(done, sizeof done, ts->done);
             sw_fmt_bytes(total, sizeof total, ts->total);
@@ -138,50 +182,68 @@ static int sw_fetch_wait(sw_tsession *s, int id, const sw_fetch_opts *o, sw_tsta
                                    sw_fmt_bytes(failed, sizeof failed, ts->failed));
         }
     }
+    free(in_order);
     return r;
 }
 
-/* Downloads m's torrent into root, the checker following. */
-static int sw_fetch_download(sw_tstatus *ts, sw_catalog *cat, const sw_manifest *m, const char *root,
-                             const sw_fetch_opts *o, sw_getcheck *gc)
+/* Downloads the versions' torrents into their roots in one session, the checkers following. */
+static int sw_fetch_download(sw_tstatus *ts, sw_catalog *cat, sw_fetching *f, size_t n, const sw_fetch_opts *o)
 {
-    unsigned char *t = NULL;
-    size_t tlen = 0;
     sw_tsession *s = NULL;
-    int id;
-    int r = sw_catalog_read_torrent(&t, &tlen, cat, m->name, m->version);
+    int r = sw_peer_session(&s, o->peers, "0.0.0.0:0");
+    for (size_t i = 0; i < n && !r; i++) {
+        unsigned char *t = NULL;
+        size_t tlen = 0;
+        if (!f[i].m->torrent_v1[0])
+            continue;
+        r = sw_catalog_read_torrent(&t, &tlen, cat, f[i].m->name, f[i].m->version);
+        if (!r)
+            r = sw_tsession_add(&f[i].id, s, t, tlen, f[i].root, 0);
+        if (!r)
+            r = sw_peer_apply(s, f[i].id, o->peers);
+        free(t);
+    }
     if (!r)
-        r = sw_peer_session(&s, o->peers, "0.0.0.0:0");
-    if (!r)
-        r = sw_tsession_add(&id, s, t, tlen, root, 0);
-    if (!r)
-        r = sw_peer_apply(s, id, o->peers);
-    if (!r)
-        r = sw_fetch_wait(s, id, o, ts, gc);
+        r = sw_fetch_wait(s, f, n, o, ts);
     sw_tsession_free(s); /* closes the files before they move into the store */
-    free(t);
+    return r;
+}
+
+int sw_fetch_all(sw_fetch_report *rep, sw_store *st, sw_catalog *cat, const sw_manifest *const *ms, size_t n,
+                 const sw_fetch_opts *o)
+{
+    memset(rep, 0, sizeof *rep);
+    sw_fetching *f = sw_calloc(n ? n : 1, sizeof *f);
+    sw_tstatus ts = {0};
+    int r = 0, any = 0;
+    for (size_t i = 0; i < n && !r; i++) {
+        f[i].m = ms[i];
+        f[i].root = sw_sprintf("%s/" SW_HOME_INCOMING "/%s", sw_store_home(st),
+                               ms[i]->torrent_v1[0] ? ms[i]->torrent_v1 : "empty");
+        r = sw_fetch_prepare(&rep->reused, st, ms[i], f[i].root);
+        if (!r)
+            r = sw_getcheck_start(&f[i].gc, ms[i], f[i].root, st);
+        any |= ms[i]->torrent_v1[0] != 0;
+    }
+    if (!r && any)
+        r = sw_fetch_download(&ts, cat, f, n, o);
+    for (size_t i = 0; i < n && !r; i++) {
+        if (sw_getcheck_finish(f[i].gc, st))
+            r = sw_error_wrap(SW_EINVALID, "refused %s@%s", ms[i]->name, ms[i]->version);
+        else
+            sw_rm_rf(f[i].root);
+    }
+    rep->downloaded = ts.downloaded;
+    rep->failed = ts.failed;
+    for (size_t i = 0; i < n; i++) {
+        sw_getcheck_free(f[i].gc);
+        free(f[i].root);
+    }
+    free(f);
     return r;
 }
 
 int sw_fetch(sw_fetch_report *rep, sw_store *st, sw_catalog *cat, const sw_manifest *m, const sw_fetch_opts *o)
 {
-    memset(rep, 0, sizeof *rep);
-    char *root = sw_sprintf("%s/" SW_HOME_INCOMING "/%s", sw_store_home(st),
-                            m->torrent_v1[0] ? m->torrent_v1 : "empty");
-    sw_getcheck *gc = NULL;
-    sw_tstatus ts = {0};
-    int r = sw_fetch_prepare(&rep->reused, st, m, root);
-    if (!r)
-        r = sw_getcheck_start(&gc, m, root, st);
-    if (!r && m->torrent_v1[0])
-        r = sw_fetch_download(&ts, cat, m, root, o, gc);
-    if (!r && sw_getcheck_finish(gc, st))
-        r = sw_error_wrap(SW_EINVALID, "refused %s@%s", m->name, m->version);
-    if (!r)
-        sw_rm_rf(root);
-    rep->downloaded = ts.downloaded;
-    rep->failed = ts.failed;
-    sw_getcheck_free(gc);
-    free(root);
-    return r;
+    return sw_fetch_all(rep, st, cat, &m, 1, o);
 }

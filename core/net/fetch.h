@@ -55,5 +55,9 @@ int sw_fetch_resolve(sw_manifest **out, sw_catalog *cat, const char *what);
  * that does not match the manifest, with sw_error saying which; what was downloaded stays in incoming/
  * for a later fetch to resume. */
 int sw_fetch(sw_fetch_report *rep, sw_store *st, sw_catalog *cat, const sw_manifest *m, const sw_fetch_opts *o);
+/* The same for n versions in one session, at once (a collector gathering many small versions waits for
+ * peers once, not once per version); progress reports their sum. */
+int sw_fetch_all(sw_fetch_report *rep, sw_store *st, sw_catalog *cat, const sw_manifest *const *ms, size_t n,
+                 const sw_fetch_opts *o);
 
 #endif

@@ -44,6 +44,34 @@ static json_t *sw_unit_verdict(const sw_view *v, const sw_unit_view *u)
     return o;
 }
 
+/* Appends verdict records on the units in `units` (an object, consumed) to the job's chain: as many
+ * records as it takes to keep each under SW_VERDICTS_PER_RECORD units (so well under SW_RECORD_MAX). */
+#define SW_VERDICTS_PER_RECORD 4000
+static int sw_append_verdicts(sw_catalog *cat, const sw_ident *id, const char *local, const char *job, json_t *units,
+                              json_t *strikes)
+{
+    int r = 0;
+    const char *unit;
+    json_t *vd, *batch = json_object();
+    size_t left = json_object_size(units);
+    json_object_foreach(units, unit, vd) {
+        json_object_set(batch, unit, vd);
+        if (--left && json_object_size(batch) < SW_VERDICTS_PER_RECORD)
+            continue;
+        json_t *body = json_pack("{s:s, s:s, s:O, s:O}", "type", "verdicts", "job", job, "units", batch, "strikes",
+                                 strikes);
+        char *msg = sw_record_sign(NULL, id, body), commit[SW_OID_HEX + 1];
+        if (!r)
+            r = msg ? sw_ledger_append(commit, cat, local, msg, NULL, 0) : SW_ERROR;
+        free(msg);
+        json_decref(body);
+        json_object_clear(batch);
+    }
+    json_decref(batch);
+    json_decref(units);
+    return r;
+}
+
 int sw_job_tick(sw_tick_report *rep, sw_catalog *cat, const sw_ident *id, const char *remote, const char *job)
 {
     memset(rep, 0, sizeof *rep);
@@ -73,24 +101,19 @@ int sw_job_tick(sw_tick_report *rep, sw_catalog *cat, const sw_ident *id, const 
         if (v->keys[i].strikes)
             json_object_set_new(strikes, v->keys[i].key, json_integer((json_int_t)v->keys[i].strikes));
     rep->changed = json_object_size(units);
+    char *name = sw_sprintf("verdicts/%s", job), *local = sw_ledger_mirror(remote, name);
+    char *dest = sw_sprintf("refs/swarm/%s", name);
     if (rep->changed) {
-        json_t *body = json_pack("{s:s, s:s, s:o, s:o}", "type", "verdicts", "job", job, "units", units, "strikes",
-                                 strikes);
-        char *msg = sw_record_sign(NULL, id, body);
-        char *name = sw_sprintf("verdicts/%s", job), *local = sw_ledger_mirror(remote, name);
-        char *dest = sw_sprintf("refs/swarm/%s", name), commit[SW_OID_HEX + 1];
-        r = msg ? sw_ledger_append(commit, cat, local, msg, NULL, 0) : SW_ERROR;
+        r = sw_append_verdicts(cat, id, local, job, units, strikes);
         if (!r)
             r = sw_ledger_push(cat, remote, local, dest);
-        free(dest);
-        free(local);
-        free(name);
-        free(msg);
-        json_decref(body);
     } else {
         json_decref(units);
-        json_decref(strikes);
     }
+    json_decref(strikes);
+    free(dest);
+    free(local);
+    free(name);
     sw_view_free(v);
     return r;
 }
@@ -131,19 +154,12 @@ static int sw_result_version(sw_manifest **m, unsigned char **torrent, size_t *t
     return r;
 }
 
-/* Brings a unit's accepted outputs into the store: the version is imported from an agreeing result and
- * fetched from every agreeing provider that says where it seeds, and from o's peers. */
-static int sw_collect_unit(sw_manifest **m, sw_store *st, sw_catalog *cat, const sw_view *v, size_t i,
-                           const sw_collect_opts *o)
+/* Imports a unit's accepted outputs' version into the catalog from an agreeing result (checked), and adds
+ * the listen addresses of the agreeing providers to peers. */
+static int sw_collect_import(sw_manifest **m, sw_strlist *peers, sw_catalog *cat, const sw_view *v, size_t i)
 {
     const sw_unit_view *u = &v->units[i];
     const char *unit = v->job->units[i].id;
-    sw_peer_opts peers = {0};
-    if (o->peers)
-        peers = *o->peers;
-    sw_strlist extra = {0};
-    for (size_t k = 0; o->peers && k < o->peers->peers.n; k++)
-        sw_strlist_push(&extra, o->peers->peers.v[k]);
     int r = SW_ENOTFOUND;
     unsigned char *torrent = NULL;
     size_t tlen = 0;
@@ -152,7 +168,7 @@ static int sw_collect_unit(sw_manifest **m, sw_store *st, sw_catalog *cat, const
         if (strcmp(res->outputs_id, u->verdict_id))
             continue;
         if (res->listen)
-            sw_strlist_push(&extra, res->listen);
+            sw_strlist_push(peers, res->listen);
         if (r == SW_ENOTFOUND && sw_result_version(m, &torrent, &tlen, cat, res, unit, u->verdict_id) != 0) {
             sw_manifest_free(*m);
             *m = NULL;
@@ -173,14 +189,66 @@ static int sw_collect_unit(sw_manifest **m, sw_store *st, sw_catalog *cat, const
                          (*m)->version, unit);
         sw_manifest_free(old);
     }
-    peers.peers = extra;
-    if (!r && !sw_bundle_held(*m, st)) {
-        sw_fetch_opts fo = {.peers = &peers, .timeout = o->timeout, .stop = o->stop};
-        sw_fetch_report rep;
-        r = sw_fetch(&rep, st, cat, *m, &fo);
-    }
-    sw_strlist_free(&extra);
     free(torrent);
+    return r;
+}
+
+/* Appends unit i's outputs to the collected manifest m under the unit's file path, and its provenance
+ * line to prov's units. */
+static void sw_collect_add(sw_manifest *m, json_t *prov, const sw_view *v, size_t i, const sw_manifest *um)
+{
+    const sw_unit *u = &v->job->units[i];
+    for (size_t k = 0; k < um->nfiles; k++) {
+        const sw_mfile *f = &um->files[k];
+        char *path = sw_sprintf("%s/%s", u->file, f->path);
+        sw_manifest_add_file(m, path, f->size, f->mode, &f->hash, f->chunks, f->nchunks);
+        free(path);
+    }
+    sw_strlist keys = {0};
+    for (size_t k = 0; k < v->units[i].nresults; k++)
+        if (!strcmp(v->units[i].results[k].outputs_id, v->units[i].verdict_id))
+            sw_strlist_push(&keys, v->units[i].results[k].key);
+    sw_strlist_sort(&keys);
+    char *list = sw_strdup("");
+    for (size_t k = 0; k < keys.n; k++) {
+        char *next = sw_sprintf("%s%s%s", list, k ? "," : "", keys.v[k]);
+        free(list);
+        list = next;
+    }
+    json_array_append_new(json_object_get(prov, "units"), json_sprintf("unit:%s outputs:%s keys:%s file:%s", u->id,
+                                                                      v->units[i].verdict_id, list, u->file));
+    free(list);
+    sw_strlist_free(&keys);
+}
+
+/* Fetches, in one session, every unit version not held, from o's peers and the agreeing providers. */
+static int sw_collect_fetch(sw_store *st, sw_catalog *cat, sw_manifest **ums, size_t n, const sw_strlist *extra,
+                            const sw_collect_opts *o)
+{
+    sw_peer_opts peers = {0};
+    if (o->peers)
+        peers = *o->peers;
+    sw_strlist all = {0};
+    for (size_t k = 0; o->peers && k < o->peers->peers.n; k++)
+        sw_strlist_push(&all, o->peers->peers.v[k]);
+    for (size_t k = 0; k < extra->n; k++) {
+        int seen = 0;
+        for (size_t q = 0; q < all.n && !seen; q++)
+            seen = !strcmp(all.v[q], extra->v[k]);
+        if (!seen)
+            sw_strlist_push(&all, extra->v[k]);
+    }
+    peers.peers = all;
+    const sw_manifest **missing = sw_calloc(n ? n : 1, sizeof *missing);
+    size_t nm = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!sw_bundle_held(ums[i], st))
+            missing[nm++] = ums[i];
+    sw_fetch_opts fo = {.peers = &peers, .timeout = o->timeout, .stop = o->stop};
+    sw_fetch_report rep;
+    int r = nm ? sw_fetch_all(&rep, st, cat, missing, nm, &fo) : 0;
+    free(missing);
+    sw_strlist_free(&all);
     return r;
 }
 
@@ -191,13 +259,18 @@ int sw_job_collect(sw_manifest **out, sw_store *st, sw_catalog *cat, const char 
     int r = sw_work_sync(cat, o->remote);
     if (!r)
         r = sw_view_load(&v, cat, o->remote, job, sw_now());
-    size_t open = 0;
-    for (size_t i = 0; !r && i < v->job->nunits; i++)
+    size_t open = 0, n = r ? 0 : v->job->nunits;
+    for (size_t i = 0; i < n; i++)
         open += strcmp(v->units[i].verdict, "accepted") != 0;
     if (!r && open)
         r = sw_error(SW_EINVALID, "job %.16s: %zu of %zu units have no accepting verdict yet (run 'swarm job tick' "
-                                  "once results are in)", job, open, v->job->nunits);
-    sw_manifest *m = NULL;
+                                  "once results are in)", job, open, n);
+    sw_manifest **ums = sw_calloc(n ? n : 1, sizeof *ums), *m = NULL;
+    sw_strlist extra = {0};
+    for (size_t i = 0; !r && i < n; i++)
+        r = sw_collect_import(&ums[i], &extra, cat, v, i);
+    if (!r)
+        r = sw_collect_fetch(st, cat, ums, n, &extra, o);
     json_t *prov = NULL;
     if (!r) {
         m = sw_manifest_new();
@@ -205,40 +278,18 @@ int sw_job_collect(sw_manifest **out, sw_store *st, sw_catalog *cat, const char 
                          "pipeline_sha256", sw_rec_str(v->job->spec, "pipeline_sha256"), "units");
         r = sw_ref_parse(&m->name, &m->version, o->publish, 1);
     }
-    for (size_t i = 0; !r && i < v->job->nunits; i++) {
-        sw_manifest *um = NULL;
-        const sw_unit *u = &v->job->units[i];
-        if ((r = sw_collect_unit(&um, st, cat, v, i, o)) != 0)
-            break;
-        for (size_t k = 0; k < um->nfiles; k++) {
-            const sw_mfile *f = &um->files[k];
-            char *path = sw_sprintf("%s/%s", u->file, f->path);
-            sw_manifest_add_file(m, path, f->size, f->mode, &f->hash, f->chunks, f->nchunks);
-            free(path);
-        }
-        sw_strlist keys = {0};
-        for (size_t k = 0; k < v->units[i].nresults; k++)
-            if (!strcmp(v->units[i].results[k].outputs_id, v->units[i].verdict_id))
-                sw_strlist_push(&keys, v->units[i].results[k].key);
-        sw_strlist_sort(&keys);
-        char *list = sw_strdup("");
-        for (size_t k = 0; k < keys.n; k++) {
-            char *next = sw_sprintf("%s%s%s", list, k ? "," : "", keys.v[k]);
-            free(list);
-            list = next;
-        }
-        json_array_append_new(json_object_get(prov, "units"), json_sprintf("unit:%s outputs:%s keys:%s file:%s", u->id,
-                                                                          v->units[i].verdict_id, list, u->file));
-        free(list);
-        sw_strlist_free(&keys);
-        sw_manifest_free(um);
-    }
+    for (size_t i = 0; !r && i < n; i++)
+        sw_collect_add(m, prov, v, i, ums[i]);
     if (!r) {
         m->provenance = sw_record_json(prov);
         m->message = sw_sprintf("job %s", v->job->id);
         sw_manifest_stamp(m);
         r = sw_bundle_commit(cat, st, m);
     }
+    for (size_t i = 0; i < n; i++)
+        sw_manifest_free(ums[i]);
+    free(ums);
+    sw_strlist_free(&extra);
     json_decref(prov);
     sw_view_free(v);
     if (r)

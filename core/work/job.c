@@ -133,8 +133,7 @@ int sw_job_needs(sw_strlist *out, const sw_graph *g)
     return r;
 }
 
-/* The unit id of file sha256 under spec (rules in job.h). */
-static void sw_unit_id(char out[SW_HEX_LEN + 1], const json_t *spec, const char *sha256)
+void sw_job_unit_id(char out[SW_HEX_LEN + 1], const json_t *spec, const char *sha256)
 {
     json_t *params = json_deep_copy(json_object_get(spec, "params"));
     const char *k;
@@ -162,7 +161,7 @@ static char *sw_units_json(sw_job *j, const sw_manifest *m)
         sw_unit *u = &j->units[j->nunits++];
         u->file = sw_strdup(m->files[i].path);
         sw_hash_hex(u->sha256, &m->files[i].hash);
-        sw_unit_id(u->id, j->spec, u->sha256);
+        sw_job_unit_id(u->id, j->spec, u->sha256);
         json_array_append_new(arr, json_pack("[s, s, s]", u->file, u->sha256, u->id));
     }
     char *text = sw_record_json(arr);
@@ -312,7 +311,7 @@ static int sw_job_units(sw_job *j, const char *text, size_t len)
         sw_unit *u = &j->units[j->nunits++];
         u->file = sw_strdup(file);
         memcpy(u->sha256, sha, SW_HEX_LEN + 1);
-        sw_unit_id(u->id, j->spec, sha);
+        sw_job_unit_id(u->id, j->spec, sha);
         if (strcmp(u->id, id))
             r = sw_error(SW_EINVALID, "job %.16s: unit %s has the wrong id", j->id, file);
     }

@@ -100,6 +100,8 @@ int sw_job_needs(sw_strlist *out, const sw_graph *g);
  * params as given. Values that could name a path of the provider's machine are refused (SW_EINVALID). */
 int sw_job_unit_sets(sw_strlist *keys, sw_strlist *vals, const sw_job *j, const sw_unit *u, const json_t *single);
 
+/* The id of the unit of a file with SHA-256 sha256 (hex) under spec (rules above). */
+void sw_job_unit_id(char out[SW_HEX_LEN + 1], const json_t *spec, const char *sha256);
 /* The files id of a manifest: files:HEX, HEX the SHA-256 of "PATH\tSHA256\n" per file in path order. */
 void sw_job_files_id(char out[SW_HEX_LEN + 7], const sw_manifest *m);
 

@@ -164,22 +164,31 @@ static size_t sw_choose(size_t **out, const sw_view *v, const char *key, size_t 
     return m;
 }
 
-/* Appends a signed record to this key's chain `chain` (claims or results) and pushes it. */
-static int sw_publish(sw_catalog *cat, const sw_ident *id, const char *remote, const char *chain, json_t *body,
-                      const sw_ledger_file *files, size_t nfiles)
+/* Appends a signed record to this key's chain `chain` (claims or results) in the remote's mirror. */
+static int sw_append(sw_catalog *cat, const sw_ident *id, const char *remote, const char *chain, json_t *body,
+                     const sw_ledger_file *files, size_t nfiles)
 {
     char *msg = sw_record_sign(NULL, id, body);
     if (!msg)
         return SW_ERROR;
     char *name = sw_sprintf("peers/%s/%s", sw_ident_key(id), chain);
-    char *local = sw_ledger_mirror(remote, name), *dest = sw_sprintf("refs/swarm/%s", name), commit[SW_OID_HEX + 1];
+    char *local = sw_ledger_mirror(remote, name), commit[SW_OID_HEX + 1];
     int r = sw_ledger_append(commit, cat, local, msg, files, nfiles);
-    if (!r)
-        r = sw_ledger_push(cat, remote, local, dest);
-    free(dest);
     free(local);
     free(name);
     free(msg);
+    return r;
+}
+
+/* Pushes this key's chain `chain` to the remote: what was appended becomes visible to everyone. */
+static int sw_push(sw_catalog *cat, const sw_ident *id, const char *remote, const char *chain)
+{
+    char *name = sw_sprintf("peers/%s/%s", sw_ident_key(id), chain);
+    char *local = sw_ledger_mirror(remote, name), *dest = sw_sprintf("refs/swarm/%s", name);
+    int r = sw_ledger_push(cat, remote, local, dest);
+    free(dest);
+    free(local);
+    free(name);
     return r;
 }
 
@@ -192,7 +201,9 @@ static int sw_claim(sw_catalog *cat, const sw_ident *id, const sw_view *v, const
         json_array_append_new(ids, json_string(v->job->units[units[i]].id));
     json_t *body = json_pack("{s:s, s:s, s:o, s:I}", "type", "claim", "job", v->job->id, "units", ids, "expires",
                              (json_int_t)(time(NULL) + v->job->lease));
-    int r = sw_publish(cat, id, remote, "claims", body, NULL, 0);
+    int r = sw_append(cat, id, remote, "claims", body, NULL, 0);
+    if (!r)
+        r = sw_push(cat, id, remote, "claims");
     json_decref(body);
     return r;
 }
@@ -218,7 +229,7 @@ static int sw_keep_output(sw_store *st, sw_catalog *cat, sw_unit_output *out, co
     return r;
 }
 
-/* Computes one unit and publishes its result. */
+/* Computes one unit and appends its result to this key's chain (sw_work_job pushes the chain). */
 static int sw_do_unit(sw_store *st, sw_catalog *cat, const sw_ident *id, const sw_view *v, size_t i,
                       const sw_work_opts *o)
 {
@@ -228,10 +239,14 @@ static int sw_do_unit(sw_store *st, sw_catalog *cat, const sw_ident *id, const s
     sw_unit_inputs(&inputs, j);
     double start = sw_now();
     time_t started = time(NULL);
+    /* The seeding session holds the listen address: a fetch listens on the same host, any port. */
     sw_peer_opts fetch = *o->peers;
-    fetch.listen = NULL; /* the seeding session holds the listen address; a fetch takes any port */
+    const char *colon = o->peers->listen ? strrchr(o->peers->listen, ':') : NULL;
+    char *listen = colon ? sw_sprintf("%.*s:0", (int)(colon - o->peers->listen), o->peers->listen) : NULL;
+    fetch.listen = listen;
     int r = sw_work_fetch(st, cat, &inputs, &fetch, o->fetch_timeout, o->stop);
     sw_strlist_free(&inputs);
+    free(listen);
     sw_unit_output out = {0};
     if (!r)
         r = sw_unit_run(&out, st, cat, j, u, &o->unit);
@@ -246,7 +261,7 @@ static int sw_do_unit(sw_store *st, sw_catalog *cat, const sw_ident *id, const s
                                  "started", (json_int_t)started, "finished", (json_int_t)time(NULL));
         if (o->listen)
             json_object_set_new(body, "listen", json_string(o->listen));
-        r = sw_publish(cat, id, o->remote, "results", body, files, 2);
+        r = sw_append(cat, id, o->remote, "results", body, files, 2);
         json_decref(body);
         free(manifest);
     }
@@ -286,15 +301,24 @@ static void sw_work_job(sw_work_report *rep, sw_work_memory *mem, sw_store *st, 
     size_t *units = NULL, n = sw_choose(&units, v, sw_ident_key(id), (size_t)o->units, st, cat);
     if (n && sw_claim(cat, id, v, units, n, o->remote))
         sw_work_note(o, "job %.16s: cannot claim units: %s", job, sw_error_last());
-    else
+    else {
+        size_t done = 0;
         for (size_t i = 0; i < n && !(o->stop && *o->stop); i++) {
             if (sw_do_unit(st, cat, id, v, units[i], o)) {
                 sw_work_note(o, "%s", sw_error_last());
                 rep->failed++;
             } else {
-                rep->done++;
+                done++;
             }
         }
+        /* One push for the pass's results: each was appended only once its outputs were stored and seeded. */
+        if (done && sw_push(cat, id, o->remote, "results")) {
+            sw_work_note(o, "job %.16s: cannot publish %zu results: %s", job, done, sw_error_last());
+            rep->failed += done;
+        } else {
+            rep->done += done;
+        }
+    }
     free(units);
     sw_view_free(v);
 }

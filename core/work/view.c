@@ -1,12 +1,12 @@
 /* view.c — a job's ledger, read, checked and judged (see view.h). */
 #include "work/view.h"
 #include "base/error.h"
+#include "work/chain.h"
 #include "work/record.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define SW_CHAIN_MAX 10000000 /* commits in one chain a reader walks */
 
 const char *sw_unit_state_name(sw_unit_state s)
 {
@@ -52,8 +52,7 @@ void sw_view_free(sw_view *v)
 typedef struct {
     sw_view *v;
     size_t *sorted;
-    const char *ref;         /* the chain being read */
-    char key[SW_KEYID_LEN + 1]; /* the key its ref names */
+    const char *ref; /* the chain being read */
     double now;
 } sw_reader_ctx;
 
@@ -75,7 +74,7 @@ long sw_view_unit(const sw_view *v, const char *unit)
 static long sw_find_unit(const sw_reader_ctx *r, const char *unit)
 {
     size_t lo = 0, hi = r->v->job->nunits;
-    while (lo < hi) {
+    while (unit && lo < hi) {
         size_t mid = (lo + hi) / 2;
         int c = strcmp(r->v->job->units[r->sorted[mid]].id, unit);
         if (!c)
@@ -95,45 +94,6 @@ static void sw_ignore(sw_reader_ctx *r, const char *commit, const char *why)
     free(line);
 }
 
-/* Parses a commit of a peer chain: a record of type `type` signed by the key its ref names. */
-static int sw_peer_record(sw_record *rec, sw_reader_ctx *r, const char *commit, unsigned np, const char *msg,
-                          size_t len, const char *type)
-{
-    if (np > 1) {
-        sw_ignore(r, commit, "a merge commit");
-        return -1;
-    }
-    if (sw_record_parse(rec, msg, len)) {
-        sw_ignore(r, commit, sw_error_last());
-        return -1;
-    }
-    const char *why = strcmp(rec->type, type) ? "a record of the wrong type for its chain"
-                      : strcmp(rec->key, r->key) ? "signed by another key than its ref names" : NULL;
-    if (why) {
-        sw_ignore(r, commit, why);
-        sw_record_clear(rec);
-        return -1;
-    }
-    return 0;
-}
-
-/* The output files of a result, checked: [[PATH, SIZE, SHA256], ...]. */
-static int sw_result_files_ok(const json_t *files)
-{
-    if (!json_is_array(files) || json_array_size(files) > 100000)
-        return 0;
-    size_t i;
-    json_t *f;
-    json_array_foreach(files, i, f) {
-        const char *path = json_string_value(json_array_get(f, 0)), *sha = json_string_value(json_array_get(f, 2));
-        sw_hash h;
-        if (json_array_size(f) != 3 || !path || !json_is_integer(json_array_get(f, 1)) || !sha ||
-            sw_hash_parse(&h, sha))
-            return 0;
-    }
-    return 1;
-}
-
 static int sw_has_result(const sw_unit_view *u, const char *key)
 {
     for (size_t k = 0; k < u->nresults; k++)
@@ -142,103 +102,55 @@ static int sw_has_result(const sw_unit_view *u, const char *key)
     return 0;
 }
 
-static int sw_read_result(void *ctx, const char *commit, unsigned np, const char *msg, size_t len)
+/* One row of a chain (chain.h) into the view: a key's first result for a unit, live claims of keys with
+ * no result for it, the owner's verdicts on this job, and what was ignored. */
+static int sw_view_row(void *ctx, const sw_chain_row *row)
 {
     sw_reader_ctx *r = ctx;
-    sw_record rec;
-    if (sw_peer_record(&rec, r, commit, np, msg, len, "result"))
-        return 0;
-    const char *unit = sw_rec_str(rec.body, "unit"), *oid = sw_rec_str(rec.body, "outputs_id");
-    const char *torrent = sw_rec_str(rec.body, "torrent");
-    const json_t *files = json_object_get(rec.body, "files");
-    long i = unit ? sw_find_unit(r, unit) : -1;
-    char want[SW_HEX_LEN + 1] = "";
-    if (oid && torrent && sw_result_files_ok(files))
-        sw_outputs_id(want, files, torrent);
-    if (i >= 0 && strcmp(want, oid ? oid : "")) {
-        sw_ignore(r, commit, "a result whose outputs_id is not its files' id");
-    } else if (i >= 0) {
+    long i = sw_find_unit(r, row->unit);
+    if (!strcmp(row->kind, "ignored")) {
+        sw_ignore(r, row->commit, row->extra);
+    } else if (i < 0) {
+        return 0; /* a record about another job's units */
+    } else if (!strcmp(row->kind, "result") && !sw_has_result(&r->v->units[i], row->key)) {
         sw_unit_view *u = &r->v->units[i];
-        if (!sw_has_result(u, rec.key)) {
-            u->results = sw_realloc(u->results, (u->nresults + 1) * sizeof *u->results);
-            sw_result *res = &u->results[u->nresults++];
-            memset(res, 0, sizeof *res);
-            memcpy(res->key, rec.key, sizeof res->key);
-            memcpy(res->outputs_id, oid, SW_HEX_LEN + 1);
-            memcpy(res->commit, commit, SW_OID_HEX + 1);
-            const char *listen = sw_rec_str(rec.body, "listen");
-            res->listen = listen && strlen(listen) < 128 ? sw_strdup(listen) : NULL;
-        }
-    }
-    sw_record_clear(&rec);
-    return 0;
-}
-
-static int sw_read_claim(void *ctx, const char *commit, unsigned np, const char *msg, size_t len)
-{
-    sw_reader_ctx *r = ctx;
-    sw_record rec;
-    if (sw_peer_record(&rec, r, commit, np, msg, len, "claim"))
-        return 0;
-    long long expires = sw_rec_int(rec.body, "expires");
-    size_t k;
-    json_t *id;
-    if (expires > r->now)
-        json_array_foreach(json_object_get(rec.body, "units"), k, id) {
-            long i = json_is_string(id) ? sw_find_unit(r, json_string_value(id)) : -1;
-            if (i >= 0 && !sw_has_result(&r->v->units[i], rec.key))
-                sw_strlist_push(&r->v->units[i].claims, rec.key);
-        }
-    sw_record_clear(&rec);
-    return 0;
-}
-
-static int sw_read_verdict(void *ctx, const char *commit, unsigned np, const char *msg, size_t len)
-{
-    sw_reader_ctx *r = ctx;
-    sw_record rec;
-    memcpy(r->key, r->v->job->owner, sizeof r->key);
-    if (sw_peer_record(&rec, r, commit, np, msg, len, "verdicts"))
-        return 0;
-    if (strcmp(sw_rec_str(rec.body, "job") ? sw_rec_str(rec.body, "job") : "", r->v->job->id)) {
-        sw_ignore(r, commit, "a verdict for another job");
-        sw_record_clear(&rec);
-        return 0;
-    }
-    const char *unit;
-    json_t *vd;
-    json_object_foreach(json_object_get(rec.body, "units"), unit, vd) {
-        long i = sw_find_unit(r, unit);
-        const char *state = sw_rec_str(vd, "state"), *oid = sw_rec_str(vd, "outputs_id");
-        if (i < 0 || !state || strlen(state) >= sizeof r->v->units[i].verdict)
-            continue;
+        u->results = sw_realloc(u->results, (u->nresults + 1) * sizeof *u->results);
+        sw_result *res = &u->results[u->nresults++];
+        memset(res, 0, sizeof *res);
+        snprintf(res->key, sizeof res->key, "%s", row->key);
+        snprintf(res->outputs_id, sizeof res->outputs_id, "%s", row->outputs_id);
+        snprintf(res->commit, sizeof res->commit, "%s", row->commit);
+        res->listen = row->extra[0] ? sw_strdup(row->extra) : NULL;
+    } else if (!strcmp(row->kind, "claim") && row->expires > r->now && !sw_has_result(&r->v->units[i], row->key)) {
+        sw_strlist_push(&r->v->units[i].claims, row->key);
+    } else if (!strcmp(row->kind, "verdict") && !strcmp(row->job, r->v->job->id) &&
+               strlen(row->extra) < sizeof r->v->units[i].verdict) {
         sw_unit_view *u = &r->v->units[i];
-        snprintf(u->verdict, sizeof u->verdict, "%s", state);
-        snprintf(u->verdict_id, sizeof u->verdict_id, "%s", oid && strlen(oid) == SW_HEX_LEN ? oid : "");
+        snprintf(u->verdict, sizeof u->verdict, "%s", row->extra);
+        snprintf(u->verdict_id, sizeof u->verdict_id, "%s", strlen(row->outputs_id) == SW_HEX_LEN ? row->outputs_id : "");
     }
-    sw_record_clear(&rec);
     return 0;
 }
 
-/* Reads every chain whose ref matches glob with fn, the key taken from the ref's name. */
-static int sw_read_chains(sw_reader_ctx *r, sw_catalog *c, const char *glob, const char *suffix, sw_ledger_fn fn)
+/* Reads every chain of kind whose ref matches glob, the signer's key taken from the ref's name. */
+static int sw_read_chains(sw_reader_ctx *r, sw_chains *cc, sw_catalog *c, const char *glob, sw_chain_kind kind)
 {
+    const char *suffix = kind == SW_CHAIN_RESULTS ? "/results" : "/claims";
     sw_strlist refs = {0};
     int rc = sw_ledger_list(&refs, c, glob);
     char *prefix = sw_ledger_mirror(r->v->remote, "peers/");
     for (size_t i = 0; !rc && i < refs.n; i++) {
         const char *key = refs.v[i] + strlen(prefix);
         size_t klen = strlen(key) - strlen(suffix);
-        char tip[SW_OID_HEX + 1];
+        char k[SW_KEYID_LEN + 1];
         r->ref = refs.v[i];
         if (klen != SW_KEYID_LEN || strcmp(key + klen, suffix)) {
             sw_ignore(r, "-", "not a peer chain");
             continue;
         }
-        memcpy(r->key, key, SW_KEYID_LEN);
-        r->key[SW_KEYID_LEN] = 0;
-        if (sw_ledger_tip(tip, c, refs.v[i]) == 0 && sw_ledger_walk(c, NULL, tip, SW_CHAIN_MAX, fn, r))
-            sw_ignore(r, tip, sw_error_last());
+        snprintf(k, sizeof k, "%.*s", SW_KEYID_LEN, key);
+        if (sw_chains_read(cc, c, refs.v[i], kind, k, sw_view_row, r))
+            sw_ignore(r, "-", sw_error_last());
     }
     free(prefix);
     sw_strlist_free(&refs);
@@ -251,12 +163,14 @@ int sw_view_load(sw_view **out, sw_catalog *c, const char *remote, const char *j
     sw_view *v = sw_calloc(1, sizeof *v);
     v->remote = sw_strdup(remote);
     char *name = sw_sprintf("jobs/%s", job), *ref = sw_ledger_mirror(remote, name), tip[SW_OID_HEX + 1];
+    sw_chains *cc = NULL;
     int r = sw_ledger_tip(tip, c, ref);
     if (r == SW_ENOTFOUND)
-        r = sw_error(SW_ENOTFOUND, "no job %s on %s (pull with 'swarm job status' against the right remote)", job,
-                     remote);
+        r = sw_error(SW_ENOTFOUND, "no job %s on %s", job, remote);
     if (!r)
         r = sw_job_load(&v->job, c, tip, job);
+    if (!r)
+        r = sw_chains_open(&cc, sw_catalog_home(c));
     free(name);
     free(ref);
     sw_reader_ctx rc = {.v = v, .now = now};
@@ -267,23 +181,23 @@ int sw_view_load(sw_view **out, sw_catalog *c, const char *remote, const char *j
             rc.sorted[i] = i;
         qsort_r(rc.sorted, v->job->nunits, sizeof *rc.sorted, sw_by_unit_id, v->job);
         char *g1 = sw_ledger_mirror(remote, "peers/*/results"), *g2 = sw_ledger_mirror(remote, "peers/*/claims");
-        r = sw_read_chains(&rc, c, g1, "/results", sw_read_result);
+        r = sw_read_chains(&rc, cc, c, g1, SW_CHAIN_RESULTS);
         if (!r)
-            r = sw_read_chains(&rc, c, g2, "/claims", sw_read_claim);
+            r = sw_read_chains(&rc, cc, c, g2, SW_CHAIN_CLAIMS);
         free(g1);
         free(g2);
     }
     if (!r) {
-        char *vname = sw_sprintf("verdicts/%s", job);
-        char *vref = sw_ledger_mirror(remote, vname);
+        char *vname = sw_sprintf("verdicts/%s", job), *vref = sw_ledger_mirror(remote, vname);
         rc.ref = vref;
         if (sw_ledger_tip(v->verdicts_tip, c, vref) == 0 &&
-            sw_ledger_walk(c, NULL, v->verdicts_tip, SW_CHAIN_MAX, sw_read_verdict, &rc))
+            sw_chains_read(cc, c, vref, SW_CHAIN_VERDICTS, v->job->owner, sw_view_row, &rc))
             sw_ignore(&rc, v->verdicts_tip, sw_error_last());
         free(vname);
         free(vref);
     }
     free(rc.sorted);
+    sw_chains_free(cc);
     if (r) {
         sw_view_free(v);
         return r;

@@ -99,7 +99,7 @@ like "... says nothing new" "$out" "0 units in a new verdict"
 is "the verdicts are the owner's ref" "$(git --git-dir="$T/srv/ledger.git" for-each-ref --format='%(refname)' refs/swarm/verdicts/)" "refs/swarm/verdicts/$job"
 run sw p1 id
 fails "a provider cannot tick someone else's job" 1 sw p1 job tick "$job"
-ok "collect fetches every accepted output from the providers" sw c -q job collect "$job" --publish corpus-gpt2@v1 --timeout 60
+ok "collect fetches every accepted output from the providers" sw c -q job collect "$job" --publish corpus-gpt2@v1 --timeout 60 --listen 127.0.0.1:0
 is "... and publishes the version" "$out" "corpus-gpt2@v1"
 
 # The same pipeline run here, shard by shard, gives byte-identical files.
@@ -156,7 +156,7 @@ git --git-dir="$T/srv/ledger.git" update-ref -d "refs/swarm/peers/$p3key/forged"
 : "$badsig"
 
 # --- job verify ----------------------------------------------------------------------------------------
-ok "job verify recomputes 3 units here" sw c job verify "$job" --sample 3
+ok "job verify recomputes 3 units here" sw c job verify "$job" --sample 3 --listen 127.0.0.1:0
 like "... and they match" "$out" "3 of 3 units recomputed here match"
 # The owner (or whoever holds its key) signs a verdict with a wrong accepted id: verify catches it.
 unit=$(jget "$(sw c --json job status "$job")" 'j["units"][0]["unit"]')
@@ -164,7 +164,7 @@ verdict=$(record c "{\"type\":\"verdicts\",\"job\":\"$job\",\"units\":{\"$unit\"
 vtip=$(git --git-dir="$T/srv/ledger.git" rev-parse "refs/swarm/verdicts/$job")
 tampered=$(commit_in "$T/c/catalog" "$vtip" "$verdict")
 ok "the owner's tampered verdict passes the hook (it is signed)" git --git-dir="$T/c/catalog" push -q "$url" "$tampered:refs/swarm/verdicts/$job"
-fails "job verify over every unit reports the mismatch" 1 sw c job verify "$job" --sample 12
+fails "job verify over every unit reports the mismatch" 1 sw c job verify "$job" --sample 12 --listen 127.0.0.1:0
 like "... naming the unit" "$out" "^MISMATCH $unit part-00.jsonl.zst: accepted 0{64}, computed here "
 like "... and 11 that match" "$out" "11 of 12 units recomputed here match"
 
