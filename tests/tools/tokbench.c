@@ -1,19 +1,21 @@
-/* tokbench — times the text plugin's gpt2_encode and gpt2_decode on one thread, calling the plugin
- * through its ABI with a minimal host, as a benchmark peer would run (no store, no pipeline):
+/* tokbench — times the text plugin's gpt2_encode and gpt2_decode, calling the plugin through its ABI
+ * with a minimal host, as a benchmark peer would run (no store, no pipeline):
  *
- *     tokbench PLUGIN.so VOCAB CORPUS IDS_OUT [BATCH]
+ *     tokbench PLUGIN.so VOCAB CORPUS IDS_OUT [BATCH [THREADS]]
  *
  * CORPUS is UTF-8 text, one document per line (the newline is not part of it). Documents go through
- * gpt2_encode in batches of BATCH records (default 1024); IDS_OUT gets, per document, its number of ids
- * then the ids (little-endian uint32), the format tests/bench/tokenize.js writes for the npm peers. Then
- * every batch of ids is decoded and compared with the corpus. Prints one line:
- *     bytes=N docs=N ids=N load_s=S encode_s=S decode_s=S roundtrip=ok|FAILED
- * where load_s is the first call (the vocabulary loads) and encode_s the rest of the encoding (best of
- * three passes). Exits 1 on any failure. */
+ * gpt2_encode in batches of BATCH records (default 1024) on THREADS threads (default 1; thread t takes
+ * batches t, t + THREADS, ...); IDS_OUT gets, per document, its number of ids then the ids (little-endian
+ * uint32), the format tests/bench/tokenize.js writes for the npm peers. Then every batch of ids is decoded
+ * on one thread and compared with the corpus. Prints one line:
+ *     bytes=N docs=N ids=N threads=N load_s=S encode_s=S decode_s=S roundtrip=ok|FAILED
+ * where load_s is the first call (the vocabulary loads) and encode_s the rest of the encoding (wall time,
+ * best of three passes). Exits 1 on any failure. */
 #include "plugin_load.h"
 #include "swarm_plugin.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,11 +152,60 @@ static swarm_records batch(const corpus *c, size_t a, size_t b, uint64_t *offs)
     return r;
 }
 
+/* One encoding pass's share of one thread: batches t, t + step, ... of the corpus into outs. */
+typedef struct {
+    const swarm_op *op;
+    const swarm_param_value *params;
+    const corpus *c;
+    swarm_records *outs;
+    size_t bsz, nb, t, step;
+    int again; /* outs holds a previous pass's records, to free */
+} enc_job;
+
+static void *enc_work(void *arg)
+{
+    enc_job *j = arg;
+    uint64_t *scratch = malloc((j->bsz + 1) * sizeof *scratch);
+    if (!scratch)
+        die("out of memory");
+    for (size_t k = j->t; k < j->nb; k += j->step) {
+        swarm_records in = batch(j->c, k * j->bsz, (k + 1) * j->bsz < j->c->n ? (k + 1) * j->bsz : j->c->n, scratch);
+        if (j->again)
+            free_records(&j->outs[k]);
+        call_op(j->op, j->params, &in, &j->outs[k]);
+    }
+    free(scratch);
+    return NULL;
+}
+
+/* Encodes the whole corpus into outs on n threads; returns the wall time. */
+static double encode_pass(enc_job *proto, size_t n, int again)
+{
+    pthread_t th[64];
+    enc_job jobs[64];
+    double s = now();
+    for (size_t t = 0; t < n; t++) {
+        jobs[t] = *proto;
+        jobs[t].t = t;
+        jobs[t].step = n;
+        jobs[t].again = again;
+        if (t && pthread_create(&th[t], NULL, enc_work, &jobs[t]))
+            die("cannot start a thread");
+    }
+    enc_work(&jobs[0]);
+    for (size_t t = 1; t < n; t++)
+        pthread_join(th[t], NULL);
+    return now() - s;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 5)
-        die("usage: tokbench PLUGIN.so VOCAB CORPUS IDS_OUT [BATCH]");
+        die("usage: tokbench PLUGIN.so VOCAB CORPUS IDS_OUT [BATCH [THREADS]]");
     size_t bsz = argc > 5 ? (size_t)strtoul(argv[5], NULL, 10) : 1024, len, ids = 0;
+    size_t threads = argc > 6 ? (size_t)strtoul(argv[6], NULL, 10) : 1;
+    if (threads < 1 || threads > 64)
+        die("THREADS must be 1 to 64");
     const swarm_plugin *p = tool_load_plugin(argv[1]);
     const swarm_op *enc = tool_find_op(p, "gpt2_encode"), *dec = tool_find_op(p, "gpt2_decode");
     if (!enc || !dec)
@@ -178,16 +229,11 @@ int main(int argc, char **argv)
     call_op(enc, eparams, &first, &fo);
     free_records(&fo);
     load_s = now() - t0;
+    enc_job proto = {enc, eparams, &c, outs, bsz, nb, 0, 1, 0};
     for (int pass = 0; pass < 3; pass++) {
-        double s = now();
-        for (size_t k = 0; k < nb; k++) {
-            swarm_records in = batch(&c, k * bsz, (k + 1) * bsz < c.n ? (k + 1) * bsz : c.n, scratch);
-            if (pass)
-                free_records(&outs[k]);
-            call_op(enc, eparams, &in, &outs[k]);
-        }
-        if (now() - s < enc_s)
-            enc_s = now() - s;
+        double s = encode_pass(&proto, threads, pass > 0);
+        if (s < enc_s)
+            enc_s = s;
     }
 
     FILE *f = fopen(argv[4], "wb");
@@ -218,8 +264,8 @@ int main(int argc, char **argv)
         free_records(&back);
     }
     dec_s = now() - s;
-    printf("bytes=%llu docs=%zu ids=%zu load_s=%.4f encode_s=%.4f decode_s=%.4f roundtrip=%s\n",
-           (unsigned long long)c.offs[c.n], c.n, ids, load_s, enc_s, dec_s, same ? "ok" : "FAILED");
+    printf("bytes=%llu docs=%zu ids=%zu threads=%zu load_s=%.4f encode_s=%.4f decode_s=%.4f roundtrip=%s\n",
+           (unsigned long long)c.offs[c.n], c.n, ids, threads, load_s, enc_s, dec_s, same ? "ok" : "FAILED");
     for (size_t k = 0; k < nb; k++)
         free_records(&outs[k]);
     free(outs);
