@@ -32,6 +32,11 @@ int sw_ledger_fetch(sw_catalog *c, const char *remote_name)
     opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
     int lock = sw_catalog_lock(c);
     r = lock < 0 ? SW_ERROR : git_remote_fetch(remote, &arr, &opts, "swarm ledger") < 0 ? sw_git_fail("fetch failed") : 0;
+    /* A ledger has a ref per provider: packed into one file, listing them reads one file, not thousands. */
+    git_refdb *db = NULL;
+    if (!r && git_repository_refdb(&db, c->repo) == 0)
+        git_refdb_compress(db);
+    git_refdb_free(db);
     if (lock >= 0)
         close(lock);
     for (int i = 0; i < 3; i++)

@@ -152,20 +152,67 @@ void sw_job_unit_id(char out[SW_HEX_LEN + 1], const json_t *spec, const char *sh
     json_decref(u);
 }
 
+/* The text a unit id hashes, split around the split file's SHA-256, so that a job's 100,000 unit ids
+ * cost 100,000 hashes rather than 100,000 JSON encodings. head is NULL when the split cannot be made
+ * (the placeholder is not found exactly once: then every id takes sw_job_unit_id). */
+typedef struct {
+    char *text, *head_end; /* text holds head, the placeholder, tail */
+} sw_unit_tmpl;
+
+#define SW_UNIT_PLACEHOLDER "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+
+static void sw_unit_tmpl_make(sw_unit_tmpl *t, const json_t *spec)
+{
+    json_t *params = json_deep_copy(json_object_get(spec, "params"));
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(spec, "bound"), k, v)
+        json_object_set(params, k, v);
+    json_object_set_new(params, sw_rec_str(spec, "split"), json_string("file:" SW_UNIT_PLACEHOLDER));
+    json_object_set(params, sw_rec_str(spec, "output_param"), json_object_get(spec, "output"));
+    json_t *u = json_pack("{s:o, s:O, s:O}", "params", params, "needs", json_object_get(spec, "needs"),
+                          "pipeline_sha256", json_object_get(spec, "pipeline_sha256"));
+    t->text = sw_record_json(u);
+    char *at = strstr(t->text, "file:" SW_UNIT_PLACEHOLDER);
+    t->head_end = at && !strstr(at + 1, SW_UNIT_PLACEHOLDER) ? at + 5 : NULL;
+    json_decref(u);
+}
+
+/* The id of the unit of file sha256 (hex), from the template when it has one. */
+static void sw_unit_tmpl_id(char out[SW_HEX_LEN + 1], const sw_unit_tmpl *t, const json_t *spec, const char *sha256)
+{
+    if (!t->head_end) {
+        sw_job_unit_id(out, spec, sha256);
+        return;
+    }
+    const char *tail = t->head_end + SW_HEX_LEN;
+    sw_sha256 *c = sw_sha256_new();
+    sw_sha256_update(c, t->text, (size_t)(t->head_end - t->text));
+    sw_sha256_update(c, sha256, SW_HEX_LEN);
+    sw_sha256_update(c, tail, strlen(tail));
+    sw_hash h;
+    sw_sha256_final(c, &h);
+    sw_sha256_free(c);
+    sw_hash_hex(out, &h);
+}
+
 /* units.json for m's files under spec, and the job's units. */
 static char *sw_units_json(sw_job *j, const sw_manifest *m)
 {
     json_t *arr = json_array();
+    sw_unit_tmpl t;
+    sw_unit_tmpl_make(&t, j->spec);
     j->units = sw_calloc(m->nfiles ? m->nfiles : 1, sizeof *j->units);
     for (size_t i = 0; i < m->nfiles; i++) {
         sw_unit *u = &j->units[j->nunits++];
         u->file = sw_strdup(m->files[i].path);
         sw_hash_hex(u->sha256, &m->files[i].hash);
-        sw_job_unit_id(u->id, j->spec, u->sha256);
+        sw_unit_tmpl_id(u->id, &t, j->spec, u->sha256);
         json_array_append_new(arr, json_pack("[s, s, s]", u->file, u->sha256, u->id));
     }
     char *text = sw_record_json(arr);
     json_decref(arr);
+    free(t.text);
     return text;
 }
 
@@ -298,6 +345,9 @@ static int sw_job_units(sw_job *j, const char *text, size_t len)
     if (!json_is_array(arr) || n < 1 || n > SW_JOB_MAX_UNITS || json_array_size(arr) != (size_t)n)
         r = sw_error(SW_EINVALID, "job %.16s: units.json is not a list of the spec's %lld units", j->id, n);
     j->units = sw_calloc(r ? 1 : (size_t)n, sizeof *j->units);
+    sw_unit_tmpl t = {0};
+    if (!r)
+        sw_unit_tmpl_make(&t, j->spec);
     for (size_t i = 0; !r && i < (size_t)n; i++) {
         json_t *e = json_array_get(arr, i);
         const char *file = json_string_value(json_array_get(e, 0)), *sha = json_string_value(json_array_get(e, 1));
@@ -311,11 +361,12 @@ static int sw_job_units(sw_job *j, const char *text, size_t len)
         sw_unit *u = &j->units[j->nunits++];
         u->file = sw_strdup(file);
         memcpy(u->sha256, sha, SW_HEX_LEN + 1);
-        sw_job_unit_id(u->id, j->spec, sha);
+        sw_unit_tmpl_id(u->id, &t, j->spec, sha);
         if (strcmp(u->id, id))
             r = sw_error(SW_EINVALID, "job %.16s: unit %s has the wrong id", j->id, file);
     }
     json_decref(arr);
+    free(t.text);
     return r;
 }
 
