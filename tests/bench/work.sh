@@ -9,7 +9,10 @@
 #    signed result, push). Then 4 providers at quorum 1 from submit to every unit accepted, tick and
 #    collect included: the end-to-end ratio to the loop. Targets: < 100 ms per unit, within 1.5x.
 # 2. Validation: the same with 4 providers at quorum 2 (expect about 2x the compute).
-# Needs git (git daemon), python3, zstd. Alone: bash tests/bench/work.sh BUILD (a few minutes).
+# 3. The ledger at scale (below).
+# Needs git (git daemon), python3, zstd, BUILD/bench/ledgersim (make bench builds it). Alone:
+# bash tests/bench/work.sh BUILD (about 10 minutes on 2 cores; BENCH_WORK_UNITS, BENCH_LEDGER_KEYS and
+# BENCH_LEDGER_UNITS make it smaller).
 set -euo pipefail
 export LC_ALL=C
 build=${1:-build}
@@ -22,6 +25,7 @@ units=${BENCH_WORK_UNITS:-64}
 pids=""
 cleanup() {
     for p in $pids; do kill -9 -- "-$p" 2>/dev/null || kill -9 "$p" 2>/dev/null || true; done
+    for p in $pids; do wait "$p" 2>/dev/null || true; done
     chmod -R u+w "$dir" 2>/dev/null || true
     rm -rf "$dir"
 }
@@ -88,12 +92,13 @@ job() {
     if [ "$np" -gt 1 ]; then
         t_col=$(now); sw "$run/c" -q job collect "$j" --publish out@v1 --timeout 120 --listen 127.0.0.1:0 >/dev/null; t_col=$(echo "$(now) - $t_col" | bc)
     fi
-    echo "$(echo "$e - $s" | bc) $t_tick $t_col"
+    echo "$(echo "$e - $s" | bc) $t_tick $t_col" >"$dir/$run.times"
 }
 
-read -r t_one tick_one col_one < <(job one 1 1)
-read -r t_q1 tick_q1 col_q1 < <(job q1 1 4)
-read -r t_q2 tick_q2 col_q2 < <(job q2 2 4)
+# (not in a subshell: cleanup must know every PID spawned)
+job one 1 1 && read -r t_one _ _ <"$dir/one.times"
+job q1 1 4 && read -r t_q1 tick_q1 col_q1 <"$dir/q1.times"
+job q2 2 4 && read -r t_q2 tick_q2 col_q2 <"$dir/q2.times"
 per_unit=$(echo "scale=1; 1000 * ($t_one - $t_local) / $units" | bc)
 e2e_q1=$(echo "$t_q1 + $tick_q1 + $col_q1" | bc)
 e2e_q2=$(echo "$t_q2 + $tick_q2 + $col_q2" | bc)
@@ -104,3 +109,35 @@ printf '%-62s %8.2f s   (tick %.2f s, collect %.2f s) = %.2fx the loop (target <
     "4 providers, quorum 1: submit to every unit accepted" "$t_q1" "$tick_q1" "$col_q1" "$(echo "scale=3; $e2e_q1 / $t_local" | bc)"
 printf '%-62s %8.2f s   (tick %.2f s, collect %.2f s) = %.2fx quorum 1\n' \
     "4 providers, quorum 2" "$t_q2" "$tick_q2" "$col_q2" "$(echo "scale=3; $e2e_q2 / $e2e_q1" | bc)"
+
+# 3. Ledger scale, simulated: BENCH_LEDGER_KEYS provider keys and BENCH_LEDGER_UNITS units, one result
+#    each (quorum 1), written by tests/bench/ledgersim.c as swarm writes them (signed, each result's tree
+#    with its manifest.json and bundle.torrent). Timed: the first `job status` (fetching every record and
+#    checking every signature), a later one (the checked rows cached in ledger.db), `job tick` (verdicts on
+#    every unit, pushed), and a provider's first and later look at the job (the same view a provider
+#    loads before it chooses its next unit). Size: the ledger's objects after `git gc`, per result.
+#    Targets: each later look under 2 s, under 2 KiB per result.
+keys=${BENCH_LEDGER_KEYS:-1000}
+lunits=${BENCH_LEDGER_UNITS:-100000}
+sim=$(cd "$build" && pwd)/bench/ledgersim
+mkdir -p "$dir/ledger" && git init -q --bare "$dir/ledger/L.git"
+s=$(now)
+"$sim" "$dir/ledger/owner" "$dir/ledger/keys" "$keys" "$lunits" 2>"$dir/ledger/job" | git --git-dir="$dir/ledger/L.git" fast-import --quiet
+t_gen=$(echo "$(now) - $s" | bc)
+git --git-dir="$dir/ledger/L.git" gc -q
+lj=$(cat "$dir/ledger/job")
+ledger_bytes=$(du -sb "$dir/ledger/L.git/objects" | cut -f1)
+sw ledger/owner -q remote add origin "$dir/ledger/L.git"
+sw ledger/keys/k0 -q remote add origin "$dir/ledger/L.git"
+timed() { local s; s=$(now); "$@" >/dev/null; echo "$(now) - $s" | bc; }
+t_first=$(timed sw ledger/owner job status "$lj")
+t_status=$(timed sw ledger/owner job status "$lj")
+t_tick=$(timed sw ledger/owner job tick "$lj")
+t_pfirst=$(timed sw ledger/keys/k0 job status "$lj")
+t_provider=$(timed sw ledger/keys/k0 job status "$lj")
+printf '\n== ledger at scale: %d keys, %d units with a result each (simulated in %.0f s) ==\n' "$keys" "$lunits" "$t_gen"
+printf '%-62s %8.2f s\n' "job status, first (fetch, check every signature)" "$t_first"
+printf '%-62s %8.2f s   (target < 2 s)\n' "job status, later (checked rows cached)" "$t_status"
+printf '%-62s %8.2f s   (target < 2 s)\n' "job tick: verdicts on every unit, pushed" "$t_tick"
+printf '%-62s %8.2f s / %.2f s later (target < 2 s)\n' "a provider's view before choosing its next unit, first" "$t_pfirst" "$t_provider"
+printf '%-62s %8d B per result (target < 2048)\n' "ledger size after git gc" "$((ledger_bytes / lunits))"
