@@ -53,3 +53,16 @@ int sw_bundle_held(const sw_manifest *m, const sw_store *st)
 {
     return sw_bundle_held_files(m, st) == m->nfiles;
 }
+
+int sw_bundle_held_under(const sw_manifest *m, const sw_store *st, const char *path)
+{
+    if (!path)
+        return sw_bundle_held(m, st);
+    size_t n = strlen(path);
+    for (size_t i = 0; i < m->nfiles; i++) {
+        const char *p = m->files[i].path;
+        if ((!strncmp(p, path, n) && (p[n] == 0 || p[n] == '/')) && sw_store_stat(st, &m->files[i].hash, NULL))
+            return 0;
+    }
+    return 1;
+}

@@ -22,5 +22,8 @@ int sw_bundle_read(sw_manifest **out, sw_catalog *cat, const char *ref);
 size_t sw_bundle_held_files(const sw_manifest *m, const sw_store *st);
 /* Whether every file of the manifest is held. */
 int sw_bundle_held(const sw_manifest *m, const sw_store *st);
+/* Whether every file at path (a file, or the files of a folder) of the manifest is held; path NULL: the
+ * whole version. A pipeline input NAME@VERSION/PATH needs only those. */
+int sw_bundle_held_under(const sw_manifest *m, const sw_store *st, const char *path);
 
 #endif

@@ -57,7 +57,7 @@ static int sw_pipe_fetch(sw_cli *cli, const sw_graph *g, sw_store *st, sw_catalo
         if (s->kind != SW_STAGE_INPUT || !s->bundle || sw_catalog_read(&m, cat, s->bundle, s->version))
             continue;
         int rc = 0;
-        if (!sw_bundle_held(m, st)) {
+        if (!sw_bundle_held_under(m, st, s->subpath)) {
             sw_cli_note(cli, "input %s@%s is not held here: fetching it", s->bundle, s->version);
             int json = cli->json;
             cli->json = 0;

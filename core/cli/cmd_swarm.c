@@ -220,7 +220,8 @@ int sw_cli_fetch(sw_cli *cli, sw_store *st, sw_catalog *cat, const sw_manifest *
                  double timeout)
 {
     sw_get_show show = {cli, {0}, 0};
-    sw_fetch_opts fo = {peers, timeout, &sw_cli_stop, sw_get_progress, sw_get_banned, sw_get_lonely, &show};
+    sw_fetch_opts fo = {.peers = peers, .timeout = timeout, .stop = &sw_cli_stop, .progress = sw_get_progress,
+                        .banned = sw_get_banned, .lonely = sw_get_lonely, .ctx = &show};
     sw_fetch_report rep;
     sw_cli_catch_signals();
     int r = sw_fetch(&rep, st, cat, m, &fo);

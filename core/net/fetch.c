@@ -71,12 +71,15 @@ int sw_fetch_resolve(sw_manifest **out, sw_catalog *cat, const char *what)
     return r;
 }
 
-/* Creates root/<bundle>/ and places the held chunks of each file there (cache/place.h). */
-static int sw_fetch_prepare(uint64_t *reused, sw_store *st, const sw_manifest *m, const char *root)
+/* Creates root/<bundle>/ and places the held chunks of each wanted file there (cache/place.h). */
+static int sw_fetch_prepare(uint64_t *reused, sw_store *st, const sw_manifest *m, const char *root,
+                            const sw_strlist *only)
 {
     int r = 0;
     for (size_t i = 0; i < m->nfiles && !r; i++) {
         const sw_mfile *f = &m->files[i];
+        if (!sw_fetch_wants(only, f->path))
+            continue;
         char *path = sw_sprintf("%s/%s/%s", root, m->name, f->path);
         char *dir = sw_strdup(path);
         *strrchr(dir, '/') = 0;
@@ -199,6 +202,13 @@ static int sw_fetch_download(sw_tstatus *ts, sw_catalog *cat, sw_fetching *f, si
         r = sw_catalog_read_torrent(&t, &tlen, cat, f[i].m->name, f[i].m->version);
         if (!r)
             r = sw_tsession_add(&f[i].id, s, t, tlen, f[i].root, 0);
+        if (!r && o->only) {
+            unsigned char *want = sw_calloc(f[i].m->nfiles ? f[i].m->nfiles : 1, 1);
+            for (size_t k = 0; k < f[i].m->nfiles; k++)
+                want[k] = (unsigned char)sw_fetch_wants(o->only, f[i].m->files[k].path);
+            r = sw_tsession_want_files(s, f[i].id, want, f[i].m->nfiles);
+            free(want);
+        }
         if (!r)
             r = sw_peer_apply(s, f[i].id, o->peers);
         free(t);
@@ -220,9 +230,9 @@ int sw_fetch_all(sw_fetch_report *rep, sw_store *st, sw_catalog *cat, const sw_m
         f[i].m = ms[i];
         f[i].root = sw_sprintf("%s/" SW_HOME_INCOMING "/%s", sw_store_home(st),
                                ms[i]->torrent_v1[0] ? ms[i]->torrent_v1 : "empty");
-        r = sw_fetch_prepare(&rep->reused, st, ms[i], f[i].root);
+        r = sw_fetch_prepare(&rep->reused, st, ms[i], f[i].root, o->only);
         if (!r)
-            r = sw_getcheck_start(&f[i].gc, ms[i], f[i].root, st);
+            r = sw_getcheck_start(&f[i].gc, ms[i], f[i].root, st, o->only);
         any |= ms[i]->torrent_v1[0] != 0;
     }
     if (!r && any)

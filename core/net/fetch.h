@@ -29,6 +29,9 @@ typedef struct {
     const sw_peer_opts *peers;
     double timeout;                    /* seconds, 0 = none */
     const volatile sig_atomic_t *stop; /* the fetch stops with an error once *stop is set; NULL = never */
+    /* Only these paths of each version (libtorrent's file priorities; the pieces at their edges are
+     * fetched whole, and only these files are checked and admitted); NULL = every file. */
+    const sw_strlist *only;
     /* Called after each poll of the session (about ten times a second) with the torrent's status. */
     void (*progress)(void *ctx, const sw_tstatus *ts);
     /* Called for each peer banned for sending bad data ("ADDRESS:PORT"). */

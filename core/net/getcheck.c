@@ -89,14 +89,24 @@ static void *sw_gc_main(void *arg)
     return NULL;
 }
 
-int sw_getcheck_start(sw_getcheck **out, const sw_manifest *m, const char *root, const sw_store *st)
+/* Whether path is in only (NULL: every path is). */
+int sw_fetch_wants(const sw_strlist *only, const char *path)
+{
+    for (size_t i = 0; only && i < only->n; i++)
+        if (!strcmp(only->v[i], path))
+            return 1;
+    return only == NULL;
+}
+
+int sw_getcheck_start(sw_getcheck **out, const sw_manifest *m, const char *root, const sw_store *st,
+                      const sw_strlist *only)
 {
     sw_getcheck *g = sw_calloc(1, sizeof *g);
     g->files = sw_calloc(m->nfiles ? m->nfiles : 1, sizeof *g->files);
     uint64_t base = 0;
     for (size_t i = 0; i < m->nfiles; i++) {
         const sw_mfile *f = &m->files[i];
-        if (sw_store_stat(st, &f->hash, NULL))
+        if (sw_fetch_wants(only, f->path) && sw_store_stat(st, &f->hash, NULL))
             g->files[g->nfiles++] = (sw_gcfile){.f = f, .path = sw_sprintf("%s/%s/%s", root, m->name, f->path), .base = base};
         base += f->size;
     }

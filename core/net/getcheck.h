@@ -14,6 +14,7 @@
 #ifndef SW_GETCHECK_H
 #define SW_GETCHECK_H
 
+#include "base/util.h"
 #include "bundle/manifest.h"
 #include "cache/store.h"
 
@@ -21,8 +22,12 @@
 
 typedef struct sw_getcheck sw_getcheck;
 
-/* Starts the thread over the files of m under root/<name>/ that st does not hold yet. */
-int sw_getcheck_start(sw_getcheck **out, const sw_manifest *m, const char *root, const sw_store *st);
+/* Whether path is one of only (NULL: every path is): the files a fetch of part of a version wants. */
+int sw_fetch_wants(const sw_strlist *only, const char *path);
+/* Starts the thread over the files of m under root/<name>/ that st does not hold yet, those in only
+ * (NULL: all). */
+int sw_getcheck_start(sw_getcheck **out, const sw_manifest *m, const char *root, const sw_store *st,
+                      const sw_strlist *only);
 /* The first `bytes` bytes of the torrent's data are verified and will not change. Never decreases. */
 void sw_getcheck_advance(sw_getcheck *g, uint64_t bytes);
 /* After the download finished (every byte is there): waits for the thread, then admits each file whose

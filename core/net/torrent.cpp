@@ -488,6 +488,20 @@ extern "C" int sw_tsession_sequential(sw_tsession *s, int id, int on)
     return set_torrent_flag(s, id, lt::torrent_flags::sequential_download, on, "setting the piece order");
 }
 
+extern "C" int sw_tsession_want_files(sw_tsession *s, int id, const unsigned char *want, size_t n)
+{
+    return guarded("choosing the files to download", [&]() -> int {
+        lt::torrent_handle h;
+        if (int rc = find(&h, s, id))
+            return rc;
+        std::vector<lt::download_priority_t> prio(n);
+        for (size_t i = 0; i < n; i++)
+            prio[i] = want[i] ? lt::default_priority : lt::dont_download;
+        h.prioritize_files(prio);
+        return 0;
+    });
+}
+
 extern "C" int sw_tsession_remove(sw_tsession *s, int id)
 {
     return guarded("removing a torrent", [&]() -> int {

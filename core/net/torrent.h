@@ -88,6 +88,9 @@ int sw_tsession_remove(sw_tsession *s, int id);
 int sw_tsession_super_seed(sw_tsession *s, int id, int on);
 /* Asks for pieces in order (on) or rarest first (off, libtorrent's default). */
 int sw_tsession_sequential(sw_tsession *s, int id, int on);
+/* Downloads only the files i with want[i] != 0 (n: the torrent's file count, in its order); the pieces at
+ * their edges are fetched whole, so parts of neighbouring files may be written too. */
+int sw_tsession_want_files(sw_tsession *s, int id, const unsigned char *want, size_t n);
 /* Adds a peer to dial (IPv4 or IPv6 literal). */
 int sw_tsession_connect(sw_tsession *s, int id, const char *host, int port);
 /* Announces to another tracker. */

@@ -327,14 +327,11 @@ int sw_job_verify(sw_verify_report *rep, sw_store *st, sw_catalog *cat, const ch
         order[i - 1] = order[k];
         order[k] = t;
     }
-    sw_strlist inputs = {0};
-    sw_unit_inputs(&inputs, v->job);
-    r = sw_work_fetch(st, cat, &inputs, o->peers, o->timeout, o->stop);
-    sw_strlist_free(&inputs);
+    sw_fetch_opts fo = {.peers = o->peers, .timeout = o->timeout, .stop = o->stop};
     for (size_t s = 0; !r && s < n && s < sample; s++) {
         const sw_unit *u = &v->job->units[order[s]];
         sw_unit_output out;
-        if ((r = sw_unit_run(&out, st, cat, v->job, u, uo)) != 0)
+        if ((r = sw_unit_fetch(st, cat, v->job, u, &fo)) != 0 || (r = sw_unit_run(&out, st, cat, v->job, u, uo)) != 0)
             break;
         rep->checked++;
         if (!strcmp(out.outputs_id, v->units[order[s]].verdict_id)) {

@@ -47,22 +47,6 @@ int sw_work_sync(sw_catalog *cat, const char *remote)
     return r ? r : sw_ledger_fetch(cat, remote);
 }
 
-int sw_work_fetch(sw_store *st, sw_catalog *cat, const sw_strlist *refs, const sw_peer_opts *peers, double timeout,
-                  const volatile sig_atomic_t *stop)
-{
-    int r = 0;
-    for (size_t i = 0; i < refs->n && !r; i++) {
-        sw_manifest *m = NULL;
-        if ((r = sw_bundle_read(&m, cat, refs->v[i])) == 0 && !sw_bundle_held(m, st)) {
-            sw_fetch_opts fo = {.peers = peers, .timeout = timeout, .stop = stop};
-            sw_fetch_report rep;
-            r = sw_fetch(&rep, st, cat, m, &fo);
-        }
-        sw_manifest_free(m);
-    }
-    return r;
-}
-
 int sw_work_can_run(const sw_job *j, const sw_plugins *ps, sw_catalog *cat, const char *home)
 {
     /* The pipeline is drawn, not run: p/ and out/ need not exist, and bundle inputs are looked up only. */
@@ -235,8 +219,6 @@ static int sw_do_unit(sw_store *st, sw_catalog *cat, const sw_ident *id, const s
 {
     const sw_job *j = v->job;
     const sw_unit *u = &j->units[i];
-    sw_strlist inputs = {0};
-    sw_unit_inputs(&inputs, j);
     double start = sw_now();
     time_t started = time(NULL);
     /* The seeding session holds the listen address: a fetch listens on the same host, any port. */
@@ -244,8 +226,8 @@ static int sw_do_unit(sw_store *st, sw_catalog *cat, const sw_ident *id, const s
     const char *colon = o->peers->listen ? strrchr(o->peers->listen, ':') : NULL;
     char *listen = colon ? sw_sprintf("%.*s:0", (int)(colon - o->peers->listen), o->peers->listen) : NULL;
     fetch.listen = listen;
-    int r = sw_work_fetch(st, cat, &inputs, &fetch, o->fetch_timeout, o->stop);
-    sw_strlist_free(&inputs);
+    sw_fetch_opts fo = {.peers = &fetch, .timeout = o->fetch_timeout, .stop = o->stop};
+    int r = sw_unit_fetch(st, cat, j, u, &fo);
     free(listen);
     sw_unit_output out = {0};
     if (!r)

@@ -50,9 +50,6 @@ int sw_work(sw_work_report *rep, sw_store *st, sw_catalog *cat, const sw_ident *
 /* Pulls remote's versions (checking each torrent) and fetches its ledger: what every reader of a job
  * does first. */
 int sw_work_sync(sw_catalog *cat, const char *remote);
-/* Fetches each NAME@VERSION of refs that the store does not hold whole, from o's peers. */
-int sw_work_fetch(sw_store *st, sw_catalog *cat, const sw_strlist *refs, const sw_peer_opts *peers, double timeout,
-                  const volatile sig_atomic_t *stop);
 /* Whether this provider's plugins meet the job's needs: 0, or SW_ENOTFOUND naming what is missing. */
 int sw_work_can_run(const sw_job *j, const sw_plugins *ps, sw_catalog *cat, const char *home);
 

@@ -5,6 +5,7 @@
 #include "bundle/filelist.h"
 #include "cache/home.h"
 #include "net/bundle_torrent.h"
+#include "net/getcheck.h"
 #include "work/record.h"
 #include "work/view.h"
 
@@ -40,16 +41,38 @@ char *sw_unit_bundle(const char *unit)
     return sw_sprintf("unit-%.16s", unit);
 }
 
-void sw_unit_inputs(sw_strlist *out, const sw_job *j)
+/* Fetches version ref unless its files in only (NULL: all) are held. */
+static int sw_fetch_part(sw_store *st, sw_catalog *cat, const char *ref, const sw_strlist *only, const sw_fetch_opts *o)
 {
-    sw_strlist_push(out, sw_rec_str(j->spec, "input"));
+    sw_manifest *m = NULL;
+    int r = sw_bundle_read(&m, cat, ref), held = 1;
+    for (size_t i = 0; !r && i < m->nfiles; i++)
+        if (sw_fetch_wants(only, m->files[i].path) && sw_store_stat(st, &m->files[i].hash, NULL))
+            held = 0;
+    if (!r && !held) {
+        sw_fetch_opts fo = *o;
+        fo.only = only;
+        sw_fetch_report rep;
+        r = sw_fetch(&rep, st, cat, m, &fo);
+    }
+    sw_manifest_free(m);
+    return r;
+}
+
+int sw_unit_fetch(sw_store *st, sw_catalog *cat, const sw_job *j, const sw_unit *u, const sw_fetch_opts *o)
+{
+    sw_strlist only = {0};
+    sw_strlist_push(&only, u->file);
+    int r = sw_fetch_part(st, cat, sw_rec_str(j->spec, "input"), &only, o);
+    sw_strlist_free(&only);
     const char *k;
     json_t *v;
     json_object_foreach(json_object_get(j->spec, "bound"), k, v) {
         const char *ref = sw_rec_str(json_object_get(j->spec, "params"), k);
-        if (ref)
-            sw_strlist_push(out, ref);
+        if (!r)
+            r = ref ? sw_fetch_part(st, cat, ref, NULL, o) : sw_error(SW_EINVALID, "param %s names no version", k);
     }
+    return r;
 }
 
 /* A held version of the catalog, read and checked to be all held. */
@@ -88,13 +111,15 @@ static int sw_unit_prepare(json_t *single, sw_store *st, sw_catalog *cat, const 
                            const char *dir)
 {
     sw_manifest *m = NULL;
-    int r = sw_held_version(&m, st, cat, sw_rec_str(j->spec, "input"));
+    int r = sw_bundle_read(&m, cat, sw_rec_str(j->spec, "input"));
     const sw_mfile *f = r ? NULL : sw_manifest_find(m, u->file);
     char hex[SW_HEX_LEN + 1] = "";
     if (f)
         sw_hash_hex(hex, &f->hash);
     if (!r && strcmp(hex, u->sha256))
         r = sw_error(SW_EINVALID, "%s here has no %s with the job's SHA-256", sw_rec_str(j->spec, "input"), u->file);
+    else if (!r && sw_store_stat(st, &f->hash, NULL))
+        r = sw_error(SW_ENOTFOUND, "%s of %s is not held here", u->file, sw_rec_str(j->spec, "input"));
     sw_manifest_free(m);
     char *sub = sw_sprintf("%s/out", dir);
     if (!r)
