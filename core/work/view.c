@@ -248,12 +248,13 @@ static const char *sw_best_group(const sw_view *v, const sw_unit_view *u, size_t
     const char *id = NULL;
     *best = *groups = *counted = *second = 0;
     for (size_t a = 0; a < u->nresults; a++) {
-        if (sw_view_key(v, u->results[a].key)->strikes)
+        if (sw_view_key(v, u->results[a].key)->strikes == 1)
             continue;
         ++*counted;
         size_t same = 0, first = 1;
         for (size_t b = 0; b < u->nresults; b++) {
-            if (sw_view_key(v, u->results[b].key)->strikes || strcmp(u->results[a].outputs_id, u->results[b].outputs_id))
+            if (sw_view_key(v, u->results[b].key)->strikes == 1 ||
+                strcmp(u->results[a].outputs_id, u->results[b].outputs_id))
                 continue;
             same++;
             first &= b >= a;
@@ -276,6 +277,8 @@ static const char *sw_best_group(const sw_view *v, const sw_unit_view *u, size_t
  * whether a key was struck out (then the pass must run again). */
 static int sw_judge_pass(sw_view *v)
 {
+    /* Every unit is judged against the strikes as they stood when the pass began (2 marks a strike
+     * found in this pass), so the outcome does not depend on the units' order; strikes only grow. */
     int struck = 0;
     int q = v->job->quorum;
     for (size_t i = 0; i < v->job->nunits; i++) {
@@ -287,11 +290,13 @@ static int sw_judge_pass(sw_view *v)
         for (size_t k = 0; k < u->nresults; k++) {
             sw_key_view *kv = sw_view_key(v, u->results[k].key);
             if (!kv->strikes && strcmp(u->results[k].outputs_id, id)) {
-                kv->strikes = 1;
+                kv->strikes = 2;
                 struck = 1;
             }
         }
     }
+    for (size_t i = 0; i < v->nkeys; i++)
+        v->keys[i].strikes = v->keys[i].strikes != 0;
     return struck;
 }
 
@@ -329,8 +334,13 @@ void sw_view_judge(sw_view *v)
         ;
     for (size_t i = 0; i < v->job->nunits; i++)
         sw_judge_unit(v, &v->units[i]);
-    for (size_t i = 0; i < v->nkeys; i++)
-        v->keys[i].strikes = 0; /* from here on: how many units each key got wrong */
+    /* From here on strikes counts the units each key got wrong; a key struck out through a unit whose
+     * acceptance later fell counts one. */
+    unsigned char *was = sw_calloc(v->nkeys ? v->nkeys : 1, 1);
+    for (size_t i = 0; i < v->nkeys; i++) {
+        was[i] = v->keys[i].strikes != 0;
+        v->keys[i].strikes = 0;
+    }
     for (size_t i = 0; i < v->job->nunits; i++) {
         sw_unit_view *u = &v->units[i];
         for (size_t k = 0; k < u->nresults; k++) {
@@ -344,4 +354,8 @@ void sw_view_judge(sw_view *v)
                 kv->agreed++;
         }
     }
+    for (size_t i = 0; i < v->nkeys; i++)
+        if (was[i] && !v->keys[i].strikes)
+            v->keys[i].strikes = 1;
+    free(was);
 }

@@ -9,7 +9,9 @@
  * The rule (sw_view_judge), over results from distinct keys, each key's first result for a unit:
  * a unit is accepted when `quorum` keys not struck out agree on its output id. A key whose result differs
  * from an accepted output id is struck out: it stops counting anywhere and the judging runs again, so
- * units it helped accept are re-examined. A unit with results that differ gets another replica
+ * units it helped accept are re-examined. Each pass judges every unit against the strikes the pass began
+ * with, and strikes only grow, so the outcome does not depend on the order of units or records (keys
+ * that together reach a quorum against an honest key strike it too: quorum is the bound on collusion). A unit with results that differ gets another replica
  * (want grows), and one that reaches max_results without agreement is non-deterministic.
  *
  * Ownership: sw_view_load returns a view freed with sw_view_free (NULL is fine). */
