@@ -441,9 +441,31 @@ int sw_cmd_job(sw_cli *cli, int argc, char **argv)
 
 /* ---- work --------------------------------------------------------------------------------------- */
 
+/* The provider's live line on a terminal, and its notes above it. */
+typedef struct {
+    sw_cli *cli;
+    double start;
+    int drawn;
+} sw_work_line;
+
 static void sw_work_note_cli(void *ctx, const char *text)
 {
-    sw_cli_note(ctx, "%s", text);
+    sw_work_line *l = ctx;
+    if (l->drawn)
+        fputs("\r\033[K", stderr);
+    l->drawn = 0;
+    sw_cli_note(l->cli, "%s", text);
+}
+
+static void sw_work_status_cli(void *ctx, const sw_work_report *rep)
+{
+    sw_work_line *l = ctx;
+    if (!l->cli->progress)
+        return;
+    double min = (sw_now() - l->start) / 60;
+    fprintf(stderr, "\r\033[Kwork: %zu units done (%.1f a minute), %zu failed, pass %zu", rep->done,
+            min > 0 ? (double)rep->done / min : 0.0, rep->failed, rep->passes);
+    l->drawn = 1;
 }
 
 /* Seeds every unit output version held here, so a provider that restarts serves what it computed. */
@@ -477,6 +499,7 @@ int sw_cmd_work(sw_cli *cli, int argc, char **argv)
         ps = sw_plugins_load((const char *const *)a.plugin_dirs.v, a.plugin_dirs.n, cli->verbosity);
         sw_seed_units(s, st, cat, &a.peers);
         sw_cli_catch_signals();
+        sw_work_line line = {.cli = cli, .start = sw_now()};
         /* Results name where this provider seeds when it listens on a given address (the port it got when
          * it asked for port 0); on every interface (0.0.0.0) it names none: peers find it by tracker. */
         const char *colon = a.peers.listen ? strrchr(a.peers.listen, ':') : NULL;
@@ -485,11 +508,14 @@ int sw_cmd_work(sw_cli *cli, int argc, char **argv)
                            : NULL;
         sw_work_opts o = {.remote = remote, .units = a.units ? a.units : 4, .once = a.once, .poll = a.poll ? a.poll : 5,
                           .fetch_timeout = a.timeout ? a.timeout : 600, .peers = &a.peers, .listen = listen,
-                          .seeds = s, .stop = &sw_cli_stop, .note = sw_work_note_cli, .ctx = cli,
+                          .seeds = s, .stop = &sw_cli_stop, .note = sw_work_note_cli,
+                          .status = sw_work_status_cli, .ctx = &line,
                           .unit = {.jobs = a.jobs ? a.jobs : 1, .plugin_dirs = &a.plugin_dirs, .stop = &sw_cli_stop}};
         sw_cli_note(cli, "working for %s as %s%s", remote, sw_ident_key(id), a.once ? " (one pass)" : "; Ctrl-C stops");
         sw_work_report rep;
         int r = sw_work(&rep, st, cat, id, ps, &o);
+        if (line.drawn)
+            fputs("\r\033[K", stderr);
         if (r)
             rc = sw_cli_fail();
         else if (cli->json)

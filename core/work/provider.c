@@ -292,6 +292,8 @@ static void sw_work_job(sw_work_report *rep, sw_work_memory *mem, sw_store *st, 
             } else {
                 done++;
             }
+            if (o->status)
+                o->status(o->ctx, rep);
         }
         /* One push for the pass's results: each was appended only once its outputs were stored and seeded. */
         if (done && sw_push(cat, id, o->remote, "results")) {
@@ -328,6 +330,8 @@ int sw_work(sw_work_report *rep, sw_store *st, sw_catalog *cat, const sw_ident *
             free(glob);
             free(prefix);
         }
+        if (o->status)
+            o->status(o->ctx, rep);
         if (o->once)
             break;
         for (double t = sw_now() + o->poll; sw_now() < t && !(o->stop && *o->stop);)

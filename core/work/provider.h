@@ -24,6 +24,10 @@
 #include "work/unit.h"
 
 typedef struct {
+    size_t passes, done, failed, skipped; /* units computed and published, units that failed, jobs skipped */
+} sw_work_report;
+
+typedef struct {
     const char *remote;
     sw_unit_opts unit;
     int units;                         /* units claimed per pass, at least 1 */
@@ -35,12 +39,10 @@ typedef struct {
     sw_tsession *seeds;                /* the session that seeds outputs, or NULL */
     const volatile sig_atomic_t *stop; /* a pass ends at the next step once set, a running unit is killed */
     void (*note)(void *ctx, const char *text);
+    void (*status)(void *ctx, const sw_work_report *rep); /* after every unit and pass: a live line; may be NULL */
     void *ctx;
 } sw_work_opts;
 
-typedef struct {
-    size_t passes, done, failed, skipped; /* units computed and published, units that failed, jobs skipped */
-} sw_work_report;
 
 /* Works for o->remote until *o->stop (or one pass with once). Fails only on what stops every pass (the
  * remote cannot be reached on the first pass, the home cannot be written); a unit that fails is a note. */
