@@ -127,14 +127,21 @@ int sw_ledger_walk(sw_catalog *c, const char *from, const char *to, size_t max, 
     return r;
 }
 
-int sw_ledger_commit(char **msg, unsigned *nparents, sw_catalog *c, const char *commit)
+/* The commit given in hex (caller frees). */
+static int sw_commit_at(git_commit **out, sw_catalog *c, const char *commit)
 {
     git_oid id;
-    git_commit *cm = NULL;
     if (sw_oid(&id, commit))
         return SW_EINVALID;
-    if (git_commit_lookup(&cm, c->repo, &id) < 0)
-        return sw_git_fail("cannot read a ledger commit");
+    return git_commit_lookup(out, c->repo, &id) < 0 ? sw_git_fail("cannot read a ledger commit") : 0;
+}
+
+int sw_ledger_commit(char **msg, unsigned *nparents, sw_catalog *c, const char *commit)
+{
+    git_commit *cm = NULL;
+    int r = sw_commit_at(&cm, c, commit);
+    if (r)
+        return r;
     *msg = sw_strdup(git_commit_message_raw(cm));
     *nparents = git_commit_parentcount(cm);
     git_commit_free(cm);
@@ -155,13 +162,11 @@ int sw_ledger_descends(sw_catalog *c, const char *to, const char *from)
 /* The tree of a commit given in hex. */
 static int sw_commit_tree(git_tree **out, sw_catalog *c, const char *commit)
 {
-    git_oid id;
     git_commit *cm = NULL;
-    if (sw_oid(&id, commit))
-        return SW_EINVALID;
-    if (git_commit_lookup(&cm, c->repo, &id) < 0)
-        return sw_git_fail("cannot read a ledger commit");
-    int r = git_commit_tree(out, cm) < 0 ? sw_git_fail("cannot read a ledger commit's tree") : 0;
+    int r = sw_commit_at(&cm, c, commit);
+    if (r)
+        return r;
+    r = git_commit_tree(out, cm) < 0 ? sw_git_fail("cannot read a ledger commit's tree") : 0;
     git_commit_free(cm);
     return r;
 }

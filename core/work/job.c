@@ -133,23 +133,27 @@ int sw_job_needs(sw_strlist *out, const sw_graph *g)
     return r;
 }
 
-void sw_job_unit_id(char out[SW_HEX_LEN + 1], const json_t *spec, const char *sha256)
+/* What a unit id hashes (rules in job.h), with the split param bound to split_value. */
+static json_t *sw_unit_json(const json_t *spec, const char *split_value)
 {
     json_t *params = json_deep_copy(json_object_get(spec, "params"));
     const char *k;
     json_t *v;
     json_object_foreach(json_object_get(spec, "bound"), k, v)
         json_object_set(params, k, v);
-    json_object_set_new(params, sw_rec_str(spec, "split"), json_sprintf("file:%s", sha256));
+    json_object_set_new(params, sw_rec_str(spec, "split"), json_string(split_value));
     json_object_set(params, sw_rec_str(spec, "output_param"), json_object_get(spec, "output"));
-    json_t *u = json_pack("{s:o, s:O, s:O}", "params", params, "needs", json_object_get(spec, "needs"),
-                          "pipeline_sha256", json_object_get(spec, "pipeline_sha256"));
-    char *text = sw_record_json(u);
-    sw_hash h;
-    sw_sha256_buf(&h, text, strlen(text));
-    sw_hash_hex(out, &h);
-    free(text);
+    return json_pack("{s:o, s:O, s:O}", "params", params, "needs", json_object_get(spec, "needs"), "pipeline_sha256",
+                     json_object_get(spec, "pipeline_sha256"));
+}
+
+void sw_job_unit_id(char out[SW_HEX_LEN + 1], const json_t *spec, const char *sha256)
+{
+    char *value = sw_sprintf("file:%s", sha256);
+    json_t *u = sw_unit_json(spec, value);
+    sw_record_digest(out, u);
     json_decref(u);
+    free(value);
 }
 
 /* The text a unit id hashes, split around the split file's SHA-256, so that a job's 100,000 unit ids
@@ -163,15 +167,7 @@ typedef struct {
 
 static void sw_unit_tmpl_make(sw_unit_tmpl *t, const json_t *spec)
 {
-    json_t *params = json_deep_copy(json_object_get(spec, "params"));
-    const char *k;
-    json_t *v;
-    json_object_foreach(json_object_get(spec, "bound"), k, v)
-        json_object_set(params, k, v);
-    json_object_set_new(params, sw_rec_str(spec, "split"), json_string("file:" SW_UNIT_PLACEHOLDER));
-    json_object_set(params, sw_rec_str(spec, "output_param"), json_object_get(spec, "output"));
-    json_t *u = json_pack("{s:o, s:O, s:O}", "params", params, "needs", json_object_get(spec, "needs"),
-                          "pipeline_sha256", json_object_get(spec, "pipeline_sha256"));
+    json_t *u = sw_unit_json(spec, "file:" SW_UNIT_PLACEHOLDER);
     t->text = sw_record_json(u);
     char *at = strstr(t->text, "file:" SW_UNIT_PLACEHOLDER);
     t->head_end = at && !strstr(at + 1, SW_UNIT_PLACEHOLDER) ? at + 5 : NULL;

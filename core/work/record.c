@@ -19,6 +19,15 @@ char *sw_record_json(const json_t *v)
     return sw_oom(json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII));
 }
 
+void sw_record_digest(char out[SW_HEX_LEN + 1], const json_t *v)
+{
+    char *text = sw_record_json(v);
+    sw_hash h;
+    sw_sha256_buf(&h, text, strlen(text));
+    sw_hash_hex(out, &h);
+    free(text);
+}
+
 char *sw_record_sign(sw_hash *digest, const sw_ident *id, json_t *body)
 {
     json_object_set_new(body, "key", json_string(sw_ident_key(id)));

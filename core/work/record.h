@@ -30,6 +30,8 @@ void sw_record_clear(sw_record *r);
 
 /* The canonical JSON line of v (caller frees). */
 char *sw_record_json(const json_t *v);
+/* The SHA-256 (hex) of v's canonical JSON line: how unit ids and output ids are made. */
+void sw_record_digest(char out[SW_HEX_LEN + 1], const json_t *v);
 /* Adds "key" and "pub" of id to body (which must hold "type") and returns the signed message (caller
  * frees), its digest in *digest (may be NULL); NULL with sw_error set when signing fails. */
 char *sw_record_sign(sw_hash *digest, const sw_ident *id, json_t *body);

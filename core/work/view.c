@@ -17,11 +17,7 @@ const char *sw_unit_state_name(sw_unit_state s)
 void sw_outputs_id(char out[SW_HEX_LEN + 1], const json_t *files, const char *torrent)
 {
     json_t *o = json_pack("{s:O, s:s}", "files", files, "torrent", torrent ? torrent : "");
-    char *text = sw_record_json(o);
-    sw_hash h;
-    sw_sha256_buf(&h, text, strlen(text));
-    sw_hash_hex(out, &h);
-    free(text);
+    sw_record_digest(out, o);
     json_decref(o);
 }
 
