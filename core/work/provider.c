@@ -227,6 +227,7 @@ static int sw_do_unit(sw_store *st, sw_catalog *cat, const sw_ident *id, const s
     sw_strlist inputs = {0};
     sw_unit_inputs(&inputs, j);
     double start = sw_now();
+    time_t started = time(NULL);
     sw_peer_opts fetch = *o->peers;
     fetch.listen = NULL; /* the seeding session holds the listen address; a fetch takes any port */
     int r = sw_work_fetch(st, cat, &inputs, &fetch, o->fetch_timeout, o->stop);
@@ -242,7 +243,7 @@ static int sw_do_unit(sw_store *st, sw_catalog *cat, const sw_ident *id, const s
                                   {"bundle.torrent", out.torrent, out.torrent_len}};
         json_t *body = json_pack("{s:s, s:s, s:s, s:O, s:s, s:s, s:I, s:I}", "type", "result", "job", j->id, "unit",
                                  u->id, "files", out.files, "torrent", out.m->torrent_v1, "outputs_id", out.outputs_id,
-                                 "started", (json_int_t)start, "finished", (json_int_t)sw_now());
+                                 "started", (json_int_t)started, "finished", (json_int_t)time(NULL));
         if (o->listen)
             json_object_set_new(body, "listen", json_string(o->listen));
         r = sw_publish(cat, id, o->remote, "results", body, files, 2);
@@ -269,7 +270,7 @@ static void sw_work_job(sw_work_report *rep, sw_work_memory *mem, sw_store *st, 
         if (!strcmp(mem->refused.v[i], job))
             return;
     sw_view *v = NULL;
-    if (sw_view_load(&v, cat, o->remote, job, sw_now())) {
+    if (sw_view_load(&v, cat, o->remote, job, (double)time(NULL))) {
         sw_work_note(o, "skipping job %.16s: %s", job, sw_error_last());
         sw_strlist_push(&mem->refused, job);
         rep->skipped++;
@@ -304,6 +305,9 @@ int sw_work(sw_work_report *rep, sw_store *st, sw_catalog *cat, const sw_ident *
     memset(rep, 0, sizeof *rep);
     sw_work_memory mem = {0};
     int r = 0;
+    size_t swept = sw_unit_sweep(sw_store_home(st));
+    if (swept)
+        sw_work_note(o, "removed %zu unit folders left by a provider that is gone", swept);
     while (!(o->stop && *o->stop)) {
         rep->passes++;
         if ((r = sw_work_sync(cat, o->remote)) != 0) {
