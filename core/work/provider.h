@@ -7,7 +7,9 @@
  * over the job); claim them with a lease (one signed record, pushed); then for each: fetch its inputs
  * through the data plane, run it (unit.h), commit its outputs as the version unit-ID@v1, seed it, and
  * only then publish the signed result (its tree holds the version's manifest.json and bundle.torrent,
- * so a collector can fetch the outputs). A provider killed mid-unit leaves a claim that expires. */
+ * so a collector can fetch the outputs). A provider killed mid-unit leaves a claim that expires. A unit
+ * whose pipeline fails (a hostile or broken job) is a note, and this process neither claims nor runs it
+ * again; one whose inputs could not be fetched is tried again on the next pass. */
 #ifndef SW_PROVIDER_H
 #define SW_PROVIDER_H
 
