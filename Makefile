@@ -86,6 +86,9 @@ PLUGIN_LIBS_text = $(shell pkg-config --cflags --libs libpcre2-8 jansson) -lpthr
 PLUGIN_LIBS_data = $(shell pkg-config --cflags --libs libarchive jansson)
 PLUGIN_LIBS_dedup = $(shell pkg-config --cflags --libs jansson libxxhash) -lpthread
 TEST_PLUGIN_SO := $(patsubst tests/plugins/%.c,$(BUILD)/tests/plugins/%.so,$(wildcard tests/plugins/*.c))
+# Each tests/tampered/NAME.c is plugin NAME built from plugins/NAME/'s sources with an op that lies (same id,
+# op versions and numerics tags, other bytes out): $(BUILD)/tests/tampered/NAME.so, for cli/work_hostile.sh.
+TEST_PLUGIN_SO += $(patsubst tests/tampered/%.c,$(BUILD)/tests/tampered/%.so,$(wildcard tests/tampered/*.c))
 # Plugins are C99 against plugins/swarm_plugin.h (and plugins/common/, numerics shared with the GPU
 # kernels), and export only swarm_plugin_entry. No FMA contraction: GPU variants must give the same bytes.
 PLUGIN_FLAGS = -std=c99 -pedantic $(WARN) $(NOPATH) $(CFLAGS) -ffp-contract=off $(SANFLAGS) -shared -fPIC -fvisibility=hidden -Iplugins \
@@ -149,6 +152,12 @@ $(BUILD)/plugins/%.so: $$(wildcard plugins/$$*/*.c plugins/$$*/*.h) $(wildcard p
 $(BUILD)/tests/plugins/%.so: tests/plugins/%.c $(wildcard tests/plugins/*.h) plugins/swarm_plugin.h plugins/plugin.map
 	@mkdir -p $(dir $@)
 	$(CC) $(PLUGIN_FLAGS) $< -o $@
+
+# NAME.c includes plugins/NAME/NAME.c; the plugin's other sources are compiled beside it.
+$(BUILD)/tests/tampered/%.so: tests/tampered/%.c $$(wildcard plugins/$$*/*.c plugins/$$*/*.h) $(wildcard plugins/common/*.h) \
+                              plugins/swarm_plugin.h plugins/plugin.map
+	@mkdir -p $(dir $@)
+	$(CC) $(PLUGIN_FLAGS) $< $(filter-out plugins/$*/$*.c,$(wildcard plugins/$*/*.c)) $(PLUGIN_LIBS_$*) -o $@
 
 $(BUILD)/plugins/%.hip.so: hip/%_hip.cpp $(wildcard hip/*.h) $$(wildcard plugins/$$*/*.h) $(wildcard plugins/common/*.h) \
                            plugins/swarm_plugin.h plugins/plugin.map

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { SW_OPT_SET = 0x5001, SW_OPT_SPLIT, SW_OPT_QUORUM, SW_OPT_MAXRES, SW_OPT_LEASE, SW_OPT_OUTPARAM, SW_OPT_REMOTE,
@@ -367,7 +368,7 @@ static int sw_job_on(sw_cli *cli, sw_work_args *a, const char *sub, const char *
                           .timeout = a->timeout ? a->timeout : 600, .stop = &sw_cli_stop};
     if (!r && !strcmp(sub, "status")) {
         sw_view *v = NULL;
-        if ((r = sw_view_load(&v, cat, remote, job, sw_now())) == 0) {
+        if ((r = sw_view_load(&v, cat, remote, job, (double)time(NULL))) == 0) {
             if (cli->json)
                 sw_cli_print_json(sw_status_json(v));
             else

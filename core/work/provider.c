@@ -119,15 +119,25 @@ static int sw_wants(const sw_view *v, size_t i, const char *key)
     return counted + others < (size_t)u->want;
 }
 
-/* Up to n units of v this key should take, in order (provider.h), as indexes into *out. */
-static size_t sw_choose(size_t **out, const sw_view *v, const char *key, size_t n, sw_store *st, sw_catalog *cat)
+static int sw_listed(const sw_strlist *l, const char *s)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (!strcmp(l->v[i], s))
+            return 1;
+    return 0;
+}
+
+/* Up to n units of v this key should take, in order (provider.h), as indexes into *out; none listed in
+ * skip (unit ids). */
+static size_t sw_choose(size_t **out, const sw_view *v, const char *key, size_t n, sw_store *st, sw_catalog *cat,
+                        const sw_strlist *skip)
 {
     sw_manifest *input = NULL;
     sw_bundle_read(&input, cat, sw_rec_str(v->job->spec, "input"));
     sw_pick *p = sw_calloc(v->job->nunits, sizeof *p);
     size_t np = 0;
     for (size_t i = 0; i < v->job->nunits; i++) {
-        if (!sw_wants(v, i, key))
+        if (!sw_wants(v, i, key) || sw_listed(skip, v->job->units[i].id))
             continue;
         const sw_mfile *f = input ? sw_manifest_find(input, v->job->units[i].file) : NULL;
         p[np].unit = i;
@@ -213,9 +223,10 @@ static int sw_keep_output(sw_store *st, sw_catalog *cat, sw_unit_output *out, co
     return r;
 }
 
-/* Computes one unit and appends its result to this key's chain (sw_work_job pushes the chain). */
+/* Computes one unit and appends its result to this key's chain (sw_work_job pushes the chain). *ran is
+ * set when the unit's pipeline itself failed. */
 static int sw_do_unit(sw_store *st, sw_catalog *cat, const sw_ident *id, const sw_view *v, size_t i,
-                      const sw_work_opts *o)
+                      const sw_work_opts *o, int *ran)
 {
     const sw_job *j = v->job;
     const sw_unit *u = &j->units[i];
@@ -231,7 +242,7 @@ static int sw_do_unit(sw_store *st, sw_catalog *cat, const sw_ident *id, const s
     free(listen);
     sw_unit_output out = {0};
     if (!r)
-        r = sw_unit_run(&out, st, cat, j, u, &o->unit);
+        *ran = (r = sw_unit_run(&out, st, cat, j, u, &o->unit)) == SW_ERROR;
     if (!r)
         r = sw_keep_output(st, cat, &out, o);
     if (!r) {
@@ -254,20 +265,20 @@ static int sw_do_unit(sw_store *st, sw_catalog *cat, const sw_ident *id, const s
     return 0;
 }
 
-/* The jobs this process skipped: each is noted once. */
+/* The jobs this process skipped, each noted once, and the units whose pipeline failed here: a hostile or
+ * broken pipeline fails again, so this process neither claims nor runs them again. */
 typedef struct {
-    sw_strlist refused;
+    sw_strlist refused, failed;
 } sw_work_memory;
 
 /* One job of a pass: claims and computes the units it wants from this key. */
 static void sw_work_job(sw_work_report *rep, sw_work_memory *mem, sw_store *st, sw_catalog *cat,
                         const sw_ident *id, const sw_plugins *ps, const char *job, const sw_work_opts *o)
 {
-    for (size_t i = 0; i < mem->refused.n; i++)
-        if (!strcmp(mem->refused.v[i], job))
-            return;
+    if (sw_listed(&mem->refused, job))
+        return;
     sw_view *v = NULL;
-    if (sw_view_load(&v, cat, o->remote, job, sw_now())) {
+    if (sw_view_load(&v, cat, o->remote, job, (double)time(NULL))) {
         sw_work_note(o, "skipping job %.16s: %s", job, sw_error_last());
         sw_strlist_push(&mem->refused, job);
         rep->skipped++;
@@ -280,15 +291,18 @@ static void sw_work_job(sw_work_report *rep, sw_work_memory *mem, sw_store *st, 
         sw_view_free(v);
         return;
     }
-    size_t *units = NULL, n = sw_choose(&units, v, sw_ident_key(id), (size_t)o->units, st, cat);
+    size_t *units = NULL, n = sw_choose(&units, v, sw_ident_key(id), (size_t)o->units, st, cat, &mem->failed);
     if (n && sw_claim(cat, id, v, units, n, o->remote))
         sw_work_note(o, "job %.16s: cannot claim units: %s", job, sw_error_last());
     else {
         size_t done = 0;
         for (size_t i = 0; i < n && !(o->stop && *o->stop); i++) {
-            if (sw_do_unit(st, cat, id, v, units[i], o)) {
+            int ran = 0;
+            if (sw_do_unit(st, cat, id, v, units[i], o, &ran)) {
                 sw_work_note(o, "%s", sw_error_last());
                 rep->failed++;
+                if (ran)
+                    sw_strlist_push(&mem->failed, v->job->units[units[i]].id);
             } else {
                 done++;
             }
@@ -313,6 +327,9 @@ int sw_work(sw_work_report *rep, sw_store *st, sw_catalog *cat, const sw_ident *
     memset(rep, 0, sizeof *rep);
     sw_work_memory mem = {0};
     int r = 0;
+    size_t swept = sw_unit_sweep(sw_store_home(st));
+    if (swept)
+        sw_work_note(o, "removed %zu unit folders left by a provider that is gone", swept);
     while (!(o->stop && *o->stop)) {
         rep->passes++;
         if ((r = sw_work_sync(cat, o->remote)) != 0) {
@@ -338,5 +355,6 @@ int sw_work(sw_work_report *rep, sw_store *st, sw_catalog *cat, const sw_ident *
             usleep(50 * 1000);
     }
     sw_strlist_free(&mem.refused);
+    sw_strlist_free(&mem.failed);
     return r;
 }

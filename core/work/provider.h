@@ -5,11 +5,14 @@
  * that still want results from keys other than those that gave one, this key's units first when their
  * inputs are held here, then in an order of its own (the SHA-256 of key and unit, so providers spread
  * over the job); claim them with a lease (one signed record, pushed); then for each: fetch its inputs
- * through the data plane (listening on the host of --listen, any port), run it (unit.h), commit its
- * outputs as the version unit-ID@v1, seed it, and only then append the signed result (its tree holds the
- * version's manifest.json and bundle.torrent, so a collector can fetch the outputs); the pass's results
- * are pushed together at its end. A provider killed mid-unit leaves a claim that expires, and results
- * not yet pushed are computed again (from its stage cache) on its next run. */
+ * through the data plane (only the unit's file of the input version, listening on the host of --listen,
+ * any port), run it (unit.h), commit its outputs as the version unit-ID@v1, seed it, and only then
+ * append the signed result (its tree holds the version's manifest.json and bundle.torrent, so a
+ * collector can fetch the outputs); the pass's results are pushed together at its end. A provider killed
+ * mid-unit leaves a claim that expires, and results not yet pushed are computed again (from its stage
+ * cache) on its next run. A unit whose pipeline fails (a hostile or broken job) is a note, and this
+ * process neither claims nor runs it again; one whose inputs could not be fetched is tried again on the
+ * next pass. */
 #ifndef SW_PROVIDER_H
 #define SW_PROVIDER_H
 

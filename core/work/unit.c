@@ -9,11 +9,15 @@
 #include "work/record.h"
 #include "work/view.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -40,6 +44,29 @@ char *sw_unit_bundle(const char *unit)
 {
     return sw_sprintf("unit-%.16s", unit);
 }
+
+size_t sw_unit_sweep(const char *home)
+{
+    char *work = sw_sprintf("%s/" SW_HOME_WORK, home);
+    DIR *d = opendir(work);
+    struct dirent *e;
+    size_t n = 0;
+    while (d && (e = readdir(d)) != NULL) {
+        const char *dash = strrchr(e->d_name, '-');
+        char *end;
+        long pid = dash ? strtol(dash + 1, &end, 10) : 0;
+        if (!dash || pid <= 0 || *end || (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+            continue;
+        char *dir = sw_sprintf("%s/%s", work, e->d_name);
+        n += sw_rm_rf(dir) == 0;
+        free(dir);
+    }
+    if (d)
+        closedir(d);
+    free(work);
+    return n;
+}
+
 
 /* Fetches version ref unless its files in only (NULL: all) are held. */
 static int sw_fetch_part(sw_store *st, sw_catalog *cat, const char *ref, const sw_strlist *only, const sw_fetch_opts *o)
@@ -169,9 +196,10 @@ static int sw_map_id(const char *path, unsigned id)
     return sw_write_small(path, line);
 }
 
-/* In the child, before exec: limits, no network where possible, stdio to the log. Never returns on
+/* In the child, before exec: limits, no network where possible, stdio to the log, and death with the
+ * provider (parent): a provider killed mid-unit must not leave its unit computing. Never returns on
  * failure: exits 127. */
-static void sw_unit_child(const char *dir, const sw_unit_opts *o, char **argv)
+static void sw_unit_child(const char *dir, const sw_unit_opts *o, char **argv, pid_t parent)
 {
     if (chdir(dir) < 0)
         _exit(127);
@@ -195,6 +223,8 @@ static void sw_unit_child(const char *dir, const sw_unit_opts *o, char **argv)
     if (unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0 && sw_map_id("/proc/self/uid_map", uid) == 0 &&
         sw_write_small("/proc/self/setgroups", "deny") == 0 && sw_map_id("/proc/self/gid_map", gid) == 0)
         fprintf(stderr, "swarm: unit: running without network\n");
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+        _exit(127);
     execv(argv[0], argv);
     _exit(127);
 }
@@ -218,11 +248,11 @@ static char *sw_unit_last_line(const char *dir)
 /* Runs the child and waits for it, killing its process group when *o->stop is set. */
 static int sw_unit_exec(const char *dir, const sw_unit_opts *o, char **argv)
 {
-    pid_t pid = fork();
+    pid_t parent = getpid(), pid = fork();
     if (pid < 0)
         return sw_error_errno(SW_ERROR, "cannot start the unit");
     if (pid == 0)
-        sw_unit_child(dir, o, argv);
+        sw_unit_child(dir, o, argv, parent);
     int status = 0, killed = 0;
     for (;;) {
         pid_t w = waitpid(pid, &status, WNOHANG);

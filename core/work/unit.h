@@ -47,6 +47,9 @@ int sw_unit_fetch(sw_store *st, sw_catalog *cat, const sw_job *j, const sw_unit 
  * pipeline fails (its last line in the message). */
 int sw_unit_run(sw_unit_output *out, sw_store *st, sw_catalog *cat, const sw_job *j, const sw_unit *u,
                 const sw_unit_opts *o);
+/* Removes the folders under HOME/work/ that a process now gone left (a provider killed mid-unit): each
+ * folder's name ends in -PID of the process that made it. Returns how many it removed. */
+size_t sw_unit_sweep(const char *home);
 /* The bundle name of a unit's outputs: unit-<first 16 hex digits of its id> (caller frees). */
 char *sw_unit_bundle(const char *unit);
 

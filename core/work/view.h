@@ -67,7 +67,8 @@ typedef struct {
 } sw_view;
 void sw_view_free(sw_view *v);
 
-/* Reads job (its id) from the mirror of remote as of time now. SW_ENOTFOUND for an unknown job,
+/* Reads job (its id) from the mirror of remote as of time now, in seconds since the Epoch (time(NULL),
+ * not sw_now()'s monotonic clock: claims expire at a wall-clock time). SW_ENOTFOUND for an unknown job,
  * SW_EINVALID when the job itself does not check out. */
 int sw_view_load(sw_view **out, sw_catalog *c, const char *remote, const char *job, double now);
 /* Applies the rule to the results (above); fills state, accepted, agreed and want of every unit and the
