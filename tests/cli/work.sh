@@ -92,14 +92,15 @@ is "the --jobs 2 provider agrees with the --jobs 1 providers on all its results"
     "$(jget "$out" "[(k['results']>0 and k['results']==k['agreed']) for k in j['keys'] if k['key']=='$p2key']")" True
 is "nothing was ignored" "$(jget "$out" 'len(j["ignored"])')" 0
 # A provider fetched only its units' files of the corpus (file priorities), not the whole version: the
-# one with the fewest results (24 results over 3 providers: at most 8 units) holds exactly their files.
+# one with the fewest results (24 results, a few more after claim races, over 3 providers) holds exactly
+# their files.
 least=$(for p in p1 p2 p3; do k=$(sw "$p" id); echo "$(jget "$out" "[x['results'] for x in j['keys'] if x['key']=='$k']") $p $k"; done |
     sort -n | head -1)
 lp=$(echo "$least" | cut -d' ' -f2) lkey=$(echo "$least" | cut -d' ' -f3)
 want=$(jget "$out" "sorted(u['file'] for u in j['units'] if '$lkey' in u['agreed'])" | tr '\n' ' ')
 held=$(cd "$T/corpus" && for f in *.jsonl.zst; do h=$(sha256sum <"$f" | cut -c1-64); [ -f "$T/$lp/objects/${h:0:2}/$h" ] && printf '%s ' "$f"; done)
 is "$lp holds exactly the corpus files of the units it computed" "$held" "$want"
-like "... which are not all 12" "$(echo "$held" | wc -w)" '^[1-8]$'
+like "... which are not all 12" "$(echo "$held" | wc -w)" '^([1-9]|1[01])$'
 fails "collect before any verdict refuses" 1 sw c job collect "$job" --publish corpus-gpt2@v1
 ok "tick" sw c job tick "$job"
 like "... the verdict accepts all 12" "$out" "12 units in a new verdict; 12 accepted"
