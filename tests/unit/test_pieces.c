@@ -69,7 +69,7 @@ int main(void)
     sw_pieces_clear(&pc);
     free(data);
 
-    /* 2. Through the store: files of odd sizes (one spans several 4 MiB blocks, one is empty) added one
+    /* 2. Through the store: files of odd sizes (two span several of the store's blocks, one is empty) added one
      * after another into one run of pieces. */
     char tmpl[] = "/tmp/swarm-unit-XXXXXX";
     char *dir = mkdtemp(tmpl);
