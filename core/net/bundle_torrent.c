@@ -134,8 +134,8 @@ int sw_bundle_torrent_make(unsigned char **out, size_t *len, char ih_hex[41], sw
 static int sw_pieces_fit(const sw_pieces *pc, const sw_manifest *m)
 {
     uint64_t total = sw_manifest_size(m);
-    if (!pc || !pc->ended || pc->piece != sw_piece_size(total) || pc->total != total || pc->nstreams != m->nfiles ||
-        pc->nhashes != (total + pc->piece - 1) / pc->piece)
+    if (!pc || !pc->ended || pc->piece != sw_piece_size(total) || pc->total != total ||
+        pc->nstreams != m->nfiles || pc->nhashes != (total + pc->piece - 1) / pc->piece)
         return 0;
     for (size_t i = 0; i < m->nfiles; i++)
         if (pc->streams[i].size != m->files[i].size || !sw_hash_eq(&pc->streams[i].hash, &m->files[i].hash))
