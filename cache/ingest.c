@@ -325,8 +325,8 @@ static ssize_t sw_fd_read(void *ctx, void *buf, size_t len)
     }
 }
 
-int sw_store_put_file(sw_object *out, sw_store *st, const char *path, sw_pieces *pieces, sw_progress_fn prog,
-                      void *pctx)
+int sw_store_put_file_pieces(sw_object *out, sw_store *st, const char *path, sw_pieces *pieces,
+                             sw_progress_fn prog, void *pctx)
 {
     sw_fd_reader f = {open(path, O_RDONLY | O_CLOEXEC), path};
     if (f.fd < 0)
@@ -336,6 +336,11 @@ int sw_store_put_file(sw_object *out, sw_store *st, const char *path, sw_pieces 
     int r = sw_ingest_put(out, st, &job);
     close(f.fd);
     return r;
+}
+
+int sw_store_put_file(sw_object *out, sw_store *st, const char *path, sw_progress_fn prog, void *pctx)
+{
+    return sw_store_put_file_pieces(out, st, path, NULL, prog, pctx);
 }
 
 /* Whether o's chunks are exactly the list cuts (places, lengths, hashes); when not, *at is the first

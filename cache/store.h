@@ -59,10 +59,12 @@ typedef void (*sw_progress_fn)(void *ctx, uint64_t bytes);
  * committed atomically and indexed. Identical content stores no new bytes. On failure nothing is left
  * behind. */
 int sw_store_put(sw_object *out, sw_store *st, sw_reader rd, void *rctx, sw_progress_fn prog, void *pctx);
-/* sw_store_put over a file's bytes. With pieces not NULL the bytes are also fed to it in the same pass (and the
- * object recorded there: sw_pieces_stream), for a torrent of files added one after another. */
-int sw_store_put_file(sw_object *out, sw_store *st, const char *path, sw_pieces *pieces, sw_progress_fn prog,
-                      void *pctx);
+/* sw_store_put over a file's bytes. */
+int sw_store_put_file(sw_object *out, sw_store *st, const char *path, sw_progress_fn prog, void *pctx);
+/* The same, also feeding the bytes to pieces in the same pass (and recording the object there:
+ * sw_pieces_stream), for the torrent of files added one after another (swarm add). */
+int sw_store_put_file_pieces(sw_object *out, sw_store *st, const char *path, sw_pieces *pieces,
+                             sw_progress_fn prog, void *pctx);
 
 /* Hashes a stream whole and into chunks, storing nothing; out as for sw_store_put. With cuts not NULL
  * the chunks are cut where that list says (a manifest's, which tiles the file) instead of where the

@@ -84,7 +84,7 @@ static int sw_add_store(sw_cli *cli, sw_manifest *m, sw_store *st, const sw_file
     int r = 0;
     for (size_t i = 0; i < l->n && !r; i++) {
         sw_object obj;
-        r = sw_store_put_file(&obj, st, l->v[i].src, pieces, sw_progress_step, &p);
+        r = sw_store_put_file_pieces(&obj, st, l->v[i].src, pieces, sw_progress_step, &p);
         if (!r) {
             if (obj.size != l->v[i].size)
                 sw_cli_note(cli, "note: %s changed size while it was being added", l->v[i].src);

@@ -92,7 +92,7 @@ int main(void)
         char *path = sw_sprintf("%s/f%zu", dir, i);
         sw_object o = {0};
         stored &= sw_write_file_atomic(path, data + at, fsizes[i], 0644) == 0 &&
-                  sw_store_put_file(&o, st, path, &pc, NULL, NULL) == 0;
+                  sw_store_put_file_pieces(&o, st, path, &pc, NULL, NULL) == 0;
         if (stored)
             sw_manifest_add_file(m, names[i], o.size, 0644, &o.hash, o.chunks, o.nchunks);
         sw_object_clear(&o);
