@@ -1,13 +1,18 @@
 /* ingest.c — sw_store_put: one pass over a stream that stores, hashes and chunks it.
  *
- * Two threads split the work about evenly on two cores. The caller's thread fills 4 MiB blocks from the
- * source, hands each to the chunk worker, writes it to a temp file in tmp/ and feeds it to the SHA-256 of
- * the whole stream. The chunk worker finds the cut points of each block in order and hashes every chunk;
- * when the cut points are known already (a fetched file's manifest lists them) it only hashes, and the
- * chunks must then come out exactly as listed.
+ * The work on each 1 MiB block is split into lanes, one thread each, which the kernel spreads over the
+ * cores: the SHA-256 of the whole stream; the chunk cut points and every chunk's SHA-256 (when the cut
+ * points are known already, as a fetched file's manifest lists them, it only hashes, and the chunks
+ * must then come out exactly as listed); and, when asked for, the SHA-1 of the torrent's pieces
+ * (cache/pieces.h), so making the version's torrent needs no second read. The caller's thread reads
+ * blocks and writes them to a temp file in tmp/. (Having the kernel copy the file instead,
+ * copy_file_range, and mapping the copy to hash it, measured 3x slower here on ext4: the splice copy was
+ * slower than read + write and mapping 1 GiB cost 0.4-0.6 s of page-table work; see README.)
  * A ring of blocks bounds memory (SW_NBLOCKS x SW_BLOCK) whatever the input size; a stream that fits in
- * one block is handled inline, without a thread. Dirty pages are pushed to disk as the write goes
- * (sync_file_range), so the final fsync does not stall on a whole file's writeback. */
+ * one block is handled inline, without a thread. Blocks of 1 MiB stay in the caches between the read, the
+ * write and the lanes; with 4 MiB blocks the kernel's copy into the temp file read the buffer back from
+ * memory, and add took 2-4x the system time on a busy machine. Dirty pages are pushed to disk as the
+ * write goes (sync_file_range), so the final fsync does not stall on a whole file's writeback. */
 #include "base/error.h"
 #include "cache/store.h"
 #include "base/util.h"
@@ -21,31 +26,54 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SW_BLOCK (4u << 20)
-#define SW_NBLOCKS 6
+#define SW_BLOCK (1u << 20)
+#define SW_NBLOCKS 16
 #define SW_WRITEBACK (32u << 20)
+
+enum { SW_LANE_FILE, SW_LANE_CHUNKS, SW_LANE_PIECES, SW_NLANES };
 
 typedef struct {
     uint8_t *data;
     size_t len;
 } sw_block;
 
+/* Where a stream comes from and what to do with it. */
 typedef struct {
+    sw_reader rd; /* the source */
+    void *rctx;
+    int fd;          /* the temp file to store the bytes in, or -1 to hash only */
+    const sw_chunk *cuts; /* known chunks, or NULL to find the cut points */
+    size_t ncuts;
+    sw_pieces *pieces; /* torrent pieces to hash the bytes into, or NULL */
+    sw_progress_fn prog;
+    void *pctx;
+} sw_ingest_job;
+
+typedef struct sw_ingest sw_ingest;
+typedef struct {
+    sw_ingest *in;
+    int lane;
+} sw_lane;
+
+struct sw_ingest {
     sw_block blocks[SW_NBLOCKS];
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    uint64_t ready, done; /* blocks published to the chunk worker, and finished by it */
-    int eof;              /* no more blocks will be published */
+    uint64_t ready;           /* blocks published to the lanes */
+    uint64_t done[SW_NLANES]; /* blocks each lane has finished */
+    int nlanes;               /* lanes in use (the pieces lane only when asked for) */
+    int eof;                  /* no more blocks will be published */
 
-    sw_sha256 *file_sha;  /* whole-stream hash (the caller's thread) */
-    sw_chunker chunker;   /* cut-point state across blocks (the chunk worker) */
+    sw_sha256 *file_sha;  /* whole-stream hash (SW_LANE_FILE) */
+    sw_chunker chunker;   /* cut-point state across blocks (SW_LANE_CHUNKS) */
     const sw_chunk *cuts; /* known chunks, or NULL to find the cut points */
     size_t ncuts;
-    sw_sha256 *chunk_sha; /* current chunk's hash (the chunk worker) */
+    sw_sha256 *chunk_sha; /* current chunk's hash */
     uint64_t pos, chunk_start;
     sw_chunk *chunks;
     size_t nchunks, cap;
-} sw_ingest;
+    sw_pieces *pieces; /* SW_LANE_PIECES */
+};
 
 static void sw_ingest_close_chunk(sw_ingest *in)
 {
@@ -89,28 +117,40 @@ static void sw_ingest_chunk_block(sw_ingest *in, const sw_block *b)
     }
 }
 
-/* The chunk worker: consumes published blocks in order until the producer says there are no more. */
+/* One lane's work on one block. */
+static void sw_ingest_lane_block(sw_ingest *in, int lane, const sw_block *b)
+{
+    if (lane == SW_LANE_FILE)
+        sw_sha256_update(in->file_sha, b->data, b->len);
+    else if (lane == SW_LANE_CHUNKS)
+        sw_ingest_chunk_block(in, b);
+    else
+        sw_pieces_update(in->pieces, b->data, b->len);
+}
+
+/* A lane's thread: works through published blocks in order until the producer says there are no more. */
 static void *sw_ingest_worker(void *arg)
 {
-    sw_ingest *in = arg;
+    sw_ingest *in = ((sw_lane *)arg)->in;
+    int k = ((sw_lane *)arg)->lane;
     pthread_mutex_lock(&in->mu);
     for (;;) {
-        while (in->done == in->ready && !in->eof)
+        while (in->done[k] == in->ready && !in->eof)
             pthread_cond_wait(&in->cv, &in->mu);
-        if (in->done == in->ready)
+        if (in->done[k] == in->ready)
             break;
-        const sw_block *b = &in->blocks[in->done % SW_NBLOCKS];
+        const sw_block *b = &in->blocks[in->done[k] % SW_NBLOCKS];
         pthread_mutex_unlock(&in->mu);
-        sw_ingest_chunk_block(in, b);
+        sw_ingest_lane_block(in, k, b);
         pthread_mutex_lock(&in->mu);
-        in->done++;
+        in->done[k]++;
         pthread_cond_broadcast(&in->cv);
     }
     pthread_mutex_unlock(&in->mu);
     return NULL;
 }
 
-/* Publishes one more block to the worker, or (eof) says none will follow. */
+/* Publishes one more block to the lanes, or (eof) says none will follow. */
 static void sw_ingest_publish(sw_ingest *in, int eof)
 {
     pthread_mutex_lock(&in->mu);
@@ -122,21 +162,22 @@ static void sw_ingest_publish(sw_ingest *in, int eof)
     pthread_mutex_unlock(&in->mu);
 }
 
-/* Waits until slot number seq may be refilled: the worker is done with its previous occupant. */
+/* Waits until slot number seq may be refilled: every lane is done with its previous occupant. */
 static void sw_ingest_wait_slot(sw_ingest *in, uint64_t seq)
 {
     pthread_mutex_lock(&in->mu);
-    while (seq >= SW_NBLOCKS && in->done + SW_NBLOCKS <= seq)
-        pthread_cond_wait(&in->cv, &in->mu);
+    for (int k = 0; k < in->nlanes && seq >= SW_NBLOCKS; k++)
+        while (in->done[k] + SW_NBLOCKS <= seq)
+            pthread_cond_wait(&in->cv, &in->mu);
     pthread_mutex_unlock(&in->mu);
 }
 
-/* Fills a block from the source: full unless the source ended. */
-static int sw_ingest_fill(sw_block *b, sw_reader rd, void *rctx)
+/* Fills a block from the source by reading: full unless the source ended. */
+static int sw_ingest_read(sw_block *b, const sw_ingest_job *job)
 {
     b->len = 0;
     while (b->len < SW_BLOCK) {
-        ssize_t n = rd(rctx, b->data + b->len, SW_BLOCK - b->len);
+        ssize_t n = job->rd(job->rctx, b->data + b->len, SW_BLOCK - b->len);
         if (n < 0)
             return SW_ERROR;
         if (n == 0)
@@ -146,59 +187,71 @@ static int sw_ingest_fill(sw_block *b, sw_reader rd, void *rctx)
     return 0;
 }
 
-/* Streams the source once: hashes it whole and chunks it (at the known cuts when cuts is not NULL), and
- * when fd >= 0 also writes it there. On success out holds the hash, size and chunk list (owned by out). */
-static int sw_ingest_stream(sw_object *out, sw_reader rd, void *rctx, int fd, const sw_chunk *cuts, size_t ncuts,
-                            sw_progress_fn prog, void *pctx)
+/* Streams the source once: hashes it whole and chunks it (at the known cuts when job->cuts is not
+ * NULL), hashes it into job->pieces when not NULL, and when job->fd >= 0 also stores it there. On
+ * success out holds the hash, size and chunk list (owned by out). */
+static int sw_ingest_stream(sw_object *out, const sw_ingest_job *job)
 {
     sw_ingest in = {0};
-    in.cuts = cuts;
-    in.ncuts = ncuts;
+    in.cuts = job->cuts;
+    in.ncuts = job->ncuts;
+    in.pieces = job->pieces;
+    in.nlanes = job->pieces ? SW_NLANES : SW_LANE_PIECES;
     pthread_mutex_init(&in.mu, NULL);
     pthread_cond_init(&in.cv, NULL);
     in.file_sha = sw_sha256_new();
     in.chunk_sha = sw_sha256_new();
+    sw_chunker_init(&in.chunker);
     for (int i = 0; i < SW_NBLOCKS; i++)
         in.blocks[i].data = sw_malloc(SW_BLOCK);
 
-    sw_chunker_init(&in.chunker);
-    pthread_t worker;
-    int threaded = 0, r = 0;
+    pthread_t workers[SW_NLANES];
+    sw_lane lanes[SW_NLANES];
+    int nthreads = 0, r = 0;
     uint64_t written = 0, synced = 0;
 
     for (uint64_t seq = 0;; seq++) {
-        if (threaded)
+        if (nthreads)
             sw_ingest_wait_slot(&in, seq);
         sw_block *b = &in.blocks[seq % SW_NBLOCKS];
-        if ((r = sw_ingest_fill(b, rd, rctx)) || b->len == 0)
+        if ((r = sw_ingest_read(b, job)) || b->len == 0)
             break;
-        if (!threaded && seq == 0 && b->len == SW_BLOCK) {
-            threaded = 1; /* large input: start the chunk worker */
-            pthread_create(&worker, NULL, sw_ingest_worker, &in);
+        if (!nthreads && seq == 0 && b->len == SW_BLOCK) {
+            /* large input: one thread per lane */
+            for (int k = 0; k < in.nlanes; k++) {
+                lanes[k] = (sw_lane){&in, k};
+                if (pthread_create(&workers[nthreads], NULL, sw_ingest_worker, &lanes[k])) {
+                    r = sw_error(SW_ERROR, "cannot start a thread");
+                    break;
+                }
+                nthreads++;
+            }
+            if (r)
+                break;
         }
-        if (threaded)
+        if (nthreads)
             sw_ingest_publish(&in, 0);
-        else
-            sw_ingest_chunk_block(&in, b);
-        if (fd >= 0 && sw_write_all(fd, b->data, b->len) < 0) {
+        if (job->fd >= 0 && sw_write_all(job->fd, b->data, b->len) < 0) {
             r = sw_error_errno(SW_ERROR, "cannot write to the store");
             break;
         }
-        sw_sha256_update(in.file_sha, b->data, b->len);
+        for (int k = 0; !nthreads && k < in.nlanes; k++)
+            sw_ingest_lane_block(&in, k, b);
         written += b->len;
-        if (fd >= 0 && written - synced >= SW_WRITEBACK) {
-            sync_file_range(fd, (off64_t)synced, (off64_t)(written - synced), SYNC_FILE_RANGE_WRITE);
+        if (job->fd >= 0 && written - synced >= SW_WRITEBACK) {
+            sync_file_range(job->fd, (off64_t)synced, (off64_t)(written - synced), SYNC_FILE_RANGE_WRITE);
             synced = written;
         }
-        if (prog)
-            prog(pctx, b->len);
+        if (job->prog)
+            job->prog(job->pctx, b->len);
         if (b->len < SW_BLOCK)
             break;
     }
 
-    if (threaded) {
+    if (nthreads) {
         sw_ingest_publish(&in, 1);
-        pthread_join(worker, NULL);
+        for (int k = 0; k < nthreads; k++)
+            pthread_join(workers[k], NULL);
     }
     if (!r) {
         if (in.pos > in.chunk_start)
@@ -207,6 +260,8 @@ static int sw_ingest_stream(sw_object *out, sw_reader rd, void *rctx, int fd, co
         out->size = in.pos;
         out->chunks = in.chunks;
         out->nchunks = in.nchunks;
+        if (in.pieces)
+            sw_pieces_stream(in.pieces, &out->hash, out->size);
     } else {
         free(in.chunks);
     }
@@ -228,23 +283,29 @@ static int sw_ingest_finish(sw_object *out, sw_store *st, int fd, const char *pa
     return r;
 }
 
-int sw_store_put(sw_object *out, sw_store *st, sw_reader rd, void *rctx, sw_progress_fn prog, void *pctx)
+/* Stores job's stream (job->fd is set here) as an object; on failure nothing is left behind. */
+static int sw_ingest_put(sw_object *out, sw_store *st, sw_ingest_job *job)
 {
     memset(out, 0, sizeof *out);
     char *tmp;
-    int fd;
-    if (sw_store_tmpfile(&tmp, &fd, st))
+    if (sw_store_tmpfile(&tmp, &job->fd, st))
         return SW_ERROR;
-    int r = sw_ingest_stream(out, rd, rctx, fd, NULL, 0, prog, pctx);
+    int r = sw_ingest_stream(out, job);
     if (!r)
-        r = sw_ingest_finish(out, st, fd, tmp);
-    close(fd);
+        r = sw_ingest_finish(out, st, job->fd, tmp);
+    close(job->fd);
     if (r) {
         unlink(tmp);
         sw_object_clear(out);
     }
     free(tmp);
     return r;
+}
+
+int sw_store_put(sw_object *out, sw_store *st, sw_reader rd, void *rctx, sw_progress_fn prog, void *pctx)
+{
+    sw_ingest_job job = {.rd = rd, .rctx = rctx, .prog = prog, .pctx = pctx};
+    return sw_ingest_put(out, st, &job);
 }
 
 typedef struct {
@@ -264,15 +325,22 @@ static ssize_t sw_fd_read(void *ctx, void *buf, size_t len)
     }
 }
 
-int sw_store_put_file(sw_object *out, sw_store *st, const char *path, sw_progress_fn prog, void *pctx)
+int sw_store_put_file_pieces(sw_object *out, sw_store *st, const char *path, sw_pieces *pieces,
+                             sw_progress_fn prog, void *pctx)
 {
     sw_fd_reader f = {open(path, O_RDONLY | O_CLOEXEC), path};
     if (f.fd < 0)
         return sw_error_errno(errno == ENOENT ? SW_ENOTFOUND : SW_ERROR, "cannot open %s", path);
     posix_fadvise(f.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    int r = sw_store_put(out, st, sw_fd_read, &f, prog, pctx);
+    sw_ingest_job job = {.rd = sw_fd_read, .rctx = &f, .pieces = pieces, .prog = prog, .pctx = pctx};
+    int r = sw_ingest_put(out, st, &job);
     close(f.fd);
     return r;
+}
+
+int sw_store_put_file(sw_object *out, sw_store *st, const char *path, sw_progress_fn prog, void *pctx)
+{
+    return sw_store_put_file_pieces(out, st, path, NULL, prog, pctx);
 }
 
 /* Whether o's chunks are exactly the list cuts (places, lengths, hashes); when not, *at is the first
@@ -291,7 +359,8 @@ static int sw_ingest_same_chunks(size_t *at, const sw_object *o, const sw_chunk 
 int sw_store_hash(sw_object *out, sw_reader rd, void *rctx, const sw_chunk *cuts, size_t ncuts)
 {
     memset(out, 0, sizeof *out);
-    return sw_ingest_stream(out, rd, rctx, -1, cuts, ncuts, NULL, NULL);
+    sw_ingest_job job = {.rd = rd, .rctx = rctx, .fd = -1, .cuts = cuts, .ncuts = ncuts};
+    return sw_ingest_stream(out, &job);
 }
 
 int sw_store_adopt(sw_store *st, const char *path, sw_object *obj, const sw_hash *expect, const sw_chunk *cuts,

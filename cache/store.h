@@ -19,6 +19,7 @@
 #include "cache/chunker.h"
 #include "cache/hash.h"
 #include "cache/index.h"
+#include "cache/pieces.h"
 
 typedef struct sw_store sw_store;
 
@@ -54,11 +55,16 @@ typedef ssize_t (*sw_reader)(void *ctx, void *buf, size_t len);
 typedef void (*sw_progress_fn)(void *ctx, uint64_t bytes);
 
 /* Streams a source into the store: one read of the data, which is written to a temp file, hashed whole
- * and cut into hashed chunks in parallel (two worker threads for inputs over one block), then committed
- * atomically and indexed. Identical content stores no new bytes. On failure nothing is left behind. */
+ * and cut into hashed chunks in parallel (a worker thread per hash for inputs over one block), then
+ * committed atomically and indexed. Identical content stores no new bytes. On failure nothing is left
+ * behind. */
 int sw_store_put(sw_object *out, sw_store *st, sw_reader rd, void *rctx, sw_progress_fn prog, void *pctx);
 /* sw_store_put over a file's bytes. */
 int sw_store_put_file(sw_object *out, sw_store *st, const char *path, sw_progress_fn prog, void *pctx);
+/* The same, also feeding the bytes to pieces in the same pass (and recording the object there:
+ * sw_pieces_stream), for the torrent of files added one after another (swarm add). */
+int sw_store_put_file_pieces(sw_object *out, sw_store *st, const char *path, sw_pieces *pieces,
+                             sw_progress_fn prog, void *pctx);
 
 /* Hashes a stream whole and into chunks, storing nothing; out as for sw_store_put. With cuts not NULL
  * the chunks are cut where that list says (a manifest's, which tiles the file) instead of where the

@@ -67,8 +67,11 @@ static int sw_add_collect(sw_filelist *l, char **paths, int n)
     return r;
 }
 
+/* Stores the files of l (sorted, as the manifest will be) and the archives' entries into m. The files'
+ * torrent pieces are hashed into pieces as they are stored (files only: entries of archives are not in
+ * the manifest's order). */
 static int sw_add_store(sw_cli *cli, sw_manifest *m, sw_store *st, const sw_filelist *l, char **archives,
-                        int narchives, uint64_t max_unpacked, uint64_t *added_bytes)
+                        int narchives, uint64_t max_unpacked, uint64_t *added_bytes, sw_pieces *pieces)
 {
     sw_progress p;
     uint64_t total = l->bytes;
@@ -81,7 +84,7 @@ static int sw_add_store(sw_cli *cli, sw_manifest *m, sw_store *st, const sw_file
     int r = 0;
     for (size_t i = 0; i < l->n && !r; i++) {
         sw_object obj;
-        r = sw_store_put_file(&obj, st, l->v[i].src, sw_progress_step, &p);
+        r = sw_store_put_file_pieces(&obj, st, l->v[i].src, pieces, sw_progress_step, &p);
         if (!r) {
             if (obj.size != l->v[i].size)
                 sw_cli_note(cli, "note: %s changed size while it was being added", l->v[i].src);
@@ -90,6 +93,7 @@ static int sw_add_store(sw_cli *cli, sw_manifest *m, sw_store *st, const sw_file
             sw_object_clear(&obj);
         }
     }
+    sw_pieces_end(pieces);
     for (int i = 0; i < narchives && !r; i++)
         r = sw_archive_import(m, st, archives[i], max_unpacked, added_bytes, sw_progress_step, &p);
     sw_progress_end(&p);
@@ -165,6 +169,7 @@ int sw_cmd_add(sw_cli *cli, int argc, char **argv)
     sw_store *st = NULL;
     sw_catalog *cat = NULL;
     sw_filelist l = {0};
+    sw_pieces pieces = {0};
     char *name = NULL, *version = NULL;
     if (!ref) {
         rc = sw_cli_usage(SW_USAGE_ADD, "missing --name");
@@ -202,14 +207,18 @@ int sw_cmd_add(sw_cli *cli, int argc, char **argv)
     m->message = sw_strdup(message);
     sw_manifest_stamp(m);
     uint64_t added = 0;
-    if (sw_add_store(cli, m, st, &l, unpack ? paths.v : NULL, unpack ? (int)paths.n : 0, max_unpacked, &added) ||
-        (!version && !allow_same && sw_add_unchanged(&same, cat, m)) || (!same && sw_bundle_commit(cat, st, m))) {
+    sw_pieces_init(&pieces, sw_piece_size(l.bytes));
+    if (sw_add_store(cli, m, st, &l, unpack ? paths.v : NULL, unpack ? (int)paths.n : 0, max_unpacked, &added,
+                     &pieces) ||
+        (!version && !allow_same && sw_add_unchanged(&same, cat, m)) ||
+        (!same && sw_bundle_commit_pieces(cat, st, m, &pieces))) {
         rc = sw_cli_fail();
         goto done;
     }
     sw_add_report(cli, m, same, added);
     rc = 0;
 done:
+    sw_pieces_clear(&pieces);
     sw_filelist_free(&l);
     sw_strlist_free(&paths);
     sw_manifest_free(m);

@@ -128,6 +128,38 @@ int sw_bundle_torrent_make(unsigned char **out, size_t *len, char ih_hex[41], sw
     return r;
 }
 
+/* Whether pc holds the pieces of exactly m's files: fed in m's order (by object and size), ended, at
+ * the piece size of the rule. A file that changed while it was added, or files added in another order,
+ * fail this and the pieces are read again from the objects. */
+static int sw_pieces_fit(const sw_pieces *pc, const sw_manifest *m)
+{
+    uint64_t total = sw_manifest_size(m);
+    if (!pc || !pc->ended || pc->piece != sw_piece_size(total) || pc->total != total ||
+        pc->nstreams != m->nfiles || pc->nhashes != (total + pc->piece - 1) / pc->piece)
+        return 0;
+    for (size_t i = 0; i < m->nfiles; i++)
+        if (pc->streams[i].size != m->files[i].size || !sw_hash_eq(&pc->streams[i].hash, &m->files[i].hash))
+            return 0;
+    return 1;
+}
+
+/* sw_bundle_torrent_make, taking the piece hashes from pc when they fit m instead of reading the
+ * objects. */
+static int sw_bundle_torrent_make_from(unsigned char **out, size_t *len, char ih_hex[41], sw_store *st,
+                                       const sw_manifest *m, const sw_pieces *pc, const char *const *trackers)
+{
+    _Static_assert(SW_PIECE_HASH_LEN == SW_SHA1_LEN, "a piece hash is a SHA-1");
+    if (!sw_pieces_fit(pc, m))
+        return sw_bundle_torrent_make(out, len, ih_hex, st, m, trackers);
+    sw_tfile *files = sw_malloc((m->nfiles ? m->nfiles : 1) * sizeof *files);
+    for (size_t i = 0; i < m->nfiles; i++)
+        files[i] = (sw_tfile){m->files[i].path, m->files[i].size};
+    int r = sw_torrent_create(out, len, ih_hex, m->name, files, m->nfiles, pc->piece,
+                              (const unsigned char(*)[SW_SHA1_LEN])pc->hashes, pc->nhashes, trackers);
+    free(files);
+    return r;
+}
+
 int sw_bundle_torrent_check(const sw_torrent_info *ti, const sw_manifest *m)
 {
     if (strcmp(ti->name, m->name))
@@ -161,11 +193,16 @@ int sw_bundle_torrent_check_bytes(const sw_manifest *m, const void *torrent, siz
 
 int sw_bundle_commit(sw_catalog *cat, sw_store *st, sw_manifest *m)
 {
+    return sw_bundle_commit_pieces(cat, st, m, NULL);
+}
+
+int sw_bundle_commit_pieces(sw_catalog *cat, sw_store *st, sw_manifest *m, const sw_pieces *pieces)
+{
     unsigned char *torrent = NULL;
     size_t len = 0;
     int r = sw_manifest_sort(m);
     if (!r && sw_manifest_size(m))
-        r = sw_bundle_torrent_make(&torrent, &len, m->torrent_v1, st, m, NULL);
+        r = sw_bundle_torrent_make_from(&torrent, &len, m->torrent_v1, st, m, pieces, NULL);
     if (!r)
         r = sw_catalog_add(cat, m, torrent, len);
     free(torrent);

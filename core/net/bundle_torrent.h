@@ -35,5 +35,10 @@ int sw_bundle_torrent_check_bytes(const sw_manifest *m, const void *torrent, siz
  * and tags apply). It lives beside the torrents, not in core/bundle/, because a version carries its
  * torrent and making one takes the libtorrent shim. */
 int sw_bundle_commit(sw_catalog *cat, sw_store *st, sw_manifest *m);
+/* sw_bundle_commit with the torrent's piece hashes made while the files were stored
+ * (sw_store_put_file_pieces, one file after another in the manifest's order, then sw_pieces_end), so no
+ * object is read again. pieces may be NULL; when they do not fit m's files (order, sizes, piece size),
+ * the pieces are hashed from the objects as by sw_bundle_commit. Same torrent, byte for byte, either way. */
+int sw_bundle_commit_pieces(sw_catalog *cat, sw_store *st, sw_manifest *m, const sw_pieces *pieces);
 
 #endif

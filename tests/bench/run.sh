@@ -6,6 +6,8 @@
 # Each figure is the best of several runs. Before timing, 3 GiB is written and deleted once: on a fresh
 # virtual machine the first touch of each page of memory is several times slower than later ones, and
 # that would otherwise be charged to whichever tool runs first. Then p2p.sh: the data plane (seed/get).
+# BENCH_ONLY=add stops after the add and checkout figures. The machine's load average is printed with
+# them, and swarm add's CPU time (user + system), which moves less than wall time on a busy machine.
 set -euo pipefail
 build=${1:-build}
 swarm=$(cd "$build" && pwd)/swarm
@@ -37,6 +39,7 @@ best() {
 }
 ratio() { echo "scale=2; $1 / $2" | bc; }
 rss_mib() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1 | awk '{printf "%.0f", $1/1024}'; }
+cpu_s() { /usr/bin/time -f '%U %S' "$@" 2>&1 >/dev/null | tail -1 | awk '{printf "%.2f", $1 + $2}'; }
 
 echo "warming memory (3 GiB written and removed) ..."
 dd if=/dev/zero of="$dir/warm" bs=4M count=768 status=none && rm "$dir/warm"
@@ -50,6 +53,9 @@ prep='rm -rf "$dir/home"'
 t_add=$(best 3 "$swarm" --home "$dir/home" -q add "$dir/model.safetensors" --name model)
 rm -rf "$dir/home"
 rss_add=$(rss_mib "$swarm" --home "$dir/home" -q add "$dir/model.safetensors" --name model)
+rm -rf "$dir/home"
+sync
+cpu_add=$(cpu_s "$swarm" --home "$dir/home" -q add "$dir/model.safetensors" --name model)
 prep='rm -f "$dir/copy"'
 t_cp=$(best 3 sh -c "cp '$dir/model.safetensors' '$dir/copy' && sync")
 prep='rm -rf "$dir/co"'
@@ -80,10 +86,11 @@ fi
 
 mb() { echo "scale=0; $bytes / $1 / 1000000" | bc; }
 echo
-echo "swarm add of a $(numfmt --to=iec "$bytes") checkpoint (best of several runs; lower is better)"
+echo "swarm add of a $(numfmt --to=iec "$bytes") checkpoint (best of several runs; lower is better;" \
+    "$(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg))"
 printf '  %-34s %7ss  %5s MB/s\n' "openssl dgst -sha256 (floor)" "$t_sha" "$(mb "$t_sha")"
-printf '  %-34s %7ss  %5s MB/s  %sx openssl  peak RSS %s MiB\n' "swarm add" "$t_add" "$(mb "$t_add")" \
-    "$(ratio "$t_add" "$t_sha")" "$rss_add"
+printf '  %-34s %7ss  %5s MB/s  %sx openssl  peak RSS %s MiB  CPU %s s\n' "swarm add" "$t_add" "$(mb "$t_add")" \
+    "$(ratio "$t_add" "$t_sha")" "$rss_add" "$cpu_add"
 printf '  %-34s %7ss  %5s MB/s  swarm add is %sx faster\n' "git annex add" "$t_annex" \
     "$( [ "$t_annex" = n/a ] || mb "$t_annex")" "$( [ "$t_annex" = n/a ] || ratio "$t_annex" "$t_add")"
 printf '  %-34s %7ss  %5s MB/s  swarm add is %sx faster\n' "git lfs (add + commit)" "$t_lfs" \
@@ -93,6 +100,7 @@ printf '  %-34s %7ss  %5s MB/s  swarm add is %sx its time\n' "cp + sync (write f
 echo "swarm checkout"
 printf '  %-34s %7ss  %5s MB/s\n' "cp" "$t_cp_nosync" "$(mb "$t_cp_nosync")"
 printf '  %-34s %7ss  %5s MB/s  %sx cp\n' "swarm checkout" "$t_co" "$(mb "$t_co")" "$(ratio "$t_co" "$t_cp_nosync")"
+[ "${BENCH_ONLY:-}" != add ] || exit 0
 
 # the data plane (seed/get against aria2c, delta fetches, 8 peers at once): absolute paths, the
 # annex and lfs steps above leave the shell in $dir

@@ -21,6 +21,13 @@ is "one object per distinct content" "$nobj" "4"
 run "$SWARM" -q add "$src" --name tiny --allow-same
 is "-q prints only the result" "$out|$err" "tiny@v2|"
 is "identical content stores no new object" "$(find "$SWARM_HOME/objects" -type f | wc -l)" "$nobj"
+# add hashes the torrent's pieces while it stores the files; an archive's entries are stored first and
+# their pieces read back from the store: the same tree must give the same torrent, byte for byte
+tar -C "$src" -cf "$T/src.tar" .
+ok "the same tree added from an archive, in another home" "$SWARM" --home "$T/h-tar" -q add --unpack "$T/src.tar" --name tiny
+ok "tiny@v1's .torrent" "$SWARM" torrent tiny@v1 -o "$T/tiny.torrent"
+ok "... and the archive's" "$SWARM" --home "$T/h-tar" torrent tiny@v1 -o "$T/tiny-tar.torrent"
+ok "are byte-identical" cmp "$T/tiny.torrent" "$T/tiny-tar.torrent"
 run "$SWARM" --json add "$src/config.json" --name tiny@release-1
 like "--json add" "$out" '"version": "release-1"'
 like "--json add counts new bytes" "$out" '"new_bytes": 0'
