@@ -83,10 +83,10 @@ static int sw_write_tensors(sw_run *run, const sw_stage *sg, const sw_tensors *c
     for (size_t j = 0; j < c->n && !r; j++) {
         size_t k = order[j];
         r = sw_write_zeros(w, e[k].offset);
-        sw_map m;
-        if (!r && !(r = sw_map_blob(&m, run, &c->t[k]))) {
-            r = sw_fwriter_put(w, m.p + c->t[k].offset, (size_t)c->t[k].nbytes);
-            sw_map_close(&m);
+        sw_tbytes b;
+        if (!r && !(r = sw_tbytes_open(&b, run, &c->t[k]))) {
+            r = sw_fwriter_put(w, b.p, (size_t)c->t[k].nbytes);
+            sw_tbytes_close(&b, run);
         }
     }
     if (!r)
@@ -434,8 +434,10 @@ static int sw_written_load(sw_run *run, size_t i)
     return r;
 }
 
-/* Copies a written file to dest (atomically: a temp file beside it, fsync, rename) unless dest holds
- * those bytes already, as the stat cache knows. */
+/* Copies a written file to dest (a temp file beside it renamed over it) unless dest holds those bytes
+ * already, as the stat cache knows. The copy is not fsync'd: its bytes are a store object, durable
+ * already, and a crash that loses the copy leaves dest with other stat data than the stat cache
+ * recorded (another inode, size or times), so the next run copies again. */
 static int sw_save_file(sw_run *run, const sw_rfile *f, const char *dest)
 {
     struct stat st;
@@ -451,7 +453,7 @@ static int sw_save_file(sw_run *run, const sw_rfile *f, const char *dest)
         }
     }
     free(real);
-    int r = sw_copy_file_atomic(f->disk, dest, 0644);
+    int r = sw_copy_file_replace(f->disk, dest, 0644);
     if (r)
         return r;
     real = realpath(dest, NULL);
