@@ -245,10 +245,21 @@ static char *sw_copy_tmp(const char *path)
     return tmp;
 }
 
+int sw_copy_file_beside(char **tmp, const char *src, const char *path, mode_t mode)
+{
+    *tmp = sw_copy_tmp(path);
+    int r = sw_copy_file(src, *tmp, mode, NULL, NULL);
+    if (r) {
+        free(*tmp);
+        *tmp = NULL;
+    }
+    return r;
+}
+
 int sw_copy_file_replace(const char *src, const char *path, mode_t mode)
 {
-    char *tmp = sw_copy_tmp(path);
-    int r = sw_copy_file(src, tmp, mode, NULL, NULL);
+    char *tmp;
+    int r = sw_copy_file_beside(&tmp, src, path, mode);
     if (!r && rename(tmp, path) < 0) {
         r = sw_error_errno(SW_ERROR, "cannot rename to %s", path);
         unlink(tmp);

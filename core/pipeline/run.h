@@ -75,6 +75,8 @@ typedef struct {
                      tag: the result is not recorded under the key */
     double t0;
     char *label; /* what its work items are doing, for the crash report (base/crash.h) */
+    char *staged; /* a write stage: the copy of its file beside the save path, made while the object's
+                     writeback runs and renamed over the path by the sinks (or removed) */
 } sw_srun;
 
 /* An op's output tensor kept for this run only: an unsynced temp file of the store, named by the SHA-256

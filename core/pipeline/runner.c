@@ -297,6 +297,9 @@ static void sw_srun_clear(sw_srun *s)
     sw_tensors_free(&s->made);
     free(s->parts);
     free(s->label);
+    if (s->staged)
+        unlink(s->staged); /* a write stage that failed before its sinks */
+    free(s->staged);
     for (size_t k = 0; k < s->nitems; k++) {
         if (s->items[k].tmp)
             unlink(s->items[k].tmp); /* segments joined, committed or failed: never needed again */
