@@ -1,7 +1,7 @@
-/* stage_values.c — where the runner's values live (see run.h): blobs (store objects, or input files known
- * by their hash) and their mappings, op outputs written straight into mapped temp files of the store,
- * tensor collections loaded and committed, records segments joined, and stage results recorded under
- * their keys. */
+/* stage_values.c — where the runner's values live (see run.h): blobs (store objects, input files known by
+ * their hash, op outputs kept for the run) and their mappings, the run's reused buffers and tensors read
+ * into them, op outputs built in them and kept as unsynced temp files, tensor collections loaded and
+ * committed, records segments joined, and stage results recorded under their keys. */
 #include "pipeline/run.h"
 #include "base/error.h"
 #include "base/util.h"
