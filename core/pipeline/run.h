@@ -199,8 +199,8 @@ typedef struct {
 } sw_tmpalloc;
 void *sw_tmp_alloc(void *ctx, size_t size);
 void sw_tmp_free(void *ctx, void *ptr, size_t size);
-/* Keeps the buffer at ptr for this run: hashes it into *h, unmaps it and hands its unsynced temp file's
- * path to *tmp (the caller's; see sw_kept). */
+/* Keeps the buffer at ptr for this run: hashes it into *h, releases it and hands its unsynced temp file's
+ * path to *tmp (the caller's; see sw_kept), or NULL when the run holds those bytes already. */
 int sw_tmp_keep(sw_tmpalloc *a, void *ptr, sw_hash *h, char **tmp);
 /* Registers a kept temp file (taking path) so that sw_blob_path finds its bytes; the run removes it
  * when it ends. Main thread only. */

@@ -430,7 +430,8 @@ static int sw_op_kind_finish(sw_run *run, size_t i)
         t->name = name;
         free(renamed);
         s->items[k].out.name = NULL;
-        sw_run_keep(run, &t->blob, s->items[k].tmp); /* the run reads it, removes it at its end */
+        if (s->items[k].tmp) /* the run reads it, removes it at its end */
+            sw_run_keep(run, &t->blob, s->items[k].tmp);
         s->items[k].tmp = NULL;
     }
     for (size_t k = 0; k < in->nmeta; k++)

@@ -63,18 +63,25 @@ int sw_read_object(char **out, size_t *len, const sw_store *st, const sw_hash *h
     return r;
 }
 
-/* Where a blob's bytes are: a store object, an input file of this run, or an op output this run kept.
- * Caller frees. */
-char *sw_blob_path(const sw_run *run, const sw_hash *h)
+/* The temp file of an op output this run kept with those bytes, or NULL (caller frees). */
+static char *sw_kept_path(const sw_run *run, const sw_hash *h)
 {
-    if (sw_store_stat(run->st, h, NULL) == 0)
-        return sw_store_object_path(run->st, h);
     char *kept = NULL;
     pthread_mutex_lock((pthread_mutex_t *)&run->mu);
     for (size_t k = 0; k < run->nkept && !kept; k++)
         if (sw_hash_eq(&run->kept[k].hash, h))
             kept = sw_strdup(run->kept[k].path);
     pthread_mutex_unlock((pthread_mutex_t *)&run->mu);
+    return kept;
+}
+
+/* Where a blob's bytes are: a store object, an input file of this run, or an op output this run kept.
+ * Caller frees. */
+char *sw_blob_path(const sw_run *run, const sw_hash *h)
+{
+    if (sw_store_stat(run->st, h, NULL) == 0)
+        return sw_store_object_path(run->st, h);
+    char *kept = sw_kept_path(run, h);
     if (kept)
         return kept;
     for (size_t i = 0; i < run->g->n; i++) {
@@ -312,8 +319,9 @@ void sw_tmp_free(void *ctx, void *ptr, size_t size)
 }
 
 /* Keeps the buffer at ptr for this run: hash, the bytes into a temp file of the store (a buffer's are
- * written there, a mapping's are there), and its path to the caller. No fsync: the bytes are read again
- * within the run, from the page cache, and never trusted by another run. */
+ * written there, a mapping's are there), and its path to the caller; NULL when the run holds those bytes
+ * already (sw_blob_path finds them). No fsync: the bytes are read again within the run, from the page
+ * cache, and never trusted by another run. */
 int sw_tmp_keep(sw_tmpalloc *a, void *ptr, sw_hash *h, char **tmp)
 {
     for (size_t i = 0; i < a->n; i++) {
@@ -322,7 +330,12 @@ int sw_tmp_keep(sw_tmpalloc *a, void *ptr, sw_hash *h, char **tmp)
             continue;
         int r = 0, fd;
         sw_sha256_buf(h, b->p, b->size);
-        if (b->fd < 0 && !(r = sw_store_tmpfile(&b->tmp, &fd, a->run->st))) {
+        /* Bytes an earlier stage of the run kept already (an op that moved a tensor unchanged) are not
+         * written again: the tensor is read from that stage's temp file. */
+        char *kept = b->fd < 0 ? sw_kept_path(a->run, h) : NULL;
+        int have = kept != NULL;
+        free(kept);
+        if (b->fd < 0 && !have && !(r = sw_store_tmpfile(&b->tmp, &fd, a->run->st))) {
             if (sw_write_all(fd, b->p, b->size) < 0)
                 r = sw_error_errno(SW_ERROR, "cannot write to the store");
             close(fd);
