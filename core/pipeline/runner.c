@@ -162,6 +162,12 @@ static int sw_materialize(sw_run *run, size_t j, sw_pool *pool)
         r = sw_materialize(run, sg->inputs[k], pool);
     if (r)
         return r;
+    if (run->o->note) {
+        char *text = sw_sprintf("stage '%s' runs again: a later stage needs its tensors' bytes, which only the run "
+                                "that made them keeps", sg->name);
+        run->o->note(run->o->note_ctx, text);
+        free(text);
+    }
     char *was = sw_strdup(s->id);
     sw_tensors_free(&s->made);
     r = sw_kind_op.queue(run, j, pool);

@@ -156,6 +156,7 @@ is "the rerun succeeds" "$rc" 0
 like "... with convert cached (its outputs' bytes gone with the killed run: it runs again for them)" "$out" \
     "^cached +convert"
 like "... and the write stage run" "$out" "^ran +write"
+like "... saying that convert runs again for its bytes" "$err" "stage 'convert' runs again: a later stage needs its tensors' bytes"
 ok "... to the right bytes" cmp "$T/out.safetensors" "$T/ref.safetensors"
 run pipe
 like "a second rerun runs nothing" "$err" "0 stages ran, 4 cached"
