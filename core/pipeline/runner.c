@@ -138,8 +138,9 @@ static int sw_tensors_held(const sw_run *run, size_t j)
     const sw_tensors *c = &run->s[j].tensors;
     for (size_t k = 0; k < c->n; k++) {
         char *path = sw_blob_path(run, &c->t[k].blob);
+        int held = path != NULL;
         free(path);
-        if (!path)
+        if (!held)
             return 0;
     }
     return 1;
