@@ -237,10 +237,40 @@ int sw_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
     return sw_commit_atomic(fd, tmp, path, mode, r);
 }
 
-int sw_copy_file_atomic(const char *src, const char *path, mode_t mode)
+/* The temp file beside path that copies into path go through: PATH.tmp.PID (caller frees). */
+static char *sw_copy_tmp(const char *path)
 {
     char *tmp = sw_sprintf("%s.tmp.%ld", path, (long)getpid());
     unlink(tmp); /* left by a killed run of this same pid: never another's live file */
+    return tmp;
+}
+
+int sw_copy_file_beside(char **tmp, const char *src, const char *path, mode_t mode)
+{
+    *tmp = sw_copy_tmp(path);
+    int r = sw_copy_file(src, *tmp, mode, NULL, NULL);
+    if (r) {
+        free(*tmp);
+        *tmp = NULL;
+    }
+    return r;
+}
+
+int sw_copy_file_replace(const char *src, const char *path, mode_t mode)
+{
+    char *tmp;
+    int r = sw_copy_file_beside(&tmp, src, path, mode);
+    if (!r && rename(tmp, path) < 0) {
+        r = sw_error_errno(SW_ERROR, "cannot rename to %s", path);
+        unlink(tmp);
+    }
+    free(tmp);
+    return r;
+}
+
+int sw_copy_file_atomic(const char *src, const char *path, mode_t mode)
+{
+    char *tmp = sw_copy_tmp(path);
     int r = sw_copy_file(src, tmp, mode, NULL, NULL);
     if (r) {
         free(tmp);

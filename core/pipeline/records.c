@@ -3,6 +3,8 @@
 #include "base/error.h"
 #include "base/util.h"
 
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -38,17 +40,43 @@ void sw_fwriter_init(sw_fwriter *w, int fd)
     w->buf = sw_malloc(w->cap);
 }
 
-/* Writes data to the file, then hashes it. A failed write is sticky: the writer refuses everything after
- * it, so what it hashed is always what the file holds. */
+/* What the hashing thread of a large piece hashes. */
+typedef struct {
+    sw_sha256 *sha;
+    const void *data;
+    size_t len;
+} sw_fhash;
+
+static void *sw_fhash_run(void *arg)
+{
+    sw_fhash *h = arg;
+    sw_sha256_update(h->sha, h->data, h->len);
+    return NULL;
+}
+
+/* Writes data to the file and hashes it (a large piece on a second thread meanwhile). A failed write is
+ * sticky: the writer refuses everything after it, so what it hashed is always what the file holds. */
 static int sw_fwriter_out(sw_fwriter *w, const void *data, size_t len)
 {
     if (w->failed)
         return sw_error(SW_ERROR, "cannot write to the store: an earlier write failed");
-    if (sw_write_all(w->fd, data, len) < 0) {
+    sw_fhash h = {w->sha, data, len};
+    pthread_t t;
+    int threaded = len >= SW_FWRITER_SPLIT && pthread_create(&t, NULL, sw_fhash_run, &h) == 0;
+    int r = sw_write_all(w->fd, data, len) < 0 ? sw_error_errno(SW_ERROR, "cannot write to the store") : 0;
+    if (threaded)
+        pthread_join(t, NULL);
+    else if (!r)
+        sw_sha256_update(w->sha, data, len);
+    if (r) {
         w->failed = 1;
-        return sw_error_errno(SW_ERROR, "cannot write to the store");
+        return r;
     }
-    sw_sha256_update(w->sha, data, len);
+    w->written += len;
+    if (w->push && w->written - w->pushed >= SW_FWRITER_PUSH) {
+        sync_file_range(w->fd, (off64_t)w->pushed, (off64_t)(w->written - w->pushed), SYNC_FILE_RANGE_WRITE);
+        w->pushed = w->written;
+    }
     return 0;
 }
 

@@ -24,7 +24,12 @@ int sw_rcursor_next(sw_rcursor *c, const uint8_t **rec, size_t *len);
  * of a sequential reader bounded. *from starts at the mapping's first byte. */
 void sw_drop_behind(const uint8_t **from, const uint8_t *upto);
 
-/* Buffered output to fd that hashes every byte it writes. */
+/* Buffered output to fd that hashes every byte it writes. A large piece (SW_FWRITER_SPLIT and up) is
+ * hashed on a second thread while it is written. With push set, the written pages are handed to the
+ * disk as the write goes (every SW_FWRITER_PUSH bytes), so that the fsync of a file to be committed does
+ * not wait for all of its writeback at once. */
+#define SW_FWRITER_SPLIT ((size_t)1 << 20)
+#define SW_FWRITER_PUSH ((uint64_t)32 << 20)
 typedef struct {
     int fd;
     sw_sha256 *sha;
@@ -32,6 +37,8 @@ typedef struct {
     size_t n, cap;
     uint64_t total;
     int failed; /* a write failed: every later call fails too */
+    int push;
+    uint64_t written, pushed; /* bytes written to fd, and handed to the disk */
 } sw_fwriter;
 void sw_fwriter_init(sw_fwriter *w, int fd);
 /* Appends bytes; 0 or SW_ERROR (errno's message). */

@@ -8,6 +8,7 @@
 #define SW_RUN_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include "base/pool.h"
@@ -74,7 +75,24 @@ typedef struct {
                      tag: the result is not recorded under the key */
     double t0;
     char *label; /* what its work items are doing, for the crash report (base/crash.h) */
+    char *staged; /* a write stage: the copy of its file beside the save path, made while the object's
+                     writeback runs and renamed over the path by the sinks (or removed) */
 } sw_srun;
+
+/* An op's output tensor kept for this run only: an unsynced temp file of the store, named by the SHA-256
+ * of its bytes (sw_tmp_keep). Only the stage's collection is a durable object; a later run that needs
+ * the bytes runs the stage again (runner.c, sw_materialize). */
+typedef struct {
+    sw_hash hash;
+    char *path;
+} sw_kept;
+
+/* A memory buffer the run's work items reuse (sw_run_buf). */
+typedef struct {
+    void *p;
+    size_t cap;
+    int busy;
+} sw_buf;
 
 struct sw_run {
     const sw_graph *g;
@@ -83,6 +101,11 @@ struct sw_run {
     const sw_run_opts *o;
     sw_srun *s;
     sw_run_report *rep;
+    pthread_mutex_t mu; /* guards kept: the main thread adds, workers look up */
+    sw_kept *kept;
+    size_t nkept, ckept;
+    sw_buf *bufs; /* guarded by mu too */
+    size_t nbufs, cbufs;
 };
 
 /* ---- Stage kinds ------------------------------------------------------------------------------------ */
@@ -128,7 +151,8 @@ void sw_filestat_of(sw_filestat *fs, const struct stat *st);
 int sw_put_buf(sw_hash *h, const sw_store *st, const void *buf, size_t len);
 /* Reads a whole store object (small ones: collections, listings). */
 int sw_read_object(char **out, size_t *len, const sw_store *st, const sw_hash *h);
-/* Where a blob's bytes are: a store object, or an input file of this run; NULL when neither. */
+/* Where a blob's bytes are: a store object, an input file of this run, or an op output this run kept
+ * (sw_run_keep); NULL when none. */
 char *sw_blob_path(const sw_run *run, const sw_hash *h);
 /* Maps a whole file read-only (nothing mapped for an empty one). */
 int sw_map_open(sw_map *m, const char *path);
@@ -136,22 +160,51 @@ void sw_map_close(sw_map *m);
 /* Maps the blob holding a tensor and checks the tensor lies inside it. */
 int sw_map_blob(sw_map *m, const sw_run *run, const sw_tref *t);
 
-/* An op's tensor outputs are written straight into mapped temp files of the store, which become objects
- * without being copied (swarm_host's alloc and free). Records outputs live on the heap. */
+/* Tensors up to this size are read into, and op outputs built in, memory buffers the run reuses
+ * (sw_run_buf), and moved to and from files by read and write: on the virtual machines measured a page
+ * fault on a file mapping costs more than copying its page (README, Performance). Larger ones are
+ * mapped, so that memory stays bounded. */
+#define SW_BUF_MAX ((size_t)64 << 20)
+
+/* A buffer of at least size bytes (huge pages where the kernel gives them), kept mapped between uses so
+ * that reusing it costs no page faults; NULL when out of memory. Any thread. */
+void *sw_run_buf(sw_run *run, size_t size);
+/* Gives a buffer back for reuse (NULL is fine). */
+void sw_run_buf_put(sw_run *run, void *p);
+/* Frees the run's buffers (when the run ends). */
+void sw_run_bufs_free(sw_run *run);
+
+/* A tensor's bytes for reading: read into a buffer of the run when it is at most SW_BUF_MAX, else mapped;
+ * p is its first byte. */
 typedef struct {
-    const sw_store *st;
+    sw_map m;
+    void *buf;
+    const uint8_t *p;
+} sw_tbytes;
+int sw_tbytes_open(sw_tbytes *b, sw_run *run, const sw_tref *t);
+void sw_tbytes_close(sw_tbytes *b, sw_run *run);
+
+/* An op's tensor outputs (swarm_host's alloc and free): built in a buffer of the run (sw_run_buf) or,
+ * past SW_BUF_MAX, in a mapped temp file of the store; sw_tmp_keep hands them on as temp files. Records
+ * outputs live on the heap. */
+typedef struct {
+    sw_run *run;
     struct sw_tbuf {
         void *p;
         size_t size;
-        int fd;
+        int fd; /* -1: a buffer of the run */
         char *tmp;
     } bufs[8];
     size_t n;
 } sw_tmpalloc;
 void *sw_tmp_alloc(void *ctx, size_t size);
 void sw_tmp_free(void *ctx, void *ptr, size_t size);
-/* Makes the buffer at ptr a store object: hash, unmap, commit. */
-int sw_tmp_commit(sw_tmpalloc *a, void *ptr, sw_hash *h);
+/* Keeps the buffer at ptr for this run: hashes it into *h, releases it and hands its unsynced temp file's
+ * path to *tmp (the caller's; see sw_kept), or NULL when the run holds those bytes already. */
+int sw_tmp_keep(sw_tmpalloc *a, void *ptr, sw_hash *h, char **tmp);
+/* Registers a kept temp file (taking path) so that sw_blob_path finds its bytes; the run removes it
+ * when it ends. Main thread only. */
+void sw_run_keep(sw_run *run, const sw_hash *h, char *path);
 
 /* The hash at the end of a "KIND:...:HEX" value id. */
 int sw_id_hash(sw_hash *h, const char *id);

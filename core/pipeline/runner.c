@@ -130,8 +130,61 @@ static void sw_progress_line(const sw_run *run, const size_t *queued, size_t nq)
     fflush(stderr);
 }
 
-/* Builds the key of a read, op or write stage and looks it up; on a miss queues the stage's work.
- * Returns 0 when the stage is complete (or, in a dry run, judged), 1 when work was queued. */
+static int sw_finish(sw_run *run, size_t i);
+
+/* Whether every tensor of stage j's collection has its bytes where this run can read them. */
+static int sw_tensors_held(const sw_run *run, size_t j)
+{
+    const sw_tensors *c = &run->s[j].tensors;
+    for (size_t k = 0; k < c->n; k++) {
+        char *path = sw_blob_path(run, &c->t[k].blob);
+        int held = path != NULL;
+        free(path);
+        if (!held)
+            return 0;
+    }
+    return 1;
+}
+
+/* Makes the bytes of stage j's tensors readable in this run. An op stage's output tensors are kept only
+ * by the run that made them (sw_tmp_keep: its collection is stored, not its bytes), so when j was a
+ * cache hit and a stage that missed needs its bytes, j runs again, its own inputs first; being
+ * deterministic, it must give the same collection. */
+static int sw_materialize(sw_run *run, size_t j, sw_pool *pool)
+{
+    const sw_stage *sg = &run->g->v[j];
+    sw_srun *s = &run->s[j];
+    if (sg->kind != SW_STAGE_OP || sg->out != SW_VAL_TENSORS || run->g->v[sg->inputs[0]].out != SW_VAL_TENSORS)
+        return 0;
+    int r = sw_load_tensors(run, j);
+    if (r || sw_tensors_held(run, j))
+        return r;
+    for (size_t k = 0; k < sg->ninputs && !r; k++)
+        r = sw_materialize(run, sg->inputs[k], pool);
+    if (r)
+        return r;
+    if (run->o->note) {
+        char *text = sw_sprintf("stage '%s' runs again: a later stage needs its tensors' bytes, which only the run "
+                                "that made them keeps", sg->name);
+        run->o->note(run->o->note_ctx, text);
+        free(text);
+    }
+    char *was = sw_strdup(s->id);
+    sw_tensors_free(&s->made);
+    r = sw_kind_op.queue(run, j, pool);
+    sw_pool_wait(pool);
+    if (!r)
+        r = sw_finish(run, j);
+    if (!r && strcmp(was, s->id))
+        r = sw_error(SW_ECONFLICT, "stage '%s' (%s) gave other tensors when run again for its bytes (%s, cached "
+                     "%s): is its op deterministic?", sg->name, sg->where, s->id, was);
+    free(was);
+    return r;
+}
+
+/* Builds the key of a read, op or write stage and looks it up; on a miss makes the bytes of its inputs
+ * readable (sw_materialize) and queues the stage's work. Returns 0 when the stage is complete (or, in a
+ * dry run, judged), 1 when work was queued. */
 static int sw_prepare_keyed(sw_run *run, size_t i, sw_pool *pool, const sw_stage_kind *k)
 {
     sw_srun *s = &run->s[i];
@@ -153,7 +206,11 @@ static int sw_prepare_keyed(sw_run *run, size_t i, sw_pool *pool, const sw_stage
         return 0;
     }
     rep->status = "ran";
-    r = k->queue(run, i, pool);
+    const sw_stage *sg = &run->g->v[i];
+    for (size_t in = 0; in < sg->ninputs && !r; in++)
+        r = sw_materialize(run, sg->inputs[in], pool);
+    if (!r)
+        r = k->queue(run, i, pool);
     return r ? r : 1;
 }
 
@@ -247,6 +304,9 @@ static void sw_srun_clear(sw_srun *s)
     sw_tensors_free(&s->made);
     free(s->parts);
     free(s->label);
+    if (s->staged)
+        unlink(s->staged); /* a write stage that failed before its sinks */
+    free(s->staged);
     for (size_t k = 0; k < s->nitems; k++) {
         if (s->items[k].tmp)
             unlink(s->items[k].tmp); /* segments joined, committed or failed: never needed again */
@@ -270,7 +330,7 @@ int sw_pipeline_run(sw_run_report *rep, const sw_graph *g, sw_store *st, sw_cata
     int r = o->dry_run ? 0 : sw_write_folders(g);
     if (r)
         return r;
-    sw_run run = {g, st, cat, o, sw_calloc(g->n, sizeof(sw_srun)), rep};
+    sw_run run = {g, st, cat, o, sw_calloc(g->n, sizeof(sw_srun)), rep, PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, NULL, 0, 0};
     sw_pool *pool = o->dry_run ? NULL : sw_pool_new(o->jobs);
     size_t *wave = sw_malloc(g->n * sizeof *wave), *queued = sw_malloc(g->n * sizeof *queued);
     while (!r) {
@@ -313,6 +373,12 @@ int sw_pipeline_run(sw_run_report *rep, const sw_graph *g, sw_store *st, sw_cata
     sw_pool_free(pool);
     for (size_t i = 0; i < g->n; i++)
         sw_srun_clear(&run.s[i]);
+    for (size_t k = 0; k < run.nkept; k++) {
+        unlink(run.kept[k].path);
+        free(run.kept[k].path);
+    }
+    free(run.kept);
+    sw_run_bufs_free(&run);
     free(run.s);
     free(wave);
     free(queued);

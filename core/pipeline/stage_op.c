@@ -57,13 +57,13 @@ static void sw_op_tensor_task(void *arg)
     sw_run *run = it->run;
     const sw_stage *sg = &run->g->v[it->stage];
     const swarm_op *op = sw_stage_op(sg);
-    sw_map maps[64];
+    sw_tbytes bytes[64];
     swarm_value in[64];
     int64_t shapes[64][SWARM_MAX_NDIM];
     size_t nmapped = 0;
     for (size_t k = 0; k < sg->ninputs; k++) {
         const sw_tref *t = &run->s[sg->inputs[k]].tensors.t[it->index];
-        int r = sw_map_blob(&maps[k], run, t);
+        int r = sw_tbytes_open(&bytes[k], run, t);
         if (r) {
             sw_item_fail(it, r);
             goto done;
@@ -71,8 +71,8 @@ static void sw_op_tensor_task(void *arg)
         nmapped++;
         memcpy(shapes[k], t->shape, sizeof shapes[k]);
         in[k].kind = SWARM_KIND_TENSOR;
-        in[k].u.tensor = (swarm_tensor){(void *)maps[k].p, {SWARM_DEVICE_CPU, 0}, t->ndim, t->dtype, shapes[k],
-                                        NULL, t->offset};
+        in[k].u.tensor = (swarm_tensor){(void *)bytes[k].p, {SWARM_DEVICE_CPU, 0}, t->ndim, t->dtype, shapes[k],
+                                        NULL, 0};
     }
     size_t n, *order = sw_malloc(op->n_variants * sizeof *order);
     if (sw_op_variants(order, &n, sg->plugin, sg->op_index, sg->device, 1)) {
@@ -80,7 +80,7 @@ static void sw_op_tensor_task(void *arg)
         free(order);
         goto done;
     }
-    sw_tmpalloc ta = {run->st, {{0}}, 0};
+    sw_tmpalloc ta = {run, {{0}}, 0};
     sw_allocator a = {sw_tmp_alloc, sw_tmp_free, &ta};
     sw_op_outputs out;
     sw_op_outputs_init(&out, op);
@@ -95,7 +95,7 @@ static void sw_op_tensor_task(void *arg)
         it->out.ndim = y->ndim;
         memcpy(it->out.shape, y->shape, sizeof(int64_t) * (size_t)y->ndim);
         sw_tensor_nbytes(&it->out.nbytes, y->dtype, y->ndim, y->shape);
-        r = sw_tmp_commit(&ta, y->data, &it->out.blob);
+        r = sw_tmp_keep(&ta, y->data, &it->out.blob, &it->tmp);
         out.v[0].u.tensor.data = NULL;
         it->out.name = out.name;
         out.name = NULL;
@@ -106,7 +106,7 @@ static void sw_op_tensor_task(void *arg)
     free(order);
 done:
     for (size_t k = 0; k < nmapped; k++)
-        sw_map_close(&maps[k]);
+        sw_tbytes_close(&bytes[k], run);
 }
 
 /* A batch of records as the ABI lays it out: the records copied back to back, count + 1 offsets. */
@@ -430,6 +430,9 @@ static int sw_op_kind_finish(sw_run *run, size_t i)
         t->name = name;
         free(renamed);
         s->items[k].out.name = NULL;
+        if (s->items[k].tmp) /* the run reads it, removes it at its end */
+            sw_run_keep(run, &t->blob, s->items[k].tmp);
+        s->items[k].tmp = NULL;
     }
     for (size_t k = 0; k < in->nmeta; k++)
         sw_tensors_add_meta(&s->made, in->meta[k].key, in->meta[k].value);

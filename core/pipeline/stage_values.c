@@ -1,12 +1,14 @@
-/* stage_values.c — where the runner's values live (see run.h): blobs (store objects, or input files known
- * by their hash) and their mappings, op outputs written straight into mapped temp files of the store,
- * tensor collections loaded and committed, records segments joined, and stage results recorded under
- * their keys. */
+/* stage_values.c — where the runner's values live (see run.h): blobs (store objects, input files known by
+ * their hash, op outputs kept for the run) and their mappings, the run's reused buffers and tensors read
+ * into them, op outputs built in them and kept as unsynced temp files, tensor collections loaded and
+ * committed, records segments joined, and stage results recorded under their keys. */
 #include "pipeline/run.h"
 #include "base/error.h"
 #include "base/util.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -61,11 +63,27 @@ int sw_read_object(char **out, size_t *len, const sw_store *st, const sw_hash *h
     return r;
 }
 
-/* Where a blob's bytes are: a store object, or an input file of this run. Caller frees. */
+/* The temp file of an op output this run kept with those bytes, or NULL (caller frees). */
+static char *sw_kept_path(const sw_run *run, const sw_hash *h)
+{
+    char *kept = NULL;
+    pthread_mutex_lock((pthread_mutex_t *)&run->mu);
+    for (size_t k = 0; k < run->nkept && !kept; k++)
+        if (sw_hash_eq(&run->kept[k].hash, h))
+            kept = sw_strdup(run->kept[k].path);
+    pthread_mutex_unlock((pthread_mutex_t *)&run->mu);
+    return kept;
+}
+
+/* Where a blob's bytes are: a store object, an input file of this run, or an op output this run kept.
+ * Caller frees. */
 char *sw_blob_path(const sw_run *run, const sw_hash *h)
 {
     if (sw_store_stat(run->st, h, NULL) == 0)
         return sw_store_object_path(run->st, h);
+    char *kept = sw_kept_path(run, h);
+    if (kept)
+        return kept;
     for (size_t i = 0; i < run->g->n; i++) {
         const sw_srun *s = &run->s[i];
         if (run->g->v[i].kind != SW_STAGE_INPUT || !s->done)
@@ -129,17 +147,137 @@ int sw_map_blob(sw_map *m, const sw_run *run, const sw_tref *t)
     return r;
 }
 
+void *sw_run_buf(sw_run *run, size_t size)
+{
+    const size_t huge = (size_t)2 << 20;
+    size_t cap = (size + huge - 1) / huge * huge, best = SIZE_MAX;
+    void *p = NULL;
+    pthread_mutex_lock(&run->mu);
+    for (size_t k = 0; k < run->nbufs; k++)
+        if (!run->bufs[k].busy && run->bufs[k].cap >= size && (best == SIZE_MAX || run->bufs[k].cap < run->bufs[best].cap))
+            best = k;
+    if (best != SIZE_MAX) {
+        run->bufs[best].busy = 1;
+        p = run->bufs[best].p;
+    }
+    pthread_mutex_unlock(&run->mu);
+    if (p)
+        return p;
+    if (posix_memalign(&p, huge, cap ? cap : huge))
+        return NULL;
+    madvise(p, cap ? cap : huge, MADV_HUGEPAGE);
+    pthread_mutex_lock(&run->mu);
+    sw_grow(&run->bufs, &run->cbufs, run->nbufs + 1, sizeof *run->bufs);
+    run->bufs[run->nbufs++] = (sw_buf){p, cap, 1};
+    pthread_mutex_unlock(&run->mu);
+    return p;
+}
+
+void sw_run_buf_put(sw_run *run, void *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&run->mu);
+    size_t idle = 0, at = 0;
+    for (size_t k = 0; k < run->nbufs; k++) {
+        if (run->bufs[k].p == p)
+            at = k;
+        idle += !run->bufs[k].busy;
+    }
+    /* Two idle buffers per worker cover a tensor op's input and output; free the rest. */
+    if (idle >= 2 * (size_t)run->o->jobs) {
+        free(p);
+        run->bufs[at] = run->bufs[--run->nbufs];
+    } else {
+        run->bufs[at].busy = 0;
+    }
+    pthread_mutex_unlock(&run->mu);
+}
+
+void sw_run_bufs_free(sw_run *run)
+{
+    for (size_t k = 0; k < run->nbufs; k++)
+        free(run->bufs[k].p);
+    free(run->bufs);
+    run->bufs = NULL;
+    run->nbufs = run->cbufs = 0;
+}
+
+/* Reads len bytes at offset of the file at path into buf. */
+static int sw_pread_file(void *buf, const char *path, uint64_t offset, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+    if (fd < 0)
+        return sw_error_errno(SW_ERROR, "cannot open %s", path);
+    for (size_t at = 0; at < len && !r;) {
+        ssize_t n = pread(fd, (uint8_t *)buf + at, len - at, (off_t)(offset + at));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            r = n < 0 ? sw_error_errno(SW_ERROR, "cannot read %s", path) : sw_error(SW_EINVALID, "%s is short", path);
+        else
+            at += (size_t)n;
+    }
+    close(fd);
+    return r;
+}
+
+int sw_tbytes_open(sw_tbytes *b, sw_run *run, const sw_tref *t)
+{
+    memset(b, 0, sizeof *b);
+    if (t->nbytes > SW_BUF_MAX) {
+        int r = sw_map_blob(&b->m, run, t);
+        b->p = r ? NULL : b->m.p + t->offset;
+        return r;
+    }
+    char *path = sw_blob_path(run, &t->blob);
+    if (!path) {
+        char hex[SW_HEX_LEN + 1];
+        sw_hash_hex(hex, &t->blob);
+        return sw_error(SW_ENOTFOUND, "the bytes of tensor '%s' (in %.16s...) are neither in the store nor an "
+                        "input of this run", t->name, hex);
+    }
+    int r = 0;
+    if (!(b->buf = sw_run_buf(run, (size_t)t->nbytes)))
+        r = sw_error(SW_ERROR, "out of memory for tensor '%s'", t->name);
+    if (!r)
+        r = sw_pread_file(b->buf, path, t->offset, (size_t)t->nbytes);
+    free(path);
+    if (r) {
+        sw_run_buf_put(run, b->buf);
+        b->buf = NULL;
+    }
+    b->p = b->buf;
+    return r;
+}
+
+void sw_tbytes_close(sw_tbytes *b, sw_run *run)
+{
+    sw_map_close(&b->m);
+    sw_run_buf_put(run, b->buf);
+    b->buf = NULL;
+}
+
 void *sw_tmp_alloc(void *ctx, size_t size)
 {
     sw_tmpalloc *a = ctx;
     if (a->n == sizeof a->bufs / sizeof *a->bufs)
         return NULL;
     struct sw_tbuf *b = &a->bufs[a->n];
-    if (sw_store_tmpfile(&b->tmp, &b->fd, a->st))
+    if (size <= SW_BUF_MAX) {
+        if (!(b->p = sw_run_buf(a->run, size ? size : 1)))
+            return NULL;
+        b->size = size;
+        b->fd = -1;
+        b->tmp = NULL;
+        a->n++;
+        return b->p;
+    }
+    if (sw_store_tmpfile(&b->tmp, &b->fd, a->run->st))
         return NULL;
     void *p = MAP_FAILED;
     if (ftruncate(b->fd, (off_t)size) == 0)
-        p = mmap(NULL, size ? size : 1, PROT_READ | PROT_WRITE, MAP_SHARED, b->fd, 0);
+        p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, b->fd, 0);
     if (p == MAP_FAILED) {
         close(b->fd);
         unlink(b->tmp);
@@ -152,6 +290,17 @@ void *sw_tmp_alloc(void *ctx, size_t size)
     return p;
 }
 
+/* Releases output buffer b: back to the run, or unmapped (its temp file closed). */
+static void sw_tbuf_release(sw_tmpalloc *a, struct sw_tbuf *b)
+{
+    if (b->fd < 0) {
+        sw_run_buf_put(a->run, b->p);
+        return;
+    }
+    munmap(b->p, b->size);
+    close(b->fd);
+}
+
 void sw_tmp_free(void *ctx, void *ptr, size_t size)
 {
     sw_tmpalloc *a = ctx;
@@ -160,8 +309,7 @@ void sw_tmp_free(void *ctx, void *ptr, size_t size)
         struct sw_tbuf *b = &a->bufs[i];
         if (b->p != ptr)
             continue;
-        munmap(b->p, b->size ? b->size : 1);
-        close(b->fd);
+        sw_tbuf_release(a, b);
         if (b->tmp)
             unlink(b->tmp);
         free(b->tmp);
@@ -170,25 +318,44 @@ void sw_tmp_free(void *ctx, void *ptr, size_t size)
     }
 }
 
-/* Makes the buffer at ptr a store object: hash, unmap, commit. */
-int sw_tmp_commit(sw_tmpalloc *a, void *ptr, sw_hash *h)
+/* Keeps the buffer at ptr for this run: hash, the bytes into a temp file of the store (a buffer's are
+ * written there, a mapping's are there), and its path to the caller; NULL when the run holds those bytes
+ * already (sw_blob_path finds them). No fsync: the bytes are read again within the run, from the page
+ * cache, and never trusted by another run. */
+int sw_tmp_keep(sw_tmpalloc *a, void *ptr, sw_hash *h, char **tmp)
 {
     for (size_t i = 0; i < a->n; i++) {
         struct sw_tbuf *b = &a->bufs[i];
         if (b->p != ptr)
             continue;
-        int added;
+        int r = 0, fd;
         sw_sha256_buf(h, b->p, b->size);
-        munmap(b->p, b->size ? b->size : 1);
-        int r = sw_store_commit(a->st, b->fd, b->tmp, h, &added);
-        close(b->fd);
-        if (r)
+        /* Bytes an earlier stage of the run kept already (an op that moved a tensor unchanged) are not
+         * written again: the tensor is read from that stage's temp file. */
+        char *kept = b->fd < 0 ? sw_kept_path(a->run, h) : NULL;
+        int have = kept != NULL;
+        free(kept);
+        if (b->fd < 0 && !have && !(r = sw_store_tmpfile(&b->tmp, &fd, a->run->st))) {
+            if (sw_write_all(fd, b->p, b->size) < 0)
+                r = sw_error_errno(SW_ERROR, "cannot write to the store");
+            close(fd);
+        }
+        sw_tbuf_release(a, b);
+        if (r && b->tmp)
             unlink(b->tmp);
-        free(b->tmp);
+        *tmp = r ? (free(b->tmp), NULL) : b->tmp;
         *b = a->bufs[--a->n];
         return r;
     }
     return sw_error(SW_ERROR, "an output buffer was lost");
+}
+
+void sw_run_keep(sw_run *run, const sw_hash *h, char *path)
+{
+    pthread_mutex_lock(&run->mu);
+    sw_grow(&run->kept, &run->ckept, run->nkept + 1, sizeof *run->kept);
+    run->kept[run->nkept++] = (sw_kept){*h, path};
+    pthread_mutex_unlock(&run->mu);
 }
 
 /* Parses "KIND:...:HEX" ids: the hash at the end, and for records the framing. */
@@ -226,6 +393,7 @@ int sw_commit_tensors(sw_run *run, size_t i)
     if (r)
         return r;
     char *hex = sw_hex(&h);
+    free(s->id); /* a cached stage run again for its bytes (runner.c, sw_materialize) */
     s->id = sw_sprintf("tensors:%s", hex);
     free(hex);
     /* Pin the collection and every store object it holds (input files are not the store's). */
@@ -237,6 +405,7 @@ int sw_commit_tensors(sw_run *run, size_t i)
             objs[n++] = s->made.t[k].blob;
     r = s->no_cache ? 0 : sw_index_stage_put(sw_store_index(run->st), &s->key, s->id, objs, n);
     free(objs);
+    sw_tensors_free(&s->tensors);
     s->tensors = s->made;
     memset(&s->made, 0, sizeof s->made);
     s->loaded = 1;

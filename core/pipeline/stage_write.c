@@ -83,10 +83,10 @@ static int sw_write_tensors(sw_run *run, const sw_stage *sg, const sw_tensors *c
     for (size_t j = 0; j < c->n && !r; j++) {
         size_t k = order[j];
         r = sw_write_zeros(w, e[k].offset);
-        sw_map m;
-        if (!r && !(r = sw_map_blob(&m, run, &c->t[k]))) {
-            r = sw_fwriter_put(w, m.p + c->t[k].offset, (size_t)c->t[k].nbytes);
-            sw_map_close(&m);
+        sw_tbytes b;
+        if (!r && !(r = sw_tbytes_open(&b, run, &c->t[k]))) {
+            r = sw_fwriter_put(w, b.p, (size_t)c->t[k].nbytes);
+            sw_tbytes_close(&b, run);
         }
     }
     if (!r)
@@ -265,6 +265,7 @@ static int sw_write_records_file(sw_run *run, sw_srun *s, const sw_stage *sg, sw
         return r;
     sw_fwriter w;
     sw_fwriter_init(&w, fd);
+    w.push = 1; /* a store object to be: its fsync comes at the commit */
     c->n = c->bytes = 0;
     c->drained = 0;
     r = sw_pack_open(&c->pk, (sw_compress)sg->compress, &w);
@@ -347,6 +348,7 @@ static void sw_write_task(void *arg)
         return sw_item_fail(it, SW_ERROR);
     sw_fwriter w;
     sw_fwriter_init(&w, fd);
+    w.push = 1; /* a store object to be: its fsync comes at the commit */
     int r = sg->format ? sw_write_tensors(run, sg, &run->s[sg->inputs[0]].tensors, &w)
                        : sw_write_stats(run, &run->s[sg->inputs[0]].tensors, &w);
     uint64_t size = w.total;
@@ -354,6 +356,10 @@ static void sw_write_task(void *arg)
         r = sw_fwriter_finish(&w, &h);
     else
         sw_fwriter_abort(&w);
+    /* The copy for the save path is made now, from the page cache, while the disk takes the object's
+     * pages (pushed as they were written): the commit's fsync then waits for little. */
+    if (!r && sg->save_path)
+        r = sw_copy_file_beside(&s->staged, tmp, sg->save_path, 0644);
     if (!r)
         r = sw_store_commit(run->st, fd, tmp, &h, &added);
     close(fd);
@@ -434,25 +440,34 @@ static int sw_written_load(sw_run *run, size_t i)
     return r;
 }
 
-/* Copies a written file to dest (atomically: a temp file beside it, fsync, rename) unless dest holds
- * those bytes already, as the stat cache knows. */
-static int sw_save_file(sw_run *run, const sw_rfile *f, const char *dest)
+/* Saves a written file at dest unless dest holds those bytes already, as the stat cache knows: renames
+ * the copy the write task staged beside dest (*staged, taken), else copies (a temp file beside dest
+ * renamed over it). Neither is fsync'd: the bytes are a store object, durable already, and a crash that
+ * loses the copy leaves dest with other stat data than the stat cache recorded (another inode, size or
+ * times), so the next run copies again. */
+static int sw_save_file(sw_run *run, const sw_rfile *f, const char *dest, char **staged)
 {
     struct stat st;
     sw_filestat fs;
     sw_hash h;
-    char *real = realpath(dest, NULL);
+    char *real = realpath(dest, NULL), *tmp = *staged;
+    int r = 0, have = 0;
+    *staged = NULL;
     if (real && stat(real, &st) == 0) {
         sw_filestat_of(&fs, &st);
-        int r = sw_index_file_get(&h, sw_store_index(run->st), real, &fs);
-        if (r == 0 && sw_hash_eq(&h, &f->hash)) {
-            free(real);
-            return 0;
-        }
+        have = sw_index_file_get(&h, sw_store_index(run->st), real, &fs) == 0 && sw_hash_eq(&h, &f->hash);
     }
     free(real);
-    int r = sw_copy_file_atomic(f->disk, dest, 0644);
-    if (r)
+    if (have || (tmp && rename(tmp, dest) < 0)) {
+        if (!have)
+            r = sw_error_errno(SW_ERROR, "cannot rename to %s", dest);
+        if (tmp)
+            unlink(tmp);
+    } else if (!tmp) {
+        r = sw_copy_file_replace(f->disk, dest, 0644);
+    }
+    free(tmp);
+    if (r || have)
         return r;
     real = realpath(dest, NULL);
     if (real && stat(real, &st) == 0) {
@@ -510,13 +525,14 @@ int sw_write_folders(const sw_graph *g)
 static int sw_save(sw_run *run, size_t i)
 {
     const sw_stage *sg = &run->g->v[i];
-    const sw_srun *s = &run->s[i];
+    sw_srun *s = &run->s[i];
     if (!sw_sharded(sg))
-        return sw_save_file(run, &s->files[0], sg->save_path);
+        return sw_save_file(run, &s->files[0], sg->save_path, &s->staged);
     int r = sw_mkdir_p(sg->save_path);
     for (size_t k = 0; !r && k < s->nfiles; k++) {
         char *dest = sw_sprintf("%s/%s", sg->save_path, s->files[k].rel);
-        r = sw_save_file(run, &s->files[k], dest);
+        char *none = NULL;
+        r = sw_save_file(run, &s->files[k], dest, &none);
         free(dest);
     }
     DIR *dir = r ? NULL : opendir(sg->save_path);

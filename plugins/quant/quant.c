@@ -162,6 +162,16 @@ static int qt_sse_q4_0(uint8_t *out, const float *x)
 }
 #endif
 
+/* Quantizes one block of 32 floats to Q8_0 or Q4_0 at o: the SSE2 path, else the reference. */
+static void qt_block(uint8_t *o, const float *x, int q4)
+{
+#ifdef __SSE2__
+    if ((q4 ? qt_sse_q4_0(o, x) : qt_sse_q8_0(o, x)) == 0)
+        return;
+#endif
+    (q4 ? sw_num_q4_0_block : sw_num_q8_0_block)(o, x);
+}
+
 /* Quantizes nblocks blocks of f32 (any alignment) to Q8_0 or Q4_0. */
 static void qt_quantize_f32(uint8_t *out, const uint8_t *in, uint64_t nblocks, int q4)
 {
@@ -169,12 +179,7 @@ static void qt_quantize_f32(uint8_t *out, const uint8_t *in, uint64_t nblocks, i
     for (uint64_t b = 0; b < nblocks; b++) {
         float x[SW_QK];
         memcpy(x, in + b * 4 * SW_QK, sizeof x);
-        uint8_t *o = out + b * bb;
-#ifdef __SSE2__
-        if ((q4 ? qt_sse_q4_0(o, x) : qt_sse_q8_0(o, x)) == 0)
-            continue;
-#endif
-        (q4 ? sw_num_q4_0_block : sw_num_q8_0_block)(o, x);
+        qt_block(out + b * bb, x, q4);
     }
 }
 
@@ -235,10 +240,10 @@ static int quantize_run(const swarm_host *host, swarm_call *call, const swarm_pa
             qt_quantize_f32(out, in, elems / SW_QK, q4);
             return SWARM_OK;
         }
-        for (uint64_t b = 0; b < elems / SW_QK; b++) {
+        for (uint64_t b = 0; b < elems / SW_QK; b++) { /* f16/bf16 widen exactly: f32's bytes */
             float v[SW_QK];
             qt_load(v, in, kind, b * SW_QK, SW_QK);
-            (q4 ? sw_num_q4_0_block : sw_num_q8_0_block)(out + b * bb, v);
+            qt_block(out + b * bb, v, q4);
         }
         return SWARM_OK;
     }

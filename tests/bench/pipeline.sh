@@ -7,12 +7,16 @@
 # 2. Dispatch overhead: pipetest/upper over 1,000,000 one-line records with batch = 1 (one plugin call
 #    per record) vs batch = 100000 (calls amortized), fresh home each run, best of 3. Per call:
 #    (t_batch1 - t_batch100000) / 1e6. Target < 2 us. The output must equal `tr a-z A-Z` of the input.
-# 3. pipelines/convert.lua, f32 -> bf16, on a 1 GiB checkpoint (64 tensors of 4 Mi floats; fresh home,
-#    best of 2) vs cp of the same file (best of 3; cp + sync for context), page cache warm; peak RSS; a few
-#    thousand converted values checked against round-to-nearest-even in python. Target >= 50% of cp.
+# 3. pipelines/convert.lua, f32 -> bf16, and pipelines/quantize.lua, f32 -> Q8_0 GGUF, on a 1 GiB
+#    checkpoint (64 tensors of 4 Mi floats; fresh home, best of 2) vs cp of the same file (best of 3) and
+#    cp + sync (best of 2: swarm fsyncs the object it stores), page cache warm; peak RSS; a few thousand
+#    converted values checked against round-to-nearest-even in python, the GGUF's tensors listed. The
+#    hashing floor, measured in the same run: openssl's SHA-256 of the input, and of input + output on
+#    two cores (swarm names the input, the op's outputs and the output object by their SHA-256). Targets:
+#    as fast as cp + sync, and >= 50% of cp where the hashing floor allows.
 # Needs BUILD/tests/plugins/pipetest.so (`make bench` builds it), python3, bc, GNU time; snakemake is
 # optional (n/a without it). Scratch: ${BENCH_DIR:-$TMPDIR}/swarm-bench-pipeline (about 3.5 GiB), removed
-# at exit. run.sh calls this last; alone: bash tests/bench/pipeline.sh BUILD (about 2 minutes on 2 cores).
+# at exit. run.sh calls this last; alone: bash tests/bench/pipeline.sh BUILD (about 3 minutes on 2 cores).
 set -euo pipefail
 export LC_ALL=C # EPOCHREALTIME with a '.'
 build=${1:-build}
@@ -20,10 +24,12 @@ swarm=$(cd "$build" && pwd)/swarm
 gen=$(cd "$build" && pwd)/tools/gen
 testplugins=$(cd "$build" && pwd)/tests/plugins
 convert=$(cd "$(dirname "$0")/../.." && pwd)/pipelines/convert.lua
+quantize=$(cd "$(dirname "$0")/../.." && pwd)/pipelines/quantize.lua
+gguf_py=$(cd "$(dirname "$0")/../.." && pwd)/tests/tools/gguf.py
 dir=${BENCH_DIR:-${TMPDIR:-/tmp}}/swarm-bench-pipeline
 noop_runs=${BENCH_NOOP_RUNS:-20}
 snake_runs=${BENCH_SNAKE_RUNS:-10} # one snakemake start costs 1-2 s here
-for tool in python3 bc /usr/bin/time; do
+for tool in python3 bc /usr/bin/time openssl; do
     command -v "$tool" >/dev/null || { echo "pipeline bench: $tool is missing (make deps-bench installs it)" >&2; exit 1; }
 done
 [ -f "$testplugins/pipetest.so" ] || { echo "pipeline bench: no $testplugins/pipetest.so (make $build/tests/plugins/pipetest.so)" >&2; exit 1; }
@@ -169,7 +175,7 @@ t_bbig=$t_upper s_bbig=$s_upper
 rm -rf "$dir/h2" lines.txt want.txt upper-out.txt
 
 # ---- 3. convert.lua f32 -> bf16 on 1 GiB, vs cp --------------------------------------------------
-echo "pipeline 3/3: convert.lua f32 -> bf16 on a 1 GiB checkpoint, vs cp ..."
+echo "pipeline 3/3: convert.lua f32 -> bf16 and quantize.lua f32 -> Q8_0 on a 1 GiB checkpoint, vs cp ..."
 "$gen" checkpoint 7 1G big.safetensors
 bytes=$(stat -c %s big.safetensors)
 cat big.safetensors >/dev/null
@@ -177,19 +183,31 @@ prep='rm -f copy.safetensors'
 t_cp=$(best 3 cp big.safetensors copy.safetensors)
 t_cpsync=$(best 2 sh -c 'cp big.safetensors copy.safetensors && sync') # swarm fsyncs what it stores
 rm -f copy.safetensors
-t_conv="" rss_conv=0 conv_stages=""
-for _ in 1 2; do
-    rm -rf "$dir/h3" bf16.safetensors
-    sync
-    t=$(wall /usr/bin/time -f %M -o "$dir/rss" "$swarm" --home "$dir/h3" pipeline run "$convert" \
-        --set input=big.safetensors --set output=bf16.safetensors)
-    r=$(awk '{v = $1} END {printf "%.0f", v / 1024}' "$dir/rss")
-    [ "$r" -gt "$rss_conv" ] && rss_conv=$r
-    if [ -z "$t_conv" ] || [ "$(echo "$t < $t_conv" | bc)" = 1 ]; then
-        t_conv=$t
-        conv_stages=$(awk '$NF == "s" {printf "%s%s %s s", sep, $2, $3; sep = ", "}' "$dir/run.err")
-    fi
-done
+t_sha=$(best 3 openssl dgst -sha256 big.safetensors)
+# pipe_run PIPELINE OUTPUT: t_pipe (wall, best of 2, fresh home), rss_pipe (MiB, the larger), pipe_stages
+pipe_run() {
+    local t r
+    t_pipe="" rss_pipe=0 pipe_stages=""
+    for _ in 1 2; do
+        rm -rf "$dir/h3" "$2"
+        sync
+        t=$(wall /usr/bin/time -f %M -o "$dir/rss" "$swarm" --home "$dir/h3" pipeline run "$1" \
+            --set input=big.safetensors --set output="$2")
+        r=$(awk '{v = $1} END {printf "%.0f", v / 1024}' "$dir/rss")
+        [ "$r" -gt "$rss_pipe" ] && rss_pipe=$r
+        if [ -z "$t_pipe" ] || [ "$(echo "$t < $t_pipe" | bc)" = 1 ]; then
+            t_pipe=$t
+            pipe_stages=$(awk '$NF == "s" {printf "%s%s %s s", sep, $2, $3; sep = ", "}' "$dir/run.err")
+        fi
+    done
+}
+pipe_run "$quantize" q8.gguf
+t_quant=$t_pipe rss_quant=$rss_pipe quant_stages=$pipe_stages
+quant_bytes=$(stat -c %s q8.gguf)
+quant_check=$(python3 "$gguf_py" dump q8.gguf | awk '/^tensor/ {n++; if ($3 == "Q8_0") q++} END {printf "%d tensors, %d Q8_0", n, q}')
+rm -f q8.gguf
+pipe_run "$convert" bf16.safetensors
+t_conv=$t_pipe rss_conv=$rss_pipe conv_stages=$pipe_stages
 out_bytes=$(stat -c %s bf16.safetensors)
 if ! python3 - big.safetensors bf16.safetensors >"$dir/check.out" 2>&1 <<'EOF'; then
 import json, random, struct, sys
@@ -273,15 +291,28 @@ case "$s_b1$s_bbig" in
 esac
 
 human() { numfmt --to=iec-i --suffix=B --round=nearest --format=%.1f "$1"; }
-echo "pipeline convert.lua f32 -> bf16: $(human "$bytes") in, $(human "$out_bytes") out (page cache warm; higher GB/s is better)"
+pct() { printf '%.0f' "$(echo "scale=4; 100 * $1 / $2" | bc)"; }
+# The hashing floor for an output of B bytes: the input's SHA-256 (one core: its id is the hash of the
+# whole file) and the output's (the op's outputs, tensor by tensor, on both cores) at openssl's rate.
+floor() { echo "scale=4; $t_sha + $t_sha * $1 / $bytes / 2" | bc; }
+# report NAME T RSS STAGES OUT_BYTES
+report() {
+    printf '  %-36s %7.2f s  %5s GB/s  (best of 2, fresh home)  peak RSS %s MiB\n' "$1" "$2" "$(gbs "$2")" "$3"
+    printf '  %-36s %s\n' "  its stages" "$4"
+    printf '  %-36s %s%% of cp (target >= 50%%: %s), %s%% of cp + sync (target >= 100%%: %s)\n' "  throughput" \
+        "$(pct "$t_cp" "$2")" "$(verdict "$t_cp / $2 >= 0.5")" "$(pct "$t_cpsync" "$2")" "$(verdict "$2 <= $t_cpsync")"
+    printf '  %-36s %.2f s (SHA-256 of %s in on one core + %s out on two), so at best %s%% of cp; swarm is at %.1fx it\n' \
+        "  hashing floor" "$(floor "$5")" "$(human "$bytes")" "$(human "$5")" "$(pct "$t_cp" "$(floor "$5")")" \
+        "$(echo "scale=4; $2 / $(floor "$5")" | bc)"
+}
+echo "pipelines on a 1 GiB checkpoint: $(human "$bytes") in (page cache warm; higher GB/s is better)"
 printf '  %-36s %7.2f s  %5s GB/s  (best of 3)\n' "cp" "$t_cp" "$(gbs "$t_cp")"
-printf '  %-36s %7.2f s  %5s GB/s  (best of 2; swarm fsyncs what it stores)\n' "cp + sync" "$t_cpsync" "$(gbs "$t_cpsync")"
-printf '  %-36s %7.2f s  %5s GB/s  (best of 2, fresh home)  peak RSS %s MiB\n' "swarm pipeline run convert.lua" \
-    "$t_conv" "$(gbs "$t_conv")" "$rss_conv"
-printf '  %-36s %s\n' "  its stages" "$conv_stages"
-printf '  %-36s %s%% of cp (target >= 50%%: %s)\n' "convert throughput" \
-    "$(printf '%.0f' "$(echo "scale=4; 100 * $t_cp / $t_conv" | bc)")" "$(verdict "$t_cp / $t_conv >= 0.5")"
-printf '  %-36s %s%% of cp + sync\n' "" "$(printf '%.0f' "$(echo "scale=4; 100 * $t_cpsync / $t_conv" | bc)")"
+printf '  %-36s %7.2f s  %5s GB/s  (best of 2; swarm fsyncs the object it stores)\n' "cp + sync" "$t_cpsync" "$(gbs "$t_cpsync")"
+printf '  %-36s %7.2f s  %5s GB/s  (best of 3; the hashing floor below)\n' "openssl dgst -sha256" "$t_sha" "$(gbs "$t_sha")"
+echo "convert.lua f32 -> bf16: $(human "$out_bytes") out"
+report "swarm pipeline run convert.lua" "$t_conv" "$rss_conv" "$conv_stages" "$out_bytes"
+echo "quantize.lua f32 -> Q8_0 GGUF: $(human "$quant_bytes") out ($quant_check)"
+report "swarm pipeline run quantize.lua" "$t_quant" "$rss_quant" "$quant_stages" "$quant_bytes"
 case $bad in
 *convert*) printf '  %-36s MISMATCH (see above): %s\n' "output check (bf16 = RNE of f32)" "$checked" ;;
 *) printf '  %-36s ok: %s\n' "output check (bf16 = RNE of f32)" "$checked" ;;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# crash.sh — kill -9 in the middle of adds, concurrent adds, and gc against a busy store.
+# crash.sh — kill -9 in the middle of adds and of pipeline runs, concurrent adds, and gc against a busy
+# store.
 # A killed add leaves at most temp files, which the next command that opens the store removes (their
 # owner's lock is gone), and unreferenced objects, which gc collects; fsck stays clean and the same add
 # then succeeds. Concurrent adds of one bundle get distinct versions; identical content
@@ -110,6 +111,76 @@ for round in 1 2 3 4 5 6; do
     rm -rf "$home"
 done
 is "fsck is clean and old versions verify after kills at random points" "$bad" 0
+
+# --- kill -9 in the middle of a pipeline run ------------------------------------------------------
+# convert.lua's op outputs are kept for the run only (unsynced temp files in tmp/, not objects), its
+# write stage builds the output object and stages the copy for the output path beside it while the
+# object's fsync runs. A kill at any point leaves no cache entry naming bytes the store does not hold
+# (a rerun gives the right file), only temp files that the next command removes, and fsck clean.
+CONVERT="$ROOT/pipelines/convert.lua"
+"$GEN" checkpoint 5 256M "$T/ck.safetensors"
+"$SWARM" --home "$T/ref" -q pipeline run "$CONVERT" --set input="$T/ck.safetensors" --set output="$T/ref.safetensors"
+ph=$T/pipe
+pipe() { "$SWARM" --home "$ph" pipeline run "$CONVERT" --set input="$T/ck.safetensors" --set output="$T/out.safetensors" "$@"; }
+ph_tmp() { find "$ph/tmp" -type f 2>/dev/null | wc -l; }
+ph_tmp_over_64m() { [ -n "$(find "$ph/tmp" -type f -size +64M 2>/dev/null)" ]; }
+kept_files() { [ "$(ph_tmp)" -ge 3 ]; }
+# kill_when COND: runs convert.lua, kills it -9 once COND holds; the status in $killed
+kill_when() {
+    spawn "$SWARM" --home "$ph" -q pipeline run "$CONVERT" --set input="$T/ck.safetensors" \
+        --set output="$T/out.safetensors" >/dev/null 2>&1
+    local pid=$!
+    poll 60 "$@"
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    killed=$?
+}
+kill_when kept_files
+is "killed while convert kept its outputs in tmp/ (status 137)" "$killed" 137
+ok "fsck is clean after the kill" "$SWARM" --home "$ph" fsck
+like "... reporting no corruption" "$err" " 0 corrupt"
+is "tmp/ is empty" "$(ph_tmp)" 0
+run pipe --explain
+is "the rerun succeeds" "$rc" 0
+like "... running convert again (its result was never recorded)" "$out" "^ran +convert"
+ok "... to the right bytes" cmp "$T/out.safetensors" "$T/ref.safetensors"
+rm -rf "$ph" "$T/out.safetensors"
+kill_when ph_tmp_over_64m
+is "killed while the write stage built the output object (status 137)" "$killed" 137
+ok "fsck is clean" "$SWARM" --home "$ph" fsck
+like "... with no corruption" "$err" " 0 corrupt"
+is "tmp/ is empty" "$(ph_tmp)" 0
+ok "no output file was saved" test ! -e "$T/out.safetensors"
+run pipe --explain
+is "the rerun succeeds" "$rc" 0
+like "... with convert cached (its outputs' bytes gone with the killed run: it runs again for them)" "$out" \
+    "^cached +convert"
+like "... and the write stage run" "$out" "^ran +write"
+like "... saying that convert runs again for its bytes" "$err" "stage 'convert' runs again: a later stage needs its tensors' bytes"
+ok "... to the right bytes" cmp "$T/out.safetensors" "$T/ref.safetensors"
+run pipe
+like "a second rerun runs nothing" "$err" "0 stages ran, 4 cached"
+bad=0
+for round in 1 2 3 4 5; do
+    rm -rf "$ph" "$T/out.safetensors"
+    delay=$(awk -v r="$RANDOM" 'BEGIN { printf "%.3f", (r % 3000) / 1000 }')
+    spawn "$SWARM" --home "$ph" -q pipeline run "$CONVERT" --set input="$T/ck.safetensors" \
+        --set output="$T/out.safetensors" >/dev/null 2>&1
+    pid=$!
+    sleep "$delay"
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    run "$SWARM" --home "$ph" fsck
+    [ "$rc" = 0 ] && printf '%s\n' "$err" | grep -q ' 0 corrupt' || { bad=$((bad + 1)); echo "# round $round: fsck $rc $err"; }
+    run pipe
+    if [ "$rc" != 0 ] || ! cmp -s "$T/out.safetensors" "$T/ref.safetensors"; then
+        bad=$((bad + 1))
+        echo "# round $round (kill after ${delay}s): rerun exit $rc"
+        printf '%s\n' "$err" | sed 's/^/#   /'
+    fi
+done
+is "a kill at a random point of a pipeline run: fsck clean, the rerun gives the right file" "$bad" 0
+rm -rf "$ph" "$T/ref" "$T"/out.safetensors* "$T/ref.safetensors" "$T/ck.safetensors"
 
 # --- Concurrent adds ---------------------------------------------------------------------------------
 mkdir -p "$T/c1" "$T/c2"

@@ -57,9 +57,10 @@ like "... which says so" "$out" "duplicate id org\.swarm\.convert .*; its compan
 
 # --- a plugin that crashes ----------------------------------------------------------------------------
 $MKST write ck.safetensors w:F32:2x2:1,2,3,4
+# (the cast's output, kept for the run only, is the temp file the crash leaves)
 cat >crash.lua <<'LUA'
 local swarm = require "swarm"
-local t = swarm.read("safetensors", swarm.input("ck.safetensors"))
+local t = swarm.op("convert/cast", swarm.read("safetensors", swarm.input("ck.safetensors")), { dtype = "bf16" })
 local c = swarm.op("crasher/crash", t, {}, { name = "boom" })
 swarm.write("safetensors", c, { path = "out.safetensors" })
 LUA

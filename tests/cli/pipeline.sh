@@ -67,6 +67,8 @@ like "early cutoff: the same output leaves b cached" "$out" "^cached +b"
 like "... and write cached" "$out" "^cached +write"
 run "$SWARM" pipeline run chain.lua "${PP[@]}" --set input=ck.safetensors --set note=x --force b --explain
 like "--force reruns the stage" "$out" "^ran +b .*because: forced \(--force\)$"
+like "... whose input, cached, runs again for its bytes (op outputs are kept by the run only)" "$err" \
+    "stage 'a' runs again: a later stage needs its tensors' bytes"
 like "--force: dependents cut off by the same output" "$out" "^cached +write"
 fails "--force of an unknown stage" 1 "$SWARM" pipeline run chain.lua "${PP[@]}" --set input=ck.safetensors --force nope
 run "$SWARM" pipeline run chain.lua "${PP[@]}" --set input=ck.safetensors --set note=y --dry-run --explain
