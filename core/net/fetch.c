@@ -95,6 +95,8 @@ static int sw_fetch_prepare(uint64_t *reused, sw_store *st, const sw_manifest *m
 /* One version of a fetch: where its files land, its checker, its torrent in the session. */
 typedef struct {
     const sw_manifest *m;
+    const void *torrent; /* its torrent's bytes, or NULL: the catalog's */
+    size_t torrent_len;
     char *root;
     sw_getcheck *gc;
     int id;       /* 0 when it has no torrent (no bytes) */
@@ -199,8 +201,9 @@ static int sw_fetch_download(sw_tstatus *ts, sw_catalog *cat, sw_fetching *f, si
         size_t tlen = 0;
         if (!f[i].m->torrent_v1[0])
             continue;
-        r = sw_catalog_read_torrent(&t, &tlen, cat, f[i].m->name, f[i].m->version);
-        if (!r)
+        if (f[i].torrent)
+            r = sw_tsession_add(&f[i].id, s, f[i].torrent, f[i].torrent_len, f[i].root, 0);
+        else if ((r = sw_catalog_read_torrent(&t, &tlen, cat, f[i].m->name, f[i].m->version)) == 0)
             r = sw_tsession_add(&f[i].id, s, t, tlen, f[i].root, 0);
         if (!r && o->only) {
             unsigned char *want = sw_calloc(f[i].m->nfiles ? f[i].m->nfiles : 1, 1);
@@ -219,15 +222,19 @@ static int sw_fetch_download(sw_tstatus *ts, sw_catalog *cat, sw_fetching *f, si
     return r;
 }
 
-int sw_fetch_all(sw_fetch_report *rep, sw_store *st, sw_catalog *cat, const sw_manifest *const *ms, size_t n,
+int sw_fetch_all(sw_fetch_report *rep, sw_store *st, sw_catalog *cat, const sw_fetch_item *items, size_t n,
                  const sw_fetch_opts *o)
 {
     memset(rep, 0, sizeof *rep);
     sw_fetching *f = sw_calloc(n ? n : 1, sizeof *f);
     sw_tstatus ts = {0};
     int r = 0, any = 0;
+    const sw_manifest **ms = sw_calloc(n ? n : 1, sizeof *ms);
     for (size_t i = 0; i < n && !r; i++) {
+        ms[i] = items[i].m;
         f[i].m = ms[i];
+        f[i].torrent = items[i].torrent;
+        f[i].torrent_len = items[i].torrent_len;
         f[i].root = sw_sprintf("%s/" SW_HOME_INCOMING "/%s", sw_store_home(st),
                                ms[i]->torrent_v1[0] ? ms[i]->torrent_v1 : "empty");
         r = sw_fetch_prepare(&rep->reused, st, ms[i], f[i].root, o->only);
@@ -250,10 +257,12 @@ int sw_fetch_all(sw_fetch_report *rep, sw_store *st, sw_catalog *cat, const sw_m
         free(f[i].root);
     }
     free(f);
+    free(ms);
     return r;
 }
 
 int sw_fetch(sw_fetch_report *rep, sw_store *st, sw_catalog *cat, const sw_manifest *m, const sw_fetch_opts *o)
 {
-    return sw_fetch_all(rep, st, cat, &m, 1, o);
+    sw_fetch_item item = {m, NULL, 0};
+    return sw_fetch_all(rep, st, cat, &item, 1, o);
 }

@@ -59,8 +59,15 @@ int sw_fetch_resolve(sw_manifest **out, sw_catalog *cat, const char *what);
  * for a later fetch to resume. */
 int sw_fetch(sw_fetch_report *rep, sw_store *st, sw_catalog *cat, const sw_manifest *m, const sw_fetch_opts *o);
 /* The same for n versions in one session, at once (a collector gathering many small versions waits for
- * peers once, not once per version); progress reports their sum. */
-int sw_fetch_all(sw_fetch_report *rep, sw_store *st, sw_catalog *cat, const sw_manifest *const *ms, size_t n,
+ * peers once, not once per version); progress reports their sum. A version's torrent is the item's
+ * bytes when given (they must describe the manifest: sw_bundle_torrent_check_bytes), else the
+ * catalog's; so a version need not be in the catalog to be fetched. */
+typedef struct {
+    const sw_manifest *m;
+    const void *torrent; /* or NULL */
+    size_t torrent_len;
+} sw_fetch_item;
+int sw_fetch_all(sw_fetch_report *rep, sw_store *st, sw_catalog *cat, const sw_fetch_item *items, size_t n,
                  const sw_fetch_opts *o);
 
 #endif

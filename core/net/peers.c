@@ -30,6 +30,10 @@ int sw_peer_session(sw_tsession **out, const sw_peer_opts *o, const char *defaul
                               o->no_lsd || local ? "enable_lsd=false" : "enable_lsd=true",
                               "enable_upnp=false",
                               "enable_natpmp=false",
+                              /* a collector fetching many small versions from a few peers opens a
+                               * connection per version and peer: libtorrent's 30 a second would take
+                               * seconds before the first byte */
+                              "connection_speed=500",
                               NULL};
     int r = sw_tsession_new(out, settings);
     free(iface);

@@ -155,13 +155,15 @@ static int sw_result_version(sw_manifest **m, unsigned char **torrent, size_t *t
     return r;
 }
 
-/* Imports a unit's accepted outputs' version into the catalog from an agreeing result (checked), and adds
- * the listen addresses of the agreeing providers to peers. */
-static int sw_collect_import(sw_manifest **m, sw_strlist *peers, sw_catalog *cat, const sw_view *v, size_t i)
+/* A unit's accepted outputs' version, read from an agreeing result and checked (its manifest, torrent
+ * and output id); the listen addresses of the agreeing providers are added to peers. The version is not
+ * added to this catalog: its files are fetched by the torrent itself. */
+static int sw_collect_unit(sw_fetch_item *item, sw_strlist *peers, sw_catalog *cat, const sw_view *v, size_t i)
 {
     const sw_unit_view *u = &v->units[i];
     const char *unit = v->job->units[i].id;
     int r = SW_ENOTFOUND;
+    sw_manifest *m = NULL;
     unsigned char *torrent = NULL;
     size_t tlen = 0;
     for (size_t k = 0; k < u->nresults; k++) {
@@ -170,9 +172,9 @@ static int sw_collect_import(sw_manifest **m, sw_strlist *peers, sw_catalog *cat
             continue;
         if (res->listen)
             sw_strlist_push(peers, res->listen);
-        if (r == SW_ENOTFOUND && sw_result_version(m, &torrent, &tlen, cat, res, unit, u->verdict_id) != 0) {
-            sw_manifest_free(*m);
-            *m = NULL;
+        if (r == SW_ENOTFOUND && sw_result_version(&m, &torrent, &tlen, cat, res, unit, u->verdict_id) != 0) {
+            sw_manifest_free(m);
+            m = NULL;
             free(torrent);
             torrent = NULL;
         } else if (r == SW_ENOTFOUND) {
@@ -182,15 +184,7 @@ static int sw_collect_import(sw_manifest **m, sw_strlist *peers, sw_catalog *cat
     if (r == SW_ENOTFOUND)
         r = sw_error(SW_ENOTFOUND, "unit %.16s (%s): no agreeing result names its outputs' version", unit,
                      v->job->units[i].file);
-    if (!r && (r = sw_catalog_add(cat, *m, torrent, tlen)) == SW_EEXISTS) {
-        sw_manifest *old = NULL;
-        r = sw_catalog_read(&old, cat, (*m)->name, (*m)->version);
-        if (!r && strcmp(old->torrent_v1, (*m)->torrent_v1))
-            r = sw_error(SW_ECONFLICT, "%s@%s here is not the accepted outputs of unit %.16s", (*m)->name,
-                         (*m)->version, unit);
-        sw_manifest_free(old);
-    }
-    free(torrent);
+    *item = (sw_fetch_item){m, torrent, tlen};
     return r;
 }
 
@@ -223,8 +217,8 @@ static void sw_collect_add(sw_manifest *m, json_t *prov, const sw_view *v, size_
 }
 
 /* Fetches, in one session, every unit version not held, from o's peers and the agreeing providers. */
-static int sw_collect_fetch(sw_store *st, sw_catalog *cat, sw_manifest **ums, size_t n, const sw_strlist *extra,
-                            const sw_collect_opts *o)
+static int sw_collect_fetch(sw_store *st, sw_catalog *cat, const sw_fetch_item *items, size_t n,
+                            const sw_strlist *extra, const sw_collect_opts *o)
 {
     sw_peer_opts peers = {0};
     if (o->peers)
@@ -240,11 +234,11 @@ static int sw_collect_fetch(sw_store *st, sw_catalog *cat, sw_manifest **ums, si
             sw_strlist_push(&all, extra->v[k]);
     }
     peers.peers = all;
-    const sw_manifest **missing = sw_calloc(n ? n : 1, sizeof *missing);
+    sw_fetch_item *missing = sw_calloc(n ? n : 1, sizeof *missing);
     size_t nm = 0;
     for (size_t i = 0; i < n; i++)
-        if (!sw_bundle_held(ums[i], st))
-            missing[nm++] = ums[i];
+        if (!sw_bundle_held(items[i].m, st))
+            missing[nm++] = items[i];
     sw_fetch_opts fo = {.peers = &peers, .timeout = o->timeout, .stop = o->stop};
     sw_fetch_report rep;
     int r = nm ? sw_fetch_all(&rep, st, cat, missing, nm, &fo) : 0;
@@ -266,12 +260,13 @@ int sw_job_collect(sw_manifest **out, sw_store *st, sw_catalog *cat, const char 
     if (!r && open)
         r = sw_error(SW_EINVALID, "job %.16s: %zu of %zu units have no accepting verdict yet (run 'swarm job tick' "
                                   "once results are in)", job, open, n);
-    sw_manifest **ums = sw_calloc(n ? n : 1, sizeof *ums), *m = NULL;
+    sw_fetch_item *items = sw_calloc(n ? n : 1, sizeof *items);
+    sw_manifest *m = NULL;
     sw_strlist extra = {0};
     for (size_t i = 0; !r && i < n; i++)
-        r = sw_collect_import(&ums[i], &extra, cat, v, i);
+        r = sw_collect_unit(&items[i], &extra, cat, v, i);
     if (!r)
-        r = sw_collect_fetch(st, cat, ums, n, &extra, o);
+        r = sw_collect_fetch(st, cat, items, n, &extra, o);
     json_t *prov = NULL;
     if (!r) {
         m = sw_manifest_new();
@@ -280,16 +275,18 @@ int sw_job_collect(sw_manifest **out, sw_store *st, sw_catalog *cat, const char 
         r = sw_ref_parse(&m->name, &m->version, o->publish, 1);
     }
     for (size_t i = 0; !r && i < n; i++)
-        sw_collect_add(m, prov, v, i, ums[i]);
+        sw_collect_add(m, prov, v, i, items[i].m);
     if (!r) {
         m->provenance = sw_record_json(prov);
         m->message = sw_sprintf("job %s", v->job->id);
         sw_manifest_stamp(m);
         r = sw_bundle_commit(cat, st, m);
     }
-    for (size_t i = 0; i < n; i++)
-        sw_manifest_free(ums[i]);
-    free(ums);
+    for (size_t i = 0; i < n; i++) {
+        sw_manifest_free((sw_manifest *)items[i].m);
+        free((void *)items[i].torrent);
+    }
+    free(items);
     sw_strlist_free(&extra);
     json_decref(prov);
     sw_view_free(v);
@@ -329,10 +326,11 @@ int sw_job_verify(sw_verify_report *rep, sw_store *st, sw_catalog *cat, const ch
         order[k] = t;
     }
     sw_fetch_opts fo = {.peers = o->peers, .timeout = o->timeout, .stop = o->stop};
+    r = sw_unit_fetch(st, cat, v->job, order, n < sample ? n : sample, &fo);
     for (size_t s = 0; !r && s < n && s < sample; s++) {
         const sw_unit *u = &v->job->units[order[s]];
         sw_unit_output out;
-        if ((r = sw_unit_fetch(st, cat, v->job, u, &fo)) != 0 || (r = sw_unit_run(&out, st, cat, v->job, u, uo)) != 0)
+        if ((r = sw_unit_run(&out, st, cat, v->job, u, uo)) != 0)
             break;
         rep->checked++;
         if (!strcmp(out.outputs_id, v->units[order[s]].verdict_id)) {

@@ -223,8 +223,8 @@ static int sw_keep_output(sw_store *st, sw_catalog *cat, sw_unit_output *out, co
     return r;
 }
 
-/* Computes one unit and appends its result to this key's chain (sw_work_job pushes the chain). *ran is
- * set when the unit's pipeline itself failed. */
+/* Computes one unit (its inputs fetched before) and appends its result to this key's chain (sw_work_job
+ * pushes the chain). *ran is set when the unit's pipeline itself failed. */
 static int sw_do_unit(sw_store *st, sw_catalog *cat, const sw_ident *id, const sw_view *v, size_t i,
                       const sw_work_opts *o, int *ran)
 {
@@ -232,17 +232,9 @@ static int sw_do_unit(sw_store *st, sw_catalog *cat, const sw_ident *id, const s
     const sw_unit *u = &j->units[i];
     double start = sw_now();
     time_t started = time(NULL);
-    /* The seeding session holds the listen address: a fetch listens on the same host, any port. */
-    sw_peer_opts fetch = *o->peers;
-    const char *colon = o->peers->listen ? strrchr(o->peers->listen, ':') : NULL;
-    char *listen = colon ? sw_sprintf("%.*s:0", (int)(colon - o->peers->listen), o->peers->listen) : NULL;
-    fetch.listen = listen;
-    sw_fetch_opts fo = {.peers = &fetch, .timeout = o->fetch_timeout, .stop = o->stop};
-    int r = sw_unit_fetch(st, cat, j, u, &fo);
-    free(listen);
     sw_unit_output out = {0};
-    if (!r)
-        *ran = (r = sw_unit_run(&out, st, cat, j, u, &o->unit)) == SW_ERROR;
+    int r = sw_unit_run(&out, st, cat, j, u, &o->unit);
+    *ran = r == SW_ERROR;
     if (!r)
         r = sw_keep_output(st, cat, &out, o);
     if (!r) {
@@ -263,6 +255,21 @@ static int sw_do_unit(sw_store *st, sw_catalog *cat, const sw_ident *id, const s
         return sw_error_wrap(r, "unit %.16s (%s) of job %.16s", u->id, u->file, j->id);
     sw_work_note(o, "unit %.16s (%s) of job %.16s: done in %.2f s", u->id, u->file, j->id, sw_now() - start);
     return 0;
+}
+
+/* Fetches the claimed units' inputs in one session, listening on the host of the seeding session's
+ * address (that session holds the address itself), any port. */
+static int sw_fetch_units(sw_store *st, sw_catalog *cat, const sw_job *j, const size_t *units, size_t n,
+                          const sw_work_opts *o)
+{
+    sw_peer_opts fetch = *o->peers;
+    const char *colon = o->peers->listen ? strrchr(o->peers->listen, ':') : NULL;
+    char *listen = colon ? sw_sprintf("%.*s:0", (int)(colon - o->peers->listen), o->peers->listen) : NULL;
+    fetch.listen = listen;
+    sw_fetch_opts fo = {.peers = &fetch, .timeout = o->fetch_timeout, .stop = o->stop};
+    int r = sw_unit_fetch(st, cat, j, units, n, &fo);
+    free(listen);
+    return r;
 }
 
 /* The jobs this process skipped, each noted once, and the units whose pipeline failed here: a hostile or
@@ -294,6 +301,8 @@ static void sw_work_job(sw_work_report *rep, sw_work_memory *mem, sw_store *st, 
     size_t *units = NULL, n = sw_choose(&units, v, sw_ident_key(id), (size_t)o->units, st, cat, &mem->failed);
     if (n && sw_claim(cat, id, v, units, n, o->remote))
         sw_work_note(o, "job %.16s: cannot claim units: %s", job, sw_error_last());
+    else if (n && sw_fetch_units(st, cat, v->job, units, n, o))
+        sw_work_note(o, "job %.16s: cannot fetch the inputs of %zu units: %s", job, n, sw_error_last());
     else {
         size_t done = 0;
         for (size_t i = 0; i < n && !(o->stop && *o->stop); i++) {

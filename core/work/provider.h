@@ -4,9 +4,9 @@
  * needs this provider's plugins meet (a job it cannot run is skipped with a note, once), choose units
  * that still want results from keys other than those that gave one, this key's units first when their
  * inputs are held here, then in an order of its own (the SHA-256 of key and unit, so providers spread
- * over the job); claim them with a lease (one signed record, pushed); then for each: fetch its inputs
- * through the data plane (only the unit's file of the input version, listening on the host of --listen,
- * any port), run it (unit.h), commit its outputs as the version unit-ID@v1, seed it, and only then
+ * over the job); claim them with a lease (one signed record, pushed); fetch their inputs through the
+ * data plane in one session (only the units' files of the input version, listening on the host of
+ * --listen, any port); then for each: run it (unit.h), commit its outputs as the version unit-ID@v1, seed it, and only then
  * append the signed result (its tree holds the version's manifest.json and bundle.torrent, so a
  * collector can fetch the outputs); the pass's results are pushed together at its end. A provider killed
  * mid-unit leaves a claim that expires, and results not yet pushed are computed again (from its stage

@@ -86,10 +86,12 @@ static int sw_fetch_part(sw_store *st, sw_catalog *cat, const char *ref, const s
     return r;
 }
 
-int sw_unit_fetch(sw_store *st, sw_catalog *cat, const sw_job *j, const sw_unit *u, const sw_fetch_opts *o)
+int sw_unit_fetch(sw_store *st, sw_catalog *cat, const sw_job *j, const size_t *units, size_t n,
+                  const sw_fetch_opts *o)
 {
     sw_strlist only = {0};
-    sw_strlist_push(&only, u->file);
+    for (size_t i = 0; i < n; i++)
+        sw_strlist_push(&only, j->units[units[i]].file);
     int r = sw_fetch_part(st, cat, sw_rec_str(j->spec, "input"), &only, o);
     sw_strlist_free(&only);
     const char *k;

@@ -39,9 +39,11 @@ typedef struct {
 } sw_unit_output;
 void sw_unit_output_clear(sw_unit_output *o);
 
-/* Fetches what unit u reads and the store lacks, through the data plane: its own file of the input
- * version (libtorrent's file priorities: not the whole version) and each bound param's version. */
-int sw_unit_fetch(sw_store *st, sw_catalog *cat, const sw_job *j, const sw_unit *u, const sw_fetch_opts *o);
+/* Fetches what units (n indexes into j's units) read and the store lacks, through the data plane, in
+ * one session each: their own files of the input version (libtorrent's file priorities: not the whole
+ * version) and each bound param's version. */
+int sw_unit_fetch(sw_store *st, sw_catalog *cat, const sw_job *j, const size_t *units, size_t n,
+                  const sw_fetch_opts *o);
 /* Runs unit u of j (rules above); its outputs are in the store, not in the catalog. SW_ENOTFOUND when
  * an input is not held, SW_EINVALID when the catalog's versions are not the job's, SW_ERROR when the
  * pipeline fails (its last line in the message). */

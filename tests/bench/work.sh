@@ -79,7 +79,7 @@ job() {
         if [ "$np" = 1 ]; then
             sw "$run/p$i" -q work origin --once --units "$units" --peer "127.0.0.1:$cport" --listen 127.0.0.1:0 >/dev/null 2>&1
         else
-            spawn "$swarm" --home "$dir/$run/p$i" -q work origin --units 4 --poll 0.2 --peer "127.0.0.1:$cport" \
+            spawn "$swarm" --home "$dir/$run/p$i" -q work origin --units "${BENCH_WORK_CLAIM:-4}" --poll 0.2 --peer "127.0.0.1:$cport" \
                 --listen "127.0.0.1:$(free_port)" >/dev/null 2>&1
         fi
     done
