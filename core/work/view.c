@@ -211,6 +211,8 @@ static int sw_key_cmp(const void *a, const void *b)
 sw_key_view *sw_view_key(const sw_view *v, const char *key)
 {
     sw_key_view k;
+    if (!v->nkeys)
+        return NULL;
     snprintf(k.key, sizeof k.key, "%s", key);
     return bsearch(&k, v->keys, v->nkeys, sizeof *v->keys, sw_key_cmp);
 }
@@ -228,7 +230,8 @@ static void sw_view_keys(sw_view *v)
             memset(&v->keys[v->nkeys], 0, sizeof *v->keys);
             memcpy(v->keys[v->nkeys++].key, v->units[i].results[k].key, SW_KEYID_LEN + 1);
         }
-    qsort(v->keys, v->nkeys, sizeof *v->keys, sw_key_cmp);
+    if (v->nkeys) /* qsort and bsearch take no NULL array, even empty */
+        qsort(v->keys, v->nkeys, sizeof *v->keys, sw_key_cmp);
     size_t n = 0;
     for (size_t i = 0; i < v->nkeys; i++)
         if (!n || strcmp(v->keys[n - 1].key, v->keys[i].key))
