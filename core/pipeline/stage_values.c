@@ -128,16 +128,24 @@ void sw_map_close(sw_map *m)
     m->p = NULL;
 }
 
+/* The file holding a tensor's blob (caller frees): in the store, or an input of this run. SW_ENOTFOUND
+ * naming the tensor when it is in neither. */
+static int sw_tensor_path(char **out, const sw_run *run, const sw_tref *t)
+{
+    if ((*out = sw_blob_path(run, &t->blob)) != NULL)
+        return 0;
+    char hex[SW_HEX_LEN + 1];
+    sw_hash_hex(hex, &t->blob);
+    return sw_error(SW_ENOTFOUND, "the bytes of tensor '%s' (in %.16s...) are neither in the store nor an input of "
+                    "this run", t->name, hex);
+}
+
 /* Maps the blob holding a tensor and checks the tensor lies inside it. */
 int sw_map_blob(sw_map *m, const sw_run *run, const sw_tref *t)
 {
-    char *path = sw_blob_path(run, &t->blob);
-    if (!path) {
-        char hex[SW_HEX_LEN + 1];
-        sw_hash_hex(hex, &t->blob);
-        return sw_error(SW_ENOTFOUND, "the bytes of tensor '%s' (in %.16s...) are neither in the store nor an "
-                        "input of this run", t->name, hex);
-    }
+    char *path = NULL;
+    if (sw_tensor_path(&path, run, t))
+        return SW_ENOTFOUND;
     int r = sw_map_open(m, path);
     free(path);
     if (!r && (t->offset > m->len || t->nbytes > m->len - t->offset)) {
@@ -230,13 +238,9 @@ int sw_tbytes_open(sw_tbytes *b, sw_run *run, const sw_tref *t)
         b->p = r ? NULL : b->m.p + t->offset;
         return r;
     }
-    char *path = sw_blob_path(run, &t->blob);
-    if (!path) {
-        char hex[SW_HEX_LEN + 1];
-        sw_hash_hex(hex, &t->blob);
-        return sw_error(SW_ENOTFOUND, "the bytes of tensor '%s' (in %.16s...) are neither in the store nor an "
-                        "input of this run", t->name, hex);
-    }
+    char *path = NULL;
+    if (sw_tensor_path(&path, run, t))
+        return SW_ENOTFOUND;
     int r = 0;
     if (!(b->buf = sw_run_buf(run, (size_t)t->nbytes)))
         r = sw_error(SW_ERROR, "out of memory for tensor '%s'", t->name);
