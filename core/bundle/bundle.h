@@ -26,4 +26,12 @@ int sw_bundle_held(const sw_manifest *m, const sw_store *st);
  * whole version. A pipeline input NAME@VERSION/PATH needs only those. */
 int sw_bundle_held_under(const sw_manifest *m, const sw_store *st, const char *path);
 
+/* Writes m's held files into dir as copies (never links: editing them cannot change the store), each
+ * written beside its target and renamed into place, so a file in dir is absent or complete. Refuses
+ * (SW_EEXISTS) when any target exists, writing nothing, and any folder inside dir that is a symbolic
+ * link. Each copy's size is checked, and with verify its SHA-256. progress (may be NULL) gets the bytes
+ * copied. */
+int sw_bundle_checkout(sw_store *st, const sw_manifest *m, const char *dir, int verify, sw_progress_fn progress,
+                       void *pctx);
+
 #endif

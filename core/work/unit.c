@@ -116,24 +116,6 @@ static int sw_held_version(sw_manifest **m, sw_store *st, sw_catalog *cat, const
     return r;
 }
 
-/* Copies a held version's files under dir (read-only copies, not links: the store never changes). */
-static int sw_unit_checkout(sw_store *st, const sw_manifest *m, const char *dir)
-{
-    int r = 0;
-    for (size_t i = 0; i < m->nfiles && !r; i++) {
-        char *obj = sw_store_object_path(st, &m->files[i].hash);
-        char *dst = sw_sprintf("%s/%s", dir, m->files[i].path);
-        char *parent = sw_dirname(dst);
-        r = sw_mkdir_p(parent);
-        if (!r)
-            r = sw_copy_file(obj, dst, 0444, NULL, NULL);
-        free(parent);
-        free(dst);
-        free(obj);
-    }
-    return r;
-}
-
 /* Lays out the unit's folder: pipeline.lua, out/, and p/PARAM/ for each bound param (checked to be the
  * job's version by its files id). single gets PARAM -> FILE for versions of one file. */
 static int sw_unit_prepare(json_t *single, sw_store *st, sw_catalog *cat, const sw_job *j, const sw_unit *u,
@@ -171,7 +153,7 @@ static int sw_unit_prepare(json_t *single, sw_store *st, sw_catalog *cat, const 
             r = sw_error(SW_EINVALID, "param %s: %s here holds other files than the job's", k, ref);
         sub = sw_sprintf("%s/p/%s", dir, k);
         if (!r)
-            r = sw_unit_checkout(st, m, sub);
+            r = sw_bundle_checkout(st, m, sub, 0, NULL, NULL);
         if (!r && m->nfiles == 1)
             json_object_set_new(single, k, json_string(m->files[0].path));
         free(sub);
