@@ -47,18 +47,9 @@ int sw_ledger_fetch(sw_catalog *c, const char *remote_name)
 
 int sw_ledger_list(sw_strlist *out, sw_catalog *c, const char *glob)
 {
-    size_t from = out->n;
     if (git_reference_foreach_glob(c->repo, glob, sw_collect_ref, out) < 0)
         return sw_git_fail("cannot list the ledger's refs");
-    sw_strlist tail = {0};
-    for (size_t i = from; i < out->n; i++)
-        sw_strlist_push(&tail, out->v[i]);
-    sw_strlist_sort(&tail);
-    for (size_t i = 0; i < tail.n; i++) {
-        free(out->v[from + i]);
-        out->v[from + i] = sw_strdup(tail.v[i]);
-    }
-    sw_strlist_free(&tail);
+    sw_strlist_sort(out);
     return 0;
 }
 

@@ -23,7 +23,7 @@
 char *sw_ledger_mirror(const char *remote, const char *name);
 /* Fetches every refs/swarm/{jobs,verdicts,peers}/ ref of remote into its mirror. */
 int sw_ledger_fetch(sw_catalog *c, const char *remote);
-/* The refs matching a glob (full names, sorted), appended to out. */
+/* The refs matching a glob (full names), appended to out, which is then sorted. */
 int sw_ledger_list(sw_strlist *out, sw_catalog *c, const char *glob);
 /* The commit a ref points at (hex); SW_ENOTFOUND when there is no such ref. */
 int sw_ledger_tip(char out[SW_OID_HEX + 1], sw_catalog *c, const char *ref);

@@ -114,11 +114,20 @@ static int sw_work_parse(sw_work_args *a, sw_cli *cli, int argc, char **argv, co
             *(c == SW_OPT_POLL ? &a->poll : &a->timeout) = d;
             break;
         }
-        default:
-            v = sw_int_arg(optarg, c == SW_OPT_LEASE ? 7 * 86400 : c == SW_OPT_SAMPLE ? 100000 : c == 'j' ? 1024 : 64);
-            if (v < 0)
-                return sw_cli_usage(usage, "-%s%s wants a positive number, not '%s'", c == 'j' ? "" : "-",
-                                    c == 'j' ? "j" : "option", optarg);
+        default: {
+            /* The integer options, with the largest value a job spec may hold (job.c checks the same). */
+            static const struct {
+                int code;
+                const char *name;
+                long max;
+            } ints[] = {{SW_OPT_QUORUM, "--quorum", 16},  {SW_OPT_MAXRES, "--max-results", 64},
+                        {SW_OPT_LEASE, "--lease", 7 * 86400}, {SW_OPT_SAMPLE, "--sample", 100000},
+                        {SW_OPT_UNITS, "--units", 64},   {'j', "--jobs", 1024}};
+            size_t k = 0;
+            while (ints[k].code != c)
+                k++;
+            if ((v = sw_int_arg(optarg, ints[k].max)) < 0)
+                return sw_cli_usage(usage, "%s wants a number from 1 to %ld, not '%s'", ints[k].name, ints[k].max, optarg);
             if (c == SW_OPT_QUORUM)
                 a->quorum = (int)v;
             else if (c == SW_OPT_MAXRES)
@@ -131,6 +140,7 @@ static int sw_work_parse(sw_work_args *a, sw_cli *cli, int argc, char **argv, co
                 a->units = (int)v;
             else
                 a->jobs = (int)v;
+        }
         }
     }
     return 0;

@@ -137,7 +137,7 @@ static int sw_record_rows(sw_walk *w, const char *commit, const sw_record *rec)
         row.extra = listen && sw_listen_ok(listen) ? listen : "";
         return sw_emit(w, &row);
     }
-    const json_t *units = json_object_get(b, w->kind == SW_CHAIN_CLAIMS ? "units" : "units");
+    const json_t *units = json_object_get(b, "units");
     int r = 0;
     if (w->kind == SW_CHAIN_CLAIMS) {
         size_t i;

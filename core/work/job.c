@@ -278,6 +278,8 @@ static int sw_job_graph(json_t *spec, const json_t *single, const sw_job *j, con
     return r;
 }
 
+static int sw_job_fields(sw_job *j);
+
 int sw_job_make(sw_job_draft *out, sw_catalog *cat, const sw_plugins *ps, const sw_ident *id, const sw_job_opts *o)
 {
     memset(out, 0, sizeof *out);
@@ -313,12 +315,16 @@ int sw_job_make(sw_job_draft *out, sw_catalog *cat, const sw_plugins *ps, const 
     }
     if (!r) {
         out->units = sw_units_json(j, input);
-        sw_hash h, digest;
+        sw_hash h;
         char hex[SW_HEX_LEN + 1];
         sw_sha256_buf(&h, out->units, strlen(out->units));
         sw_hash_hex(hex, &h);
         json_object_set_new(j->spec, "units_sha256", json_string(hex));
         json_object_set_new(j->spec, "units", json_integer((json_int_t)j->nunits));
+        r = sw_job_fields(j); /* what every reader will check: refused here rather than ignored there */
+    }
+    if (!r) {
+        sw_hash digest;
         out->msg = sw_record_sign(&digest, id, j->spec);
         r = out->msg ? 0 : SW_ERROR;
         sw_hash_hex(out->id, &digest);

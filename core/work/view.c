@@ -58,14 +58,6 @@ static int sw_by_unit_id(const void *a, const void *b, void *ctx)
     return strcmp(j->units[*(const size_t *)a].id, j->units[*(const size_t *)b].id);
 }
 
-long sw_view_unit(const sw_view *v, const char *unit)
-{
-    for (size_t i = 0; i < v->job->nunits; i++)
-        if (!strcmp(v->job->units[i].id, unit))
-            return (long)i;
-    return -1;
-}
-
 /* Binary search over the sorted unit ids. */
 static long sw_find_unit(const sw_reader_ctx *r, const char *unit)
 {

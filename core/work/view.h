@@ -74,8 +74,6 @@ int sw_view_load(sw_view **out, sw_catalog *c, const char *remote, const char *j
 /* Applies the rule to the results (above); fills state, accepted, agreed and want of every unit and the
  * key counts. */
 void sw_view_judge(sw_view *v);
-/* The index of a unit id in the job, or -1. */
-long sw_view_unit(const sw_view *v, const char *unit);
 /* The key view of key, or NULL. */
 sw_key_view *sw_view_key(const sw_view *v, const char *key);
 
