@@ -72,8 +72,9 @@ static const sw_command sw_commands[] = {
      "  init PATH              a new ledger; serve it with git daemon, ssh or a git host, add it as a remote\n"},
     {"job", sw_cmd_job, SW_USAGE_JOB, "submit a job of work units to a ledger; its status, verdicts, output and re-checks",
      "  submit FILE.lua        the pipeline; --split PARAM names the bundle param whose files are the units\n"
-     "  --quorum N             agreeing keys a unit needs (default 2); --max-results N before it is called\n"
-     "                         non-deterministic (default quorum + 3); --lease S a claim lasts (default 600)\n"
+     "  --quorum N             agreeing keys a unit needs (1 to 16, default 2); --max-results N (up to 64)\n"
+     "                         before it is called non-deterministic (default quorum + 3); --lease S a claim\n"
+     "                         lasts (up to 7 days, default 600)\n"
      "  --output-param NAME    the param each unit's outputs go to (default output)\n"
      "  status JOB             units accepted, disputed, running, waiting; results, agreed and strikes per key\n"
      "  tick JOB               the owner's verdicts from the results so far\n"
