@@ -250,7 +250,9 @@ typedef struct swarm_host {
      * call receives; NULL for a records port. */
     const char *(*tensor_name)(swarm_call *call, size_t port);
     /* [in call] An op mapped over a collection's tensors: the value of metadata key of input port's
-     * collection, NULL when it has none. */
+     * collection, NULL when it has none. A format's read of one file of an input of several (a folder,
+     * a bundle version), port 0: the value that the input's files before this one, in path order,
+     * reported (the hf format reads config.json's vocab_size while it reads tokenizer.json). */
     const char *(*meta_value)(swarm_call *call, size_t port, const char *key);
     /* [in call] An op mapped over a collection's tensors: 1 when input port's collection holds a tensor
      * of that name, else 0. */

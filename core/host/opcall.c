@@ -675,8 +675,8 @@ const char *sw_first_dup(const void *base, size_t n, size_t stride)
     return dup;
 }
 
-int sw_format_read(sw_tindex *out, const sw_plugin *p, const swarm_format *f, const char *name, const uint8_t *file,
-                   uint64_t size, int verbosity)
+int sw_format_read(sw_tindex *out, const sw_plugin *p, const swarm_format *f, const char *name,
+                   const sw_tview *earlier, const uint8_t *file, uint64_t size, int verbosity)
 {
     char what[80];
     swarm_call call;
@@ -684,6 +684,7 @@ int sw_format_read(sw_tindex *out, const sw_plugin *p, const swarm_format *f, co
     sw_call_begin(&call, p->desc->id, what, verbosity);
     call.file_size = size;
     call.file_name = name;
+    call.view = earlier;
     int rc = f->read(&sw_host, &call, file, size);
     const char *dup;
     if (!rc && (dup = sw_first_dup(call.tensors, call.ntensors, sizeof *call.tensors)))

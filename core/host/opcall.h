@@ -133,10 +133,11 @@ int sw_format_find(const sw_plugin **p, const swarm_format **f, const swarm_reco
                    const sw_plugins *ps, const char *name);
 
 /* Reads a file's index through format f of plugin p (name: the file's path within its input, which the
- * format may ask for, or NULL); every entry is checked to lie inside the file and to have the bytes its
- * shape and dtype need. */
-int sw_format_read(sw_tindex *out, const sw_plugin *p, const swarm_format *f, const char *name, const uint8_t *file,
-                   uint64_t size, int verbosity);
+ * format may ask for, or NULL; earlier: what the input's files before this one reported, which the
+ * format's meta_value asks for on port 0, or NULL); every entry is checked to lie inside the file and to
+ * have the bytes its shape and dtype need. */
+int sw_format_read(sw_tindex *out, const sw_plugin *p, const swarm_format *f, const char *name,
+                   const sw_tview *earlier, const uint8_t *file, uint64_t size, int verbosity);
 
 /* Lays a file out through format f: sets tensors[i].offset and returns the header (caller frees) and its
  * length; checks that the tensors lie after the header without overlapping. *total is the file's size:

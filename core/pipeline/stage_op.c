@@ -34,19 +34,13 @@ static const char *sw_view_name(const void *ctx, size_t port)
 static const char *sw_view_meta(const void *ctx, size_t port, const char *key)
 {
     const sw_tensors *c = sw_view_input(ctx, port);
-    for (size_t k = 0; c && k < c->nmeta; k++)
-        if (!strcmp(c->meta[k].key, key))
-            return c->meta[k].value;
-    return NULL;
+    return c ? sw_tensors_meta(c, key) : NULL;
 }
 
 static int sw_view_has(const void *ctx, size_t port, const char *name)
 {
     const sw_tensors *c = sw_view_input(ctx, port);
-    for (size_t k = 0; c && k < c->n; k++)
-        if (!strcmp(c->t[k].name, name))
-            return 1;
-    return 0;
+    return c && sw_tensors_has(c, name);
 }
 
 /* Calls the op on one tensor (zipped across the inputs), trying variants best first; the op may rename

@@ -8,6 +8,25 @@
 #include <string.h>
 #include <unistd.h>
 
+/* What a format's read of one file of a folder may ask (ABI 1.3, meta_value on port 0): the metadata the
+ * input's files before it reported, in path order, so that one file's reading can depend on another's
+ * (the hf format pads tokenizer.json's vocabulary to config.json's vocab_size). */
+static const char *sw_earlier_name(const void *ctx, size_t port)
+{
+    (void)ctx, (void)port;
+    return NULL;
+}
+
+static const char *sw_earlier_meta(const void *ctx, size_t port, const char *key)
+{
+    return port == 0 ? sw_tensors_meta(ctx, key) : NULL;
+}
+
+static int sw_earlier_has(const void *ctx, size_t port, const char *name)
+{
+    return port == 0 && sw_tensors_has(ctx, name);
+}
+
 static void sw_read_task(void *arg)
 {
     sw_item *it = arg;
@@ -15,13 +34,14 @@ static void sw_read_task(void *arg)
     const sw_stage *sg = &run->g->v[it->stage];
     sw_srun *s = &run->s[it->stage];
     const sw_srun *in = &run->s[sg->inputs[0]];
+    const sw_tview earlier = {sw_earlier_name, sw_earlier_meta, sw_earlier_has, &s->made};
     for (size_t k = 0; k < in->nfiles; k++) {
         const sw_rfile *f = &in->files[k];
         sw_map m;
         sw_tindex ix;
         int r = sw_map_open(&m, f->disk);
         if (!r)
-            r = sw_format_read(&ix, sg->plugin, sg->format, f->rel, m.p, m.len, run->o->verbosity);
+            r = sw_format_read(&ix, sg->plugin, sg->format, f->rel, &earlier, m.p, m.len, run->o->verbosity);
         sw_map_close(&m);
         if (r) {
             sw_error_wrap(r, "%s", f->rel);

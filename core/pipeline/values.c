@@ -93,6 +93,22 @@ void sw_tensors_add_meta(sw_tensors *c, const char *key, const char *value)
     c->meta[c->nmeta++] = (swarm_meta){sw_strdup(key), sw_strdup(value)};
 }
 
+const char *sw_tensors_meta(const sw_tensors *c, const char *key)
+{
+    for (size_t k = 0; k < c->nmeta; k++)
+        if (!strcmp(c->meta[k].key, key))
+            return c->meta[k].value;
+    return NULL;
+}
+
+int sw_tensors_has(const sw_tensors *c, const char *name)
+{
+    for (size_t k = 0; k < c->n; k++)
+        if (!strcmp(c->t[k].name, name))
+            return 1;
+    return 0;
+}
+
 /* {"swarm":"tensors/1","metadata":[[K,V],...],"tensors":[{"name","dtype","shape","blob","offset","nbytes"}]} */
 char *sw_tensors_to_json(const sw_tensors *c)
 {

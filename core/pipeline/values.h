@@ -48,6 +48,9 @@ void sw_tensors_free(sw_tensors *c);
 /* Appends a tensor (copying name) and returns it. */
 sw_tref *sw_tensors_add(sw_tensors *c, const char *name);
 void sw_tensors_add_meta(sw_tensors *c, const char *key, const char *value);
+/* The value of metadata key (NULL when absent), and whether a tensor of that name is in c. */
+const char *sw_tensors_meta(const sw_tensors *c, const char *key);
+int sw_tensors_has(const sw_tensors *c, const char *name);
 /* Canonical JSON: fixed key order, tensors and metadata in collection order, compact (caller frees). */
 char *sw_tensors_to_json(const sw_tensors *c);
 /* Parses what sw_tensors_to_json wrote; SW_EINVALID on anything else. */

@@ -6,7 +6,8 @@
  *   converter writes from config.json (general.architecture, the ARCH.* hyperparameters, special token
  *   ids), tokenizer.json (tokenizer.ggml.*: byte-level BPE as "gpt2") and tokenizer_config.json
  *   (add_bos_token, chat_template). model.safetensors.index.json is checked (a tensor named twice is
- *   refused); other files (README.md, generation_config.json, ...) are skipped. A SentencePiece
+ *   refused); other files (README.md, generation_config.json, ...) are skipped, and so are the tensors
+ *   the converter drops (*.rotary_emb.inv_freq, *.attention.masked_bias, *.attention.bias). A SentencePiece
  *   tokenizer.model is not read: a folder without tokenizer.json fails in the op.
  * - the op `gguf_tensors`, mapped over that collection, renames each tensor to its GGUF name, permutes
  *   the rows of q_proj and k_proj for llama's rotary layout, checks shapes against the hyperparameters
@@ -82,6 +83,14 @@ static int hf_st_tensor(const swarm_host *host, swarm_call *call, const char *na
     return host->add_tensor(call, &e);
 }
 
+/* Tensors a checkpoint may carry that no model uses, which the converter drops as it reads: rotary
+ * frequencies (recomputed from rope_theta) and old attention masks. */
+static int hf_unused(const char *name)
+{
+    return hf_ends_with(name, ".rotary_emb.inv_freq") || hf_ends_with(name, ".attention.masked_bias") ||
+           hf_ends_with(name, ".attention.bias");
+}
+
 /* A safetensors file: u64 header length, the JSON header, the data. Tensors are reported in the order of
  * their data (the host requires it): the header's order sorted by offset. */
 static int hf_read_safetensors(const swarm_host *host, swarm_call *call, const uint8_t *file, uint64_t size)
@@ -103,7 +112,7 @@ static int hf_read_safetensors(const swarm_host *host, swarm_call *call, const u
     const char *key;
     json_t *v;
     int rc = names ? SWARM_OK : host->set_error(call, SWARM_E_INTERNAL, "out of memory");
-    json_object_foreach(h, key, v) if (names && strcmp(key, "__metadata__")) names[k++] = key;
+    json_object_foreach(h, key, v) if (names && strcmp(key, "__metadata__") && !hf_unused(key)) names[k++] = key;
     for (size_t i = 1; !rc && i < k; i++) { /* insertion sort by offset: headers are small */
         const char *t = names[i];
         json_int_t o = json_integer_value(json_array_get(json_object_get(json_object_get(h, t), "data_offsets"), 0));
@@ -214,11 +223,24 @@ static int hf_read_tokenizer_config(const swarm_host *host, swarm_call *call, js
 }
 
 /* model.safetensors.index.json: a weight_map object naming each tensor once (jansson refuses a key
- * twice); the shards it names are the folder's *.safetensors files, whose tensors the op checks. */
+ * twice) and the shard that holds it. The shards sort before the index ("model-00001-of-00002..." <
+ * "model.safetensors..."), so they are read already: a tensor none of them held names its shard. (A
+ * shard named to sort after the index is left to the op, which names the missing tensor.) */
 static int hf_read_index(const swarm_host *host, swarm_call *call, json_t *c)
 {
-    if (!json_is_object(json_object_get(c, "weight_map")))
+    json_t *map = json_object_get(c, "weight_map"), *v;
+    const char *name;
+    if (!json_is_object(map))
         return host->set_error(call, SWARM_E_BAD_INPUT, "model.safetensors.index.json has no weight_map object");
+    json_object_foreach(map, name, v) {
+        if (!json_is_string(v))
+            return host->set_error(call, SWARM_E_BAD_INPUT, "model.safetensors.index.json: tensor '%.80s' has no "
+                                                            "file name", name);
+        if (!hf_unused(name) && strcmp(json_string_value(v), "model.safetensors.index.json") < 0 &&
+            !host->has_tensor(call, 0, name))
+            return host->set_error(call, SWARM_E_BAD_INPUT, "model.safetensors.index.json puts tensor '%.80s' in "
+                                   "%.80s, which is missing or does not hold it", name, json_string_value(v));
+    }
     return SWARM_OK;
 }
 
@@ -346,8 +368,8 @@ static int hf_check_complete(const swarm_host *host, swarm_call *call, const hf_
     long long ntok = gguf ? 0 : hf_tok_count(host->meta_value(call, 0, "tokenizer.ggml.tokens:[string]"));
     if (!gguf && ntok != m->dim[D_VOCAB])
         return host->set_error(call, SWARM_E_BAD_INPUT,
-                               "tokenizer.json has %lld tokens, config.json's vocab_size is %lld (they must agree: "
-                               "the vocabulary is not padded)", ntok, m->dim[D_VOCAB]);
+                               "tokenizer.json has %lld tokens, config.json's vocab_size is %lld (the embedding "
+                               "must have a row for every token)", ntok, m->dim[D_VOCAB]);
     for (size_t i = 0; i < 2; i++)
         if (!host->has_tensor(call, 0, hf_side(&hf_model_tensors[i], gguf)))
             return host->set_error(call, SWARM_E_BAD_INPUT, "missing tensor '%s'", hf_side(&hf_model_tensors[i], gguf));
@@ -584,7 +606,7 @@ static int hf_layout(const swarm_host *host, swarm_call *call, swarm_tensor_entr
 static const swarm_format hf_format = {
     .struct_size = sizeof(swarm_format),
     .name = "hf",
-    .format_version = 1,
+    .format_version = 2,
     .doc = "a Hugging Face model folder (read only): *.safetensors weights under their names; config.json, "
            "tokenizer.json and tokenizer_config.json as the GGUF metadata llama.cpp's converter writes",
     .read = hf_read,

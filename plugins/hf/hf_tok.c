@@ -1,6 +1,8 @@
 /* hf_tok.c — tokenizer.json (Hugging Face tokenizers) to llama.cpp's tokenizer.ggml.* key-values, as
- * convert_hf_to_gguf.py's get_vocab_base does for byte-level BPE: every id from 0 to the largest one,
- * the vocabulary's and the added tokens' strings (a gap becomes "[PADi]", user-defined), token types
+ * convert_hf_to_gguf.py's get_vocab_base does for byte-level BPE: every id from 0 to the largest one, or
+ * to config.json's vocab_size when that is larger (Qwen2 pads its embedding to a multiple of 128; config.json
+ * is read first, its path sorting before tokenizer.json's), the vocabulary's and the added tokens'
+ * strings (a gap becomes "[PADi]" of type UNUSED (5), as the converter writes it), token types
  * NORMAL (1), CONTROL (3) for special added tokens, USER_DEFINED (4) for other added ones, and the merges
  * as "a b". The pre-tokenizer names llama.cpp's pre-tokenizer (tokenizer.ggml.pre), which the converter
  * finds by hashing the tokenizer's output on a test text; here it is read from the pre-tokenizer's
@@ -11,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { TT_NORMAL = 1, TT_CONTROL = 3, TT_USER_DEFINED = 4 };
+enum { TT_NORMAL = 1, TT_CONTROL = 3, TT_USER_DEFINED = 4, TT_UNUSED = 5 };
 
 /* The split regexes of the pre-tokenizers llama.cpp knows by these names. */
 static const char LLAMA3_RE[] = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
@@ -78,10 +80,24 @@ static long long hf_tok_size(json_t *vocab, json_t *added)
     return n;
 }
 
-/* tokens and token_type, id by id. */
+/* config.json's vocab_size as the folder's earlier files reported it (ARCH.vocab_size), or 0. */
+static long long hf_tok_config_size(const swarm_host *host, swarm_call *call)
+{
+    const char *arch = host->meta_value(call, 0, "general.architecture");
+    char key[96];
+    if (!arch || strlen(arch) > 64)
+        return 0;
+    snprintf(key, sizeof key, "%s.vocab_size:u32", arch);
+    const char *v = host->meta_value(call, 0, key);
+    return v ? strtoll(v, NULL, 10) : 0;
+}
+
+/* tokens and token_type, id by id: up to the largest id, or to config.json's vocab_size if larger. */
 static int hf_tok_vocab(const swarm_host *host, swarm_call *call, json_t *vocab, json_t *added)
 {
-    long long n = hf_tok_size(vocab, added);
+    long long n = hf_tok_size(vocab, added), want = hf_tok_config_size(host, call);
+    if (want > n && want <= (1 << 24))
+        n = want;
     if (n <= 0 || n > (1 << 24))
         return host->set_error(call, SWARM_E_BAD_INPUT, "tokenizer.json: a vocabulary of %lld tokens", n);
     const char **tokens = host->alloc_scratch(call, (size_t)n * sizeof *tokens);
@@ -109,7 +125,7 @@ static int hf_tok_vocab(const swarm_host *host, swarm_call *call, json_t *vocab,
         char pad[32];
         if (!tokens[t]) {
             snprintf(pad, sizeof pad, "[PAD%lld]", t);
-            types[t] = TT_USER_DEFINED;
+            types[t] = TT_UNUSED;
         }
         if (json_array_append_new(jt, json_string(tokens[t] ? tokens[t] : pad)) ||
             json_array_append_new(jy, json_integer(types[t])))

@@ -34,7 +34,7 @@ void fz_tensor_roundtrip(const sw_plugin *p, const swarm_format *f, const uint8_
     sw_tindex a, b;
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
-    if (sw_format_read(&a, p, f, NULL, data, size, -1))
+    if (sw_format_read(&a, p, f, NULL, NULL, data, size, -1))
         return;
     swarm_tensor_entry *t = sw_malloc((a.ntensors ? a.ntensors : 1) * sizeof *t);
     if (a.ntensors)
@@ -49,7 +49,7 @@ void fz_tensor_roundtrip(const sw_plugin *p, const swarm_format *f, const uint8_
         memcpy(file, header, hlen);
         for (size_t i = 0; i < a.ntensors; i++)
             memcpy(file + t[i].offset, data + a.tensors[i].offset, t[i].nbytes);
-        int rc = sw_format_read(&b, p, f, NULL, file, total, -1);
+        int rc = sw_format_read(&b, p, f, NULL, NULL, file, total, -1);
         if (rc)
             fprintf(stderr, "re-read: %s\n", sw_error_last());
         FZ_CHECK(rc == 0);

@@ -3,10 +3,14 @@
 (pure Python, from the Hugging Face modeling code's definitions: rotate_half rope, grouped-query
 attention, RMSNorm, SiLU-gated MLP), for tests. Shares no code with swarm.
 
-    mkllama.py write DIR GPT2_DIR [--shards N] [--dtype bf16|f32|f16] [--seed S] [--arch A]
+    mkllama.py write DIR GPT2_DIR [--shards N] [--dtype bf16|f32|f16] [--seed S] [--arch A] [--vocab V]
+                                  [--inv-freq 1]
         config.json (hidden 64, 2 layers, 4 heads, 2 kv heads, ffn 128, vocab 50257), model.safetensors
         (or N shards and model.safetensors.index.json; tensors split in order), tokenizer.json built from
         GPT-2's encoder.json and vocab.bpe (GPT2_DIR), tokenizer_config.json. Weights: seeded Gaussians.
+        --arch Qwen2ForCausalLM adds q/k/v biases; --vocab V gives the embedding and lm_head V rows (V
+        above 50257: padded, as Qwen2 pads to a multiple of 128); --inv-freq 1 adds each layer's
+        self_attn.rotary_emb.inv_freq, a tensor the converter drops.
     mkllama.py tokenizer DIR GPT2_DIR
         only tokenizer.json and tokenizer_config.json (for a checkpoint written by `gen llama`)
     mkllama.py logprobs DIR IDS...
@@ -32,11 +36,11 @@ def encode(vals, dt):
     return b"".join(struct.pack(PACK[dt][0], v) for v in vals)
 
 
-def tensors(seed):
+def tensors(seed, arch="LlamaForCausalLM", vocab=V, inv_freq=False):
     """(name, shape, values) in the order of Hugging Face's state dict."""
     r = random.Random(seed)
     g = lambda n, s: [r.gauss(0.0, s) for _ in range(n)]
-    out = [("model.embed_tokens.weight", [V, H], g(V * H, 1.0))]
+    out = [("model.embed_tokens.weight", [vocab, H], g(vocab * H, 1.0))]
     for i in range(L):
         p = "model.layers.%d." % i
         out += [(p + "input_layernorm.weight", [H], [1.0 + x for x in g(H, 0.1)]),
@@ -48,7 +52,11 @@ def tensors(seed):
                 (p + "mlp.gate_proj.weight", [FFN, H], g(FFN * H, 0.15)),
                 (p + "mlp.up_proj.weight", [FFN, H], g(FFN * H, 0.15)),
                 (p + "mlp.down_proj.weight", [H, FFN], g(H * FFN, 0.1))]
-    out += [("model.norm.weight", [H], [1.0 + x for x in g(H, 0.1)]), ("lm_head.weight", [V, H], g(V * H, 0.4))]
+        if arch == "Qwen2ForCausalLM":
+            out += [(p + "self_attn.%s_proj.bias" % n, [k * HD], g(k * HD, 0.5)) for n, k in (("q", NH), ("k", NKV), ("v", NKV))]
+        if inv_freq:
+            out += [(p + "self_attn.rotary_emb.inv_freq", [HD // 2], [THETA ** (-2.0 * i / HD) for i in range(HD // 2)])]
+    out += [("model.norm.weight", [H], [1.0 + x for x in g(H, 0.1)]), ("lm_head.weight", [vocab, H], g(vocab * H, 0.4))]
     return out
 
 
@@ -87,16 +95,16 @@ def write_tokenizer(d, gpt2):
                "tokenizer_class": "GPT2Tokenizer"}, open(os.path.join(d, "tokenizer_config.json"), "w"))
 
 
-def write(d, gpt2, shards=1, dtype="bf16", seed=1, arch="LlamaForCausalLM"):
+def write(d, gpt2, shards=1, dtype="bf16", seed=1, arch="LlamaForCausalLM", vocab=V, inv_freq=False):
     os.makedirs(d, exist_ok=True)
     dt = {"bf16": "BF16", "f32": "F32", "f16": "F16"}[dtype]
-    cfg = {"architectures": [arch], "model_type": "llama", "hidden_size": H, "intermediate_size": FFN,
-           "num_hidden_layers": L, "num_attention_heads": NH, "num_key_value_heads": NKV,
-           "max_position_embeddings": 128, "rms_norm_eps": EPS, "rope_theta": THETA, "vocab_size": V,
+    cfg = {"architectures": [arch], "model_type": "qwen2" if arch.startswith("Qwen2") else "llama", "hidden_size": H,
+           "intermediate_size": FFN, "num_hidden_layers": L, "num_attention_heads": NH, "num_key_value_heads": NKV,
+           "max_position_embeddings": 128, "rms_norm_eps": EPS, "rope_theta": THETA, "vocab_size": vocab,
            "bos_token_id": 50256, "eos_token_id": 50256, "tie_word_embeddings": False, "torch_dtype": "bfloat16"}
     json.dump(cfg, open(os.path.join(d, "config.json"), "w"), indent=2)
     write_tokenizer(d, gpt2)
-    items = tensors(seed)
+    items = tensors(seed, arch, vocab, inv_freq)
     if shards == 1:
         write_st(os.path.join(d, "model.safetensors"), items, dt)
         return
@@ -163,6 +171,8 @@ def forward(w, ids):
         for pos, x in enumerate(xs):
             h = rmsnorm(x, w[p + "input_layernorm.weight"])
             q, k, v = (matvec(w[p + "self_attn.%s_proj.weight" % n], h) for n in "qkv")
+            if p + "self_attn.q_proj.bias" in w:  # Qwen2
+                q, k, v = ([a + b for a, b in zip(y, w[p + "self_attn.%s_proj.bias" % n])] for y, n in zip((q, k, v), "qkv"))
             ks.append([rope(k[j * HD:(j + 1) * HD], pos) for j in range(NKV)])
             vs.append([v[j * HD:(j + 1) * HD] for j in range(NKV)])
             att = []
@@ -197,7 +207,7 @@ if __name__ == "__main__":
     if len(a) >= 3 and a[0] == "write":
         opts = dict(zip(a[3::2], a[4::2]))
         write(a[1], a[2], int(opts.get("--shards", 1)), opts.get("--dtype", "bf16"), int(opts.get("--seed", 1)),
-              opts.get("--arch", "LlamaForCausalLM"))
+              opts.get("--arch", "LlamaForCausalLM"), int(opts.get("--vocab", V)), opts.get("--inv-freq") == "1")
     elif len(a) == 3 and a[0] == "tokenizer":
         write_tokenizer(a[1], a[2])
     elif len(a) >= 3 and a[0] == "logprobs":

@@ -55,7 +55,7 @@ static uint8_t *gguf_file(size_t *size, swarm_tensor_entry *t, size_t n, const s
 static int gguf_read(sw_tindex *ix, const uint8_t *f, size_t size)
 {
     memset(ix, 0, sizeof *ix);
-    return sw_format_read(ix, ggp, ggf, NULL, f, size, -1);
+    return sw_format_read(ix, ggp, ggf, NULL, NULL, f, size, -1);
 }
 
 static const char *meta_get(const sw_tindex *ix, const char *key)

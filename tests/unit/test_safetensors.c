@@ -33,7 +33,7 @@ static uint8_t *mkfile(size_t *size, const char *header, size_t hlen, size_t dat
 static int read_file(sw_tindex *ix, const uint8_t *file, size_t size)
 {
     memset(ix, 0, sizeof *ix);
-    return sw_format_read(ix, stp, stf, NULL, file, size, -1);
+    return sw_format_read(ix, stp, stf, NULL, NULL, file, size, -1);
 }
 
 /* Reads a file made of header and data bytes; returns the read's code. */
