@@ -262,6 +262,13 @@ typedef struct swarm_host {
      * op's output then depends on the names and metadata its calls read: both are part of the input
      * collection's id, so of the stage's key. */
     int (*set_tensor_name)(swarm_call *call, const char *name);
+    /* [in call] The infer of an op with SWARM_OP_PASS over a collection's tensors: this call's output (its
+     * only one) is input `input` unchanged, the dtype and shape infer describes being that input's (the
+     * name may differ). The host takes the input's bytes as they are: it neither reads them nor
+     * allocates the output nor calls run. Returns SWARM_OK when taken; anywhere else (the host calling
+     * infer with the data present, an older host) it returns nonzero and changes nothing: infer goes on
+     * and run computes the output as usual, so the op must still be able to. */
+    int (*pass_through)(swarm_call *call, size_t input);
 } swarm_host;
 
 /* ---- Ops and their variants ---------------------------------------------------------------------- */
@@ -296,7 +303,11 @@ enum {
     /* 1.2: the op's records input comes in one batch holding every record of the stream, for ops that need
      * the whole dataset (dedup, shuffle); the host holds it in memory and calls run once, even over no
      * records. Without it, an op over records is called once per batch of records. */
-    SWARM_OP_WHOLE = 1u << 2
+    SWARM_OP_WHOLE = 1u << 2,
+    /* 1.3: an op over a collection's tensors whose infer may call host->pass_through (one that renames
+     * or reorders some tensors and leaves the rest as they are). The host first calls infer alone, the
+     * inputs' data NULL (infer never reads it); when it passes its input through, that is the call. */
+    SWARM_OP_PASS = 1u << 3
 };
 
 /* A named input or output of an op. */

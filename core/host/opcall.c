@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,6 +173,14 @@ static int sw_host_set_tensor_name(swarm_call *call, const char *name)
     return SWARM_OK;
 }
 
+static int sw_host_pass_through(swarm_call *call, size_t input)
+{
+    if (!call->may_pass)
+        return SWARM_E_INTERNAL; /* not an error: the op computes its output */
+    call->passed = input > (size_t)LONG_MAX ? LONG_MAX : (long)input;
+    return SWARM_OK;
+}
+
 static const swarm_host sw_host = {
     .abi_version = SWARM_PLUGIN_ABI_VERSION,
     .struct_size = sizeof(swarm_host),
@@ -190,6 +199,7 @@ static const swarm_host sw_host = {
     .meta_value = sw_host_meta_value,
     .has_tensor = sw_host_has_tensor,
     .set_tensor_name = sw_host_set_tensor_name,
+    .pass_through = sw_host_pass_through,
 };
 
 const swarm_host *sw_host_table(void)
@@ -203,6 +213,7 @@ void sw_call_begin(swarm_call *call, const char *plugin, const char *what, int v
     call->plugin = plugin;
     call->what = what;
     call->verbosity = verbosity;
+    call->passed = -1;
 }
 
 static void sw_entries_free(swarm_tensor_entry *t, size_t n, swarm_meta *m, size_t nm)
@@ -592,6 +603,40 @@ done:
         sw_gpu_stage_end(&st);
         free(din);
         free(dout);
+    }
+    sw_call_end(&call);
+    return rc;
+}
+
+int sw_op_pass(long *input, sw_op_outputs *out, const sw_plugin *p, size_t op_index, size_t variant,
+               const swarm_param_value *params, const swarm_value *inputs, int verbosity)
+{
+    const swarm_op *op = p->desc->ops[op_index];
+    char what[80];
+    swarm_call call;
+    snprintf(what, sizeof what, "op %s", op->name);
+    memset(&out->v[0].u, 0, sizeof out->v[0].u);
+    out->v[0].kind = op->outputs[0].kind;
+    out->v[0].u.tensor.shape = out->shapes[0];
+    sw_call_begin(&call, p->desc->id, what, verbosity);
+    call.view = out->view;
+    call.may_pass = op->n_outputs == 1 && op->outputs[0].kind == SWARM_KIND_TENSOR;
+    int rc = op->variants[variant]->infer(&sw_host, &call, params, inputs, out->v);
+    if (rc)
+        rc = sw_call_fail(&call, rc);
+    free(out->name);
+    out->name = call.out_name;
+    call.out_name = NULL;
+    *input = rc ? -1 : call.passed;
+    if (*input >= 0) {
+        const swarm_tensor *x = *input < (long)op->n_inputs && inputs[*input].kind == SWARM_KIND_TENSOR
+                                    ? &inputs[*input].u.tensor : NULL, *y = &out->v[0].u.tensor;
+        int same = x && x->ndim == y->ndim && !memcmp(&x->dtype, &y->dtype, sizeof x->dtype);
+        for (int32_t d = 0; same && d < x->ndim; d++)
+            same = x->shape[d] == y->shape[d];
+        if (!same)
+            rc = sw_call_fail(&call, sw_host_set_error(&call, SWARM_E_INTERNAL, "passed input %ld through with "
+                                                       "another dtype or shape, or no such tensor input", *input));
     }
     sw_call_end(&call);
     return rc;

@@ -41,6 +41,8 @@ struct swarm_call {
     const char *file_name;   /* a format's read: the file's path within its input, or NULL */
     const struct sw_tview *view; /* an op over a collection: its inputs' names and metadata, or NULL */
     char *out_name;              /* an op's infer: the output tensor's name set with set_tensor_name */
+    int may_pass;                /* an op's infer alone (sw_op_pass): pass_through is allowed */
+    long passed;                 /* the input pass_through named, -1 when none */
 };
 void sw_call_begin(swarm_call *call, const char *plugin, const char *what, int verbosity);
 void sw_call_end(swarm_call *call);
@@ -104,6 +106,12 @@ int sw_op_call(sw_op_outputs *out, const sw_plugin *p, size_t op, size_t variant
 /* Calls the op with the n variants of order (from sw_op_variants), best first, until one does not fail
  * with SW_ERETRY, and sets *used to the variant that ran. A GPU variant that failed gets a one-line note,
  * once per op and variant, when another variant follows; the last one's failure is the caller's error. */
+/* The first call of an op with SWARM_OP_PASS over a collection's tensors: variant's infer alone, the
+ * inputs' data NULL. *input is the input the op passes through as its output (out describes it, its
+ * name included: its dtype and shape are checked to be the input's), or -1 when it does not (then the
+ * caller calls the op as usual). */
+int sw_op_pass(long *input, sw_op_outputs *out, const sw_plugin *p, size_t op_index, size_t variant,
+               const swarm_param_value *params, const swarm_value *inputs, int verbosity);
 int sw_op_call_first(sw_op_outputs *out, size_t *used, const sw_plugin *p, size_t op, const size_t *order, size_t n,
                      const swarm_param_value *params, const swarm_value *inputs, const sw_allocator *a,
                      int verbosity);

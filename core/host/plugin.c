@@ -254,7 +254,7 @@ static int sw_check_op(const swarm_op *op)
         return SW_EINVALID;
     if (op->op_version < 1)
         return sw_error(SW_EINVALID, "op_version is 0 (versions start at 1)");
-    if (op->flags & ~(uint32_t)(SWARM_OP_DETERMINISTIC | SWARM_OP_SERIAL | SWARM_OP_WHOLE))
+    if (op->flags & ~(uint32_t)(SWARM_OP_DETERMINISTIC | SWARM_OP_SERIAL | SWARM_OP_WHOLE | SWARM_OP_PASS))
         return sw_error(SW_EINVALID, "unknown flags 0x%x", (unsigned)op->flags);
     if (!sw_text_ok(op->doc, 4096, 1))
         return sw_error(SW_EINVALID, "doc is NULL or not text of at most 4096 bytes");

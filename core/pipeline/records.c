@@ -3,11 +3,13 @@
 #include "base/error.h"
 #include "base/util.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 int sw_rcursor_next(sw_rcursor *c, const uint8_t **rec, size_t *len)
 {
@@ -54,6 +56,17 @@ static void *sw_fhash_run(void *arg)
     return NULL;
 }
 
+/* After len more bytes reached the file: counts them, and hands the written pages to the disk every
+ * SW_FWRITER_PUSH bytes when the writer pushes. */
+static void sw_fwriter_wrote(sw_fwriter *w, uint64_t len)
+{
+    w->written += len;
+    if (w->push && w->written - w->pushed >= SW_FWRITER_PUSH) {
+        sync_file_range(w->fd, (off64_t)w->pushed, (off64_t)(w->written - w->pushed), SYNC_FILE_RANGE_WRITE);
+        w->pushed = w->written;
+    }
+}
+
 /* Writes data to the file and hashes it (a large piece on a second thread meanwhile). A failed write is
  * sticky: the writer refuses everything after it, so what it hashed is always what the file holds. */
 static int sw_fwriter_out(sw_fwriter *w, const void *data, size_t len)
@@ -72,11 +85,7 @@ static int sw_fwriter_out(sw_fwriter *w, const void *data, size_t len)
         w->failed = 1;
         return r;
     }
-    w->written += len;
-    if (w->push && w->written - w->pushed >= SW_FWRITER_PUSH) {
-        sync_file_range(w->fd, (off64_t)w->pushed, (off64_t)(w->written - w->pushed), SYNC_FILE_RANGE_WRITE);
-        w->pushed = w->written;
-    }
+    sw_fwriter_wrote(w, len);
     return 0;
 }
 
@@ -101,6 +110,62 @@ int sw_fwriter_put(sw_fwriter *w, const void *data, size_t len)
         return SW_ERROR;
     memcpy(w->buf + w->n, data, len);
     w->n += len;
+    return 0;
+}
+
+/* Copies len bytes at offset of src to the writer's file, in chunks copy_file_range takes; SW_ERROR
+ * when the kernel cannot (another filesystem: the caller writes from memory instead). */
+static int sw_copy_range(int src, uint64_t offset, int dst, uint64_t len)
+{
+    off64_t in = (off64_t)offset;
+    while (len > 0) {
+        ssize_t n = copy_file_range(src, &in, dst, NULL, len < ((size_t)1 << 30) ? (size_t)len : (size_t)1 << 30, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return SW_ERROR;
+        len -= (uint64_t)n;
+    }
+    return 0;
+}
+
+int sw_fwriter_copy(sw_fwriter *w, const char *path, uint64_t offset, uint64_t len)
+{
+    w->total += len;
+    if (len == 0)
+        return 0;
+    if (sw_fwriter_flush(w))
+        return SW_ERROR;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return sw_error_errno(SW_ERROR, "cannot open %s", path);
+    uint64_t start = offset & ~(uint64_t)4095;
+    size_t span = (size_t)(offset - start + len);
+    uint8_t *m = mmap(NULL, span, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, (off_t)start);
+    if (m == MAP_FAILED) {
+        int r = sw_error_errno(SW_ERROR, "cannot map %s", path);
+        close(fd);
+        return r;
+    }
+    const uint8_t *data = m + (offset - start);
+    off_t at = lseek(w->fd, 0, SEEK_CUR);
+    sw_fhash h = {w->sha, data, (size_t)len};
+    pthread_t t;
+    int threaded = pthread_create(&t, NULL, sw_fhash_run, &h) == 0;
+    int r = at < 0 || sw_copy_range(fd, offset, w->fd, len);
+    if (r && at >= 0 && lseek(w->fd, at, SEEK_SET) == at && ftruncate(w->fd, at) == 0) /* write it instead */
+        r = sw_write_all(w->fd, data, (size_t)len) < 0;
+    if (threaded)
+        pthread_join(t, NULL);
+    else
+        sw_sha256_update(w->sha, data, (size_t)len);
+    munmap(m, span);
+    close(fd);
+    if (r) {
+        w->failed = 1;
+        return sw_error_errno(SW_ERROR, "cannot write to the store");
+    }
+    sw_fwriter_wrote(w, len);
     return 0;
 }
 

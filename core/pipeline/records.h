@@ -45,6 +45,11 @@ void sw_fwriter_init(sw_fwriter *w, int fd);
 int sw_fwriter_put(sw_fwriter *w, const void *data, size_t len);
 /* Appends one record in framing f (lines: refuses a record holding '\n' with SW_EINVALID). */
 int sw_fwriter_record(sw_fwriter *w, sw_framing f, const void *rec, size_t len);
+/* Appends len bytes of the file at path from offset, by the kernel (copy_file_range) while a second
+ * thread hashes them from a read-only mapping: no copy through user memory. Only for a file nobody
+ * else writes while the run lasts (a run's own temp file): what is hashed and what is copied are read
+ * separately. 0 or SW_ERROR. */
+int sw_fwriter_copy(sw_fwriter *w, const char *path, uint64_t offset, uint64_t len);
 /* Flushes and gives the hash of everything written; frees the writer's buffers either way. */
 int sw_fwriter_finish(sw_fwriter *w, sw_hash *h);
 void sw_fwriter_abort(sw_fwriter *w);

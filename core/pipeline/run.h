@@ -154,6 +154,9 @@ int sw_read_object(char **out, size_t *len, const sw_store *st, const sw_hash *h
 /* Where a blob's bytes are: a store object, an input file of this run, or an op output this run kept
  * (sw_run_keep); NULL when none. */
 char *sw_blob_path(const sw_run *run, const sw_hash *h);
+/* Where a blob's bytes are when nobody but swarm writes them (a store object, or an op output this run
+ * kept), else NULL (an input file, or not held). Caller frees. */
+char *sw_blob_own_path(const sw_run *run, const sw_hash *h);
 /* Maps a whole file read-only (nothing mapped for an empty one). */
 int sw_map_open(sw_map *m, const char *path);
 void sw_map_close(sw_map *m);

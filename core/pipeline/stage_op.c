@@ -43,8 +43,44 @@ static int sw_view_has(const void *ctx, size_t port, const char *name)
     return c && sw_tensors_has(c, name);
 }
 
+/* The value of tensor t as an op's input: its data (NULL until read), dtype and shape (in shape). */
+static swarm_value sw_op_input(const sw_tref *t, const void *data, int64_t *shape)
+{
+    swarm_value v;
+    memcpy(shape, t->shape, sizeof t->shape);
+    v.kind = SWARM_KIND_TENSOR;
+    v.u.tensor = (swarm_tensor){(void *)data, {SWARM_DEVICE_CPU, 0}, t->ndim, t->dtype, shape, NULL, 0};
+    return v;
+}
+
+/* An op with SWARM_OP_PASS: its infer alone, before any input is read. 1 when it passed an input through
+ * (it->out is that input's tensor under the name the op gave), 0 when the op must run, or an error. */
+static int sw_op_try_pass(sw_item *it, const sw_tview *view, size_t variant)
+{
+    sw_run *run = it->run;
+    const sw_stage *sg = &run->g->v[it->stage];
+    swarm_value in[64];
+    int64_t shapes[64][SWARM_MAX_NDIM];
+    for (size_t k = 0; k < sg->ninputs; k++)
+        in[k] = sw_op_input(&run->s[sg->inputs[k]].tensors.t[it->index], NULL, shapes[k]);
+    sw_op_outputs out;
+    sw_op_outputs_init(&out, sw_stage_op(sg));
+    out.view = view;
+    long input;
+    int r = sw_op_pass(&input, &out, sg->plugin, sg->op_index, variant, sg->params, in, run->o->verbosity);
+    if (!r && input >= 0) {
+        it->out = run->s[sg->inputs[input]].tensors.t[it->index];
+        it->out.name = out.name;
+        out.name = NULL;
+        r = 1;
+    }
+    sw_op_outputs_free(&out, &sw_heap_allocator);
+    return r;
+}
+
 /* Calls the op on one tensor (zipped across the inputs), trying variants best first; the op may rename
- * its output (it->out.name, taken by finish). */
+ * its output (it->out.name, taken by finish), or pass an input through (SWARM_OP_PASS: nothing is read,
+ * computed or written). */
 static void sw_op_tensor_task(void *arg)
 {
     sw_item *it = arg;
@@ -54,34 +90,29 @@ static void sw_op_tensor_task(void *arg)
     sw_tbytes bytes[64];
     swarm_value in[64];
     int64_t shapes[64][SWARM_MAX_NDIM];
-    size_t nmapped = 0;
-    for (size_t k = 0; k < sg->ninputs; k++) {
+    size_t nmapped = 0, n, *order = sw_malloc(op->n_variants * sizeof *order);
+    sw_tview view = {sw_view_name, sw_view_meta, sw_view_has, it};
+    int r = sw_op_variants(order, &n, sg->plugin, sg->op_index, sg->device, 1) ? SW_ENOTFOUND : 0;
+    if (!r && (op->flags & SWARM_OP_PASS))
+        r = sw_op_try_pass(it, &view, order[0]);
+    for (size_t k = 0; !r && k < sg->ninputs; k++) {
         const sw_tref *t = &run->s[sg->inputs[k]].tensors.t[it->index];
-        int r = sw_tbytes_open(&bytes[k], run, t);
-        if (r) {
-            sw_item_fail(it, r);
-            goto done;
-        }
-        nmapped++;
-        memcpy(shapes[k], t->shape, sizeof shapes[k]);
-        in[k].kind = SWARM_KIND_TENSOR;
-        in[k].u.tensor = (swarm_tensor){(void *)bytes[k].p, {SWARM_DEVICE_CPU, 0}, t->ndim, t->dtype, shapes[k],
-                                        NULL, 0};
+        if (!(r = sw_tbytes_open(&bytes[k], run, t)))
+            in[k] = sw_op_input(t, bytes[k].p, shapes[k]);
+        nmapped += r == 0;
     }
-    size_t n, *order = sw_malloc(op->n_variants * sizeof *order);
-    if (sw_op_variants(order, &n, sg->plugin, sg->op_index, sg->device, 1)) {
-        sw_item_fail(it, SW_ENOTFOUND);
-        free(order);
+    if (r) {
+        if (r < 0)
+            sw_item_fail(it, r);
         goto done;
     }
     sw_tmpalloc ta = {run, {{0}}, 0};
     sw_allocator a = {sw_tmp_alloc, sw_tmp_free, &ta};
     sw_op_outputs out;
     sw_op_outputs_init(&out, op);
-    sw_tview view = {sw_view_name, sw_view_meta, sw_view_has, it};
     out.view = &view;
     size_t used;
-    int r = sw_op_call_first(&out, &used, sg->plugin, sg->op_index, order, n, sg->params, in, &a, run->o->verbosity);
+    r = sw_op_call_first(&out, &used, sg->plugin, sg->op_index, order, n, sg->params, in, &a, run->o->verbosity);
     sw_note_numerics(run, it->stage, order, used, r);
     if (!r) {
         const swarm_tensor *y = &out.v[0].u.tensor;
@@ -97,8 +128,8 @@ static void sw_op_tensor_task(void *arg)
     if (r)
         sw_item_fail(it, r);
     sw_op_outputs_free(&out, &a);
-    free(order);
 done:
+    free(order);
     for (size_t k = 0; k < nmapped; k++)
         sw_tbytes_close(&bytes[k], run);
 }
@@ -395,16 +426,35 @@ static int sw_op_kind_parts(json_t **out, sw_run *run, size_t i)
     return r;
 }
 
-/* One item per tensor, or one per segment of whole batches of records. */
+/* Orders tensor indexes largest first (qsort_r; ctx is the collection). */
+static int sw_by_size_desc(const void *a, const void *b, void *ctx)
+{
+    const sw_tensors *c = ctx;
+    uint64_t x = c->t[*(const size_t *)a].nbytes, y = c->t[*(const size_t *)b].nbytes;
+    return x < y ? 1 : x > y ? -1 : (*(const size_t *)a > *(const size_t *)b) - (*(const size_t *)a < *(const size_t *)b);
+}
+
+/* One item per tensor, submitted largest first so that the workers finish together (an embedding last
+ * would leave one core to it alone), or one per segment of whole batches of records. */
 static int sw_op_kind_queue(sw_run *run, size_t i, sw_pool *pool)
 {
-    int tensors = sw_op_over_tensors(run, i);
-    if (tensors)
-        sw_run_items(run, i, run->s[run->g->v[i].inputs[0]].tensors.n);
-    else if (sw_records_split(run, i))
-        return SW_ERROR;
-    for (size_t k = 0; k < run->s[i].nitems; k++)
-        sw_run_submit(pool, tensors ? sw_op_tensor_task : sw_op_records_task, &run->s[i].items[k]);
+    if (!sw_op_over_tensors(run, i)) {
+        if (sw_records_split(run, i))
+            return SW_ERROR;
+        for (size_t k = 0; k < run->s[i].nitems; k++)
+            sw_run_submit(pool, sw_op_records_task, &run->s[i].items[k]);
+        return 0;
+    }
+    sw_tensors *in = &run->s[run->g->v[i].inputs[0]].tensors;
+    size_t *order = sw_malloc((in->n ? in->n : 1) * sizeof *order);
+    sw_run_items(run, i, in->n);
+    for (size_t k = 0; k < in->n; k++)
+        order[k] = k;
+    if (in->n)
+        qsort_r(order, in->n, sizeof *order, sw_by_size_desc, in);
+    for (size_t k = 0; k < in->n; k++)
+        sw_run_submit(pool, sw_op_tensor_task, &run->s[i].items[order[k]]);
+    free(order);
     return 0;
 }
 

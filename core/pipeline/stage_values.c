@@ -75,15 +75,20 @@ static char *sw_kept_path(const sw_run *run, const sw_hash *h)
     return kept;
 }
 
+char *sw_blob_own_path(const sw_run *run, const sw_hash *h)
+{
+    if (sw_store_stat(run->st, h, NULL) == 0)
+        return sw_store_object_path(run->st, h);
+    return sw_kept_path(run, h);
+}
+
 /* Where a blob's bytes are: a store object, an input file of this run, or an op output this run kept.
  * Caller frees. */
 char *sw_blob_path(const sw_run *run, const sw_hash *h)
 {
-    if (sw_store_stat(run->st, h, NULL) == 0)
-        return sw_store_object_path(run->st, h);
-    char *kept = sw_kept_path(run, h);
-    if (kept)
-        return kept;
+    char *own = sw_blob_own_path(run, h);
+    if (own)
+        return own;
     for (size_t i = 0; i < run->g->n; i++) {
         const sw_srun *s = &run->s[i];
         if (run->g->v[i].kind != SW_STAGE_INPUT || !s->done)

@@ -83,11 +83,17 @@ static int sw_write_tensors(sw_run *run, const sw_stage *sg, const sw_tensors *c
     for (size_t j = 0; j < c->n && !r; j++) {
         size_t k = order[j];
         r = sw_write_zeros(w, e[k].offset);
+        /* Bytes only swarm writes are copied by the kernel; an input file's through memory, so that what
+         * is hashed is what is written even if its owner changes it meanwhile. */
+        char *own = r ? NULL : sw_blob_own_path(run, &c->t[k].blob);
         sw_tbytes b;
-        if (!r && !(r = sw_tbytes_open(&b, run, &c->t[k]))) {
+        if (own)
+            r = sw_fwriter_copy(w, own, c->t[k].offset, c->t[k].nbytes);
+        else if (!r && !(r = sw_tbytes_open(&b, run, &c->t[k]))) {
             r = sw_fwriter_put(w, b.p, (size_t)c->t[k].nbytes);
             sw_tbytes_close(&b, run);
         }
+        free(own);
     }
     if (!r)
         r = sw_write_zeros(w, total); /* a format may end its file after the last tensor (GGUF's padding) */

@@ -21,6 +21,7 @@
 #include "hf_tok.h"
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -430,6 +431,17 @@ static int hf_infer_rename(const swarm_host *host, swarm_call *call, const swarm
     return host->set_tensor_name(call, out);
 }
 
+/* A tensor that is only renamed (no rows permuted, its dtype kept) passes through (ABI 1.3): the host
+ * neither reads nor copies it. Where the host does not take it, run copies the rows. */
+static void hf_pass(const swarm_host *host, swarm_call *call, const hf_tensor *t, const hf_model *m,
+                    const swarm_tensor *x, const swarm_tensor *y)
+{
+    int same = x->dtype.code == y->dtype.code && x->dtype.bits == y->dtype.bits && x->dtype.lanes == y->dtype.lanes;
+    if (same && !(t->permute && m->arch->permute) &&
+        host->struct_size >= offsetof(swarm_host, pass_through) + sizeof host->pass_through)
+        host->pass_through(call, 0);
+}
+
 /* gguf_tensors: the GGUF name, the shape checked, the dtype of `type` (a quantized tensor, which
  * quant/quantize made before the op, only with keep). */
 static int gguf_tensors_infer(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
@@ -444,6 +456,8 @@ static int gguf_tensors_infer(const swarm_host *host, swarm_call *call, const sw
                                host->tensor_name(call, 0));
     if (!rc)
         outputs[0].u.tensor.dtype = hf_out_dtype(x, params[0].i);
+    if (!rc)
+        hf_pass(host, call, t, &m, x, &outputs[0].u.tensor);
     return rc;
 }
 
@@ -458,6 +472,8 @@ static int hf_tensors_infer(const swarm_host *host, swarm_call *call, const swar
     (void)params;
     if (!rc)
         outputs[0].u.tensor.dtype = inputs[0].u.tensor.dtype;
+    if (!rc)
+        hf_pass(host, call, t, &m, &inputs[0].u.tensor, &outputs[0].u.tensor);
     return rc;
 }
 
@@ -578,7 +594,7 @@ static const swarm_variant gguf_tensors_cpu = {sizeof(swarm_variant), SWARM_DEVI
                                                gguf_tensors_infer, gguf_tensors_run};
 static const swarm_variant *const gguf_tensors_variants[] = {&gguf_tensors_cpu};
 static const swarm_op gguf_tensors = {
-    sizeof(swarm_op), "gguf_tensors", 1, SWARM_OP_DETERMINISTIC,
+    sizeof(swarm_op), "gguf_tensors", 1, SWARM_OP_DETERMINISTIC | SWARM_OP_PASS,
     "Hugging Face tensors to llama.cpp's: GGUF names, q_proj/k_proj rows permuted for llama's rope, shapes "
     "checked against the hyperparameters, no tensor missing, 2-D weights in type, 1-D ones f32",
     gguf_tensors_params, 1, gguf_tensors_in, 1, gguf_tensors_out, 1, gguf_tensors_variants, 1};
@@ -588,7 +604,7 @@ static const swarm_variant hf_tensors_cpu = {sizeof(swarm_variant), SWARM_DEVICE
                                              hf_tensors_infer, hf_tensors_run};
 static const swarm_variant *const hf_tensors_variants[] = {&hf_tensors_cpu};
 static const swarm_op hf_tensors = {
-    sizeof(swarm_op), "hf_tensors", 1, SWARM_OP_DETERMINISTIC,
+    sizeof(swarm_op), "hf_tensors", 1, SWARM_OP_DETERMINISTIC | SWARM_OP_PASS,
     "llama.cpp's tensors back to Hugging Face's (the inverse of gguf_tensors): Hugging Face names, "
     "attn_q/attn_k rows permuted back, shapes checked against the GGUF metadata, no tensor missing, "
     "dtypes kept (Q8_0 and Q4_0 included: quant/dequantize and convert/cast make floats of them)",

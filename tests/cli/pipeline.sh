@@ -51,6 +51,23 @@ run "$SWARM" pipeline run "$CONVERT" --set input=ck.safetensors --set output=out
 is "a deleted output is written again from the cache" "$(dump out.safetensors | sed -n 1p)" "w BF16 2x2 803f00404040803f"
 like "... without running any stage" "$err" "0 stages ran, 4 cached"
 
+# --- an op passing tensors through (SWARM_OP_PASS): not read, not run, not copied -----------------------
+cat >pass.lua <<'LUA'
+local swarm = require "swarm"
+local P = swarm.params { lie = { "false", "declare another dtype" } }
+local t = swarm.op("pipetest/pass", swarm.read("safetensors", swarm.input("ck.safetensors")), { rank = 1, lie = P.lie })
+swarm.write("safetensors", t, { path = "passed.safetensors" })
+LUA
+ok "an op passes its 1-D tensors through (its run aborts if called for one)" "$SWARM" pipeline run pass.lua "${PP[@]}"
+is "... they keep their bytes; run inverted the 2-D one" "$(dump passed.safetensors)" "w F32 2x2 ffff7fc0ffffffbfffffbfbfff7f7fc0
+idx I64 2 07000000000000000800000000000000
+b F32 3 0080813f000000c00000003f
+h F16 1 003e
+meta format pt
+meta note hi"
+fails "an op that passes an input through with another dtype" 1 "$SWARM" pipeline run pass.lua "${PP[@]}" --set lie=true
+like "... is refused" "$err" "op pass: passed input 0 through with another dtype or shape"
+
 # --- early cutoff, --force, --dry-run ------------------------------------------------------------------
 cat >chain.lua <<'LUA'
 local swarm = require "swarm"

@@ -175,7 +175,7 @@ static double mh_op_ms(const char *dir, const std::vector<uint64_t> &offsets, st
         return -1;
     }
     static const swarm_host host = {SWARM_PLUGIN_ABI_VERSION, sizeof(swarm_host), mh_set_error, mh_alloc, mh_log,
-                                    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+                                    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     swarm_param_value pv[5];
     pv[0].s = "";
     pv[1].i = 5;

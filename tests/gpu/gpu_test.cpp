@@ -208,7 +208,7 @@ static void host_log(swarm_call *call, int level, const char *msg)
 
 static const swarm_host host = {SWARM_PLUGIN_ABI_VERSION, sizeof(swarm_host), host_set_error, host_alloc_scratch,
                                 host_log, NULL, NULL, NULL, NULL, NULL, NULL,
-                                NULL, NULL, NULL, NULL, NULL, NULL};
+                                NULL, NULL, NULL, NULL, NULL, NULL, NULL};
 
 static const swarm_plugin *convert_cpu, *quant_cpu, *dedup_cpu;
 

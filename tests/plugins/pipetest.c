@@ -3,10 +3,13 @@
  *          `fail_rank` makes the call fail on tensors of that many dimensions (a failure halfway).
  *   upper  records → each record in ASCII upper case; `fail_on` fails the batch holding that record.
  *   hold   the whole stream of records (SWARM_OP_WHOLE) → the same records, after sleeping `sleep_ms`
- *          (a slow whole-dataset stage, for its progress line). */
+ *          (a slow whole-dataset stage, for its progress line).
+ *   pass   tensor → tensors of rank `rank` passed through (SWARM_OP_PASS: run aborts if the host calls
+ *          it for one), every other byte-inverted by run; `lie` passes through while declaring u8. */
 #define _POSIX_C_SOURCE 200809L
 #include "swarm_plugin.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -123,9 +126,47 @@ static const swarm_op hold_op = {sizeof(swarm_op), "hold", 1, SWARM_OP_DETERMINI
                                  "the whole stream of records, unchanged", hold_params, 1, records_in, 1,
                                  records_out, 1, hold_variants, 1};
 
-static const swarm_op *const ops[] = {&copy_op, &upper_op, &hold_op};
+static int pass_infer(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
+                      const swarm_value *inputs, swarm_value *outputs)
+{
+    int rc = copy_infer(host, call, (const swarm_param_value[]){{.s = ""}, {.i = -1}}, inputs, outputs);
+    if (!rc && params[0].i == inputs[0].u.tensor.ndim) {
+        if (params[1].i)
+            outputs[0].u.tensor.dtype = (swarm_dtype){SWARM_DTYPE_UINT, 8, 1};
+        host->pass_through(call, 0);
+    }
+    return rc;
+}
+
+static int pass_run(const swarm_host *host, swarm_call *call, const swarm_param_value *params,
+                    const swarm_value *inputs, swarm_value *outputs)
+{
+    const swarm_tensor *x = &inputs[0].u.tensor;
+    uint64_t n = (uint64_t)x->dtype.bits * x->dtype.lanes / 8;
+    if (params[0].i == x->ndim)
+        abort(); /* the host took the pass: run is never called for this tensor */
+    for (int32_t d = 0; d < x->ndim; d++)
+        n *= (uint64_t)x->shape[d];
+    (void)host, (void)call;
+    for (uint64_t i = 0; i < n; i++)
+        ((unsigned char *)outputs[0].u.tensor.data)[i] = (unsigned char)~((const unsigned char *)x->data)[x->byte_offset + i];
+    return SWARM_OK;
+}
+
+static const swarm_variant pass_cpu = {sizeof(swarm_variant), SWARM_DEVICE_CPU, "exact", ok_probe, pass_infer,
+                                       pass_run};
+static const swarm_variant *const pass_variants[] = {&pass_cpu};
+static const swarm_param pass_params[] = {
+    {"rank", SWARM_PARAM_INT, "1", "tensors of this rank pass through", NULL},
+    {"lie", SWARM_PARAM_BOOL, "false", "pass through while declaring another dtype", NULL},
+};
+static const swarm_op pass_op = {sizeof(swarm_op), "pass", 1, SWARM_OP_DETERMINISTIC | SWARM_OP_PASS,
+                                 "passes tensors of one rank through, inverts the bytes of the others",
+                                 pass_params, 2, tensor_in, 1, tensor_out, 1, pass_variants, 1};
+
+static const swarm_op *const ops[] = {&copy_op, &upper_op, &hold_op, &pass_op};
 static const swarm_plugin plugin = {SWARM_PLUGIN_ABI_VERSION, sizeof(swarm_plugin), "org.swarm.pipetest", "1.0",
-                                    NULL, ops, 3, NULL, 0, 0, NULL, 0};
+                                    NULL, ops, 4, NULL, 0, 0, NULL, 0};
 
 SWARM_PLUGIN_EXPORT const swarm_plugin *swarm_plugin_entry(void)
 {

@@ -93,7 +93,7 @@ static const swarm_host db_host = {SWARM_PLUGIN_ABI_VERSION,
                                    NULL,
                                    NULL,
                                    NULL,
-                                   NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+                                   NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
 
 static double db_now(void)
 {

@@ -29,7 +29,7 @@ static int qb_set_error(swarm_call *call, int code, const char *fmt, ...)
 }
 
 static const swarm_host qb_host = {SWARM_PLUGIN_ABI_VERSION, sizeof(swarm_host), qb_set_error, NULL, NULL,
-                                   NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+                                   NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
 
 typedef struct {
     const swarm_variant *v;

@@ -52,7 +52,7 @@ static void h_log(swarm_call *call, int level, const char *msg)
 }
 
 static const swarm_host host = {SWARM_PLUGIN_ABI_VERSION, sizeof(swarm_host), h_set_error, h_alloc_scratch, h_log,
-                                NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+                                NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
 
 static double now(void)
 {

@@ -203,7 +203,7 @@ static int t_next_record(swarm_call *c, const uint8_t **data, size_t *len)
 
 static const swarm_host host = {SWARM_PLUGIN_ABI_VERSION, sizeof(swarm_host), t_set_error, t_alloc_scratch, t_log,
                                 NULL, NULL, t_emit, t_read_bytes, t_add_record, t_next_record,
-                                NULL, NULL, NULL, NULL, NULL, NULL};
+                                NULL, NULL, NULL, NULL, NULL, NULL, NULL};
 
 static uint64_t call_seed = 0x9e3779b97f4a7c15ull;
 
