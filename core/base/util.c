@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -245,21 +246,50 @@ static char *sw_copy_tmp(const char *path)
     return tmp;
 }
 
-int sw_copy_file_beside(char **tmp, const char *src, const char *path, mode_t mode)
+void sw_sweep_beside(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = sw_dirname(path);
+    const char *base = slash ? slash + 1 : path;
+    size_t n = strlen(base);
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        const char *pid = e->d_name + n + 5, *p = pid;
+        if (strncmp(e->d_name, base, n) || strncmp(e->d_name + n, ".tmp.", 5))
+            continue;
+        while (*p >= '0' && *p <= '9')
+            p++;
+        long v = p > pid && !*p && p - pid < 10 ? strtol(pid, NULL, 10) : 0;
+        if (v > 0 && kill((pid_t)v, 0) < 0 && errno == ESRCH)
+            unlinkat(dirfd(d), e->d_name, 0);
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+}
+
+int sw_create_beside(char **tmp, int *fd, const char *path, mode_t mode)
 {
     *tmp = sw_copy_tmp(path);
-    int r = sw_copy_file(src, *tmp, mode, NULL, NULL);
-    if (r) {
+    *fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (*fd < 0 || fchmod(*fd, mode) < 0) {
+        int r = sw_error_errno(SW_ERROR, "cannot create %s", *tmp);
+        if (*fd >= 0) {
+            close(*fd);
+            unlink(*tmp);
+        }
         free(*tmp);
         *tmp = NULL;
+        *fd = -1;
+        return r;
     }
-    return r;
+    return 0;
 }
 
 int sw_copy_file_replace(const char *src, const char *path, mode_t mode)
 {
-    char *tmp;
-    int r = sw_copy_file_beside(&tmp, src, path, mode);
+    char *tmp = sw_copy_tmp(path);
+    int r = sw_copy_file(src, tmp, mode, NULL, NULL);
     if (!r && rename(tmp, path) < 0) {
         r = sw_error_errno(SW_ERROR, "cannot rename to %s", path);
         unlink(tmp);

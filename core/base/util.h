@@ -50,9 +50,11 @@ int sw_copy_file_atomic(const char *src, const char *path, mode_t mode);
 /* As sw_copy_file_atomic (a temp file beside path renamed over it), without its fsyncs: for a copy of
  * bytes kept durably elsewhere (a store object), which the caller makes again when a crash lost it. */
 int sw_copy_file_replace(const char *src, const char *path, mode_t mode);
-/* The first half of sw_copy_file_replace: copies src into the temp file beside path that it names in
- * *tmp (caller frees), for the caller to rename over path or remove. */
-int sw_copy_file_beside(char **tmp, const char *src, const char *path, mode_t mode);
+/* Creates the temp file beside path that sw_copy_file_replace copies into, empty and open for writing
+ * (*fd), with mode; *tmp names it (caller frees, renames over path or removes). */
+int sw_create_beside(char **tmp, int *fd, const char *path, mode_t mode);
+/* Removes the temp files beside path (PATH.tmp.PID) whose process is gone: what a kill -9 left. */
+void sw_sweep_beside(const char *path);
 /* Copies the file at src to a new file dst (which must not exist) with the given mode, in-kernel where
  * possible (copy_file_range); not fsync'd (callers that need durability sync it). On failure dst is removed. */
 int sw_copy_file(const char *src, const char *dst, mode_t mode, void (*progress)(void *, uint64_t), void *pctx);

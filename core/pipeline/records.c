@@ -37,6 +37,7 @@ void sw_fwriter_init(sw_fwriter *w, int fd)
 {
     memset(w, 0, sizeof *w);
     w->fd = fd;
+    w->tee = -1;
     w->sha = sw_sha256_new();
     w->cap = (size_t)1 << 20;
     w->buf = sw_malloc(w->cap);
@@ -76,7 +77,9 @@ static int sw_fwriter_out(sw_fwriter *w, const void *data, size_t len)
     sw_fhash h = {w->sha, data, len};
     pthread_t t;
     int threaded = len >= SW_FWRITER_SPLIT && pthread_create(&t, NULL, sw_fhash_run, &h) == 0;
-    int r = sw_write_all(w->fd, data, len) < 0 ? sw_error_errno(SW_ERROR, "cannot write to the store") : 0;
+    int r = sw_write_all(w->fd, data, len) < 0 || (w->tee >= 0 && sw_write_all(w->tee, data, len) < 0)
+                ? sw_error_errno(SW_ERROR, "cannot write to the store")
+                : 0;
     if (threaded)
         pthread_join(t, NULL);
     else if (!r)
@@ -129,6 +132,17 @@ static int sw_copy_range(int src, uint64_t offset, int dst, uint64_t len)
     return 0;
 }
 
+/* Appends len bytes of src at offset to dst: by the kernel, else (another filesystem) from data, the
+ * same bytes mapped, after cutting dst back to where it was. Nonzero on failure. */
+static int sw_copy_out(int src, uint64_t offset, int dst, const uint8_t *data, uint64_t len)
+{
+    off_t at = lseek(dst, 0, SEEK_CUR);
+    int r = at < 0 || sw_copy_range(src, offset, dst, len);
+    if (r && at >= 0 && lseek(dst, at, SEEK_SET) == at && ftruncate(dst, at) == 0)
+        r = sw_write_all(dst, data, (size_t)len) < 0;
+    return r;
+}
+
 int sw_fwriter_copy(sw_fwriter *w, const char *path, uint64_t offset, uint64_t len)
 {
     w->total += len;
@@ -148,13 +162,10 @@ int sw_fwriter_copy(sw_fwriter *w, const char *path, uint64_t offset, uint64_t l
         return r;
     }
     const uint8_t *data = m + (offset - start);
-    off_t at = lseek(w->fd, 0, SEEK_CUR);
     sw_fhash h = {w->sha, data, (size_t)len};
     pthread_t t;
     int threaded = pthread_create(&t, NULL, sw_fhash_run, &h) == 0;
-    int r = at < 0 || sw_copy_range(fd, offset, w->fd, len);
-    if (r && at >= 0 && lseek(w->fd, at, SEEK_SET) == at && ftruncate(w->fd, at) == 0) /* write it instead */
-        r = sw_write_all(w->fd, data, (size_t)len) < 0;
+    int r = sw_copy_out(fd, offset, w->fd, data, len) || (w->tee >= 0 && sw_copy_out(fd, offset, w->tee, data, len));
     if (threaded)
         pthread_join(t, NULL);
     else

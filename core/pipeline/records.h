@@ -24,7 +24,7 @@ int sw_rcursor_next(sw_rcursor *c, const uint8_t **rec, size_t *len);
  * of a sequential reader bounded. *from starts at the mapping's first byte. */
 void sw_drop_behind(const uint8_t **from, const uint8_t *upto);
 
-/* Buffered output to fd that hashes every byte it writes. A large piece (SW_FWRITER_SPLIT and up) is
+/* Buffered output to fd (and to tee, when the caller sets one) that hashes every byte it writes. A large piece (SW_FWRITER_SPLIT and up) is
  * hashed on a second thread while it is written. With push set, the written pages are handed to the
  * disk as the write goes (every SW_FWRITER_PUSH bytes), so that the fsync of a file to be committed does
  * not wait for all of its writeback at once. */
@@ -39,14 +39,15 @@ typedef struct {
     int failed; /* a write failed: every later call fails too */
     int push;
     uint64_t written, pushed; /* bytes written to fd, and handed to the disk */
+    int tee;                  /* a second file that gets the same bytes (not hashed, not pushed), or -1 */
 } sw_fwriter;
 void sw_fwriter_init(sw_fwriter *w, int fd);
 /* Appends bytes; 0 or SW_ERROR (errno's message). */
 int sw_fwriter_put(sw_fwriter *w, const void *data, size_t len);
 /* Appends one record in framing f (lines: refuses a record holding '\n' with SW_EINVALID). */
 int sw_fwriter_record(sw_fwriter *w, sw_framing f, const void *rec, size_t len);
-/* Appends len bytes of the file at path from offset, by the kernel (copy_file_range) while a second
- * thread hashes them from a read-only mapping: no copy through user memory. Only for a file nobody
+/* Appends len bytes of the file at path from offset, by the kernel (copy_file_range, to fd then tee)
+ * while a second thread hashes them from a read-only mapping: no copy through user memory. Only for a file nobody
  * else writes while the run lasts (a run's own temp file): what is hashed and what is copied are read
  * separately. 0 or SW_ERROR. */
 int sw_fwriter_copy(sw_fwriter *w, const char *path, uint64_t offset, uint64_t len);

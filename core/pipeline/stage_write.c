@@ -355,17 +355,20 @@ static void sw_write_task(void *arg)
     sw_fwriter w;
     sw_fwriter_init(&w, fd);
     w.push = 1; /* a store object to be: its fsync comes at the commit */
-    int r = sg->format ? sw_write_tensors(run, sg, &run->s[sg->inputs[0]].tensors, &w)
+    /* The copy for the save path is written beside it from the same bytes as the object, while the
+     * second thread hashes them and the disk takes the object's pages (pushed as they were written):
+     * the commit's fsync then waits for little. */
+    int r = sg->save_path ? sw_create_beside(&s->staged, &w.tee, sg->save_path, 0644) : 0;
+    if (!r)
+        r = sg->format ? sw_write_tensors(run, sg, &run->s[sg->inputs[0]].tensors, &w)
                        : sw_write_stats(run, &run->s[sg->inputs[0]].tensors, &w);
     uint64_t size = w.total;
     if (!r)
         r = sw_fwriter_finish(&w, &h);
     else
         sw_fwriter_abort(&w);
-    /* The copy for the save path is made now, from the page cache, while the disk takes the object's
-     * pages (pushed as they were written): the commit's fsync then waits for little. */
-    if (!r && sg->save_path)
-        r = sw_copy_file_beside(&s->staged, tmp, sg->save_path, 0644);
+    if (w.tee >= 0 && close(w.tee) < 0 && !r)
+        r = sw_error_errno(SW_ERROR, "cannot write %s", s->staged);
     if (!r)
         r = sw_store_commit(run->st, fd, tmp, &h, &added);
     close(fd);
@@ -519,6 +522,8 @@ int sw_write_folders(const sw_graph *g)
         char *dir = sharded ? sw_strdup(sg->save_path) : sw_dirname(sg->save_path);
         int r = sw_mkdir_p(dir);
         free(dir);
+        if (!r && !sharded)
+            sw_sweep_beside(sg->save_path); /* the copy a killed run was staging */
         if (r)
             return sw_error_wrap(r, "stage '%s' (%s): output '%s'", sg->name, sg->where, sg->save_path);
     }

@@ -36,14 +36,23 @@ static uint8_t *qt_out(const swarm_tensor *t)
     return (uint8_t *)t->data + t->byte_offset;
 }
 
-/* Loads n elements of a float kind (32, 16, 17 = bf16) starting at element i, widened exactly to f32. */
+/* Loads n elements of a float kind (32, 16, 17 = bf16) starting at element i, widened exactly to f32
+ * (bf16 eight at a time with SSE2: its bits become the high half of f32's). */
 static void qt_load(float *dst, const uint8_t *src, int kind, uint64_t i, size_t n)
 {
+    size_t k = 0;
     if (kind == 32) {
         memcpy(dst, src + 4 * i, 4 * n);
         return;
     }
-    for (size_t k = 0; k < n; k++) {
+#ifdef __SSE2__
+    for (; kind == 17 && k + 8 <= n; k += 8) {
+        __m128i h = _mm_loadu_si128((const __m128i *)(const void *)(src + 2 * (i + k)));
+        _mm_storeu_ps(dst + k, _mm_castsi128_ps(_mm_unpacklo_epi16(_mm_setzero_si128(), h)));
+        _mm_storeu_ps(dst + k + 4, _mm_castsi128_ps(_mm_unpackhi_epi16(_mm_setzero_si128(), h)));
+    }
+#endif
+    for (; k < n; k++) {
         uint16_t h;
         memcpy(&h, src + 2 * (i + k), 2);
         dst[k] = sw_num_float(kind == 16 ? sw_num_f32_of_f16(h) : (uint32_t)h << 16);

@@ -158,6 +158,7 @@ like "... with convert cached (its outputs' bytes gone with the killed run: it r
 like "... and the write stage run" "$out" "^ran +write"
 like "... saying that convert runs again for its bytes" "$err" "stage 'convert' runs again: a later stage needs its tensors' bytes"
 ok "... to the right bytes" cmp "$T/out.safetensors" "$T/ref.safetensors"
+is "... and the copy the killed run was staging beside it is gone" "$(ls "$T" | grep -c '^out\.safetensors\.tmp\.')" 0
 run pipe
 like "a second rerun runs nothing" "$err" "0 stages ran, 4 cached"
 bad=0
