@@ -103,15 +103,15 @@ void sw_op_outputs_init(sw_op_outputs *o, const swarm_op *op);
 void sw_op_outputs_free(sw_op_outputs *o, const sw_allocator *a);
 int sw_op_call(sw_op_outputs *out, const sw_plugin *p, size_t op, size_t variant, const swarm_param_value *params,
                const swarm_value *inputs, const sw_allocator *a, int verbosity);
-/* Calls the op with the n variants of order (from sw_op_variants), best first, until one does not fail
- * with SW_ERETRY, and sets *used to the variant that ran. A GPU variant that failed gets a one-line note,
- * once per op and variant, when another variant follows; the last one's failure is the caller's error. */
 /* The first call of an op with SWARM_OP_PASS over a collection's tensors: variant's infer alone, the
  * inputs' data NULL. *input is the input the op passes through as its output (out describes it, its
  * name included: its dtype and shape are checked to be the input's), or -1 when it does not (then the
  * caller calls the op as usual). */
 int sw_op_pass(long *input, sw_op_outputs *out, const sw_plugin *p, size_t op_index, size_t variant,
                const swarm_param_value *params, const swarm_value *inputs, int verbosity);
+/* Calls the op with the n variants of order (from sw_op_variants), best first, until one does not fail
+ * with SW_ERETRY, and sets *used to the variant that ran. A GPU variant that failed gets a one-line note,
+ * once per op and variant, when another variant follows; the last one's failure is the caller's error. */
 int sw_op_call_first(sw_op_outputs *out, size_t *used, const sw_plugin *p, size_t op, const size_t *order, size_t n,
                      const swarm_param_value *params, const swarm_value *inputs, const sw_allocator *a,
                      int verbosity);

@@ -116,8 +116,8 @@ int sw_fwriter_put(sw_fwriter *w, const void *data, size_t len)
     return 0;
 }
 
-/* Copies len bytes at offset of src to the writer's file, in chunks copy_file_range takes; SW_ERROR
- * when the kernel cannot (another filesystem: the caller writes from memory instead). */
+/* Copies len bytes at offset of src to dst's end, in chunks copy_file_range takes; SW_ERROR when the
+ * kernel cannot (another filesystem: the caller writes from memory instead). */
 static int sw_copy_range(int src, uint64_t offset, int dst, uint64_t len)
 {
     off64_t in = (off64_t)offset;
