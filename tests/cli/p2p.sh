@@ -132,6 +132,7 @@ like "and admits nothing" "$err" "not held"
 is "no object of the model reached g's store" "$(find "$T/g/objects" -type f -size +1M | wc -l)" "0"
 get f tiny@v1 --peer "127.0.0.1:$p3" --peer "127.0.0.1:$p1"
 is "beside a good seeder, the get succeeds" "$rc" 0
+[ "$rc" = 0 ] || printf '#   %s\n' "$err" "$(tail -5 "$T/seed-c-$p3.log")" "$(tail -5 "$T/seed-a-$p1.log")"
 ok "with correct data" bash -c "'$SWARM' --home '$T/f' checkout tiny@v1 '$T/f-out' && diff -r '$T/src' '$T/f-out'"
 
 # --- kill -9 halfway through a rate-limited get, then resume -------------------------------------------
