@@ -11,7 +11,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/swarm-seeds.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 export SWARM_HOME="$T/home" SOURCE_DATE_EPOCH=1700000000 SWARM_AUTHOR="fuzz <fuzz@example.org>"
 cd "$T"
-mkdir -p "$C"/{safetensors,gguf,jsonl,wds,tokens,gpt2_vocab,tokenizer_json,manifest,pull,torrent,archive,lua}
+mkdir -p "$C"/{safetensors,gguf,jsonl,wds,tokens,gpt2_vocab,tokenizer_json,hf,manifest,pull,torrent,archive,lua}
 
 # Tensors: a checkpoint, converted by convert.lua, quantized by quantize.lua (q8_0 and q4_0).
 python3 "$ROOT/tests/tools/mkst.py" write ck.safetensors --meta format=pt \
@@ -76,6 +76,23 @@ cp tokenizer.json "$C/tokenizer_json/tiny.json"
 mkdir -p vocab && cp encoder.json vocab.bpe vocab/
 mkdir -p tok && "$SWARM" -q pipeline run rw.lua --set format=tok --set input=docs.jsonl --set output=tok --set header="$T/vocab"
 cp tok/*.bin "$C/tokens/"
+
+# A Hugging Face folder (fuzz_hf.c's entries: name index, u16 length, bytes): config.json with a vocab_size
+# above the tokenizer's count (the padding), a shard of two tensors, its index, tokenizer.json, and
+# tokenizer_config.json; then the same with the index before its shard.
+python3 "$ROOT/tests/tools/mkst.py" write shard.safetensors e:BF16:2x4:1,2,3,4,5,6,7,8 n:F32:4:1,1,1,1
+python3 - "$C/hf" <<'PY'
+import json, struct, sys
+cfg = {"architectures": ["LlamaForCausalLM"], "hidden_size": 4, "intermediate_size": 8, "num_hidden_layers": 1,
+       "num_attention_heads": 2, "num_key_value_heads": 1, "max_position_embeddings": 16, "rms_norm_eps": 1e-5,
+       "vocab_size": 300, "bos_token_id": 0, "eos_token_id": [1, 2]}
+index = {"metadata": {}, "weight_map": {"e": "model-00001-of-00002.safetensors", "n": "model-00001-of-00002.safetensors"}}
+files = {0: json.dumps(cfg).encode(), 1: open("shard.safetensors", "rb").read(), 2: json.dumps(index).encode(),
+         3: open("tokenizer.json", "rb").read(), 4: json.dumps({"add_bos_token": True, "chat_template": "{{x}}"}).encode()}
+entry = lambda k: bytes([k]) + struct.pack("<H", len(files[k])) + files[k]
+open(sys.argv[1] + "/folder", "wb").write(b"".join(entry(k) for k in (0, 1, 2, 3, 4)))
+open(sys.argv[1] + "/index-first", "wb").write(b"".join(entry(k) for k in (2, 0, 3)))
+PY
 
 
 # Versions: a manifest, its torrent, what pull checks (tag, manifest, torrent), and swarm's export.
