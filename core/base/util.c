@@ -254,9 +254,9 @@ void sw_sweep_beside(const char *path)
     size_t n = strlen(base);
     DIR *d = opendir(dir);
     for (struct dirent *e; d && (e = readdir(d));) {
-        const char *pid = e->d_name + n + 5, *p = pid;
         if (strncmp(e->d_name, base, n) || strncmp(e->d_name + n, ".tmp.", 5))
             continue;
+        const char *pid = e->d_name + n + 5, *p = pid;
         while (*p >= '0' && *p <= '9')
             p++;
         long v = p > pid && !*p && p - pid < 10 ? strtol(pid, NULL, 10) : 0;

@@ -123,9 +123,11 @@ static int sw_work_parse(sw_work_args *a, sw_cli *cli, int argc, char **argv, co
             } ints[] = {{SW_OPT_QUORUM, "--quorum", 16},  {SW_OPT_MAXRES, "--max-results", 64},
                         {SW_OPT_LEASE, "--lease", 7 * 86400}, {SW_OPT_SAMPLE, "--sample", 100000},
                         {SW_OPT_UNITS, "--units", 64},   {'j', "--jobs", 1024}};
-            size_t k = 0;
-            while (ints[k].code != c)
+            size_t k = 0, nints = sizeof ints / sizeof *ints;
+            while (k < nints && ints[k].code != c)
                 k++;
+            if (k == nints)
+                return sw_cli_usage(usage, "unknown option");
             if ((v = sw_int_arg(optarg, ints[k].max)) < 0)
                 return sw_cli_usage(usage, "%s wants a number from 1 to %ld, not '%s'", ints[k].name, ints[k].max, optarg);
             if (c == SW_OPT_QUORUM)

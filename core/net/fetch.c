@@ -229,24 +229,22 @@ int sw_fetch_all(sw_fetch_report *rep, sw_store *st, sw_catalog *cat, const sw_f
     sw_fetching *f = sw_calloc(n ? n : 1, sizeof *f);
     sw_tstatus ts = {0};
     int r = 0, any = 0;
-    const sw_manifest **ms = sw_calloc(n ? n : 1, sizeof *ms);
     for (size_t i = 0; i < n && !r; i++) {
-        ms[i] = items[i].m;
-        f[i].m = ms[i];
+        const sw_manifest *m = items[i].m;
+        f[i].m = m;
         f[i].torrent = items[i].torrent;
         f[i].torrent_len = items[i].torrent_len;
-        f[i].root = sw_sprintf("%s/" SW_HOME_INCOMING "/%s", sw_store_home(st),
-                               ms[i]->torrent_v1[0] ? ms[i]->torrent_v1 : "empty");
-        r = sw_fetch_prepare(&rep->reused, st, ms[i], f[i].root, o->only);
+        f[i].root = sw_sprintf("%s/" SW_HOME_INCOMING "/%s", sw_store_home(st), m->torrent_v1[0] ? m->torrent_v1 : "empty");
+        r = sw_fetch_prepare(&rep->reused, st, m, f[i].root, o->only);
         if (!r)
-            r = sw_getcheck_start(&f[i].gc, ms[i], f[i].root, st, o->only);
-        any |= ms[i]->torrent_v1[0] != 0;
+            r = sw_getcheck_start(&f[i].gc, m, f[i].root, st, o->only);
+        any |= m->torrent_v1[0] != 0;
     }
     if (!r && any)
         r = sw_fetch_download(&ts, cat, f, n, o);
     for (size_t i = 0; i < n && !r; i++) {
         if (sw_getcheck_finish(f[i].gc, st))
-            r = sw_error_wrap(SW_EINVALID, "refused %s@%s", ms[i]->name, ms[i]->version);
+            r = sw_error_wrap(SW_EINVALID, "refused %s@%s", f[i].m->name, f[i].m->version);
         else
             sw_rm_rf(f[i].root);
     }
@@ -257,7 +255,6 @@ int sw_fetch_all(sw_fetch_report *rep, sw_store *st, sw_catalog *cat, const sw_f
         free(f[i].root);
     }
     free(f);
-    free(ms);
     return r;
 }
 

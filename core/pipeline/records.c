@@ -143,24 +143,15 @@ static int sw_copy_out(int src, uint64_t offset, int dst, const uint8_t *data, u
     return r;
 }
 
-int sw_fwriter_copy(sw_fwriter *w, const char *path, uint64_t offset, uint64_t len)
+/* One window of sw_fwriter_copy: mapped and populated (the hash reads no page twice from the disk, and
+ * takes no page fault), hashed on a second thread while the kernel copies it to the file and the tee. */
+static int sw_fwriter_window(sw_fwriter *w, int fd, const char *path, uint64_t offset, uint64_t len)
 {
-    w->total += len;
-    if (len == 0)
-        return 0;
-    if (sw_fwriter_flush(w))
-        return SW_ERROR;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return sw_error_errno(SW_ERROR, "cannot open %s", path);
     uint64_t start = offset & ~(uint64_t)4095;
     size_t span = (size_t)(offset - start + len);
     uint8_t *m = mmap(NULL, span, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, (off_t)start);
-    if (m == MAP_FAILED) {
-        int r = sw_error_errno(SW_ERROR, "cannot map %s", path);
-        close(fd);
-        return r;
-    }
+    if (m == MAP_FAILED)
+        return sw_error_errno(SW_ERROR, "cannot map %s", path);
     const uint8_t *data = m + (offset - start);
     sw_fhash h = {w->sha, data, (size_t)len};
     pthread_t t;
@@ -171,13 +162,28 @@ int sw_fwriter_copy(sw_fwriter *w, const char *path, uint64_t offset, uint64_t l
     else
         sw_sha256_update(w->sha, data, (size_t)len);
     munmap(m, span);
-    close(fd);
-    if (r) {
-        w->failed = 1;
+    if (r)
         return sw_error_errno(SW_ERROR, "cannot write to the store");
-    }
     sw_fwriter_wrote(w, len);
     return 0;
+}
+
+int sw_fwriter_copy(sw_fwriter *w, const char *path, uint64_t offset, uint64_t len)
+{
+    w->total += len;
+    if (len == 0)
+        return 0;
+    if (sw_fwriter_flush(w))
+        return SW_ERROR;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return sw_error_errno(SW_ERROR, "cannot open %s", path);
+    int r = 0;
+    for (uint64_t at = 0; at < len && !r; at += SW_FWRITER_WINDOW) /* a bounded mapping, however large */
+        r = sw_fwriter_window(w, fd, path, offset + at, len - at < SW_FWRITER_WINDOW ? len - at : SW_FWRITER_WINDOW);
+    close(fd);
+    w->failed |= r != 0;
+    return r;
 }
 
 int sw_fwriter_record(sw_fwriter *w, sw_framing f, const void *rec, size_t len)
