@@ -32,14 +32,24 @@ static int sw_catalog_lock_home(const char *home);
 
 int sw_catalog_open(sw_catalog **out, const char *home)
 {
+    sw_catalog *c = sw_calloc(1, sizeof *c);
+    c->home = sw_strdup(home);
+    *out = c;
+    return 0;
+}
+
+int sw_catalog_git(sw_catalog *c)
+{
+    if (c->repo)
+        return 0;
     git_libgit2_init();
     git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
-    char *path = sw_sprintf("%s/" SW_HOME_CATALOG, home);
+    char *path = sw_sprintf("%s/" SW_HOME_CATALOG, c->home);
     git_repository *repo = NULL;
     int r = git_repository_open_bare(&repo, path);
     if (r == GIT_ENOTFOUND) {
         /* First use: create it under the catalog lock, so two processes never both run git's init. */
-        int lock = sw_catalog_lock_home(home);
+        int lock = sw_catalog_lock_home(c->home);
         if (lock < 0) {
             free(path);
             git_libgit2_shutdown();
@@ -56,10 +66,7 @@ int sw_catalog_open(sw_catalog **out, const char *home)
         git_libgit2_shutdown();
         return SW_ERROR;
     }
-    sw_catalog *c = sw_calloc(1, sizeof *c);
     c->repo = repo;
-    c->home = sw_strdup(home);
-    *out = c;
     return 0;
 }
 
@@ -72,10 +79,12 @@ void sw_catalog_free(sw_catalog *c)
 {
     if (!c)
         return;
-    git_repository_free(c->repo);
+    if (c->repo) { /* libgit2 was started for it */
+        git_repository_free(c->repo);
+        git_libgit2_shutdown();
+    }
     free(c->home);
     free(c);
-    git_libgit2_shutdown();
 }
 
 /* Takes HOME/locks/catalog exclusively; returns the fd to close, or -1 with the error set. */
@@ -150,6 +159,8 @@ static int sw_catalog_clear_locks_held(sw_catalog *c, sw_strlist *removed)
 /* Takes the catalog lock and clears stale git locks; returns the fd to close, or -1 with the error set. */
 int sw_catalog_lock(sw_catalog *c)
 {
+    if (sw_catalog_git(c)) /* first: opening a new home's catalog takes the lock itself */
+        return -1;
     int fd = sw_catalog_lock_home(c->home);
     if (fd >= 0 && sw_catalog_clear_locks_held(c, NULL)) {
         close(fd);
@@ -160,6 +171,8 @@ int sw_catalog_lock(sw_catalog *c)
 
 int sw_catalog_clear_locks(sw_strlist *removed, sw_catalog *c)
 {
+    if (sw_catalog_git(c))
+        return SW_ERROR;
     int fd = sw_catalog_lock_home(c->home);
     if (fd < 0)
         return SW_ERROR;
@@ -172,6 +185,8 @@ int sw_catalog_clear_locks(sw_strlist *removed, sw_catalog *c)
  * cleared when it is taken). */
 int sw_catalog_tag(sw_catalog *c, const char *tag, const git_oid *id)
 {
+    if (sw_catalog_git(c))
+        return SW_ERROR;
     char *ref = sw_sprintf("refs/tags/%s", tag);
     git_reference *created = NULL;
     int r = git_reference_create(&created, c->repo, ref, id, 0, "swarm") < 0 ? sw_git_fail("cannot tag the version")
@@ -263,6 +278,8 @@ void sw_summary_keep(sw_catalog *c, const git_oid *blob, const sw_manifest *m)
 /* The commit of NAME@VERSION: SW_ENOTFOUND ("unknown version") when there is none. */
 static int sw_version_commit(git_commit **out, sw_catalog *c, const char *name, const char *version)
 {
+    if (sw_catalog_git(c))
+        return SW_ERROR;
     char *ref = sw_sprintf("refs/tags/%s@%s", name, version);
     int r = sw_ref_commit(out, c->repo, ref);
     free(ref);
@@ -379,6 +396,8 @@ int sw_commit_check_pulled(sw_manifest **out, git_commit *commit, const char *ta
 
 int sw_catalog_bundles(sw_strlist *out, sw_catalog *c)
 {
+    if (sw_catalog_git(c))
+        return SW_ERROR;
     git_strarray tags = {0};
     if (git_tag_list(&tags, c->repo) < 0)
         return sw_git_fail("cannot list the catalog");
@@ -424,6 +443,8 @@ static int sw_vent_by_rank(const void *a, const void *b)
  * timestamp (SOURCE_DATE_EPOCH). */
 int sw_catalog_versions(sw_strlist *out, sw_catalog *c, const char *name)
 {
+    if (sw_catalog_git(c))
+        return SW_ERROR;
     char *pattern = sw_sprintf("%s@*", name);
     git_strarray tags = {0};
     int r = git_tag_list_match(&tags, pattern, c->repo);
@@ -541,6 +562,8 @@ char *sw_tracking_ref(const char *remote, const char *tag)
  * (what the last pull or push saw there); a version several remotes hold appears once for each. */
 static int sw_tracked_versions(sw_strlist *out, sw_catalog *c, const char *name)
 {
+    if (sw_catalog_git(c))
+        return SW_ERROR;
     sw_strlist remotes = {0};
     int r = sw_catalog_remotes(&remotes, NULL, c);
     for (size_t i = 0; !r && i < remotes.n; i++) {
@@ -562,6 +585,8 @@ static int sw_tracked_versions(sw_strlist *out, sw_catalog *c, const char *name)
 
 int sw_catalog_remote_holders(sw_strlist *out, sw_catalog *c, const char *name, const char *version, int same)
 {
+    if (sw_catalog_git(c))
+        return SW_ERROR;
     sw_strlist remotes = {0};
     char *tag = sw_sprintf("%s@%s", name, version), *local = sw_sprintf("refs/tags/%s", tag);
     git_oid ours, theirs;
@@ -585,6 +610,8 @@ int sw_catalog_remote_holders(sw_strlist *out, sw_catalog *c, const char *name, 
  * next pull or push). SW_EINVALID or SW_EEXISTS otherwise. */
 static int sw_version_free(sw_catalog *c, const char *name, const char *version)
 {
+    if (sw_catalog_git(c))
+        return SW_ERROR;
     if (!strcmp(version, SW_VERSION_LATEST))
         return sw_error(SW_EINVALID, "'%s' names a bundle's latest version: choose another version", version);
     char *ref = sw_sprintf("refs/tags/%s@%s", name, version);
@@ -635,6 +662,8 @@ static git_time_t sw_parse_time(const char *s)
 static int sw_catalog_commit(git_oid *out, sw_catalog *c, const sw_manifest *m, git_commit *parent,
                              const unsigned char *torrent, size_t torrent_len)
 {
+    if (sw_catalog_git(c))
+        return SW_ERROR;
     char *json = sw_manifest_to_json(m);
     git_oid blob_id, tree_id, torrent_id;
     git_treebuilder *tb = NULL;
@@ -670,6 +699,8 @@ done:
 
 int sw_catalog_add(sw_catalog *c, sw_manifest *m, const unsigned char *torrent, size_t torrent_len)
 {
+    if (sw_catalog_git(c))
+        return SW_ERROR;
     int lock = sw_catalog_lock(c);
     if (lock < 0)
         return SW_ERROR;
@@ -710,6 +741,8 @@ done:
 /* A version of bundle name built on the commit id (its commit's parent), or NULL (caller frees). */
 static char *sw_version_child(sw_catalog *c, const char *name, const git_oid *id)
 {
+    if (sw_catalog_git(c))
+        return NULL;
     char *pattern = sw_sprintf("%s@*", name), *child = NULL;
     git_strarray tags = {0};
     if (git_tag_list_match(&tags, pattern, c->repo) < 0)
@@ -761,6 +794,8 @@ static int sw_version_movable(git_commit **out, sw_strlist *pushed, sw_catalog *
 /* Deletes the local tag NAME@VERSION. */
 static int sw_untag(sw_catalog *c, const char *name, const char *version)
 {
+    if (sw_catalog_git(c))
+        return SW_ERROR;
     char *tag = sw_sprintf("%s@%s", name, version);
     int r = git_tag_delete(c->repo, tag) < 0 ? sw_git_fail("cannot remove the version's tag") : 0;
     free(tag);

@@ -25,6 +25,8 @@
 
 typedef struct sw_catalog sw_catalog;
 
+/* The catalog of home. Its git repository is opened (and, in a new home, made) when first used, so this
+ * does not fail; the first function that reads or writes the catalog reports a catalog it cannot open. */
 int sw_catalog_open(sw_catalog **out, const char *home);
 void sw_catalog_free(sw_catalog *c);
 /* The home the catalog belongs to. */

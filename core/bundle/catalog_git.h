@@ -18,9 +18,15 @@
 #define SW_MANIFEST_MAX (256u << 20)
 
 struct sw_catalog {
-    git_repository *repo;
+    git_repository *repo; /* NULL until sw_catalog_git */
     char *home;
 };
+
+/* Opens the catalog's repository on first use (creating it in a new home), so that a command that never
+ * reads the catalog (a pipeline of local files) does not pay libgit2's start-up: 8 ms, most of it loading
+ * the CA certificates. Every function that touches c->repo calls it first, and never with the catalog
+ * lock held: making a new home's catalog takes that lock (sw_catalog_lock opens the catalog first). */
+int sw_catalog_git(sw_catalog *c);
 
 /* Turns the last libgit2 error into ours. */
 int sw_git_fail(const char *what);

@@ -16,6 +16,8 @@ char *sw_ledger_mirror(const char *remote, const char *name)
 
 int sw_ledger_fetch(sw_catalog *c, const char *remote_name)
 {
+    if (sw_catalog_git(c))
+        return SW_ERROR;
     git_remote *remote = NULL;
     int r = git_remote_lookup(&remote, c->repo, remote_name);
     if (r == GIT_ENOTFOUND || r == GIT_EINVALIDSPEC)
@@ -47,6 +49,8 @@ int sw_ledger_fetch(sw_catalog *c, const char *remote_name)
 
 int sw_ledger_list(sw_strlist *out, sw_catalog *c, const char *glob)
 {
+    if (sw_catalog_git(c))
+        return SW_ERROR;
     if (git_reference_foreach_glob(c->repo, glob, sw_collect_ref, out) < 0)
         return sw_git_fail("cannot list the ledger's refs");
     sw_strlist_sort(out);
@@ -55,6 +59,8 @@ int sw_ledger_list(sw_strlist *out, sw_catalog *c, const char *glob)
 
 int sw_ledger_tip(char out[SW_OID_HEX + 1], sw_catalog *c, const char *ref)
 {
+    if (sw_catalog_git(c))
+        return SW_ERROR;
     git_oid id;
     int r = git_reference_name_to_id(&id, c->repo, ref);
     if (r == GIT_ENOTFOUND || r == GIT_EINVALIDSPEC)
@@ -73,6 +79,8 @@ static int sw_oid(git_oid *out, const char *hex)
 
 int sw_ledger_walk(sw_catalog *c, const char *from, const char *to, size_t max, sw_ledger_fn fn, void *ctx)
 {
+    if (sw_catalog_git(c))
+        return SW_ERROR;
     git_oid at, stop;
     int has_stop = from != NULL;
     if (sw_oid(&at, to) || (has_stop && sw_oid(&stop, from)))
@@ -121,6 +129,8 @@ int sw_ledger_walk(sw_catalog *c, const char *from, const char *to, size_t max, 
 /* The commit given in hex (caller frees). */
 static int sw_commit_at(git_commit **out, sw_catalog *c, const char *commit)
 {
+    if (sw_catalog_git(c))
+        return SW_ERROR;
     git_oid id;
     if (sw_oid(&id, commit))
         return SW_EINVALID;
@@ -141,6 +151,8 @@ int sw_ledger_commit(char **msg, unsigned *nparents, sw_catalog *c, const char *
 
 int sw_ledger_descends(sw_catalog *c, const char *to, const char *from)
 {
+    if (sw_catalog_git(c))
+        return SW_ERROR;
     git_oid a, b;
     if (sw_oid(&a, to) || sw_oid(&b, from))
         return SW_EINVALID;
@@ -164,6 +176,8 @@ static int sw_commit_tree(git_tree **out, sw_catalog *c, const char *commit)
 
 int sw_ledger_read(char **out, size_t *len, sw_catalog *c, const char *commit, const char *file, size_t max)
 {
+    if (sw_catalog_git(c))
+        return SW_ERROR;
     git_tree *tree = NULL;
     int r = sw_commit_tree(&tree, c, commit);
     if (r)
@@ -202,6 +216,8 @@ int sw_ledger_files(sw_strlist *out, sw_catalog *c, const char *commit)
 int sw_ledger_append(char out[SW_OID_HEX + 1], sw_catalog *c, const char *ref, const char *msg,
                      const sw_ledger_file *files, size_t nfiles)
 {
+    if (sw_catalog_git(c))
+        return SW_ERROR;
     git_treebuilder *tb = NULL;
     git_tree *tree = NULL;
     git_signature *sig = NULL;
@@ -272,6 +288,8 @@ static int sw_ledger_sideband(const char *str, int len, void *payload)
 
 int sw_ledger_push(sw_catalog *c, const char *remote_name, const char *local, const char *dest)
 {
+    if (sw_catalog_git(c))
+        return SW_ERROR;
     git_remote *remote = NULL;
     int r = git_remote_lookup(&remote, c->repo, remote_name);
     if (r < 0)

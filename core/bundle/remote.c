@@ -12,6 +12,8 @@
 
 int sw_catalog_remote_add(sw_catalog *c, const char *name, const char *url, const sw_strlist *trackers)
 {
+    if (sw_catalog_git(c))
+        return SW_ERROR;
     for (size_t i = 0; trackers && i < trackers->n; i++)
         if (strncmp(trackers->v[i], "http://", 7) && strncmp(trackers->v[i], "https://", 8) &&
             strncmp(trackers->v[i], "udp://", 6))
@@ -48,6 +50,8 @@ static int sw_collect_tracker(const git_config_entry *e, void *payload)
 
 int sw_catalog_trackers(sw_strlist *out, sw_catalog *c)
 {
+    if (sw_catalog_git(c))
+        return SW_ERROR;
     git_config *cfg = NULL;
     if (git_repository_config(&cfg, c->repo) < 0)
         return sw_git_fail("cannot open the catalog's config");
@@ -58,6 +62,8 @@ int sw_catalog_trackers(sw_strlist *out, sw_catalog *c)
 
 int sw_catalog_remotes(sw_strlist *names, sw_strlist *urls, sw_catalog *c)
 {
+    if (sw_catalog_git(c))
+        return SW_ERROR;
     git_strarray list = {0};
     if (git_remote_list(&list, c->repo) < 0)
         return sw_git_fail("cannot list remotes");
@@ -95,6 +101,8 @@ int sw_catalog_default_remote(char **out, sw_catalog *c)
 
 static int sw_lookup_remote(git_remote **out, sw_catalog *c, const char *name)
 {
+    if (sw_catalog_git(c))
+        return SW_ERROR;
     int r = git_remote_lookup(out, c->repo, name);
     if (r == GIT_ENOTFOUND || r == GIT_EINVALIDSPEC)
         return sw_error(SW_ENOTFOUND, "no remote named '%s'", name);
@@ -117,6 +125,8 @@ static int sw_push_update(const char *refname, const char *status, void *payload
  * written only leaves the view stale until the next pull rewrites it, so errors are dropped. */
 static void sw_track_pushed(sw_catalog *c, const char *remote, const sw_strlist *tags)
 {
+    if (sw_catalog_git(c))
+        return;
     int lock = sw_catalog_lock(c);
     if (lock < 0)
         return;
@@ -145,6 +155,8 @@ static int sw_was_rejected(const sw_strlist *rejected, size_t from, const char *
 
 int sw_catalog_push(sw_catalog *c, const char *remote_name, size_t *pushed, sw_strlist *rejected)
 {
+    if (sw_catalog_git(c))
+        return SW_ERROR;
     git_remote *remote;
     int r = sw_lookup_remote(&remote, c, remote_name);
     if (r)
@@ -226,6 +238,8 @@ static void sw_reject(sw_pull_report *rep, const char *tag)
 static void sw_pull_one(sw_catalog *c, const char *refname, const char *tag, sw_pull_report *rep,
                         const sw_pull_checks *checks)
 {
+    if (sw_catalog_git(c))
+        return;
     char *local_ref = NULL;
     git_commit *theirs = NULL, *ours = NULL;
     git_blob *their_blob = NULL, *our_blob = NULL;
@@ -275,6 +289,8 @@ done:
 
 int sw_catalog_pull(sw_catalog *c, const char *remote_name, sw_pull_report *rep, const sw_pull_checks *checks)
 {
+    if (sw_catalog_git(c))
+        return SW_ERROR;
     git_remote *remote;
     int r = sw_lookup_remote(&remote, c, remote_name);
     if (r)

@@ -49,8 +49,7 @@ static void sw_pipe_note(void *ctx, const char *text)
  * catalog's trackers. Returns an exit status. */
 static int sw_pipe_fetch(sw_cli *cli, const sw_graph *g, sw_store *st, sw_catalog *cat, sw_peer_opts *peers)
 {
-    if (sw_catalog_trackers(&peers->trackers, cat))
-        return sw_cli_fail();
+    int trackers = 0; /* read from the catalog at the first fetch */
     for (size_t i = 0; i < g->n; i++) {
         const sw_stage *s = &g->v[i];
         sw_manifest *m = NULL;
@@ -58,11 +57,15 @@ static int sw_pipe_fetch(sw_cli *cli, const sw_graph *g, sw_store *st, sw_catalo
             continue;
         int rc = 0;
         if (!sw_bundle_held_under(m, st, s->subpath)) {
-            sw_cli_note(cli, "input %s@%s is not held here: fetching it", s->bundle, s->version);
-            int json = cli->json;
-            cli->json = 0;
-            rc = sw_cli_fetch(cli, st, cat, m, peers, 0);
-            cli->json = json;
+            if (!trackers++ && sw_catalog_trackers(&peers->trackers, cat)) {
+                rc = sw_cli_fail();
+            } else {
+                sw_cli_note(cli, "input %s@%s is not held here: fetching it", s->bundle, s->version);
+                int json = cli->json;
+                cli->json = 0;
+                rc = sw_cli_fetch(cli, st, cat, m, peers, 0);
+                cli->json = json;
+            }
         }
         sw_manifest_free(m);
         if (rc)
@@ -242,7 +245,8 @@ int sw_cmd_pipeline(sw_cli *cli, int argc, char **argv)
     rc = 1;
     sw_store *st = NULL;
     sw_catalog *cat = NULL;
-    sw_plugins *ps = sw_plugins_load((const char *const *)dirs.v, dirs.n, cli->verbosity);
+    sw_plugins *ps = sw_plugins_load((const char *const *)dirs.v, dirs.n, cli->verbosity, SW_PLUGINS_DEFER_GPU);
+    ro.gpu_later = ps;
     sw_graph g = {0};
     sw_run_report rep = {0};
     char *file = sw_pipe_file(a[1]);

@@ -258,7 +258,7 @@ int sw_cmd_plugin(sw_cli *cli, int argc, char **argv)
         sw_strlist_free(&dirs);
         return sw_cli_usage(SW_USAGE_PLUGIN, "expected 'ls' or 'info ID'");
     }
-    sw_plugins *ps = sw_plugins_load((const char *const *)dirs.v, dirs.n, cli->verbosity);
+    sw_plugins *ps = sw_plugins_load((const char *const *)dirs.v, dirs.n, cli->verbosity, 0);
     sw_strlist_free(&dirs);
     int rc = 0;
     if (ls) {

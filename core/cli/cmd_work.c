@@ -277,7 +277,7 @@ static int sw_job_submit(sw_cli *cli, sw_work_args *a, const char *file)
         return sw_cli_usage(SW_USAGE_JOB, "job submit wants --split PARAM: the param whose version's files are the units");
     if (sw_work_open(cli, &st, &cat, &id, &remote, a->remote))
         return 1;
-    sw_plugins *ps = sw_plugins_load((const char *const *)a->plugin_dirs.v, a->plugin_dirs.n, cli->verbosity);
+    sw_plugins *ps = sw_plugins_load((const char *const *)a->plugin_dirs.v, a->plugin_dirs.n, cli->verbosity, 0);
     sw_job_opts o = {.pipeline = file, .keys = (const char *const *)a->keys.v, .vals = (const char *const *)a->vals.v,
                      .nsets = a->keys.n, .split = a->split, .output_param = a->output_param ? a->output_param : "output",
                      .quorum = a->quorum ? a->quorum : 2, .lease = a->lease ? a->lease : 600};
@@ -509,7 +509,7 @@ int sw_cmd_work(sw_cli *cli, int argc, char **argv)
     if (!rc && (sw_catalog_trackers(&a.peers.trackers, cat) || sw_peer_session(&s, &a.peers, "0.0.0.0:0")))
         rc = sw_cli_fail();
     if (!rc) {
-        ps = sw_plugins_load((const char *const *)a.plugin_dirs.v, a.plugin_dirs.n, cli->verbosity);
+        ps = sw_plugins_load((const char *const *)a.plugin_dirs.v, a.plugin_dirs.n, cli->verbosity, 0);
         sw_seed_units(s, st, cat, &a.peers);
         sw_cli_catch_signals();
         sw_work_line line = {.cli = cli, .start = sw_now()};

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The built-in plugin folders, relative to the program's folder: a build tree's swarm beside its
  * plugins/, an installed PREFIX/bin/swarm with PREFIX/lib/swarm/plugins. No path is compiled in. */
@@ -42,7 +43,9 @@ struct sw_plugins {
     size_t nskips, skipcap;
     sw_companion *comps;
     size_t ncomps, compcap;
-    sw_strlist dirs; /* real paths of the directories searched, so each is searched once */
+    sw_strlist dirs;     /* real paths of the directories searched, so each is searched once */
+    sw_strlist deferred; /* SW_PLUGINS_DEFER_GPU: the companions not loaded yet, in search order */
+    unsigned flags;
     int verbosity;
 };
 
@@ -532,8 +535,21 @@ static sw_plugin_skip *sw_dup_beside(const sw_plugins *ps, const char *id, const
     return found;
 }
 
+/* The device node a companion named like name (NAME.hip.so, NAME.cuda.so) needs: without ROCm's /dev/kfd
+ * or NVIDIA's /dev/nvidiactl no runtime finds a device. NULL for any other name. */
+static const char *sw_companion_node(const char *name)
+{
+    size_t n = strlen(name);
+    if (n > 7 && !strcmp(name + n - 7, ".hip.so"))
+        return "/dev/kfd";
+    if (n > 8 && !strcmp(name + n - 8, ".cuda.so"))
+        return "/dev/nvidiactl";
+    return NULL;
+}
+
 /* Loads the plugin at path: dlopen, entry, ABI version, validation, duplicate id, then the probes.
- * Appends it to ps, or a skip saying why not. */
+ * Appends it to ps, or a skip saying why not. A file named like a companion must be one: so loading the
+ * companions late (sw_plugins_load_gpu) never adds a plugin. */
 static void sw_plugins_load_file(sw_plugins *ps, const char *path)
 {
     dlerror();
@@ -571,6 +587,9 @@ static void sw_plugins_load_file(sw_plugins *ps, const char *path)
                             SW_ABI_MINOR(abi), SWARM_PLUGIN_ABI_MAJOR, SWARM_PLUGIN_ABI_MINOR);
     else if (sw_check_plugin(d))
         reason = sw_strdup(sw_error_last());
+    else if (!sw_is_companion(d) && sw_companion_node(path))
+        reason = sw_sprintf("%s is not a companion, and only a companion (SWARM_PLUGIN_COMPANION) may be named "
+                            "NAME.hip.so or NAME.cuda.so", d->id);
     else if (sw_is_companion(d)) {
         sw_grow(&ps->comps, &ps->compcap, ps->ncomps + 1, sizeof *ps->comps);
         ps->comps[ps->ncomps++] = (sw_companion){sw_strdup(path), d};
@@ -697,16 +716,33 @@ static void sw_plugins_load_dir(sw_plugins *ps, const char *dir, int explicit)
     size_t len = strlen(dir);
     for (size_t i = 0; i < names.n; i++) {
         char *path = sw_sprintf("%s%s%s", dir, len && dir[len - 1] == '/' ? "" : "/", names.v[i]);
-        sw_plugins_load_file(ps, path);
+        const char *node = sw_companion_node(names.v[i]);
+        if ((ps->flags & SW_PLUGINS_DEFER_GPU) && node && access(node, F_OK))
+            sw_strlist_push(&ps->deferred, path);
+        else
+            sw_plugins_load_file(ps, path);
         free(path);
     }
     sw_strlist_free(&names);
 }
 
-sw_plugins *sw_plugins_load(const char *const *dirs, size_t ndirs, int verbosity)
+/* Merges the companions loaded since the last merge into their plugins. */
+static void sw_plugins_merge(sw_plugins *ps)
+{
+    for (size_t i = 0; i < ps->ncomps; i++) {
+        sw_companion_merge(ps, &ps->comps[i]);
+        free(ps->comps[i].path);
+    }
+    free(ps->comps);
+    ps->comps = NULL;
+    ps->ncomps = ps->compcap = 0;
+}
+
+sw_plugins *sw_plugins_load(const char *const *dirs, size_t ndirs, int verbosity, unsigned flags)
 {
     sw_plugins *ps = sw_calloc(1, sizeof *ps);
     ps->verbosity = verbosity;
+    ps->flags = flags;
     for (size_t i = 0; i < ndirs; i++)
         sw_plugins_load_dir(ps, dirs[i], 1);
     const char *env = getenv("SWARM_PLUGIN_PATH");
@@ -727,14 +763,16 @@ sw_plugins *sw_plugins_load(const char *const *dirs, size_t ndirs, int verbosity
         free(dir);
     }
     free(exe);
-    for (size_t i = 0; i < ps->ncomps; i++) {
-        sw_companion_merge(ps, &ps->comps[i]);
-        free(ps->comps[i].path);
-    }
-    free(ps->comps);
-    ps->comps = NULL;
-    ps->ncomps = 0;
+    sw_plugins_merge(ps);
     return ps;
+}
+
+void sw_plugins_load_gpu(sw_plugins *ps)
+{
+    for (size_t i = 0; i < ps->deferred.n; i++)
+        sw_plugins_load_file(ps, ps->deferred.v[i]);
+    sw_strlist_free(&ps->deferred);
+    sw_plugins_merge(ps);
 }
 
 void sw_plugins_free(sw_plugins *ps)
@@ -760,6 +798,7 @@ void sw_plugins_free(sw_plugins *ps)
     free(ps->v);
     free(ps->skips);
     sw_strlist_free(&ps->dirs);
+    sw_strlist_free(&ps->deferred);
     free(ps);
 }
 

@@ -44,10 +44,25 @@ typedef struct {
  * companions found (SWARM_PLUGIN_COMPANION: GPU variants in NAME.hip.so) are merged into the plugins
  * they extend, each checked to describe that plugin's ops exactly. Nothing fails: a bad plugin, a
  * duplicate id, a companion that matches no plugin or differs from it, a library that does not load (a
- * companion whose GPU runtime is not installed), or a directory named in dirs or $SWARM_PLUGIN_PATH
- * that cannot be read becomes a skip entry. verbosity (-1, 0, 1, as sw_cli's) decides which plugin log
- * messages and notes show. */
-sw_plugins *sw_plugins_load(const char *const *dirs, size_t ndirs, int verbosity);
+ * companion whose GPU runtime is not installed), a file named NAME.hip.so or NAME.cuda.so that is not a
+ * companion, or a directory named in dirs or $SWARM_PLUGIN_PATH that cannot be read becomes a skip entry.
+ * verbosity (-1, 0, 1, as sw_cli's) decides which plugin log messages and notes show. flags: 0 or
+ * SW_PLUGINS_DEFER_GPU. */
+sw_plugins *sw_plugins_load(const char *const *dirs, size_t ndirs, int verbosity, unsigned flags);
+
+/* Flags of sw_plugins_load. */
+enum {
+    /* A companion named NAME.hip.so (NAME.cuda.so) when this machine has no /dev/kfd (/dev/nvidiactl), so
+     * that its runtime could find no device, is not loaded (its runtime's libraries cost a start-up 20 ms)
+     * until sw_plugins_load_gpu. Its variants could not run: the plugins' ops choose the same variants
+     * with it or without it, and keys do not change. */
+    SW_PLUGINS_DEFER_GPU = 1u << 0
+};
+
+/* Loads and merges the companions SW_PLUGINS_DEFER_GPU left out, as sw_plugins_load would have; a no-op
+ * once done. It changes the variants (and the descriptor) of the plugins they extend: call it while no
+ * op of ps runs. */
+void sw_plugins_load_gpu(sw_plugins *ps);
 void sw_plugins_free(sw_plugins *ps);
 
 /* The i-th loaded plugin, in load order, or NULL past the end. */

@@ -106,6 +106,7 @@ struct sw_run {
     size_t nkept, ckept;
     sw_buf *bufs; /* guarded by mu too */
     size_t nbufs, cbufs;
+    int gpu_loaded; /* the GPU companions o->gpu_later deferred are loaded (sw_run_gpu) */
 };
 
 /* ---- Stage kinds ------------------------------------------------------------------------------------ */
@@ -136,6 +137,9 @@ extern const sw_stage_kind sw_kind_input, sw_kind_read, sw_kind_op, sw_kind_writ
 void sw_run_items(sw_run *run, size_t i, size_t n);
 /* Runs fn(item) on the pool. */
 void sw_run_submit(sw_pool *pool, sw_task_fn fn, sw_item *it);
+/* Before an op chooses its variants: loads the GPU companions the registry deferred, once, after the
+ * pool's work so far (which may read the descriptors this changes) is done. pool may be NULL. */
+void sw_run_gpu(sw_run *run, sw_pool *pool);
 /* Records stage i's id under its key, pinning the n objects it is made of (nothing when the stage's
  * result must not be cached). With objs NULL, the one object its id names. */
 int sw_run_record(sw_run *run, size_t i, const sw_hash *objs, size_t n);

@@ -71,6 +71,16 @@ void sw_run_submit(sw_pool *pool, sw_task_fn fn, sw_item *it)
     sw_pool_submit(pool, sw_run_item, j);
 }
 
+void sw_run_gpu(sw_run *run, sw_pool *pool)
+{
+    if (run->gpu_loaded || !run->o->gpu_later)
+        return;
+    if (pool)
+        sw_pool_wait(pool);
+    sw_plugins_load_gpu(run->o->gpu_later);
+    run->gpu_loaded = 1;
+}
+
 void sw_run_items(sw_run *run, size_t i, size_t n)
 {
     sw_srun *s = &run->s[i];
@@ -330,7 +340,7 @@ int sw_pipeline_run(sw_run_report *rep, const sw_graph *g, sw_store *st, sw_cata
     int r = o->dry_run ? 0 : sw_write_folders(g);
     if (r)
         return r;
-    sw_run run = {g, st, cat, o, sw_calloc(g->n, sizeof(sw_srun)), rep, PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, NULL, 0, 0};
+    sw_run run = {g, st, cat, o, sw_calloc(g->n, sizeof(sw_srun)), rep, PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, NULL, 0, 0, 0};
     sw_pool *pool = o->dry_run ? NULL : sw_pool_new(o->jobs);
     size_t *wave = sw_malloc(g->n * sizeof *wave), *queued = sw_malloc(g->n * sizeof *queued);
     while (!r) {

@@ -21,6 +21,10 @@ typedef struct {
     int progress;      /* draw a progress line on stderr */
     void (*note)(void *ctx, const char *text); /* a note for the user, from the main thread (may be NULL) */
     void *note_ctx;
+    /* The registry whose deferred GPU companions (SW_PLUGINS_DEFER_GPU) load before the first op runs, or
+     * before the key of a stage that asks for device "hip"; NULL when it deferred none. A no-op rerun
+     * never loads them. */
+    sw_plugins *gpu_later;
 } sw_run_opts;
 
 /* What happened to one stage. */

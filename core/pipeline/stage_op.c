@@ -408,7 +408,8 @@ static int sw_op_over_tensors(const sw_run *run, size_t i)
 
 static int sw_op_kind_prepare(sw_run *run, size_t i, sw_pool *pool)
 {
-    (void)pool;
+    if (run->g->v[i].device == SW_DEVICE_HIP) /* the key's numerics are those of a GPU variant */
+        sw_run_gpu(run, pool);
     if (!run->o->dry_run && sw_op_over_tensors(run, i))
         sw_tensors_free(&run->s[i].made);
     return SW_RUN_KEYED;
@@ -438,6 +439,7 @@ static int sw_by_size_desc(const void *a, const void *b, void *ctx)
  * would leave one core to it alone), or one per segment of whole batches of records. */
 static int sw_op_kind_queue(sw_run *run, size_t i, sw_pool *pool)
 {
+    sw_run_gpu(run, pool); /* its notes say why a GPU variant cannot run */
     if (!sw_op_over_tensors(run, i)) {
         if (sw_records_split(run, i))
             return SW_ERROR;

@@ -87,6 +87,22 @@ if [ "$gpu" = 0 ]; then
         --set output=x.safetensors --set device=tpu
     like "... naming the choices" "$err" "device 'tpu' is not auto, cpu or hip"
 fi
+# Without /dev/kfd no HIP runtime finds a device: a pipeline run loads the companions (and the runtime,
+# 20 ms of start-up) only once an op is to run, so a cached rerun never does.
+if [ ! -e /dev/kfd ]; then
+    run env LD_DEBUG=libs "$SWARM" pipeline run "$CONVERT" --set input=ck.safetensors --set output=auto.safetensors
+    is "a cached rerun of convert.lua is a no-op" "$(printf '%s\n' "$err" | grep -c ': 0 stages ran')" "1"
+    is "... that does not load the HIP runtime" "$(printf '%s\n' "$err" | grep -c 'calling init: .*libamdhip64')" "0"
+    run env LD_DEBUG=libs "$SWARM" pipeline run "$CONVERT" --set input=ck.safetensors --set output=auto.safetensors \
+        --force convert
+    is "a run of its convert stage loads it, through the companion" \
+        "$(printf '%s\n' "$err" | grep -c 'calling init: .*libamdhip64')" "1"
+fi
+mkdir -p named
+cp "$B/tests/plugins/pipetest.so" named/pipetest.hip.so
+run "$SWARM" plugin ls --plugin-path named
+like "a plugin named like a companion (NAME.hip.so) but not one is skipped, saying so" "$out" \
+    "^skipped: named/pipetest\.hip\.so: org\.swarm\.pipetest is not a companion, and only a companion .* may be named NAME\.hip\.so or NAME\.cuda\.so$"
 
 # --- dedup's minhash (a records op with a GPU variant) through a pipeline ------------------------------------
 printf '%s\n' 'Hello, World! Hello again.' 'hello world hello AGAIN' '' 'one two three four five six seven' \

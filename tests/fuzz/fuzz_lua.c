@@ -18,7 +18,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     /* The build tree's plugins: this program is BUILD/fuzz/NAME, they are in BUILD/plugins. */
     char *exe = sw_exe_dir(), *dir = sw_sprintf("%s/../plugins", exe ? exe : ".");
     const char *dirs[1] = {dir};
-    fz_plugins = sw_plugins_load(dirs, 1, -1);
+    fz_plugins = sw_plugins_load(dirs, 1, -1, 0);
     free(dir);
     free(exe);
     atexit(fz_plugins_free);

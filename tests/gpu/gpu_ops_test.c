@@ -294,7 +294,7 @@ static void test_dedup(const sw_plugin *p)
 
 int main(void)
 {
-    sw_plugins *ps = sw_plugins_load(NULL, 0, 0);
+    sw_plugins *ps = sw_plugins_load(NULL, 0, 0, 0);
     const sw_plugin_skip *sk;
     for (size_t i = 0; (sk = sw_plugins_skipped(ps, i)); i++)
         printf("# skipped %s: %s\n", sk->path, sk->reason);

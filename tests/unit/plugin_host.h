@@ -19,7 +19,7 @@ static sw_plugins *test_plugins_load(void)
     const char *build = getenv("SWARM_BUILD");
     char *dir = sw_sprintf("%s/plugins", build && *build ? build : "build");
     const char *dirs[1] = {dir};
-    sw_plugins *ps = sw_plugins_load(dirs, 1, -1);
+    sw_plugins *ps = sw_plugins_load(dirs, 1, -1, 0);
     for (size_t i = 0; ps && sw_plugins_skipped(ps, i); i++)
         printf("# skipped %s: %s\n", sw_plugins_skipped(ps, i)->path, sw_plugins_skipped(ps, i)->reason);
     free(dir);

@@ -1030,7 +1030,7 @@ int main(void)
     test_mutations();
     test_hf_hand();
     test_gpt2(gpt2);
-    ps = sw_plugins_load(dirs, 1, -1);
+    ps = sw_plugins_load(dirs, 1, -1, 0);
     textp = ps ? sw_plugins_find(ps, "org.swarm.text") : NULL;
     ok(textp && textp->desc->n_ops == 2, "org.swarm.text loads from %s with 2 ops", pdir);
     if (textp)
