@@ -6,6 +6,8 @@
 # Each figure is the best of several runs. Before timing, 3 GiB is written and deleted once: on a fresh
 # virtual machine the first touch of each page of memory is several times slower than later ones, and
 # that would otherwise be charged to whichever tool runs first. Then p2p.sh: the data plane (seed/get).
+# Each tool adds into a repository or home it has already (untimed: git init and git annex init, git lfs
+# install and track; an empty swarm home made by `swarm ls`), after a sync.
 # BENCH_ONLY=add stops after the add and checkout figures. The machine's load average is printed with
 # them, and swarm add's CPU time (user + system), which moves less than wall time on a busy machine.
 set -euo pipefail
@@ -49,7 +51,9 @@ cat "$dir/model.safetensors" >/dev/null
 bytes=$(stat -c %s "$dir/model.safetensors")
 
 t_sha=$(best 3 openssl dgst -sha256 "$dir/model.safetensors")
-prep='rm -rf "$dir/home"'
+# a new empty home, as git annex and Git LFS get a new repository: made, not timed
+home() { rm -rf "$dir/home" && "$swarm" --home "$dir/home" -q ls >/dev/null && sync; }
+prep='home'
 t_add=$(best 3 "$swarm" --home "$dir/home" -q add "$dir/model.safetensors" --name model)
 rm -rf "$dir/home"
 rss_add=$(rss_mib "$swarm" --home "$dir/home" -q add "$dir/model.safetensors" --name model)
