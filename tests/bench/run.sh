@@ -108,12 +108,17 @@ printf '  %-34s %7ss  %5s MB/s  %sx cp\n' "swarm checkout" "$t_co" "$(mb "$t_co"
 
 # the data plane (seed/get against aria2c, delta fetches, 8 peers at once): absolute paths, the
 # annex and lfs steps above leave the shell in $dir
+# A part that fails (a peer that stalls in the 8-peer round, say) does not stop the parts after it: the
+# bench prints every figure it can, then names what failed and exits 1.
+failed=""
+part() { bash "$here/$1" "$(dirname "$swarm")" || failed="$failed $1"; }
 echo
-bash "$here/p2p.sh" "$(dirname "$swarm")"
-bash "$here/pipeline.sh" "$(dirname "$swarm")"
+part p2p.sh
+part pipeline.sh
 echo
-bash "$here/tokenize.sh" "$(dirname "$swarm")"
-bash "$here/quant.sh" "$(dirname "$swarm")"
-bash "$here/dedup.sh" "$(dirname "$swarm")"
-bash "$here/hf.sh" "$(dirname "$swarm")"
-bash "$here/work.sh" "$(dirname "$swarm")"
+part tokenize.sh
+part quant.sh
+part dedup.sh
+part hf.sh
+part work.sh
+[ -z "$failed" ] || { echo "bench: these parts failed (their errors are above):$failed" >&2; exit 1; }
