@@ -132,40 +132,62 @@ static int sw_copy_range(int src, uint64_t offset, int dst, uint64_t len)
     return 0;
 }
 
-/* Appends len bytes of src at offset to dst: by the kernel, else (another filesystem) from data, the
- * same bytes mapped, after cutting dst back to where it was. Nonzero on failure. */
-static int sw_copy_out(int src, uint64_t offset, int dst, const uint8_t *data, uint64_t len)
+/* Copies len bytes of src from offset to dst's end through a buffer of the caller's (another filesystem,
+ * where copy_file_range cannot). Nonzero on failure. */
+static int sw_copy_read(int src, uint64_t offset, int dst, uint64_t len, uint8_t *buf, size_t cap)
+{
+    while (len > 0) {
+        ssize_t n = pread(src, buf, len < cap ? (size_t)len : cap, (off_t)offset);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || sw_write_all(dst, buf, (size_t)n) < 0)
+            return 1;
+        offset += (uint64_t)n;
+        len -= (uint64_t)n;
+    }
+    return 0;
+}
+
+/* Appends len bytes of src at offset to dst: by the kernel, else (another filesystem) through buf, after
+ * cutting dst back to where it was. Nonzero on failure. */
+static int sw_copy_out(int src, uint64_t offset, int dst, uint64_t len, uint8_t *buf, size_t cap)
 {
     off_t at = lseek(dst, 0, SEEK_CUR);
     int r = at < 0 || sw_copy_range(src, offset, dst, len);
     if (r && at >= 0 && lseek(dst, at, SEEK_SET) == at && ftruncate(dst, at) == 0)
-        r = sw_write_all(dst, data, (size_t)len) < 0;
+        r = sw_copy_read(src, offset, dst, len, buf, cap);
     return r;
 }
 
-/* One window of sw_fwriter_copy: mapped and populated (the hash reads no page twice from the disk, and
- * takes no page fault), hashed on a second thread while the kernel copies it to the file and the tee. */
-static int sw_fwriter_window(sw_fwriter *w, int fd, const char *path, uint64_t offset, uint64_t len)
+/* What the hashing thread of sw_fwriter_copy hashes: len bytes of fd from offset, read into its own
+ * buffer. Reading costs less than mapping here: a mapping's page-table work (even populated at once) took
+ * longer than copying the pages, on the critical path of the write stage. */
+typedef struct {
+    sw_sha256 *sha;
+    int fd;
+    uint64_t offset, len;
+    int failed;
+} sw_fhash_read;
+
+static void *sw_fhash_read_run(void *arg)
 {
-    uint64_t start = offset & ~(uint64_t)4095;
-    size_t span = (size_t)(offset - start + len);
-    uint8_t *m = mmap(NULL, span, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, (off_t)start);
-    if (m == MAP_FAILED)
-        return sw_error_errno(SW_ERROR, "cannot map %s", path);
-    const uint8_t *data = m + (offset - start);
-    sw_fhash h = {w->sha, data, (size_t)len};
-    pthread_t t;
-    int threaded = pthread_create(&t, NULL, sw_fhash_run, &h) == 0;
-    int r = sw_copy_out(fd, offset, w->fd, data, len) || (w->tee >= 0 && sw_copy_out(fd, offset, w->tee, data, len));
-    if (threaded)
-        pthread_join(t, NULL);
-    else
-        sw_sha256_update(w->sha, data, (size_t)len);
-    munmap(m, span);
-    if (r)
-        return sw_error_errno(SW_ERROR, "cannot write to the store");
-    sw_fwriter_wrote(w, len);
-    return 0;
+    sw_fhash_read *h = arg;
+    size_t cap = (size_t)1 << 20;
+    uint8_t *buf = sw_malloc(cap);
+    while (h->len > 0) {
+        ssize_t n = pread(h->fd, buf, h->len < cap ? (size_t)h->len : cap, (off_t)h->offset);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            h->failed = 1;
+            break;
+        }
+        sw_sha256_update(h->sha, buf, (size_t)n);
+        h->offset += (uint64_t)n;
+        h->len -= (uint64_t)n;
+    }
+    free(buf);
+    return NULL;
 }
 
 int sw_fwriter_copy(sw_fwriter *w, const char *path, uint64_t offset, uint64_t len)
@@ -178,12 +200,22 @@ int sw_fwriter_copy(sw_fwriter *w, const char *path, uint64_t offset, uint64_t l
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return sw_error_errno(SW_ERROR, "cannot open %s", path);
-    int r = 0;
-    for (uint64_t at = 0; at < len && !r; at += SW_FWRITER_WINDOW) /* a bounded mapping, however large */
-        r = sw_fwriter_window(w, fd, path, offset + at, len - at < SW_FWRITER_WINDOW ? len - at : SW_FWRITER_WINDOW);
+    sw_fhash_read h = {w->sha, fd, offset, len, 0};
+    pthread_t t;
+    int threaded = pthread_create(&t, NULL, sw_fhash_read_run, &h) == 0;
+    int r = sw_copy_out(fd, offset, w->fd, len, w->buf, w->cap) ||
+            (w->tee >= 0 && sw_copy_out(fd, offset, w->tee, len, w->buf, w->cap));
+    if (threaded)
+        pthread_join(t, NULL);
+    else
+        sw_fhash_read_run(&h);
     close(fd);
-    w->failed |= r != 0;
-    return r;
+    if (r || h.failed) {
+        w->failed = 1;
+        return r ? sw_error_errno(SW_ERROR, "cannot write to the store") : sw_error(SW_ERROR, "cannot read %s", path);
+    }
+    sw_fwriter_wrote(w, len);
+    return 0;
 }
 
 int sw_fwriter_record(sw_fwriter *w, sw_framing f, const void *rec, size_t len)

@@ -30,7 +30,6 @@ void sw_drop_behind(const uint8_t **from, const uint8_t *upto);
  * not wait for all of its writeback at once. */
 #define SW_FWRITER_SPLIT ((size_t)1 << 20)
 #define SW_FWRITER_PUSH ((uint64_t)32 << 20)
-#define SW_FWRITER_WINDOW ((uint64_t)64 << 20) /* sw_fwriter_copy maps at most this much at a time */
 typedef struct {
     int fd;
     sw_sha256 *sha;
@@ -48,9 +47,9 @@ int sw_fwriter_put(sw_fwriter *w, const void *data, size_t len);
 /* Appends one record in framing f (lines: refuses a record holding '\n' with SW_EINVALID). */
 int sw_fwriter_record(sw_fwriter *w, sw_framing f, const void *rec, size_t len);
 /* Appends len bytes of the file at path from offset, by the kernel (copy_file_range, to fd then tee)
- * while a second thread hashes them from a read-only mapping (SW_FWRITER_WINDOW at a time): no copy
- * through user memory. Only for a file nobody else writes while the run lasts (a store object, a run's
- * own temp file): what is hashed and what is copied are read separately. 0 or SW_ERROR. */
+ * while a second thread reads them into a buffer of its own and hashes them: the copy goes through no
+ * user memory. Only for a file nobody else writes while the run lasts (a store object, a run's own temp
+ * file): what is hashed and what is copied are read separately. 0 or SW_ERROR. */
 int sw_fwriter_copy(sw_fwriter *w, const char *path, uint64_t offset, uint64_t len);
 /* Flushes and gives the hash of everything written; frees the writer's buffers either way. */
 int sw_fwriter_finish(sw_fwriter *w, sw_hash *h);

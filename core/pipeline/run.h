@@ -73,6 +73,7 @@ typedef struct {
     uint64_t whole; /* an op over the whole stream of records (SWARM_OP_WHOLE): its record count */
     int no_cache; /* the op is not deterministic, or an item fell back to a variant with another numerics
                      tag: the result is not recorded under the key */
+    const char *numerics; /* an op stage: the numerics tag its key names (the descriptor's string) */
     double t0;
     char *label; /* what its work items are doing, for the crash report (base/crash.h) */
     char *staged; /* a write stage: the copy of its file beside the save path, made while the object's

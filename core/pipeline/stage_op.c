@@ -9,12 +9,14 @@
 #include <string.h>
 #include <unistd.h>
 
-/* After a successful call by variant used: when it is not of the best variant's numerics (a fallback to
- * another tag), the stage's result must not be cached under the key, which names the best one's. */
+/* After a successful call by variant used: when it is not of the numerics the key names (a fallback to
+ * another tag, or a GPU companion loaded after the key was made, whose variant came first), the stage's
+ * result must not be cached under that key. */
 static void sw_note_numerics(sw_run *run, size_t stage, const size_t *order, size_t used, int r)
 {
     const swarm_op *op = sw_stage_op(&run->g->v[stage]);
-    if (!r && strcmp(op->variants[used]->numerics, op->variants[order[0]]->numerics))
+    const char *keyed = run->s[stage].numerics ? run->s[stage].numerics : op->variants[order[0]]->numerics;
+    if (!r && strcmp(op->variants[used]->numerics, keyed))
         __atomic_store_n(&run->s[stage].no_cache, 1, __ATOMIC_RELAXED);
 }
 
@@ -366,8 +368,9 @@ static int sw_records_split(sw_run *run, size_t i)
 
 /* The parts of an op stage's key: the op, its version, the numerics tag of the variant it will run,
  * every param (schema order, canonical text), the batch size over records. */
-static int sw_op_parts(json_t **out, sw_run *run, const sw_stage *sg)
+static int sw_op_parts(json_t **out, sw_run *run, size_t i)
 {
+    const sw_stage *sg = &run->g->v[i];
     const swarm_op *op = sw_stage_op(sg);
     size_t n, *order = sw_malloc(op->n_variants * sizeof *order);
     if (sw_op_variants(order, &n, sg->plugin, sg->op_index, sg->device, 0)) {
@@ -378,6 +381,7 @@ static int sw_op_parts(json_t **out, sw_run *run, const sw_stage *sg)
     free(order);
     json_t *parts = sw_key_parts("op", sg->plugin->desc->id, "op", op->name, op->op_version);
     json_object_set_new(parts, "numerics", json_string(op->variants[best]->numerics));
+    run->s[i].numerics = op->variants[best]->numerics;
     if (run->g->v[sg->inputs[0]].out == SW_VAL_RECORDS && !(op->flags & SWARM_OP_WHOLE))
         json_object_set_new(parts, "batch", json_integer((json_int_t)sg->batch));
     *out = parts;
@@ -419,7 +423,7 @@ static int sw_op_kind_prepare(sw_run *run, size_t i, sw_pool *pool)
 static int sw_op_kind_parts(json_t **out, sw_run *run, size_t i)
 {
     const sw_stage *sg = &run->g->v[i];
-    int r = sw_op_parts(out, run, sg);
+    int r = sw_op_parts(out, run, i);
     if (!r)
         r = sw_load_inputs(run, i);
     if (!r && sw_op_over_tensors(run, i))

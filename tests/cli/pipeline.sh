@@ -173,6 +173,15 @@ escape "a memory bomb" 'local t = {} for i = 1, 1e9 do t[i] = string.rep("x", 1 
 is "no escape left a file" "$(ls pwned /tmp/pwned 2>/dev/null)" ""
 ok "an absolute path given with --set is the user's choice" "$SWARM" pipeline run "$CONVERT" \
     --set input="$T/ck.safetensors" --set output="$T/abs.safetensors"
+# On another filesystem the kernel cannot copy from the store to the output (copy_file_range: EXDEV):
+# the write stage copies through memory instead, and the bytes are the same.
+if [ -d /dev/shm ] && [ -w /dev/shm ] && [ "$(stat -f -c %T /dev/shm)" != "$(stat -f -c %T "$T")" ]; then
+    shm=$(mktemp -d /dev/shm/swarm-test.XXXXXX)
+    ok "an output on another filesystem ($(stat -f -c %T /dev/shm))" "$SWARM" pipeline run "$CONVERT" \
+        --set input="$T/ck.safetensors" --set output="$shm/abs.safetensors" --force write
+    is "... holds the same bytes" "$(cmp "$shm/abs.safetensors" "$T/abs.safetensors" && echo same)" "same"
+    rm -rf "$shm"
+fi
 
 # --- records: lines streamed through an op in batches ----------------------------------------------------
 printf 'hello\nworld\n\nlast line without newline' >in.txt
