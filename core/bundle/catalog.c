@@ -70,6 +70,11 @@ int sw_catalog_git(sw_catalog *c)
     return 0;
 }
 
+int sw_catalog_ready(sw_catalog *c)
+{
+    return sw_catalog_git(c);
+}
+
 const char *sw_catalog_home(const sw_catalog *c)
 {
     return c->home;

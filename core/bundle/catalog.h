@@ -28,6 +28,9 @@ typedef struct sw_catalog sw_catalog;
 /* The catalog of home. Its git repository is opened (and, in a new home, made) when first used, so this
  * does not fail; the first function that reads or writes the catalog reports a catalog it cannot open. */
 int sw_catalog_open(sw_catalog **out, const char *home);
+/* Opens the catalog's repository now: for a command that would otherwise find a catalog it cannot open
+ * only after long work (add, before it reads its files). 0, or SW_ERROR with the reason. */
+int sw_catalog_ready(sw_catalog *c);
 void sw_catalog_free(sw_catalog *c);
 /* The home the catalog belongs to. */
 const char *sw_catalog_home(const sw_catalog *c);

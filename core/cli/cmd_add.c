@@ -201,6 +201,10 @@ int sw_cmd_add(sw_cli *cli, int argc, char **argv)
     }
     if (sw_cli_open(cli, &st, &cat))
         goto done;
+    if (sw_catalog_ready(cat)) { /* before the files are read, not after */
+        rc = sw_cli_fail();
+        goto done;
+    }
     m = sw_manifest_new();
     m->name = sw_strdup(name);
     m->version = sw_strdup(version);

@@ -215,4 +215,13 @@ else
     is "and it verifies" "$(cat "$rec/verify.rc")" 0
 fi
 
+# --- a catalog that cannot be opened -------------------------------------------------------------------
+# The catalog opens on first use (core/bundle/catalog.h); add opens it before it reads a byte.
+"$SWARM" --home "$T/nocat" -q ls
+rm -rf "$T/nocat/catalog" && echo "not a repository" >"$T/nocat/catalog"
+"$GEN" bytes 13 8M "$T/in/nocat.bin"
+fails "add into a home whose catalog cannot be opened" 1 "$SWARM" --home "$T/nocat" add "$T/in/nocat.bin" --name x
+like "... says so in one line" "$err" "^swarm: error: cannot open the catalog: "
+is "... before storing anything" "$(find "$T/nocat/objects" "$T/nocat/tmp" -type f | wc -l)" 0
+
 done_testing
