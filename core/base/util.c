@@ -154,11 +154,13 @@ int sw_write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
-ssize_t sw_read_full(int fd, void *buf, size_t len)
+/* The loop of sw_read_full (offset < 0: read at the file position) and sw_pread_full. */
+static ssize_t sw_read_at(int fd, void *buf, size_t len, int64_t offset)
 {
     size_t got = 0;
     while (got < len) {
-        ssize_t n = read(fd, (char *)buf + got, len - got);
+        ssize_t n = offset < 0 ? read(fd, (char *)buf + got, len - got)
+                               : pread(fd, (char *)buf + got, len - got, (off_t)(offset + (int64_t)got));
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -169,6 +171,16 @@ ssize_t sw_read_full(int fd, void *buf, size_t len)
         got += (size_t)n;
     }
     return (ssize_t)got;
+}
+
+ssize_t sw_read_full(int fd, void *buf, size_t len)
+{
+    return sw_read_at(fd, buf, len, -1);
+}
+
+ssize_t sw_pread_full(int fd, void *buf, size_t len, uint64_t offset)
+{
+    return sw_read_at(fd, buf, len, (int64_t)offset);
 }
 
 int sw_read_file(char **out, size_t *len, const char *path, size_t max)

@@ -40,6 +40,8 @@ int sw_fsync_dir(const char *dir);
 int sw_write_all(int fd, const void *buf, size_t len);
 /* Reads up to len bytes, retrying on EINTR and short reads; returns bytes read (< len only at EOF) or -1. */
 ssize_t sw_read_full(int fd, void *buf, size_t len);
+/* As sw_read_full, at offset (pread: the file position does not move). */
+ssize_t sw_pread_full(int fd, void *buf, size_t len, uint64_t offset);
 /* Reads a whole file into a NUL-terminated buffer (caller frees). Refuses files over max bytes. */
 int sw_read_file(char **out, size_t *len, const char *path, size_t max);
 /* Writes a file atomically: temp beside it, fsync, rename, fsync of the directory. */

@@ -77,9 +77,9 @@ static int sw_fwriter_out(sw_fwriter *w, const void *data, size_t len)
     sw_fhash h = {w->sha, data, len};
     pthread_t t;
     int threaded = len >= SW_FWRITER_SPLIT && pthread_create(&t, NULL, sw_fhash_run, &h) == 0;
-    int r = sw_write_all(w->fd, data, len) < 0 || (w->tee >= 0 && sw_write_all(w->tee, data, len) < 0)
-                ? sw_error_errno(SW_ERROR, "cannot write to the store")
-                : 0;
+    int r = sw_write_all(w->fd, data, len) < 0                          ? sw_error_errno(SW_ERROR, "cannot write to the store")
+            : w->tee >= 0 && sw_write_all(w->tee, data, len) < 0 ? sw_error_errno(SW_ERROR, "cannot write the output")
+                                                                 : 0;
     if (threaded)
         pthread_join(t, NULL);
     else if (!r)
@@ -137,13 +137,11 @@ static int sw_copy_range(int src, uint64_t offset, int dst, uint64_t len)
 static int sw_copy_read(int src, uint64_t offset, int dst, uint64_t len, uint8_t *buf, size_t cap)
 {
     while (len > 0) {
-        ssize_t n = pread(src, buf, len < cap ? (size_t)len : cap, (off_t)offset);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0 || sw_write_all(dst, buf, (size_t)n) < 0)
+        size_t want = len < cap ? (size_t)len : cap;
+        if (sw_pread_full(src, buf, want, offset) != (ssize_t)want || sw_write_all(dst, buf, want) < 0)
             return 1;
-        offset += (uint64_t)n;
-        len -= (uint64_t)n;
+        offset += want;
+        len -= want;
     }
     return 0;
 }
@@ -175,16 +173,12 @@ static void *sw_fhash_read_run(void *arg)
     size_t cap = (size_t)1 << 20;
     uint8_t *buf = sw_malloc(cap);
     while (h->len > 0) {
-        ssize_t n = pread(h->fd, buf, h->len < cap ? (size_t)h->len : cap, (off_t)h->offset);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            h->failed = 1;
+        size_t want = h->len < cap ? (size_t)h->len : cap;
+        if ((h->failed = sw_pread_full(h->fd, buf, want, h->offset) != (ssize_t)want))
             break;
-        }
-        sw_sha256_update(h->sha, buf, (size_t)n);
-        h->offset += (uint64_t)n;
-        h->len -= (uint64_t)n;
+        sw_sha256_update(h->sha, buf, want);
+        h->offset += want;
+        h->len -= want;
     }
     free(buf);
     return NULL;
@@ -203,16 +197,21 @@ int sw_fwriter_copy(sw_fwriter *w, const char *path, uint64_t offset, uint64_t l
     sw_fhash_read h = {w->sha, fd, offset, len, 0};
     pthread_t t;
     int threaded = pthread_create(&t, NULL, sw_fhash_read_run, &h) == 0;
-    int r = sw_copy_out(fd, offset, w->fd, len, w->buf, w->cap) ||
-            (w->tee >= 0 && sw_copy_out(fd, offset, w->tee, len, w->buf, w->cap));
+    int r = sw_copy_out(fd, offset, w->fd, len, w->buf, w->cap)
+                ? sw_error_errno(SW_ERROR, "cannot write to the store")
+            : w->tee >= 0 && sw_copy_out(fd, offset, w->tee, len, w->buf, w->cap)
+                ? sw_error_errno(SW_ERROR, "cannot write the output")
+                : 0;
     if (threaded)
         pthread_join(t, NULL);
     else
         sw_fhash_read_run(&h);
     close(fd);
-    if (r || h.failed) {
+    if (!r && h.failed)
+        r = sw_error(SW_ERROR, "cannot read %s", path);
+    if (r) {
         w->failed = 1;
-        return r ? sw_error_errno(SW_ERROR, "cannot write to the store") : sw_error(SW_ERROR, "cannot read %s", path);
+        return r;
     }
     sw_fwriter_wrote(w, len);
     return 0;

@@ -222,15 +222,11 @@ static int sw_pread_file(void *buf, const char *path, uint64_t offset, size_t le
     int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
     if (fd < 0)
         return sw_error_errno(SW_ERROR, "cannot open %s", path);
-    for (size_t at = 0; at < len && !r;) {
-        ssize_t n = pread(fd, (uint8_t *)buf + at, len - at, (off_t)(offset + at));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            r = n < 0 ? sw_error_errno(SW_ERROR, "cannot read %s", path) : sw_error(SW_EINVALID, "%s is short", path);
-        else
-            at += (size_t)n;
-    }
+    ssize_t n = sw_pread_full(fd, buf, len, offset);
+    if (n < 0)
+        r = sw_error_errno(SW_ERROR, "cannot read %s", path);
+    else if ((size_t)n < len)
+        r = sw_error(SW_EINVALID, "%s is short", path);
     close(fd);
     return r;
 }
