@@ -12,11 +12,10 @@
 /* After a successful call by variant used: when it is not of the numerics the key names (a fallback to
  * another tag, or a GPU companion loaded after the key was made, whose variant came first), the stage's
  * result must not be cached under that key. */
-static void sw_note_numerics(sw_run *run, size_t stage, const size_t *order, size_t used, int r)
+static void sw_note_numerics(sw_run *run, size_t stage, size_t used, int r)
 {
     const swarm_op *op = sw_stage_op(&run->g->v[stage]);
-    const char *keyed = run->s[stage].numerics ? run->s[stage].numerics : op->variants[order[0]]->numerics;
-    if (!r && strcmp(op->variants[used]->numerics, keyed))
+    if (!r && strcmp(op->variants[used]->numerics, run->s[stage].numerics)) /* set by sw_op_parts */
         __atomic_store_n(&run->s[stage].no_cache, 1, __ATOMIC_RELAXED);
 }
 
@@ -115,7 +114,7 @@ static void sw_op_tensor_task(void *arg)
     out.view = &view;
     size_t used;
     r = sw_op_call_first(&out, &used, sg->plugin, sg->op_index, order, n, sg->params, in, &a, run->o->verbosity);
-    sw_note_numerics(run, it->stage, order, used, r);
+    sw_note_numerics(run, it->stage, used, r);
     if (!r) {
         const swarm_tensor *y = &out.v[0].u.tensor;
         it->out.dtype = y->dtype;
@@ -232,7 +231,7 @@ static void sw_op_records_task(void *arg)
         size_t variant;
         r = sw_op_call_first(&out, &variant, sg->plugin, sg->op_index, order, nv, sg->params, in, &sw_heap_allocator,
                              run->o->verbosity);
-        sw_note_numerics(run, it->stage, order, variant, r);
+        sw_note_numerics(run, it->stage, variant, r);
         const swarm_records *y = &out.v[0].u.records;
         for (uint64_t k = 0; !r && k < y->count; k++)
             r = sw_fwriter_record(&w, SW_FRAME_FRAMED, y->bytes + y->offsets[k], y->offsets[k + 1] - y->offsets[k]);
